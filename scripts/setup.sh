@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Everything fleetdeck needs on a fresh Debian/Ubuntu machine, done idempotently:
+# system packages, a Python virtualenv with the locked dependencies, and a reachable Docker
+# engine. Sourced by scripts/run and scripts/test; safe to run again (it skips what is done).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="${FLEETDECK_STATE_DIR:-$ROOT/.state}"
+UV_VERSION="0.13.9"
+APT_PACKAGES=(docker.io docker-registry busybox-static iproute2 iptables util-linux python3 python3-venv ca-certificates)
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+mkdir -p "$STATE"
+
+# --- system packages ------------------------------------------------------------------------
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  command -v apt-get >/dev/null || die "missing packages (${missing[*]}) and no apt-get: install them by hand"
+  [[ $(id -u) -eq 0 ]] || die "missing packages: ${missing[*]} — run this as root (or: sudo apt-get install -y ${missing[*]})"
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- python: uv in its own small venv, then the project's locked environment ----------------
+PY="$(command -v python3)"
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python >= 3.11 is needed (found $("$PY" -V))"
+if [[ ! -x "$STATE/uv/bin/uv" ]] || [[ "$("$STATE/uv/bin/uv" --version | cut -d' ' -f2)" != "$UV_VERSION" ]]; then
+  say "installing uv $UV_VERSION"
+  rm -rf "$STATE/uv"
+  "$PY" -m venv "$STATE/uv"
+  "$STATE/uv/bin/pip" install -q "uv==$UV_VERSION"
+fi
+export PATH="$STATE/uv/bin:$PATH"
+export UV_PYTHON="$PY" UV_PYTHON_DOWNLOADS=never
+(cd "$ROOT" && uv sync --locked --quiet)
+export PATH="$ROOT/.venv/bin:$PATH"
+
+# --- a Docker engine --------------------------------------------------------------------------
+if ! docker version >/dev/null 2>&1; then
+  [[ $(id -u) -eq 0 ]] || die "no Docker engine is reachable and starting one needs root"
+  say "no Docker engine reachable: starting dockerd with its state in $STATE/docker"
+  mkdir -p "$STATE/docker"
+  setsid -f dockerd --data-root "$STATE/docker/data" --exec-root /run/fleetdeck-docker \
+    --pidfile /run/fleetdeck-docker.pid --host unix:///var/run/docker.sock \
+    >>"$STATE/docker/dockerd.log" 2>&1 </dev/null
+  for _ in $(seq 1 150); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
+  docker version >/dev/null 2>&1 || die "dockerd did not start: see $STATE/docker/dockerd.log"
+fi

@@ -1,0 +1,128 @@
+"""``fleetdeck lab …``: bring a real multi-host Docker fleet up on this machine and disturb it."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from fleetdeck.cli.output import OutputFormat, OutputOption, console, print_json, print_table
+from fleetdeck.lab import Lab
+
+app = typer.Typer(
+    help="A real multi-host Docker fleet on this machine (needs root).", no_args_is_help=True
+)
+
+NameOption = Annotated[
+    str, typer.Option("--name", help="Which lab (several can run side by side).")
+]
+NodeArg = Annotated[str, typer.Argument(help="Node name, e.g. node2.")]
+
+
+def print_summary(status: dict[str, Any]) -> None:
+    """Print a lab's status for people."""
+    if status["state"] in ("absent", "partial"):
+        console.print(f"lab [bold]{status['name']}[/] is {status['state']}")
+        for kind, items in status.get("leftovers", {}).items():
+            console.print(f"  leftover {kind}: {', '.join(items)}")
+        return
+    console.print(
+        f"lab [bold]{status['name']}[/] {status['state']}: subnet {status['subnet']}, "
+        f"gateway {status['gateway']}, registry {status['registry']} "
+        f"({status['registry_state']})"
+    )
+    print_table(
+        None,
+        ["NODE", "IP", "HOSTNAME", "ENGINE", "NETWORK", "DOCKER_HOST"],
+        [
+            [n["name"], n["ip"], n["hostname"], n["engine"], n["network"], n["docker_host"]]
+            for n in status["nodes"]
+        ],
+    )
+    for key, ref in status["images"].items():
+        console.print(f"image {key}: {ref}")
+    swarm = status["swarm"]
+    if swarm["enabled"]:
+        console.print(f"swarm: {swarm['state']}, managers {', '.join(swarm['managers'])}")
+    first = status["nodes"][0]["name"] if status["nodes"] else "node1"
+    console.print(f"try: fleetdeck lab exec {first} --name {status['name']} -- docker ps")
+
+
+@app.command()
+def up(
+    nodes: Annotated[int, typer.Option("--nodes", "-n", help="How many nodes.")] = 3,
+    swarm: Annotated[bool, typer.Option("--swarm", help="Form a Swarm across the nodes.")] = False,
+    managers: Annotated[int, typer.Option("--managers", help="Swarm managers.")] = 1,
+    subnet: Annotated[str | None, typer.Option("--subnet", help="Address range (CIDR).")] = None,
+    name: NameOption = "lab",
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Create a lab: N nodes, each a namespace with its own address and dockerd; a registry."""
+    lab = Lab(name)
+    with console.status(f"bringing lab {name} up…", spinner="dots"):
+        _, created = lab.up(nodes=nodes, swarm=swarm, managers=managers, subnet=subnet)
+    status = lab.status()
+    if output is OutputFormat.json:
+        print_json({**status, "created": created})
+        return
+    if not created:
+        console.print(f"lab [bold]{name}[/] is already running; nothing changed")
+    print_summary(status)
+
+
+@app.command()
+def status(name: NameOption = "lab", output: OutputFormat = OutputOption) -> None:
+    """Show the lab's nodes, gateway, registry, seed images and swarm."""
+    result = Lab(name).status()
+    if output is OutputFormat.json:
+        print_json(result)
+    else:
+        print_summary(result)
+
+
+@app.command()
+def down(name: NameOption = "lab") -> None:
+    """Remove everything the lab made (processes, namespaces, links, mounts, cgroups, state)."""
+    lab = Lab(name)
+    with console.status(f"removing lab {name}…", spinner="dots"):
+        removed = lab.down()
+    console.print(f"lab {name} removed" if removed else f"lab {name} was not there; nothing to do")
+
+
+@app.command()
+def partition(node: NodeArg, name: NameOption = "lab") -> None:
+    """Cut the node off the network."""
+    Lab(name).partition(node)
+    console.print(f"{node} partitioned")
+
+
+@app.command()
+def heal(node: NodeArg, name: NameOption = "lab") -> None:
+    """Restore the node's network."""
+    Lab(name).heal(node)
+    console.print(f"{node} healed")
+
+
+@app.command()
+def stop(node: NodeArg, name: NameOption = "lab") -> None:
+    """Stop the node's Docker engine."""
+    stopped = Lab(name).stop_node(node)
+    console.print(f"{node} engine stopped" if stopped else f"{node} engine was not running")
+
+
+@app.command()
+def start(node: NodeArg, name: NameOption = "lab") -> None:
+    """Start the node's Docker engine."""
+    started = Lab(name).start_node(node)
+    console.print(f"{node} engine started" if started else f"{node} engine was running")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def exec(  # noqa: A001 - the command is called exec
+    node: NodeArg,
+    command: Annotated[list[str], typer.Argument(help="Command to run, after --.")],
+    name: NameOption = "lab",
+) -> None:
+    """Run a command inside the node (its network, hostname and DOCKER_HOST)."""
+    sys.exit(Lab(name).exec(node, command))

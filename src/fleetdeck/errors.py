@@ -1,0 +1,97 @@
+"""The one error tree of fleetdeck.
+
+Every error a user can see is a :class:`FleetdeckError`. Each kind says what went wrong in
+terms that do not depend on the transport: the API maps a kind to its HTTP status in one
+exception handler, the CLI maps it to its exit code in one entry point. Code never matches on
+message text; it matches on the class.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class FleetdeckError(Exception):
+    """Root of every error fleetdeck reports to a user.
+
+    Attributes:
+        http_status: The HTTP status the API answers with for this kind.
+        exit_code: The process exit code the CLI ends with for this kind.
+        kind: A stable, machine-readable name of the kind (used in JSON error bodies).
+    """
+
+    http_status: ClassVar[int] = 500
+    exit_code: ClassVar[int] = 1
+    kind: ClassVar[str] = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class InvalidInputError(FleetdeckError):
+    """The request or command line is malformed or asks for something impossible."""
+
+    http_status = 422
+    exit_code = 2
+    kind = "invalid_input"
+
+
+class NotFoundError(FleetdeckError):
+    """The named object (lab, node, environment, container…) does not exist."""
+
+    http_status = 404
+    exit_code = 4
+    kind = "not_found"
+
+
+class ConflictError(FleetdeckError):
+    """The object exists already, or its current state forbids the change."""
+
+    http_status = 409
+    exit_code = 5
+    kind = "conflict"
+
+
+class UnauthenticatedError(FleetdeckError):
+    """No valid credentials were presented."""
+
+    http_status = 401
+    exit_code = 3
+    kind = "unauthenticated"
+
+
+class PermissionDeniedError(FleetdeckError):
+    """Credentials are valid but their role or scope does not allow the action."""
+
+    http_status = 403
+    exit_code = 3
+    kind = "permission_denied"
+
+
+class NodeUnreachableError(FleetdeckError):
+    """A host, agent or engine did not answer."""
+
+    http_status = 503
+    exit_code = 6
+    kind = "node_unreachable"
+
+
+class PrerequisiteMissingError(FleetdeckError):
+    """The machine lacks something fleetdeck needs (root, a system tool, a Docker engine)."""
+
+    http_status = 503
+    exit_code = 7
+    kind = "prerequisite_missing"
+
+
+class ExternalCommandError(FleetdeckError):
+    """A system command fleetdeck ran (ip, iptables, dockerd…) failed."""
+
+    http_status = 502
+    exit_code = 8
+    kind = "external_command_failed"

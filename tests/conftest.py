@@ -1,0 +1,76 @@
+"""Shared pytest fixtures: real labs (real dockerd engines) brought up once per session.
+
+Tests ask for ``fleet3`` (3 plain nodes) or ``swarm3`` (a 3-node Swarm) and get a running
+lab record; each test session uses its own lab names, so runs never share engines, and every
+lab is removed at the end of the session (a killed run is cleaned by the next ``up``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+
+from fleetdeck.lab import Lab, LabRecord
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+#: Lab names are unique per test session so that concurrent runs never collide.
+SESSION_TAG = f"{os.getpid() % 100000}"
+
+
+def lab_name(purpose: str) -> str:
+    """A lab name unique to this test session, e.g. ``t4242-fleet``."""
+    return f"t{SESSION_TAG}-{purpose}"
+
+
+def fleetdeck(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the real ``fleetdeck`` CLI in a subprocess, as a user's script would."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "fleetdeck", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"fleetdeck {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+def fleetdeck_json(*args: str) -> dict[str, object]:
+    """Run the CLI with ``-o json`` and parse what it prints."""
+    result: dict[str, object] = json.loads(fleetdeck(*args, "-o", "json").stdout)
+    return result
+
+
+def _require_root() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("lab tests need root: run the README's test command (it runs as root)")
+
+
+@pytest.fixture(scope="session")
+def fleet3() -> Iterator[LabRecord]:
+    """A running 3-node lab (plain Docker engines, no Swarm)."""
+    _require_root()
+    lab = Lab(lab_name("fleet"))
+    record, _ = lab.up(nodes=3)
+    yield record
+    lab.down()
+
+
+@pytest.fixture(scope="session")
+def swarm3() -> Iterator[LabRecord]:
+    """A running 3-node lab whose engines form a Swarm (node1 manager)."""
+    _require_root()
+    lab = Lab(lab_name("swarm"))
+    record, _ = lab.up(nodes=3, swarm=True)
+    yield record
+    lab.down()
