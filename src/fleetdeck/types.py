@@ -1,0 +1,154 @@
+"""Wire models shared by the server, the agent and the client (see docs/dev/fleet-core.md).
+
+They are the typed boundary between processes: the agent produces them, the server stores
+and serves them, the CLI prints them. JSON keys are contracts; add fields, never rename.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class Role(StrEnum):
+    """What a user or token may do: viewer reads, operator operates, admin manages."""
+
+    viewer = "viewer"
+    operator = "operator"
+    admin = "admin"
+
+    @property
+    def rank(self) -> int:
+        """Order of privilege: viewer < operator < admin."""
+        return {"viewer": 0, "operator": 1, "admin": 2}[self.value]
+
+    def allows(self, needed: Role) -> bool:
+        """Whether this role may do what ``needed`` may."""
+        return self.rank >= needed.rank
+
+
+class PortBinding(BaseModel):
+    """A published or exposed port of a container."""
+
+    private_port: int
+    public_port: int | None = None
+    ip: str | None = None
+    protocol: str = "tcp"
+
+
+class SwarmInfo(BaseModel):
+    """What an engine says of its Swarm membership."""
+
+    state: str = "inactive"  # inactive|pending|active|error|locked
+    node_id: str | None = None
+    cluster_id: str | None = None
+    role: str | None = None  # manager|worker
+    node_addr: str | None = None
+
+
+class AgentInfo(BaseModel):
+    """The host and engine behind an agent."""
+
+    hostname: str
+    engine_state: str = "up"  # up|down
+    engine_version: str | None = None
+    api_version: str | None = None
+    os: str | None = None
+    cpus: int | None = None
+    memory_bytes: int | None = None
+    swarm: SwarmInfo = Field(default_factory=SwarmInfo)
+    agent_version: str | None = None
+
+
+class EngineContainer(BaseModel):
+    """One container as its agent knows it."""
+
+    id: str
+    name: str
+    image: str
+    image_id: str = ""
+    state: str
+    status: str = ""
+    health: str | None = None
+    created: datetime
+    started_at: datetime | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    ports: list[PortBinding] = Field(default_factory=list)
+    restart_count: int = 0
+    stack: str | None = None
+    service: str | None = None
+
+
+class Container(EngineContainer):
+    """One container as the server serves it: with where it runs."""
+
+    environment: str
+    node: str
+
+
+class ContainerStats(BaseModel):
+    """A one-shot resource reading of a container."""
+
+    cpu_percent: float
+    memory_usage: int
+    memory_limit: int
+    memory_percent: float
+    net_rx: int
+    net_tx: int
+    blk_read: int
+    blk_write: int
+    pids: int
+    time: datetime
+
+
+class ExecResult(BaseModel):
+    """Output and exit code of a command run in a container."""
+
+    exit_code: int
+    output: str
+
+
+class LogLine(BaseModel):
+    """One line of a container's output."""
+
+    stream: str  # stdout|stderr
+    time: datetime | None = None
+    line: str
+
+
+class ImageInfo(BaseModel):
+    """An image on one engine."""
+
+    id: str
+    tags: list[str] = Field(default_factory=list)
+    digests: list[str] = Field(default_factory=list)
+    size: int = 0
+    created: datetime | None = None
+    containers: int | None = None
+
+
+class VolumeInfo(BaseModel):
+    """A volume on one engine."""
+
+    name: str
+    driver: str = "local"
+    mountpoint: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    created: datetime | None = None
+    scope: str = "local"
+
+
+class NetworkInfo(BaseModel):
+    """A network on one engine."""
+
+    id: str
+    name: str
+    driver: str
+    scope: str = "local"
+    attachable: bool = False
+    internal: bool = False
+    labels: dict[str, str] = Field(default_factory=dict)
+    subnets: list[str] = Field(default_factory=list)
+    containers: list[str] = Field(default_factory=list)
