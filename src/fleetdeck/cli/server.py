@@ -1,0 +1,128 @@
+"""``fleetdeck server``: run the control plane; ``fleetdeck server ca``: print its CA.
+
+The server's imports (FastAPI, SQLAlchemy, uvicorn) are deferred into the commands, so the
+rest of the CLI starts as fast as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fleetdeck.errors import NotFoundError
+
+app = typer.Typer(
+    help="Run the fleetdeck server (API, web UI, reconcilers).",
+    invoke_without_command=True,
+)
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="State directory (env FLEETDECK_DATA_DIR).", show_default=False
+    ),
+]
+
+
+@app.callback()
+def serve(
+    ctx: typer.Context,
+    data_dir: DataDirOption = None,
+    listen: Annotated[
+        str | None, typer.Option("--listen", help="HOST:PORT to serve on (default 0.0.0.0:8443).")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="YAML/JSON settings (env FLEETDECK_CONFIG)."),
+    ] = None,
+    no_tls: Annotated[
+        bool, typer.Option("--no-tls", help="Serve plain HTTP (behind a TLS proxy only).")
+    ] = False,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="Your own HTTPS certificate (PEM).")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="Its private key.")] = None,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="Print the effective settings and exit.")
+    ] = False,
+) -> None:
+    """Run the server until interrupted (flags beat FLEETDECK_* env, which beats the file)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from fleetdeck.server.config import ServerSettings
+
+    settings = ServerSettings.load(
+        config,
+        data_dir=data_dir,
+        listen=listen,
+        tls=False if no_tls else None,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+    )
+    if print_config:
+        typer.echo(json.dumps(settings.effective(), indent=2))
+        return
+    _run(settings)
+
+
+async def _migrate(url: str) -> None:
+    from fleetdeck.server.store import Store
+    from fleetdeck.server.store.migrate import migrate
+
+    store = Store(url)
+    try:
+        await migrate(store)
+    finally:
+        await store.close()
+
+
+def _run(settings: object) -> None:
+    """Prepare what must exist before uvicorn starts, then serve."""
+    import uvicorn
+
+    from fleetdeck.server.app import create_app
+    from fleetdeck.server.config import ServerSettings
+    from fleetdeck.server.secrets import load_master_key
+    from fleetdeck.server.tls import prepare_tls
+
+    assert isinstance(settings, ServerSettings)  # noqa: S101 - typed loosely to defer imports
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Fail here, with a one-line error and the kind's exit code, rather than as a traceback
+    # from inside uvicorn's lifespan.
+    _, tls = prepare_tls(settings)
+    load_master_key(settings)
+    asyncio.run(_migrate(settings.db_url))
+    ssl: dict[str, str] = {}
+    if settings.tls:
+        ssl = {"ssl_certfile": str(tls.https_cert_path), "ssl_keyfile": str(tls.https_key_path)}
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        proxy_headers=False,
+        server_header=False,
+        **ssl,  # type: ignore[arg-type]
+    )
+
+
+@app.command("ca")
+def print_ca(
+    data_dir: DataDirOption = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Settings file.")] = None,
+) -> None:
+    """Print the server's CA certificate (PEM), e.g. for ``--ca-cert`` of other hosts."""
+    from fleetdeck.server.config import ServerSettings
+
+    settings = ServerSettings.load(config, data_dir=data_dir)
+    path = settings.data_dir / "ca" / "ca.pem"
+    if not path.is_file():
+        raise NotFoundError(
+            f"no CA in {settings.data_dir}",
+            hint="the server creates it on its first start; check --data-dir",
+        )
+    typer.echo(path.read_text(), nl=False)

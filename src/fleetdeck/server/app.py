@@ -1,0 +1,108 @@
+"""The server's ASGI application: :func:`create_app` and its lifespan.
+
+Start-up order matters and is the same on every start: schema migrations (with a backup of
+an older SQLite database), the store, the CA and server certificate, the master key, the
+first admin account, then the fleet part (which needs all of those). Shutdown runs in
+reverse. What the lifespan puts on ``app.state`` is the server's internal interface:
+
+=========================  ===============================================================
+``settings``               :class:`~fleetdeck.server.config.ServerSettings`
+``store``                  :class:`~fleetdeck.server.store.Store` (async SQLAlchemy)
+``audit``                  :class:`~fleetdeck.server.audit.AuditLog`
+``ca``                     :class:`~fleetdeck.pki.CertificateAuthority`
+``tls``                    :class:`~fleetdeck.server.tls.ServerTLS` (paths)
+``secrets``                :class:`~fleetdeck.server.secrets.SecretBox`
+``login_limiter``          :class:`~fleetdeck.server.auth.ratelimit.LoginRateLimiter`
+``registry_auth_for``      ``async (image_ref) -> {"username","password","serveraddress"} | None``
+``migration_backup``       the backup file made before migrating, or None
+=========================  ===============================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from fleetdeck import __version__
+from fleetdeck.server import fleet
+from fleetdeck.server.audit import AuditLog
+from fleetdeck.server.auth.ratelimit import LoginRateLimiter
+from fleetdeck.server.auth.users import ADMIN_USERNAME, ensure_admin
+from fleetdeck.server.handlers import install_error_handlers
+from fleetdeck.server.routes import API_PREFIX, audit, auth, ca, health, registries, tokens, users
+from fleetdeck.server.secrets import SecretBox, load_master_key
+from fleetdeck.server.store import Store
+from fleetdeck.server.store.migrate import migrate
+from fleetdeck.server.tls import prepare_tls
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from fleetdeck.server.config import ServerSettings
+
+log = logging.getLogger(__name__)
+
+
+async def _open(app: FastAPI, settings: ServerSettings) -> Store:
+    """Everything before the fleet starts; returns the store to close at shutdown."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)  # the CA key, master key and database live here
+    store = Store(settings.db_url)
+    try:
+        app.state.migration_backup = await migrate(store)
+        app.state.store = store
+        app.state.audit = AuditLog(store)
+        app.state.ca, app.state.tls = prepare_tls(settings)
+        app.state.secrets = SecretBox(load_master_key(settings))
+        app.state.login_limiter = LoginRateLimiter(settings.login_max_failures)
+        app.state.registry_auth_for = functools.partial(registries.registry_auth_for, app)
+        configured = settings.admin_password
+        created, generated = await ensure_admin(
+            store, configured.get_secret_value() if configured is not None else None
+        )
+    except BaseException:
+        await store.close()
+        raise
+    if generated is not None:
+        # Shown once, on the first start only: the operator must note it now.
+        print(f"admin password: {generated}", file=sys.stderr, flush=True)
+    if created:
+        await app.state.audit.record("system", "user.create", ADMIN_USERNAME, "ok", None)
+    return store
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    """The fleetdeck server application for ``settings``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = await _open(app, settings)
+        try:
+            await fleet.start(app)
+            try:
+                yield
+            finally:
+                await fleet.stop(app)
+        finally:
+            await store.close()
+
+    app = FastAPI(
+        title="fleetdeck",
+        version=__version__,
+        lifespan=lifespan,
+        # Public API documentation, outside /api/v1 where every route but four needs a login.
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for module in (health, ca, auth, users, tokens, audit, registries):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(fleet.router, prefix=API_PREFIX)
+    return app

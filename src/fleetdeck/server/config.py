@@ -1,0 +1,183 @@
+"""The server's settings, read once at start-up.
+
+Precedence, highest first: command-line flags (passed to :meth:`ServerSettings.load` as
+overrides), ``FLEETDECK_*`` environment variables, then an optional YAML or JSON file named by
+``--config`` or ``FLEETDECK_CONFIG``. Secrets are :class:`pydantic.SecretStr` so they never
+end up in logs or in ``--print-config`` output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    YamlConfigSettingsSource,
+)
+
+from fleetdeck.errors import InvalidInputError, NotFoundError
+
+DEFAULT_DATA_DIR = Path("/var/lib/fleetdeck/server")
+MASK = "********"
+
+#: The config file of the :meth:`ServerSettings.load` call in progress (sources are built by
+#: a classmethod, so this is how the path reaches them without global state outliving a load).
+_config_file: ContextVar[Path | None] = ContextVar("fleetdeck_server_config_file", default=None)
+
+
+def split_host_port(listen: str) -> tuple[str, int]:
+    """Split ``HOST:PORT`` (or ``[V6]:PORT``) into its parts, or raise ValueError."""
+    host, sep, port_text = listen.rpartition(":")
+    if not sep or not host or not port_text.isdigit():
+        raise ValueError(f"listen must be HOST:PORT, got {listen!r}")
+    port = int(port_text)
+    if not 0 < port < 65536:
+        raise ValueError(f"port out of range in {listen!r}")
+    return host.strip("[]"), port
+
+
+class ServerSettings(BaseSettings):
+    """Everything ``fleetdeck server`` can be told.
+
+    Attributes:
+        data_dir: Where the database, CA, TLS files and master key live.
+        listen: ``HOST:PORT`` to serve HTTPS (or HTTP with ``tls=False``) on.
+        tls: Serve HTTPS. Off only behind a TLS-terminating proxy or in tests.
+        tls_cert: Operator-provided certificate for HTTPS (else one from our CA).
+        tls_key: Key of ``tls_cert``.
+        public_hosts: Extra DNS names or IPs the server is reached by (certificate SANs).
+        admin_password: Password of the ``admin`` account created on first start.
+        database_url: SQLAlchemy URL; default a SQLite file in ``data_dir``.
+        session_ttl_hours: How long a login session lasts.
+        join_token_ttl_minutes: How long an agent join token stays valid.
+        login_max_failures: Failed logins per username and client IP per minute before 429.
+        master_key: Base64 of 32 bytes encrypting secrets at rest (else ``data_dir/master.key``).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="FLEETDECK_", extra="forbid", validate_default=True
+    )
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    listen: str = "0.0.0.0:8443"  # noqa: S104 - a server listens on every interface by default
+    tls: bool = True
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    public_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    admin_password: SecretStr | None = None
+    database_url: str | None = None
+    session_ttl_hours: float = Field(default=12, gt=0)
+    join_token_ttl_minutes: float = Field(default=60, gt=0)
+    login_max_failures: int = Field(default=5, ge=1)
+    master_key: SecretStr | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        split_host_port(value)
+        return value
+
+    @field_validator("admin_password")
+    @classmethod
+    def _check_admin_password(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked here so a bad value stops the start with a one-line error.
+        if value is not None and len(value.get_secret_value()) < 8:
+            raise ValueError("the admin password has at least 8 characters")
+        return value
+
+    @field_validator("public_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        # FLEETDECK_PUBLIC_HOSTS=a.example,10.0.0.5 is friendlier than a JSON list in env.
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [h.strip() for h in value.split(",") if h.strip()]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Flags, then environment, then the config file (YAML is a superset of JSON)."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file.get()
+        if path is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides: Any) -> ServerSettings:
+        """Read settings; ``overrides`` are the flags given (``None`` values are ignored).
+
+        Raises:
+            NotFoundError: The config file does not exist.
+            InvalidInputError: A value is invalid (the message names the setting).
+        """
+        if config_file is None and os.environ.get("FLEETDECK_CONFIG"):
+            config_file = Path(os.environ["FLEETDECK_CONFIG"])
+        if config_file is not None and not config_file.is_file():
+            raise NotFoundError(f"config file {config_file} does not exist")
+        token = _config_file.set(config_file)
+        try:
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise InvalidInputError(f"invalid server settings: {problems}") from exc
+        except SettingsError as exc:
+            raise InvalidInputError(f"invalid server settings: {exc}") from exc
+        finally:
+            _config_file.reset(token)
+
+    @property
+    def host(self) -> str:
+        """The host part of ``listen``."""
+        return split_host_port(self.listen)[0]
+
+    @property
+    def port(self) -> int:
+        """The port part of ``listen``."""
+        return split_host_port(self.listen)[1]
+
+    @property
+    def db_url(self) -> str:
+        """The database URL to use, with SQLite mapped to its async driver."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'fleetdeck.db'}"
+        if url.startswith("sqlite://"):
+            url = "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
+        return url
+
+    def effective(self) -> dict[str, Any]:
+        """The settings in force, secrets masked (what ``--print-config`` shows)."""
+        data = self.model_dump(mode="json")
+        for name in ("admin_password", "master_key"):
+            data[name] = MASK if getattr(self, name) is not None else None
+        data["database_url"] = _mask_url_password(self.db_url)
+        return data
+
+
+def _mask_url_password(url: str) -> str:
+    """``driver://user:secret@host/db`` → ``driver://user:********@host/db``."""
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in creds:
+        return url
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:{MASK}@{host}"

@@ -1,0 +1,30 @@
+"""``GET /audit``: the audit log, for admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from fleetdeck.server.audit import MAX_LIMIT, AuditLog, entry_json
+from fleetdeck.server.auth.deps import Admin  # noqa: TC001 - FastAPI reads route annotations at runtime
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/audit")
+async def list_audit(
+    request: Request,
+    who: Admin,
+    limit: int = Query(default=100, ge=1, le=MAX_LIMIT),
+    offset: int = Query(default=0, ge=0),
+    actor: str | None = None,
+    action: str | None = None,
+    target: str | None = None,
+) -> dict[str, Any]:
+    """Entries newest first: ``{items: [AuditEntry], total}``."""
+    audit: AuditLog = request.app.state.audit
+    items, total = await audit.list(
+        limit=limit, offset=offset, actor=actor, action=action, target=target
+    )
+    return {"items": [entry_json(e) for e in items], "total": total}

@@ -1,0 +1,112 @@
+"""``/auth``: log in (session token + cookie), log out, and who am I."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from fleetdeck.errors import UnauthenticatedError
+from fleetdeck.server.auth.deps import Viewer, credential
+from fleetdeck.server.auth.sessions import (
+    COOKIE_NAME,
+    SESSION_PREFIX,
+    check_credentials,
+    close_session,
+    open_session,
+)
+from fleetdeck.server.auth.users import find_user
+from fleetdeck.server.routes import RequestBody
+from fleetdeck.server.routes.users import UserOut
+
+if TYPE_CHECKING:
+    from fleetdeck.server.audit import AuditLog
+    from fleetdeck.server.auth.ratelimit import LoginRateLimiter
+    from fleetdeck.server.config import ServerSettings
+
+router = APIRouter(tags=["auth"])
+
+
+class LoginBody(RequestBody):
+    """``POST /auth/login``."""
+
+    username: str = Field(min_length=1, max_length=128)
+    password: str = Field(max_length=1024)
+
+
+class LoginOut(BaseModel):
+    """A new session: the token (also set as the ``fleetdeck_session`` cookie)."""
+
+    token: str
+    user: UserOut
+    expires_at: datetime
+
+
+class MeOut(UserOut):
+    """The caller: their account, with the role in force and the API token used, if any."""
+
+    token_id: str | None = None
+
+
+def client_ip(request: Request) -> str:
+    """The peer address (what login throttling counts per)."""
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/auth/login")
+async def login(body: LoginBody, request: Request, response: Response) -> LoginOut:
+    """Check a username and password; start a session."""
+    state = request.app.state
+    limiter: LoginRateLimiter = state.login_limiter
+    audit: AuditLog = state.audit
+    settings: ServerSettings = state.settings
+    ip = client_ip(request)
+    limiter.check(body.username, ip)
+    try:
+        user = await check_credentials(state.store, body.username, body.password)
+    except UnauthenticatedError as exc:
+        limiter.failure(body.username, ip)
+        await audit.record(
+            body.username, "auth.login", body.username, f"error: {exc.message}", {"ip": ip}
+        )
+        raise
+    limiter.success(body.username, ip)
+    ttl = timedelta(hours=settings.session_ttl_hours)
+    token, expires_at = await open_session(state.store, user, ttl)
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=int(ttl.total_seconds()),
+        path="/",
+        secure=settings.tls,
+        httponly=True,
+        samesite="strict",
+    )
+    await audit.record(user.username, "auth.login", user.username, "ok", {"ip": ip})
+    return LoginOut(token=token, user=UserOut.of(user), expires_at=expires_at)
+
+
+@router.post("/auth/logout")
+async def logout(request: Request, response: Response, who: Viewer) -> dict[str, bool]:
+    """End the caller's session (an API token stays valid: revoke it under /tokens)."""
+    token = credential(request)
+    ended = False
+    if token is not None and token.startswith(SESSION_PREFIX):
+        ended = await close_session(request.app.state.store, token)
+    response.delete_cookie(COOKIE_NAME, path="/")
+    audit: AuditLog = request.app.state.audit
+    await audit.record(who.username, "auth.logout", who.username, "ok")
+    return {"ok": True, "session_ended": ended}
+
+
+@router.get("/auth/me")
+async def me(request: Request, who: Viewer) -> MeOut:
+    """The caller's account."""
+    async with request.app.state.store.session() as session:
+        user = await find_user(session, who.username)
+    if user is None:
+        raise UnauthenticatedError("the account no longer exists")
+    out = UserOut.of(user)
+    return MeOut(**out.model_dump() | {"role": who.role}, token_id=who.token_id)

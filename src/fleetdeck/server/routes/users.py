@@ -1,0 +1,94 @@
+"""``/users``: accounts, managed by admins."""
+
+from __future__ import annotations
+
+from datetime import datetime  # noqa: TC003 - pydantic needs it at runtime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from fleetdeck.server.audit import audited
+from fleetdeck.server.auth import users
+from fleetdeck.server.auth.deps import Admin  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.routes import RequestBody
+from fleetdeck.server.store.models import User  # noqa: TC001 - pydantic model method
+from fleetdeck.types import Role
+
+router = APIRouter(tags=["users"])
+
+
+class UserOut(BaseModel):
+    """A user as the API serves it (never with its password hash)."""
+
+    username: str
+    role: Role
+    created_at: datetime
+    disabled: bool
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        """From a stored user."""
+        return cls(
+            username=user.username,
+            role=Role(user.role),
+            created_at=user.created_at,
+            disabled=user.disabled,
+        )
+
+
+class UserCreate(RequestBody):
+    """``POST /users``."""
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(max_length=1024)
+    role: Role = Role.viewer
+
+
+class UserPatch(RequestBody):
+    """``PATCH /users/{username}``: only the fields given change."""
+
+    password: str | None = Field(default=None, max_length=1024)
+    role: Role | None = None
+    disabled: bool | None = None
+
+
+@router.get("/users")
+async def list_users(request: Request, who: Admin) -> list[UserOut]:
+    """Every account."""
+    return [UserOut.of(u) for u in await users.list_users(request.app.state.store)]
+
+
+@router.post("/users", status_code=201)
+async def create_user(body: UserCreate, request: Request, who: Admin) -> UserOut:
+    """Add an account."""
+    async with audited(request, who.username, "user.create", body.username, {"role": body.role}):
+        user = await users.create_user(
+            request.app.state.store, body.username, body.password, body.role
+        )
+    return UserOut.of(user)
+
+
+@router.patch("/users/{username}")
+async def update_user(username: str, body: UserPatch, request: Request, who: Admin) -> UserOut:
+    """Change an account's password, role or disabled flag."""
+    detail: dict[str, Any] = body.model_dump(exclude_none=True, exclude={"password"})
+    if body.password is not None:
+        detail["password"] = "changed"  # noqa: S105 - an audit note, not a password
+    async with audited(request, who.username, "user.update", username, detail):
+        user = await users.update_user(
+            request.app.state.store,
+            username,
+            password=body.password,
+            role=body.role,
+            disabled=body.disabled,
+        )
+    return UserOut.of(user)
+
+
+@router.delete("/users/{username}")
+async def delete_user(username: str, request: Request, who: Admin) -> dict[str, bool]:
+    """Remove an account, its sessions and its API tokens."""
+    async with audited(request, who.username, "user.delete", username):
+        await users.delete_user(request.app.state.store, username)
+    return {"ok": True}

@@ -1,0 +1,26 @@
+"""Alembic environment: migrations run on a connection the server hands over.
+
+:func:`fleetdeck.server.store.migrate.migrate` puts an open (sync-facing) connection in
+``config.attributes["connection"]``; there is no ``alembic.ini``. For development
+(``revision --autogenerate``) the same function is used through
+:func:`fleetdeck.server.store.migrate.autogenerate`.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+
+from fleetdeck.server.store.models import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("fleetdeck migrations run through fleetdeck.server.store.migrate")
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=True,  # SQLite alters tables by copying them
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()
