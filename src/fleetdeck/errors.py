@@ -95,3 +95,18 @@ class ExternalCommandError(FleetdeckError):
     http_status = 502
     exit_code = 8
     kind = "external_command_failed"
+
+
+def error_for_kind(kind: str, message: str, hint: str | None = None) -> FleetdeckError:
+    """Rebuild the error of a given ``kind`` (as sent in a JSON error body by a peer).
+
+    Used where fleetdeck talks to fleetdeck (server → agent, client → server), so an error
+    keeps its kind, status and exit code across the hop.
+    """
+    stack: list[type[FleetdeckError]] = [FleetdeckError]
+    while stack:
+        cls = stack.pop()
+        if cls.kind == kind:
+            return cls(message, hint=hint)
+        stack.extend(cls.__subclasses__())
+    return FleetdeckError(message, hint=hint)

@@ -45,6 +45,12 @@ def print_summary(status: dict[str, Any]) -> None:
     swarm = status["swarm"]
     if swarm["enabled"]:
         console.print(f"swarm: {swarm['state']}, managers {', '.join(swarm['managers'])}")
+    server = status.get("server")
+    if server:
+        console.print(f"fleetdeck server: [bold]{server['url']}[/] (UI and API)")
+        console.print(f"  login: {server['admin_user']} / {server['admin_password']}")
+        console.print(f"  CA certificate: {server['ca_cert']}")
+        console.print(f'  CLI: eval "$(fleetdeck lab env --name {status["name"]})"')
     first = status["nodes"][0]["name"] if status["nodes"] else "node1"
     console.print(f"try: fleetdeck lab exec {first} --name {status['name']} -- docker ps")
 
@@ -55,13 +61,18 @@ def up(
     swarm: Annotated[bool, typer.Option("--swarm", help="Form a Swarm across the nodes.")] = False,
     managers: Annotated[int, typer.Option("--managers", help="Swarm managers.")] = 1,
     subnet: Annotated[str | None, typer.Option("--subnet", help="Address range (CIDR).")] = None,
+    server: Annotated[
+        bool, typer.Option("--server", help="Also run a fleetdeck server and an agent per node.")
+    ] = False,
     name: NameOption = "lab",
     output: OutputFormat = OutputOption,
 ) -> None:
     """Create a lab: N nodes, each a namespace with its own address and dockerd; a registry."""
     lab = Lab(name)
     with console.status(f"bringing lab {name} up…", spinner="dots"):
-        _, created = lab.up(nodes=nodes, swarm=swarm, managers=managers, subnet=subnet)
+        _, created = lab.up(
+            nodes=nodes, swarm=swarm, managers=managers, subnet=subnet, server=server
+        )
     status = lab.status()
     if output is OutputFormat.json:
         print_json({**status, "created": created})
@@ -126,3 +137,21 @@ def exec(  # noqa: A001 - the command is called exec
 ) -> None:
     """Run a command inside the node (its network, hostname and DOCKER_HOST)."""
     sys.exit(Lab(name).exec(node, command))
+
+
+@app.command("env")
+def env_(name: NameOption = "lab") -> None:
+    """Print shell exports that point the CLI at the lab's server: eval "$(fleetdeck lab env)"."""
+    record = Lab(name).require_record()
+    if record.server is None:
+        from fleetdeck.errors import NotFoundError
+
+        raise NotFoundError(
+            f"lab {name!r} runs no fleetdeck server",
+            hint=f"recreate it with: fleetdeck lab down --name {name} && "
+            f"fleetdeck lab up --server --name {name}",
+        )
+    server = record.server
+    typer.echo(f"export FLEETDECK_URL={server.url}")
+    typer.echo(f"export FLEETDECK_CA_CERT={server.ca_cert}")
+    typer.echo(f"export FLEETDECK_TOKEN={server.token}")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from fleetdeck import __version__
-from fleetdeck.cli import lab
+from fleetdeck.cli import agent, lab, server
 from fleetdeck.cli.output import err_console
 from fleetdeck.errors import FleetdeckError
 
@@ -18,6 +19,39 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(lab.app, name="lab")
+app.add_typer(server.app, name="server")
+app.command("agent")(agent.agent)
+
+
+# --- fleet commands over the typed client (fleetdeck.client); see docs/dev/fleet-core.md ---
+from fleetdeck.cli import (  # noqa: E402 - kept together as one block of the fleet commands
+    admin,
+    container_io,
+    containers,
+    environments,
+    images,
+    registries,
+    resources,
+    session,
+    swarm,
+)
+
+app.add_typer(session.app)
+app.add_typer(environments.app, name="env")
+app.add_typer(containers.app)
+app.add_typer(container_io.app)
+app.add_typer(images.app, name="images")
+app.add_typer(images.top)
+app.add_typer(resources.volumes, name="volumes")
+app.add_typer(resources.networks, name="networks")
+app.add_typer(registries.app, name="registries")
+app.add_typer(swarm.nodes, name="nodes")
+app.add_typer(swarm.services, name="services")
+app.add_typer(swarm.top)
+app.add_typer(admin.users, name="users")
+app.add_typer(admin.tokens, name="tokens")
+app.add_typer(admin.top)
+# --- end of fleet commands ---
 
 
 @app.command()
@@ -35,7 +69,9 @@ def run() -> None:
     try:
         app()
     except FleetdeckError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        err_console.print(
+            f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True
+        )
         if exc.hint:
-            err_console.print(f"  {exc.hint}", highlight=False)
+            err_console.print(f"  {escape(exc.hint)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

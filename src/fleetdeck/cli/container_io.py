@@ -1,0 +1,140 @@
+"""Commands that read from or run in a container: ``logs``, ``stats``, ``exec``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from fleetdeck.cli.common import (
+    CaCertOpt,
+    EnvOpt,
+    OutputOpt,
+    TokenOpt,
+    UrlOpt,
+    client_from,
+    dump,
+    human_size,
+)
+from fleetdeck.cli.output import OutputFormat, print_json, print_table
+from fleetdeck.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from fleetdeck.types import ContainerStats, LogLine
+
+app = typer.Typer()
+
+RefArg = Annotated[str, typer.Argument(help="Container: ENV/NAME, ENV/ID or an id prefix.")]
+
+
+def print_log_lines(lines: Iterable[LogLine], output: OutputFormat, timestamps: bool) -> None:
+    """Print log lines the moment each arrives (stderr lines to stderr, as docker does).
+
+    With ``-o json`` each line is one JSON object on its own line (NDJSON), so a follower
+    can parse the stream while it is still open.
+    """
+    try:
+        for line in lines:
+            if output is OutputFormat.json:
+                typer.echo(json.dumps(dump(line)))
+                continue
+            prefix = f"{line.time.isoformat()} " if timestamps and line.time else ""
+            typer.echo(f"{prefix}{line.line}", err=line.stream == "stderr")
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def logs(
+    ref: RefArg,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
+    tail: Annotated[
+        int | None, typer.Option("--tail", min=0, help="Only the last N lines.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only since a time (RFC 3339) or duration (10m).")
+    ] = None,
+    timestamps: Annotated[
+        bool, typer.Option("--timestamps", "-t", help="Prefix each line with its time.")
+    ] = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Print a container's output; with -f, keep printing as it writes."""
+    with client_from(url, token, ca_cert) as client:
+        lines = client.logs(ref, follow=follow, tail=tail, since=since, timestamps=timestamps)
+        print_log_lines(lines, output, timestamps)
+
+
+def _pct(value: float) -> str:
+    return f"{value:.2f}%"
+
+
+def stats_row(ref: str, s: ContainerStats) -> list[str]:
+    """One ``stats`` table row (Docker's columns)."""
+    return [
+        ref,
+        _pct(s.cpu_percent),
+        f"{human_size(s.memory_usage)} / {human_size(s.memory_limit)}",
+        _pct(s.memory_percent),
+        f"{human_size(s.net_rx)} / {human_size(s.net_tx)}",
+        f"{human_size(s.blk_read)} / {human_size(s.blk_write)}",
+        str(s.pids),
+    ]
+
+
+@app.command()
+def stats(
+    refs: Annotated[
+        list[str] | None, typer.Argument(help="Containers (default: every running one).")
+    ] = None,
+    env: EnvOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Show one reading of CPU, memory, network and block I/O of containers."""
+    with client_from(url, token, ca_cert) as client:
+        if not refs:
+            running = client.list_containers(environment=env, state="running").items
+            refs = [f"{c.environment}/{c.name}" for c in running]
+        readings = [(ref, client.stats(ref)) for ref in refs]
+    if output is OutputFormat.json:
+        print_json([{"ref": ref, **dump(s)} for ref, s in readings])
+        return
+    print_table(
+        None,
+        ["CONTAINER", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"],
+        [stats_row(ref, s) for ref, s in readings],
+    )
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def exec(  # noqa: A001 - the command is called exec, as docker's
+    ref: RefArg,
+    command: Annotated[list[str], typer.Argument(help="Command and its arguments, after --.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Run a command in a container; exit with the command's exit code."""
+    if not command:
+        raise InvalidInputError("no command given", hint="fleetdeck exec REF -- CMD [ARG...]")
+    with client_from(url, token, ca_cert) as client:
+        result = client.exec(ref, command)
+    if output is OutputFormat.json:
+        print_json(dump(result))
+    else:
+        sys.stdout.write(result.output)
+        sys.stdout.flush()
+    raise typer.Exit(result.exit_code)

@@ -1,0 +1,254 @@
+"""Container commands at the top level, as in Docker: ``ps``, ``inspect``, lifecycle, ``rm``.
+
+Refs are ``ENV/NAME``, ``ENV/ID-PREFIX`` or a fleet-unique id prefix; the server resolves
+them, so an ambiguous prefix is the server's ``conflict`` error, not a guess.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from fleetdeck.cli.common import (
+    CaCertOpt,
+    EnvOpt,
+    NodeOpt,
+    OutputOpt,
+    TokenOpt,
+    UrlOpt,
+    client_from,
+    dump,
+    short_id,
+)
+from fleetdeck.cli.output import OutputFormat, print_json, print_table
+
+if TYPE_CHECKING:
+    from fleetdeck.client.models import ActionResult
+    from fleetdeck.types import Container
+
+app = typer.Typer()
+
+RefsArg = Annotated[list[str], typer.Argument(help="Containers: ENV/NAME, ENV/ID or an id prefix.")]
+RefArg = Annotated[str, typer.Argument(help="Container: ENV/NAME, ENV/ID or an id prefix.")]
+
+
+PS_COLUMNS = ["ENVIRONMENT", "NODE", "NAME", "IMAGE", "STATE", "HEALTH", "STATUS", "ID"]
+
+
+def container_row(c: Container) -> list[str | None]:
+    """One ``ps`` table row."""
+    return [c.environment, c.node, c.name, c.image, c.state, c.health, c.status, short_id(c.id)]
+
+
+@app.command()
+def ps(
+    env: EnvOpt = None,
+    node: NodeOpt = None,
+    state: Annotated[str | None, typer.Option("--state", help="Only this state.")] = None,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", "-l", help="K or K=V (repeatable).")
+    ] = None,
+    stack: Annotated[str | None, typer.Option("--stack", help="Only this stack.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Names containing this.")] = None,
+    health: Annotated[
+        str | None, typer.Option("--health", help="healthy, unhealthy or starting.")
+    ] = None,
+    sort: Annotated[
+        str | None,
+        typer.Option("--sort", help="name, environment, node, state, image or created."),
+    ] = None,
+    desc: Annotated[bool, typer.Option("--desc", help="Sort descending.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N.")] = None,
+    offset: Annotated[int | None, typer.Option("--offset", min=0, help="Skip N.")] = None,
+    all_: Annotated[bool, typer.Option("--all", "-a", help="Not only running ones.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only ENV/ID refs.")] = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """List the fleet's containers (running ones unless --all or --state)."""
+    with client_from(url, token, ca_cert) as client:
+        page = client.list_containers(
+            environment=env,
+            node=node,
+            state=state or (None if all_ else "running"),
+            labels=label,
+            stack=stack,
+            name=name,
+            health=health,
+            sort=sort,
+            order="desc" if desc else None,
+            limit=limit,
+            offset=offset,
+        )
+    if quiet:
+        for c in page.items:
+            typer.echo(f"{c.environment}/{short_id(c.id)}")
+    elif output is OutputFormat.json:
+        print_json([dump(c) for c in page.items])
+    else:
+        print_table(None, PS_COLUMNS, [container_row(c) for c in page.items])
+        if page.total > len(page.items):
+            typer.echo(f"{len(page.items)} of {page.total} shown (use --limit/--offset)")
+
+
+@app.command()
+def inspect(
+    ref: RefArg,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.json,
+) -> None:
+    """Print Docker's inspect document of a container (always JSON: one object)."""
+    with client_from(url, token, ca_cert) as client:
+        print_json(client.inspect_container(ref))
+
+
+def _report(output: OutputFormat, results: list[tuple[str, ActionResult]], done: str) -> None:
+    """Print what an action did to each container."""
+    if output is OutputFormat.json:
+        print_json([{"ref": ref, **dump(result)} for ref, result in results])
+        return
+    for ref, result in results:
+        where = (
+            f"{result.container.environment}/{result.container.name}" if result.container else ref
+        )
+        typer.echo(f"{where} {done}")
+
+
+def _act(
+    refs: list[str],
+    action: str,
+    conn: tuple[str | None, str | None, str | None],
+    *,
+    timeout: int | None = None,
+    signal: str | None = None,
+) -> list[tuple[str, ActionResult]]:
+    """Run one action on each ref in turn (stopping at the first error, which is raised)."""
+    with client_from(*conn) as client:
+        return [
+            (ref, client.container_action(ref, action, timeout=timeout, signal=signal))
+            for ref in refs
+        ]
+
+
+TimeOpt = Annotated[
+    int | None, typer.Option("--time", "-t", min=0, help="Seconds to wait before killing.")
+]
+
+
+@app.command()
+def start(
+    refs: RefsArg,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Start containers."""
+    _report(output, _act(refs, "start", (url, token, ca_cert)), "started")
+
+
+@app.command()
+def stop(
+    refs: RefsArg,
+    time: TimeOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Stop containers (SIGTERM, then SIGKILL after --time seconds)."""
+    _report(output, _act(refs, "stop", (url, token, ca_cert), timeout=time), "stopped")
+
+
+@app.command()
+def restart(
+    refs: RefsArg,
+    time: TimeOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Restart containers."""
+    _report(output, _act(refs, "restart", (url, token, ca_cert), timeout=time), "restarted")
+
+
+@app.command()
+def kill(
+    refs: RefsArg,
+    signal: Annotated[
+        str | None, typer.Option("--signal", "-s", help="Signal to send (default KILL).")
+    ] = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Send containers a signal."""
+    _report(output, _act(refs, "kill", (url, token, ca_cert), signal=signal), "killed")
+
+
+@app.command()
+def pause(
+    refs: RefsArg,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Freeze containers' processes."""
+    _report(output, _act(refs, "pause", (url, token, ca_cert)), "paused")
+
+
+@app.command()
+def unpause(
+    refs: RefsArg,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Thaw paused containers."""
+    _report(output, _act(refs, "unpause", (url, token, ca_cert)), "unpaused")
+
+
+@app.command()
+def rm(
+    refs: RefsArg,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Remove running ones too.")] = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Remove containers."""
+    with client_from(url, token, ca_cert) as client:
+        results = [(ref, client.remove_container(ref, force=force)) for ref in refs]
+    if output is OutputFormat.json:
+        print_json([{"ref": ref, **dump(result)} for ref, result in results])
+    else:
+        for ref, _ in results:
+            typer.echo(f"{ref} removed")
+
+
+@app.command()
+def rename(
+    ref: RefArg,
+    new_name: Annotated[str, typer.Argument(help="New name.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Rename a container."""
+    with client_from(url, token, ca_cert) as client:
+        result = client.rename_container(ref, new_name)
+    if output is OutputFormat.json:
+        print_json({"ref": ref, **dump(result)})
+    else:
+        typer.echo(f"{ref} renamed to {new_name}")

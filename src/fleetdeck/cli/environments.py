@@ -1,0 +1,186 @@
+"""``fleetdeck env …``: the environments (hosts or Swarms) that make up the fleet."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from fleetdeck.cli.common import (
+    CaCertOpt,
+    OutputOpt,
+    TokenOpt,
+    UrlOpt,
+    YesOpt,
+    client_from,
+    confirm_or_abort,
+    dump,
+    emit,
+)
+from fleetdeck.cli.output import OutputFormat, console, print_json, print_table
+
+if TYPE_CHECKING:
+    from fleetdeck.client.models import Environment, JoinToken
+
+app = typer.Typer(
+    help="Environments: Docker hosts and Swarms under fleetdeck.", no_args_is_help=True
+)
+
+EnvArg = Annotated[str, typer.Argument(help="Environment name.")]
+TagOpt = Annotated[list[str] | None, typer.Option("--tag", help="Tag (repeatable).")]
+GroupOpt = Annotated[list[str] | None, typer.Option("--group", help="Group (repeatable).")]
+
+
+def _print_join(token: JoinToken) -> None:
+    """Show a join token and how an agent uses it."""
+    console.print(
+        f"join token: [bold]{escape(token.join_token)}[/]", highlight=False, soft_wrap=True
+    )
+    if token.expires_in_seconds:
+        console.print(f"expires in {token.expires_in_seconds // 60} minutes", highlight=False)
+    if token.agent_command:
+        console.print("on the new host, run:", highlight=False)
+        console.print(f"  {token.agent_command}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _print_environment(env: Environment) -> None:
+    console.print(
+        f"[bold]{escape(env.name)}[/] ({escape(env.kind)}) {escape(env.status)}"
+        + escape(f", tags {', '.join(env.tags)}" if env.tags else "")
+        + escape(f", groups {', '.join(env.groups)}" if env.groups else ""),
+        highlight=False,
+    )
+    print_table(
+        None,
+        ["NODE", "ADDRESS", "HOSTNAME", "STATUS", "ENGINE", "SWARM", "LAST SEEN"],
+        [
+            [
+                n.name,
+                n.address,
+                n.hostname,
+                n.status,
+                n.engine_version,
+                n.swarm_role,
+                n.last_seen.isoformat(timespec="seconds") if n.last_seen else "",
+            ]
+            for n in env.nodes
+        ],
+    )
+
+
+@app.command("add")
+def add(
+    name: EnvArg,
+    tag: TagOpt = None,
+    group: GroupOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Create an environment and print the join token its first agent enrols with."""
+    with client_from(url, token, ca_cert) as client:
+        created = client.create_environment(name, tags=tag, groups=group)
+    if output is OutputFormat.json:
+        print_json(dump(created))
+        return
+    console.print(f"environment [bold]{escape(name)}[/] created", highlight=False)
+    _print_join(created)
+
+
+@app.command("ls")
+def ls(
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """List environments with their status and node count."""
+    with client_from(url, token, ca_cert) as client:
+        envs = client.list_environments()
+    if output is OutputFormat.json:
+        print_json([dump(e) for e in envs])
+        return
+    print_table(
+        None,
+        ["NAME", "KIND", "STATUS", "NODES", "TAGS", "GROUPS", "LAST SEEN"],
+        [
+            [
+                e.name,
+                e.kind,
+                e.status,
+                len(e.nodes),
+                ",".join(e.tags),
+                ",".join(e.groups),
+                e.last_seen.isoformat(timespec="seconds") if e.last_seen else "",
+            ]
+            for e in envs
+        ],
+    )
+
+
+@app.command("show")
+def show(
+    name: EnvArg,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Show an environment and its nodes."""
+    with client_from(url, token, ca_cert) as client:
+        env = client.get_environment(name)
+    if output is OutputFormat.json:
+        print_json(dump(env))
+    else:
+        _print_environment(env)
+
+
+@app.command("rm")
+def rm(
+    name: EnvArg,
+    yes: YesOpt = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Remove an environment and revoke its agents' certificates."""
+    confirm_or_abort(yes, f"remove environment {name} and revoke its agents?")
+    with client_from(url, token, ca_cert) as client:
+        client.delete_environment(name)
+    emit(output, {"removed": name}, f"environment {name} removed")
+
+
+@app.command("token")
+def join_token(
+    name: EnvArg,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Make a new join token for one more agent of this environment."""
+    with client_from(url, token, ca_cert) as client:
+        created = client.create_join_token(name)
+    if output is OutputFormat.json:
+        print_json(dump(created))
+    else:
+        _print_join(created)
+
+
+@app.command("set")
+def set_(
+    name: EnvArg,
+    tag: TagOpt = None,
+    group: GroupOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Replace an environment's tags and/or groups (only those given)."""
+    with client_from(url, token, ca_cert) as client:
+        env = client.update_environment(name, tags=tag, groups=group)
+    emit(output, dump(env), f"environment {env.name} updated")

@@ -1,0 +1,164 @@
+"""Image commands: ``images`` (a group whose bare form lists), ``pull`` and ``rmi``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from fleetdeck.cli.common import (
+    CaCertOpt,
+    EnvOpt,
+    NodeOpt,
+    OutputOpt,
+    TargetEnvOpt,
+    TargetNodeOpt,
+    TokenOpt,
+    UrlOpt,
+    client_from,
+    dump,
+    emit,
+    human_size,
+    short_id,
+    warn_unreachable,
+)
+from fleetdeck.cli.output import OutputFormat, console, print_json, print_table
+from fleetdeck.cli.pull_progress import PullRenderer
+from fleetdeck.client.base import raise_if_stream_error
+
+app = typer.Typer(help="Images on the fleet's engines (bare `images` lists them).")
+top = typer.Typer()
+
+ImageArg = Annotated[str, typer.Argument(help="Image reference (REGISTRY/NAME:TAG) or id.")]
+
+
+def list_images(
+    env: str | None,
+    node: str | None,
+    conn: tuple[str | None, str | None, str | None],
+    output: OutputFormat,
+) -> None:
+    """Print the images of the fleet (or of one environment or node)."""
+    with client_from(*conn) as client:
+        page = client.list_images(env, node)
+    warn_unreachable(page.unreachable)
+    images = page.items
+    if output is OutputFormat.json:
+        print_json([dump(i) for i in images])
+        return
+    print_table(
+        None,
+        ["ENVIRONMENT", "NODE", "ID", "TAGS", "SIZE", "CREATED", "CONTAINERS"],
+        [
+            [
+                i.environment,
+                i.node,
+                short_id(i.id),
+                ", ".join(i.tags) or "<none>",
+                human_size(i.size),
+                i.created.isoformat(timespec="seconds") if i.created else "",
+                i.containers,
+            ]
+            for i in images
+        ],
+    )
+
+
+@app.callback(invoke_without_command=True)
+def images(
+    ctx: typer.Context,
+    env: EnvOpt = None,
+    node: NodeOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """List images (same as `images ls`)."""
+    if ctx.invoked_subcommand is None:
+        list_images(env, node, (url, token, ca_cert), output)
+
+
+@app.command("ls")
+def ls(
+    env: EnvOpt = None,
+    node: NodeOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """List images."""
+    list_images(env, node, (url, token, ca_cert), output)
+
+
+@app.command("prune")
+def prune(
+    env: TargetEnvOpt,
+    node: TargetNodeOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Remove dangling images of an environment."""
+    with client_from(url, token, ca_cert) as client:
+        result = client.prune_images(env, node)
+    emit(
+        output,
+        dump(result),
+        f"{len(result.deleted)} images deleted, {human_size(result.space_reclaimed)} reclaimed",
+    )
+
+
+def rmi(
+    image: ImageArg,
+    env: TargetEnvOpt,
+    node: TargetNodeOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", "-f", help="Even if containers use it.")
+    ] = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Remove an image from an environment's engine(s)."""
+    with client_from(url, token, ca_cert) as client:
+        result = client.remove_image(image, env, node, force=force)
+    emit(output, result, f"{image} removed from {env}" + (f"/{node}" if node else ""))
+
+
+app.command("rm")(rmi)
+top.command("rmi")(rmi)
+
+
+@top.command()
+def pull(
+    image: ImageArg,
+    env: TargetEnvOpt,
+    node: TargetNodeOpt = None,
+    registry: Annotated[
+        str | None, typer.Option("--registry", help="Saved registry whose credentials to use.")
+    ] = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Pull an image on an environment's engine(s), showing progress as it goes.
+
+    With ``-o json`` the progress objects are printed as they come, one JSON object a line.
+    """
+    with client_from(url, token, ca_cert) as client:
+        stream = client.pull(image, env, node, registry)
+        if output is OutputFormat.json:
+            for item in stream:
+                typer.echo(json.dumps(item))
+                raise_if_stream_error(item)
+            return
+        with PullRenderer(console) as renderer:
+            for item in stream:
+                raise_if_stream_error(item)
+                renderer.feed(item)

@@ -1,0 +1,376 @@
+"""Docker Swarm commands: ``nodes …``, ``services …`` and ``scale``.
+
+The contract gives nodes, services and tasks no fixed model, so the server may send Docker's
+documents (``Spec.Name``…) or a flat summary (``name``…); :func:`pick` reads either.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from fleetdeck.cli.common import (
+    CaCertOpt,
+    OutputOpt,
+    TokenOpt,
+    UrlOpt,
+    client_from,
+    emit,
+    parse_labels,
+    short_id,
+    split_ref,
+)
+from fleetdeck.cli.container_io import print_log_lines
+from fleetdeck.cli.output import OutputFormat, print_json, print_table
+from fleetdeck.errors import InvalidInputError, NotFoundError
+
+nodes = typer.Typer(help="Swarm nodes of an environment.", no_args_is_help=True)
+services = typer.Typer(help="Swarm services of an environment.", no_args_is_help=True)
+top = typer.Typer()
+
+EnvArg = Annotated[str, typer.Argument(help="Environment (a Swarm manager's).")]
+NodeRefArg = Annotated[str, typer.Argument(help="ENV/NODE (node id or hostname).")]
+SvcRefArg = Annotated[str, typer.Argument(help="ENV/SERVICE (service name or id).")]
+
+
+def pick(obj: dict[str, Any], *paths: str) -> Any:
+    """The first of several dotted paths present in ``obj`` (summary keys, then Docker's)."""
+    for path in paths:
+        value: Any = obj
+        for part in path.split("."):
+            if not isinstance(value, dict) or part not in value:
+                break
+            value = value[part]
+        else:
+            if value is not None:
+                return value
+    return None
+
+
+def node_row(n: dict[str, Any]) -> list[Any]:
+    """One ``nodes ls`` row."""
+    leader = pick(n, "leader", "ManagerStatus.Leader")
+    return [
+        short_id(pick(n, "id", "ID")),
+        pick(n, "hostname", "Description.Hostname"),
+        pick(n, "state", "status", "Status.State"),
+        pick(n, "availability", "Spec.Availability"),
+        "leader" if leader else pick(n, "role", "Spec.Role"),
+        pick(n, "engine_version", "Description.Engine.EngineVersion"),
+        pick(n, "addr", "address", "Status.Addr"),
+    ]
+
+
+def service_row(s: dict[str, Any]) -> list[Any]:
+    """One ``services ls`` row."""
+    replicas = pick(s, "replicas", "Spec.Mode.Replicated.Replicas")
+    running = pick(s, "running", "ServiceStatus.RunningTasks")
+    mode = pick(s, "mode") or (
+        "global" if pick(s, "Spec.Mode.Global") is not None else "replicated"
+    )
+    shown = f"{running}/{replicas}" if running is not None and replicas is not None else replicas
+    return [
+        short_id(pick(s, "id", "ID")),
+        pick(s, "name", "Spec.Name"),
+        mode,
+        shown,
+        pick(s, "image", "Spec.TaskTemplate.ContainerSpec.Image"),
+    ]
+
+
+def task_row(t: dict[str, Any]) -> list[Any]:
+    """One ``services tasks`` row."""
+    return [
+        short_id(pick(t, "id", "ID")),
+        pick(t, "slot", "Slot"),
+        pick(t, "node", "hostname", "NodeID"),
+        pick(t, "state", "Status.State"),
+        pick(t, "desired_state", "DesiredState"),
+        pick(t, "image", "Spec.ContainerSpec.Image"),
+        pick(t, "error", "Status.Err"),
+    ]
+
+
+BareEnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="List this environment's.")]
+
+
+@nodes.callback(invoke_without_command=True)
+def nodes_main(
+    ctx: typer.Context,
+    env: BareEnvOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Swarm nodes of an environment (`nodes -e ENV` is `nodes ls ENV`)."""
+    if ctx.invoked_subcommand is None and env:
+        nodes_ls(env, url, token, ca_cert, output)
+
+
+@nodes.command("ls")
+def nodes_ls(
+    env: EnvArg,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """List the Swarm's nodes."""
+    with client_from(url, token, ca_cert) as client:
+        items = client.list_swarm_nodes(env)
+    if output is OutputFormat.json:
+        print_json(items)
+        return
+    columns = ["ID", "HOSTNAME", "STATUS", "AVAILABILITY", "ROLE", "ENGINE", "ADDRESS"]
+    print_table(None, columns, [node_row(n) for n in items])
+
+
+def _set_availability(
+    ref: str, availability: str, conn: tuple[Any, Any, Any], output: OutputFormat
+) -> None:
+    env, node = split_ref(ref, "node")
+    with client_from(*conn) as client:
+        result = client.update_swarm_node(env, node, availability=availability)
+    emit(output, result, f"node {ref} availability: {availability}")
+
+
+@nodes.command("drain")
+def nodes_drain(
+    ref: NodeRefArg,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Move the node's tasks elsewhere and schedule none on it."""
+    _set_availability(ref, "drain", (url, token, ca_cert), output)
+
+
+@nodes.command("activate")
+def nodes_activate(
+    ref: NodeRefArg,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Let the node take tasks again."""
+    _set_availability(ref, "active", (url, token, ca_cert), output)
+
+
+@nodes.command("pause")
+def nodes_pause(
+    ref: NodeRefArg,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Keep the node's tasks but schedule no new ones on it."""
+    _set_availability(ref, "pause", (url, token, ca_cert), output)
+
+
+def _find_node(items: list[dict[str, Any]], node: str) -> dict[str, Any]:
+    for item in items:
+        names = {pick(item, "id", "ID"), pick(item, "hostname", "Description.Hostname")}
+        names |= {pick(item, "name", "Spec.Name")}
+        if node in names or str(pick(item, "id", "ID") or "").startswith(node):
+            return item
+    raise NotFoundError(f"no swarm node {node!r}")
+
+
+@nodes.command("label")
+def nodes_label(
+    ref: NodeRefArg,
+    add: Annotated[list[str] | None, typer.Argument(help="Labels to set, K=V.")] = None,
+    remove: Annotated[list[str] | None, typer.Option("--rm", help="Label key to remove.")] = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Add or change (K=V) and remove (--rm K) labels of a node, keeping the others."""
+    env, node = split_ref(ref, "node")
+    if not add and not remove:
+        raise InvalidInputError("no label change given", hint="e.g. `nodes label ENV/NODE zone=a`")
+    with client_from(url, token, ca_cert) as client:
+        current = pick(_find_node(client.list_swarm_nodes(env), node), "labels", "Spec.Labels")
+        labels = dict(current or {}) | parse_labels(add)
+        for key in remove or []:
+            labels.pop(key, None)
+        result = client.update_swarm_node(env, node, labels=labels)
+    emit(output, result, f"node {ref} labels: {labels or '{}'}")
+
+
+@services.callback(invoke_without_command=True)
+def services_main(
+    ctx: typer.Context,
+    env: BareEnvOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Swarm services of an environment (`services -e ENV` is `services ls ENV`)."""
+    if ctx.invoked_subcommand is None and env:
+        services_ls(env, url, token, ca_cert, output)
+
+
+@services.command("ls")
+def services_ls(
+    env: EnvArg,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """List the Swarm's services."""
+    with client_from(url, token, ca_cert) as client:
+        items = client.list_services(env)
+    if output is OutputFormat.json:
+        print_json(items)
+        return
+    print_table(None, ["ID", "NAME", "MODE", "REPLICAS", "IMAGE"], [service_row(s) for s in items])
+
+
+@services.command("inspect")
+def services_inspect(
+    ref: SvcRefArg,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.json,
+) -> None:
+    """Print a service's document (always JSON)."""
+    env, svc = split_ref(ref, "service")
+    with client_from(url, token, ca_cert) as client:
+        print_json(client.get_service(env, svc))
+
+
+@services.command("tasks")
+def services_tasks(
+    ref: SvcRefArg,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """List a service's tasks (its replicas, past and present)."""
+    env, svc = split_ref(ref, "service")
+    with client_from(url, token, ca_cert) as client:
+        items = client.service_tasks(env, svc)
+    if output is OutputFormat.json:
+        print_json(items)
+        return
+    columns = ["ID", "SLOT", "NODE", "STATE", "DESIRED", "IMAGE", "ERROR"]
+    print_table(None, columns, [task_row(t) for t in items])
+
+
+@services.command("logs")
+def services_logs(
+    ref: SvcRefArg,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
+    tail: Annotated[
+        int | None, typer.Option("--tail", min=0, help="Only the last N lines.")
+    ] = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Print a service's output (every task's); with -f, keep printing."""
+    env, svc = split_ref(ref, "service")
+    with client_from(url, token, ca_cert) as client:
+        print_log_lines(client.service_logs(env, svc, follow=follow, tail=tail), output, False)
+
+
+@services.command("update")
+def services_update(
+    ref: SvcRefArg,
+    image: Annotated[str, typer.Option("--image", help="Roll the service to this image.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Roll a service to another image."""
+    env, svc = split_ref(ref, "service")
+    with client_from(url, token, ca_cert) as client:
+        result = client.update_service_image(env, svc, image)
+    emit(output, result, f"service {ref} updating to {image}")
+
+
+@services.command("rollback")
+def services_rollback(
+    ref: SvcRefArg,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Roll a service back to its previous spec."""
+    env, svc = split_ref(ref, "service")
+    with client_from(url, token, ca_cert) as client:
+        result = client.rollback_service(env, svc)
+    emit(output, result, f"service {ref} rolling back")
+
+
+@services.command("rm")
+def services_rm(
+    ref: SvcRefArg,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Remove a service."""
+    env, svc = split_ref(ref, "service")
+    with client_from(url, token, ca_cert) as client:
+        result = client.remove_service(env, svc)
+    emit(output, result, f"service {ref} removed")
+
+
+def parse_scale_args(args: list[str]) -> list[tuple[str, int]]:
+    """``ENV/SVC=N`` items, or ``ENV/SVC N`` pairs, as ``(ref, replicas)``."""
+    out: list[tuple[str, int]] = []
+    rest = list(args)
+    while rest:
+        ref = rest.pop(0)
+        if "=" in ref:
+            ref, count = ref.split("=", 1)
+        elif rest:
+            count = rest.pop(0)
+        else:
+            raise InvalidInputError(f"no replica count for {ref!r}", hint="ENV/SERVICE=N")
+        if not count.isdigit():
+            raise InvalidInputError(f"invalid replica count {count!r} for {ref!r}")
+        out.append((ref, int(count)))
+    return out
+
+
+@top.command()
+def scale(
+    targets: Annotated[list[str], typer.Argument(help="ENV/SERVICE=N (or ENV/SERVICE N)...")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Set the replica count of Swarm services."""
+    wanted = parse_scale_args(targets)
+    results = []
+    with client_from(url, token, ca_cert) as client:
+        for ref, replicas in wanted:
+            env, svc = split_ref(ref, "service")
+            results.append(
+                {"ref": ref, "replicas": replicas, **client.scale_service(env, svc, replicas)}
+            )
+    if output is OutputFormat.json:
+        print_json(results)
+    else:
+        for item in results:
+            typer.echo(f"{item['ref']} scaled to {item['replicas']}")

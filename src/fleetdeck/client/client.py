@@ -1,0 +1,26 @@
+"""The typed client for fleetdeck's ``/api/v1``: one method per route.
+
+It is the only way the CLI, tests and benchmarks talk to a server; see
+``docs/dev/fleet-core.md`` for the routes. Methods return :mod:`fleetdeck.types` or
+:mod:`fleetdeck.client.models` models and raise :mod:`fleetdeck.errors` kinds.
+"""
+
+from __future__ import annotations
+
+from fleetdeck.client.admin import AdminAPI
+from fleetdeck.client.containers import ContainersAPI
+from fleetdeck.client.resources import ResourcesAPI
+from fleetdeck.client.swarm import SwarmAPI
+
+
+class FleetdeckClient(AdminAPI, ContainersAPI, ResourcesAPI, SwarmAPI):
+    """A synchronous fleetdeck API client (use it as a context manager to close it).
+
+    Example:
+        >>> with FleetdeckClient(resolve_config()) as client:  # doctest: +SKIP
+        ...     for c in client.list_containers(state="running").items:
+        ...         print(c.environment, c.name)
+    """
+
+    def __enter__(self) -> FleetdeckClient:
+        return self

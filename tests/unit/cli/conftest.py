@@ -1,0 +1,3 @@
+from tests.unit.client.fake_server import fake_server, isolated_config
+
+__all__ = ["fake_server", "isolated_config"]
