@@ -11,10 +11,12 @@ import json
 import os
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from fleetdeck.client.client import FleetdeckClient
+from fleetdeck.client.config import ClientConfig
 from fleetdeck.lab import Lab, LabRecord
 
 if TYPE_CHECKING:
@@ -29,7 +31,9 @@ def lab_name(purpose: str) -> str:
     return f"t{SESSION_TAG}-{purpose}"
 
 
-def fleetdeck(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def fleetdeck(
+    *args: str, check: bool = True, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real ``fleetdeck`` CLI in a subprocess, as a user's script would."""
     proc = subprocess.run(
         [sys.executable, "-m", "fleetdeck", *args],
@@ -37,6 +41,8 @@ def fleetdeck(*args: str, check: bool = True) -> subprocess.CompletedProcess[str
         text=True,
         timeout=300,
         check=False,
+        input=stdin,
+        env={**os.environ, **env} if env else None,
     )
     if check and proc.returncode != 0:
         raise AssertionError(
@@ -45,10 +51,9 @@ def fleetdeck(*args: str, check: bool = True) -> subprocess.CompletedProcess[str
     return proc
 
 
-def fleetdeck_json(*args: str) -> dict[str, object]:
+def fleetdeck_json(*args: str, env: dict[str, str] | None = None) -> Any:
     """Run the CLI with ``-o json`` and parse what it prints."""
-    result: dict[str, object] = json.loads(fleetdeck(*args, "-o", "json").stdout)
-    return result
+    return json.loads(fleetdeck(*args, "-o", "json", env=env).stdout)
 
 
 def _require_root() -> None:
@@ -58,19 +63,39 @@ def _require_root() -> None:
 
 @pytest.fixture(scope="session")
 def fleet3() -> Iterator[LabRecord]:
-    """A running 3-node lab (plain Docker engines, no Swarm)."""
+    """A running 3-node lab (plain engines), managed by a fleetdeck server (env per node)."""
     _require_root()
     lab = Lab(lab_name("fleet"))
-    record, _ = lab.up(nodes=3)
+    record, _ = lab.up(nodes=3, server=True)
     yield record
     lab.down()
 
 
 @pytest.fixture(scope="session")
 def swarm3() -> Iterator[LabRecord]:
-    """A running 3-node lab whose engines form a Swarm (node1 manager)."""
+    """A 3-node Swarm lab (node1 manager), managed by a server as environment ``swarm``."""
     _require_root()
     lab = Lab(lab_name("swarm"))
-    record, _ = lab.up(nodes=3, swarm=True)
+    record, _ = lab.up(nodes=3, swarm=True, server=True)
     yield record
     lab.down()
+
+
+def server_env(record: LabRecord) -> dict[str, str]:
+    """FLEETDECK_* variables that point the CLI at the lab's server with its admin token."""
+    assert record.server is not None
+    return {
+        "FLEETDECK_URL": record.server.url,
+        "FLEETDECK_TOKEN": record.server.token,
+        "FLEETDECK_CA_CERT": record.server.ca_cert,
+    }
+
+
+def client_for(record: LabRecord, token: str | None = None) -> FleetdeckClient:
+    """A typed client for the lab's server (admin token unless another is given)."""
+    assert record.server is not None
+    return FleetdeckClient(
+        ClientConfig(
+            url=record.server.url, ca_cert=record.server.ca_cert, token=token or record.server.token
+        )
+    )

@@ -46,10 +46,10 @@ def test_status_json_has_the_stable_keys(fleet3: LabRecord) -> None:
 
 
 def test_up_on_a_running_lab_changes_nothing(fleet3: LabRecord) -> None:
-    result = fleetdeck_json("lab", "up", "--nodes", "3", "--name", fleet3.name)
+    result = fleetdeck_json("lab", "up", "--nodes", "3", "--server", "--name", fleet3.name)
     assert result["created"] is False
     assert result["created_at"] == fleet3.created_at.isoformat()
-    shape = fleetdeck("lab", "up", "--nodes", "2", "--name", fleet3.name, check=False)
+    shape = fleetdeck("lab", "up", "--nodes", "2", "--server", "--name", fleet3.name, check=False)
     assert shape.returncode == 5
     assert "already running with 3 nodes" in shape.stderr
 

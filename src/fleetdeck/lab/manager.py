@@ -87,6 +87,7 @@ class Lab:
         swarm: bool = False,
         managers: int = 1,
         subnet: str | None = None,
+        server: bool = False,
     ) -> tuple[LabRecord, bool]:
         """Create the lab, or report the running one unchanged.
 
@@ -108,22 +109,29 @@ class Lab:
             raise InvalidInputError(f"--managers must be between 1 and {nodes}, not {managers}")
         existing = self.record()
         if existing is not None and network.link_exists(existing.bridge):
-            if len(existing.nodes) != nodes or existing.swarm.enabled != swarm:
+            if (
+                len(existing.nodes) != nodes
+                or existing.swarm.enabled != swarm
+                or (existing.server is not None) != server
+            ):
                 raise ConflictError(
                     f"lab {self.name!r} is already running with {len(existing.nodes)} nodes"
-                    f"{' in a swarm' if existing.swarm.enabled else ''}",
+                    f"{' in a swarm' if existing.swarm.enabled else ''}"
+                    f"{' with a server' if existing.server else ''}",
                     hint=f"remove it first with: fleetdeck lab down --name {self.name}",
                 )
             return existing, False
         # A record without its bridge, or leftovers of a crashed up: start from clean.
         cleanup.remove_everything(self.names)
         try:
-            return self._create(nodes, swarm, managers, subnet), True
+            return self._create(nodes, swarm, managers, subnet, server), True
         except BaseException:
             cleanup.remove_everything(self.names)
             raise
 
-    def _create(self, count: int, swarm: bool, managers: int, subnet: str | None) -> LabRecord:
+    def _create(
+        self, count: int, swarm: bool, managers: int, subnet: str | None, server: bool
+    ) -> LabRecord:
         names = self.names
         net = network.allocate_subnet(names, self._other_labs_subnets(), subnet)
         gateway, ips = node_addresses(net, count)
@@ -142,6 +150,12 @@ class Lab:
             list(pool.map(engine.wait_engine_ready, nodes))
         images = build_seed_images(nodes[0], registry, names.state_dir)
         swarm_record = form_swarm(nodes, managers) if swarm else SwarmRecord()
+        server_record = None
+        if server:
+            from fleetdeck.lab import fleet_server
+
+            server_record = fleet_server.start_server(names, gateway)
+            fleet_server.start_agents(names, nodes, server_record, swarm)
         record = LabRecord(
             name=names.name,
             subnet=str(net),
@@ -151,6 +165,7 @@ class Lab:
             nodes=nodes,
             images=images,
             swarm=swarm_record,
+            server=server_record,
         )
         tmp = names.record_path.with_suffix(".tmp")
         tmp.write_text(record.model_dump_json(indent=2))
@@ -228,6 +243,7 @@ class Lab:
             "nodes": nodes,
             "images": record.images,
             "swarm": self._swarm_status(record),
+            "server": record.server.model_dump() if record.server else None,
             "created_at": record.created_at.isoformat(),
         }
 

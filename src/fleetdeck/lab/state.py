@@ -132,6 +132,17 @@ class SwarmRecord(BaseModel):
     workers: list[str] = Field(default_factory=list)
 
 
+class ServerRecord(BaseModel):
+    """How to reach the lab's fleetdeck server (``lab status -o json`` → ``server``)."""
+
+    url: str
+    ca_cert: str
+    token: str
+    data_dir: str
+    admin_user: str = "admin"
+    admin_password: str
+
+
 class LabRecord(BaseModel):
     """The persisted description of a lab, written once ``up`` has finished."""
 
@@ -144,6 +155,7 @@ class LabRecord(BaseModel):
     images: dict[str, str] = Field(default_factory=dict)
     swarm: SwarmRecord = Field(default_factory=SwarmRecord)
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    server: ServerRecord | None = None
 
     def node(self, name: str) -> NodeRecord:
         """Return the node called ``name``, or raise a NotFoundError listing the known nodes."""

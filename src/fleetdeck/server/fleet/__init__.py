@@ -1,1 +1,46 @@
-"""fleetdeck.server.fleet."""
+"""The fleet part of the server: environments, enrolment, agent links, inventory, operations.
+
+The app factory mounts :data:`router` under ``/api/v1`` and calls :func:`start` / :func:`stop`
+from its lifespan, after the store, CA and TLS material exist.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter
+
+from fleetdeck.server.fleet import api_containers, api_environments, api_resources, api_swarm
+from fleetdeck.server.fleet.links import ClientTLS
+from fleetdeck.server.fleet.repository import SqlFleetRepository
+from fleetdeck.server.fleet.service import Fleet
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+router = APIRouter()
+router.include_router(api_environments.router)
+router.include_router(api_containers.router)
+router.include_router(api_resources.router)
+router.include_router(api_swarm.router)
+
+
+async def start(app: FastAPI) -> None:
+    """Create the fleet, load environments, and start following every agent."""
+    server_tls = app.state.tls
+    # The server's own certificate (CN fleetdeck-server) is its client certificate to agents.
+    tls = ClientTLS(
+        ca_cert=server_tls.ca_cert_path, cert=server_tls.cert_path, key=server_tls.key_path
+    )
+    ttl = timedelta(minutes=app.state.settings.join_token_ttl_minutes)
+    fleet = Fleet(SqlFleetRepository(app.state.store), app.state.ca, tls, join_token_ttl=ttl)
+    app.state.fleet = fleet
+    await fleet.start()
+
+
+async def stop(app: FastAPI) -> None:
+    """Close every agent link."""
+    fleet: Fleet | None = getattr(app.state, "fleet", None)
+    if fleet is not None:
+        await fleet.stop()

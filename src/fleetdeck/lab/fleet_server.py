@@ -1,0 +1,143 @@
+"""``fleetdeck lab up --server``: a fleetdeck server on the lab gateway, an agent on every node.
+
+The server runs in the root namespace listening on the gateway address; each node runs an
+agent in its own namespace, enrolled with a join token exactly as an operator would do it, so
+the lab is a whole fleetdeck deployment to try and to test against.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from fleetdeck.client.client import FleetdeckClient
+from fleetdeck.client.config import ClientConfig
+from fleetdeck.errors import ExternalCommandError, FleetdeckError
+from fleetdeck.lab.state import ServerRecord
+from fleetdeck.lab.system import spawn_daemon
+from fleetdeck.pki import write_private
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from fleetdeck.lab.state import LabNames, NodeRecord
+
+SERVER_PORT = 8443
+AGENT_PORT = 9001
+READY_TIMEOUT_S = 60.0
+#: The environment every node of a Swarm lab joins (plain labs get one environment per node).
+SWARM_ENVIRONMENT = "swarm"
+
+
+def _wait_health(url: str, ca_cert: Path, log: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    last = ""
+    while time.monotonic() < deadline:
+        if ca_cert.exists():
+            try:
+                with FleetdeckClient(ClientConfig(url=url, ca_cert=str(ca_cert))) as client:
+                    client.health()
+                    return
+            except FleetdeckError as exc:
+                last = exc.message
+        time.sleep(0.3)
+    tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
+    raise ExternalCommandError(
+        f"the lab's fleetdeck server at {url} did not come up: {last}",
+        hint=" | ".join(tail) or f"see {log}",
+    )
+
+
+def start_server(names: LabNames, gateway: str) -> ServerRecord:
+    """Start the server on the gateway and make an admin API token for tools and tests."""
+    data_dir = names.state_dir / "server"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(12)
+    write_private(data_dir / "admin-password", password.encode())
+    url = f"https://{gateway}:{SERVER_PORT}"
+    log = data_dir / "server.log"
+    spawn_daemon(
+        [
+            "env",
+            f"FLEETDECK_ADMIN_PASSWORD={password}",
+            sys.executable,
+            "-m",
+            "fleetdeck",
+            "server",
+            "--data-dir",
+            str(data_dir),
+            "--listen",
+            f"{gateway}:{SERVER_PORT}",
+        ],
+        str(log),
+    )
+    ca_cert = data_dir / "ca" / "ca.pem"
+    _wait_health(url, ca_cert, log)
+    with FleetdeckClient(ClientConfig(url=url, ca_cert=str(ca_cert))) as anon:
+        session = anon.login("admin", password)
+    with FleetdeckClient(ClientConfig(url=url, ca_cert=str(ca_cert), token=session.token)) as c:
+        token = c.create_token("lab").token
+    return ServerRecord(
+        url=url, ca_cert=str(ca_cert), token=token, data_dir=str(data_dir), admin_password=password
+    )
+
+
+def start_agents(
+    names: LabNames, nodes: list[NodeRecord], server: ServerRecord, swarm: bool
+) -> None:
+    """Create environments, enrol an agent on every node, and wait until all report up."""
+    config = ClientConfig(url=server.url, ca_cert=server.ca_cert, token=server.token)
+    with FleetdeckClient(config) as client:
+        expected: dict[str, int] = {}
+        for i, node in enumerate(nodes):
+            env = SWARM_ENVIRONMENT if swarm else node.name
+            if swarm and i > 0:
+                token = client.create_join_token(env).join_token
+            else:
+                token = client.create_environment(env, tags=["lab"]).join_token
+            expected[env] = expected.get(env, 0) + 1
+            start_agent(names, node, server, token)
+        wait_agents_up(client, expected)
+
+
+def agent_argv(node: NodeRecord, server_url: str, token: str, state_dir: Path) -> list[str]:
+    """The command that runs a node's agent inside the node's network namespace."""
+    return [
+        "nsenter", f"--net=/run/netns/{node.netns}", "--",
+        # The agent runs on the node as on a host of its own: same hostname as its engine.
+        "unshare", "--uts", "--",
+        "sh", "-c", 'hostname "$1" && shift && exec "$@"', "sh", node.hostname,
+        sys.executable, "-m", "fleetdeck", "agent",
+        "--server", server_url, "--join-token", token,
+        "--listen", f"{node.ip}:{AGENT_PORT}", "--docker-host", node.docker_host,
+        "--state-dir", str(state_dir),
+    ]  # fmt: skip
+
+
+def start_agent(names: LabNames, node: NodeRecord, server: ServerRecord, token: str) -> None:
+    """Start (enrol) the agent of one node."""
+    state_dir = names.state_dir / node.name / "agent"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    spawn_daemon(agent_argv(node, server.url, token, state_dir), str(state_dir / "agent.log"))
+
+
+def wait_agents_up(client: FleetdeckClient, expected: dict[str, int]) -> None:
+    """Block until every environment has its nodes enrolled and up."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    pending: list[str] = []
+    while time.monotonic() < deadline:
+        pending = []
+        for env in client.list_environments():
+            if env.name in expected:
+                up = [n for n in env.nodes if n.status == "up"]
+                if len(up) < expected[env.name]:
+                    pending.append(f"{env.name} ({len(up)}/{expected[env.name]} up)")
+        if not pending and expected:
+            return
+        time.sleep(0.3)
+    raise ExternalCommandError(
+        f"lab agents did not come up: {', '.join(pending)}",
+        hint="see agent.log under each node's state directory",
+    )

@@ -1,0 +1,249 @@
+"""``/api/v1/containers``: the fleet-wide container list (from memory) and operations."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from fleetdeck.errors import FleetdeckError
+from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.fleet.common import audited, fleet_of
+from fleetdeck.server.fleet.inventory import ContainerQuery
+from fleetdeck.types import Container, ContainerStats, ExecResult, Role
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+router = APIRouter(tags=["containers"])
+
+Viewer = Annotated[Principal, Depends(require(Role.viewer))]
+Operator = Annotated[Principal, Depends(require(Role.operator))]
+Action = Literal["start", "stop", "restart", "kill", "pause", "unpause"]
+
+
+class ContainerPage(BaseModel):
+    """One page of a container listing."""
+
+    items: list[Container]
+    total: int
+
+
+class ActionResult(BaseModel):
+    """What an operation did, and the container as the inventory sees it now."""
+
+    ok: bool = True
+    container: Container | None = None
+
+
+class RenameBody(BaseModel):
+    """New name of a container."""
+
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+
+
+class ExecBody(BaseModel):
+    """A command to run in a container."""
+
+    cmd: list[str] = Field(min_length=1)
+    user: str | None = None
+    workdir: str | None = None
+    env: list[str] | None = None
+
+
+@router.get("/containers", response_model=ContainerPage)
+async def list_containers(
+    request: Request,
+    _: Viewer,
+    environment: str | None = None,
+    node: str | None = None,
+    state: str | None = None,
+    label: Annotated[list[str] | None, Query()] = None,
+    stack: str | None = None,
+    name: str | None = None,
+    health: str | None = None,
+    sort: str = "name",
+    order: Literal["asc", "desc"] = "asc",
+    limit: int = 500,
+    offset: int = 0,
+) -> ContainerPage:
+    """List containers across the fleet, filtered, sorted and paged, from the inventory."""
+    fleet = fleet_of(request)
+    if environment is not None:
+        fleet.require_environment(environment)
+    query = ContainerQuery(
+        environment=environment,
+        node=node,
+        state=state,
+        labels=tuple(label or ()),
+        stack=stack,
+        name=name,
+        health=health,
+        sort=sort,
+        descending=order == "desc",
+        limit=limit,
+        offset=offset,
+    )
+    items, total = fleet.inventory.containers(query)
+    return ContainerPage(items=items, total=total)
+
+
+@router.get("/containers/{ref:path}/logs")
+async def container_logs(
+    request: Request,
+    ref: str,
+    _: Viewer,
+    tail: str = "100",
+    since: str | None = None,
+    timestamps: bool = False,
+    follow: bool = False,
+) -> StreamingResponse:
+    """Stream a container's output as NDJSON lines (``follow`` keeps it open)."""
+    fleet = fleet_of(request)
+    container = fleet.resolve(ref)
+    link = fleet.links.get(container.environment, container.node)
+    lines = link.stream_lines(
+        "GET",
+        f"/v1/containers/{container.id}/logs",
+        params={"tail": tail, "since": since, "timestamps": timestamps, "follow": follow},
+    )
+    first = await _first_or_error(lines)
+    return StreamingResponse(_chain(first, lines), media_type="application/x-ndjson")
+
+
+async def _first_or_error(lines: AsyncIterator[str]) -> str | None:
+    """Read the first line so that an error becomes a proper error response, not a cut stream."""
+    try:
+        return await anext(lines)
+    except StopAsyncIteration:
+        return None
+
+
+async def _chain(first: str | None, rest: AsyncIterator[str]) -> AsyncIterator[bytes]:
+    if first is not None:
+        yield (first + "\n").encode()
+    try:
+        async for line in rest:
+            yield (line + "\n").encode()
+    except FleetdeckError as exc:
+        yield (json.dumps({"error": exc.kind, "message": exc.message}) + "\n").encode()
+
+
+@router.get("/containers/{ref:path}/stats", response_model=ContainerStats)
+async def container_stats(request: Request, ref: str, _: Viewer) -> Any:
+    """A one-shot resource reading of a container."""
+    fleet = fleet_of(request)
+    container = fleet.resolve(ref)
+    link = fleet.links.get(container.environment, container.node)
+    return await link.call("GET", f"/v1/containers/{container.id}/stats")
+
+
+@router.post("/containers/{ref:path}/exec", response_model=ExecResult)
+async def container_exec(request: Request, ref: str, principal: Operator, body: ExecBody) -> Any:
+    """Run a command in a container and return its output and exit code."""
+    fleet = fleet_of(request)
+    container = fleet.resolve(ref)
+    link = fleet.links.get(container.environment, container.node)
+    target = f"{container.environment}/{container.node}/{container.name}"
+    return await audited(
+        request,
+        principal,
+        "container.exec",
+        target,
+        link.call(
+            "POST",
+            f"/v1/containers/{container.id}/exec",
+            json_body=body.model_dump(exclude_none=True),
+            timeout=300,
+        ),
+        detail={"cmd": body.cmd},
+    )
+
+
+@router.post("/containers/{ref:path}/rename", response_model=ActionResult)
+async def container_rename(
+    request: Request, ref: str, principal: Operator, body: RenameBody
+) -> ActionResult:
+    """Rename a container."""
+    fleet = fleet_of(request)
+    container = fleet.resolve(ref)
+    link = fleet.links.get(container.environment, container.node)
+    target = f"{container.environment}/{container.node}/{container.name}"
+    await audited(
+        request,
+        principal,
+        "container.rename",
+        target,
+        link.call("POST", f"/v1/containers/{container.id}/rename", params={"name": body.name}),
+        detail={"name": body.name},
+    )
+    return ActionResult(container=await fleet.settled(container))
+
+
+@router.post("/containers/{ref:path}/{action}", response_model=ActionResult)
+async def container_action(
+    request: Request,
+    ref: str,
+    action: Action,
+    principal: Operator,
+    t: int | None = None,
+    signal: str | None = None,
+) -> ActionResult:
+    """Start, stop, restart, kill, pause or unpause a container."""
+    fleet = fleet_of(request)
+    container = fleet.resolve(ref)
+    link = fleet.links.get(container.environment, container.node)
+    target = f"{container.environment}/{container.node}/{container.name}"
+    await audited(
+        request,
+        principal,
+        f"container.{action}",
+        target,
+        link.call(
+            "POST",
+            f"/v1/containers/{container.id}/{action}",
+            params={"t": t, "signal": signal},
+            timeout=120,
+        ),
+    )
+    return ActionResult(container=await fleet.settled(container))
+
+
+@router.delete("/containers/{ref:path}", response_model=ActionResult)
+async def container_remove(
+    request: Request,
+    ref: str,
+    principal: Operator,
+    force: bool = False,
+    volumes: bool = False,
+) -> ActionResult:
+    """Remove a container."""
+    fleet = fleet_of(request)
+    container = fleet.resolve(ref)
+    link = fleet.links.get(container.environment, container.node)
+    target = f"{container.environment}/{container.node}/{container.name}"
+    await audited(
+        request,
+        principal,
+        "container.remove",
+        target,
+        link.call(
+            "DELETE",
+            f"/v1/containers/{container.id}",
+            params={"force": force, "volumes": volumes},
+            timeout=120,
+        ),
+    )
+    return ActionResult(container=None)
+
+
+@router.get("/containers/{ref:path}")
+async def container_inspect(request: Request, ref: str, _: Viewer) -> Any:
+    """The engine's full inspect document of a container."""
+    fleet = fleet_of(request)
+    container = fleet.resolve(ref)
+    link = fleet.links.get(container.environment, container.node)
+    return await link.call("GET", f"/v1/containers/{container.id}")

@@ -1,0 +1,168 @@
+"""``/api/v1/environments`` and ``/api/v1/agents/enrol``: what the fleet is made of."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.fleet.common import audited, fleet_of
+from fleetdeck.server.fleet.service import EnvironmentView
+from fleetdeck.types import Role
+
+router = APIRouter(tags=["environments"])
+
+Viewer = Annotated[Principal, Depends(require(Role.viewer))]
+Admin = Annotated[Principal, Depends(require(Role.admin))]
+
+#: Where agents listen unless told otherwise.
+DEFAULT_AGENT_LISTEN = "0.0.0.0:9001"
+
+
+class EnvironmentCreate(BaseModel):
+    """A new environment."""
+
+    name: str = Field(min_length=1, max_length=63)
+    tags: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
+
+
+class EnvironmentPatch(BaseModel):
+    """New tags and/or groups of an environment."""
+
+    tags: list[str] | None = None
+    groups: list[str] | None = None
+
+
+class JoinTokenResult(BaseModel):
+    """A join token and the exact command that enrols an agent with it."""
+
+    environment: EnvironmentView
+    join_token: str
+    agent_command: str
+    expires_in_seconds: int
+
+
+class EnrolRequest(BaseModel):
+    """An agent asking to join (authenticated by its join token)."""
+
+    join_token: str = Field(min_length=10, max_length=300)
+    csr_pem: str = Field(min_length=100, max_length=20000)
+    listen_url: str = Field(min_length=8, max_length=300)
+    hostname: str = Field(min_length=1, max_length=253)
+
+
+class EnrolResult(BaseModel):
+    """The agent's signed certificate, the CA to trust, and where it landed."""
+
+    cert_pem: str
+    ca_pem: str
+    environment: str
+    node: str
+
+
+def _agent_command(request: Request, token: str) -> str:
+    server = str(request.base_url).rstrip("/")
+    return f"fleetdeck agent --server {server} --join-token {token} --listen {DEFAULT_AGENT_LISTEN}"
+
+
+def _token_result(request: Request, env_name: str, token: str) -> JoinTokenResult:
+    fleet = fleet_of(request)
+    return JoinTokenResult(
+        environment=fleet.view(fleet.require_environment(env_name)),
+        join_token=token,
+        agent_command=_agent_command(request, token),
+        expires_in_seconds=int(fleet.join_token_ttl.total_seconds()),
+    )
+
+
+@router.get("/environments", response_model=list[EnvironmentView])
+async def list_environments(
+    request: Request, _: Viewer, tag: str | None = None, group: str | None = None
+) -> list[EnvironmentView]:
+    """Every environment with its nodes and live status, optionally by tag or group."""
+    views = fleet_of(request).views()
+    return [
+        v for v in views if (tag is None or tag in v.tags) and (group is None or group in v.groups)
+    ]
+
+
+@router.post("/environments", response_model=JoinTokenResult, status_code=201)
+async def create_environment(
+    request: Request, principal: Admin, body: EnvironmentCreate
+) -> JoinTokenResult:
+    """Create an environment and return the join token and agent command for its first node."""
+    fleet = fleet_of(request)
+    _, token = await audited(
+        request,
+        principal,
+        "environment.create",
+        body.name,
+        fleet.create_environment(body.name, body.tags, body.groups, principal.username),
+    )
+    return _token_result(request, body.name, token)
+
+
+@router.get("/environments/{name}", response_model=EnvironmentView)
+async def show_environment(request: Request, name: str, _: Viewer) -> EnvironmentView:
+    """One environment with its nodes."""
+    fleet = fleet_of(request)
+    return fleet.view(fleet.require_environment(name))
+
+
+@router.patch("/environments/{name}", response_model=EnvironmentView)
+async def update_environment(
+    request: Request, name: str, principal: Admin, body: EnvironmentPatch
+) -> EnvironmentView:
+    """Replace an environment's tags and/or groups."""
+    fleet = fleet_of(request)
+    env = await audited(
+        request,
+        principal,
+        "environment.update",
+        name,
+        fleet.update_environment(name, body.tags, body.groups),
+        detail=body.model_dump(exclude_none=True),
+    )
+    return fleet.view(env)
+
+
+@router.delete("/environments/{name}", status_code=204)
+async def remove_environment(request: Request, name: str, principal: Admin) -> None:
+    """Remove an environment and revoke its agents' certificates."""
+    await audited(
+        request, principal, "environment.remove", name, fleet_of(request).remove_environment(name)
+    )
+
+
+@router.post("/environments/{name}/join-tokens", response_model=JoinTokenResult, status_code=201)
+async def new_join_token(request: Request, name: str, principal: Admin) -> JoinTokenResult:
+    """A join token for one more node of the environment (e.g. another Swarm node)."""
+    token = await audited(
+        request,
+        principal,
+        "environment.join_token",
+        name,
+        fleet_of(request).new_join_token(name, principal.username),
+    )
+    return _token_result(request, name, token)
+
+
+@router.post("/agents/enrol", response_model=EnrolResult)
+async def enrol(request: Request, body: EnrolRequest) -> EnrolResult:
+    """Admit an agent holding a valid join token (single use, expiring)."""
+    audit = request.app.state.audit
+    fleet = fleet_of(request)
+    try:
+        result = await fleet.enrol(body.join_token, body.csr_pem, body.listen_url, body.hostname)
+    except Exception as exc:
+        await audit.record(
+            f"agent@{body.hostname}", "agent.enrol", body.listen_url, f"error: {exc}"
+        )
+        raise
+    await audit.record(
+        f"agent@{body.hostname}", "agent.enrol", f"{result['environment']}/{result['node']}", "ok"
+    )
+    return EnrolResult(**result)

@@ -1,0 +1,316 @@
+"""``/api/v1/images``, ``/volumes`` and ``/networks``: per-node resources, fleet-wide.
+
+Listings ask every selected node in parallel and name the nodes that did not answer instead
+of failing the whole page; changes go to one node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from fleetdeck.errors import FleetdeckError
+from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.fleet.common import audited, fleet_of, pick_node_link
+from fleetdeck.types import Role
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from fleetdeck.server.fleet.links import AgentLink
+
+router = APIRouter(tags=["images", "volumes", "networks"])
+
+Viewer = Annotated[Principal, Depends(require(Role.viewer))]
+Operator = Annotated[Principal, Depends(require(Role.operator))]
+
+
+class NodeItems(BaseModel):
+    """Items gathered from several nodes, each tagged with where it is."""
+
+    items: list[dict[str, Any]]
+    unreachable: list[str] = Field(default_factory=list)
+
+
+class Target(BaseModel):
+    """Which node a change goes to."""
+
+    environment: str
+    node: str | None = None
+
+
+class PullBody(Target):
+    """An image to pull onto a node."""
+
+    image: str = Field(min_length=1, max_length=512)
+
+
+class VolumeCreate(Target):
+    """A volume to create."""
+
+    name: str = Field(min_length=1, max_length=255)
+    driver: str | None = None
+    labels: dict[str, str] | None = None
+
+
+class NetworkCreate(Target):
+    """A network to create."""
+
+    name: str = Field(min_length=1, max_length=255)
+    driver: str | None = None
+    labels: dict[str, str] | None = None
+    attachable: bool | None = None
+
+
+class ConnectBody(BaseModel):
+    """A container to connect to or disconnect from a network."""
+
+    container: str = Field(min_length=1)
+    node: str | None = None
+    force: bool | None = None
+
+
+def _selected_links(request: Request, environment: str | None, node: str | None) -> list[AgentLink]:
+    fleet = fleet_of(request)
+    if environment is None:
+        return [link for env in sorted(fleet.environment_names()) for link in fleet.links.of(env)]
+    if node is not None:
+        return [pick_node_link(fleet, environment, node)]
+    fleet.require_environment(environment)
+    return fleet.links.of(environment)
+
+
+async def _gather(links: list[AgentLink], path: str) -> NodeItems:
+    async def one(link: AgentLink) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = await link.call("GET", path, timeout=10)
+        return [{**item, "environment": link.environment, "node": link.node} for item in items]
+
+    results = await asyncio.gather(*(one(link) for link in links), return_exceptions=True)
+    out = NodeItems(items=[])
+    for link, result in zip(links, results, strict=True):
+        if isinstance(result, FleetdeckError):
+            out.unreachable.append(link.where)
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            out.items.extend(result)
+    return out
+
+
+# ------------------------------------------------------------------ images
+@router.get("/images", response_model=NodeItems)
+async def list_images(
+    request: Request, _: Viewer, environment: str | None = None, node: str | None = None
+) -> NodeItems:
+    """Images on the selected nodes."""
+    return await _gather(_selected_links(request, environment, node), "/v1/images")
+
+
+@router.post("/images/pull")
+async def pull_image(request: Request, principal: Operator, body: PullBody) -> StreamingResponse:
+    """Pull an image onto a node, streaming Docker's progress as NDJSON."""
+    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    auth = await _registry_auth(request, body.image)
+    payload: dict[str, Any] = {"image": body.image}
+    if auth:
+        payload["auth"] = auth
+    lines = link.stream_lines("POST", "/v1/images/pull", json_body=payload)
+    target = f"{link.where}:{body.image}"
+    audit = request.app.state.audit
+
+    async def relay() -> AsyncIterator[bytes]:
+        result = "ok"
+        try:
+            async for line in lines:
+                if '"error"' in line:
+                    result = f"error: {json.loads(line).get('error')}"
+                yield (line + "\n").encode()
+        except FleetdeckError as exc:
+            result = f"error: {exc.message}"
+            yield (json.dumps({"error": exc.message}) + "\n").encode()
+        finally:
+            await audit.record(principal.username, "image.pull", target, result)
+
+    return StreamingResponse(relay(), media_type="application/x-ndjson")
+
+
+async def _registry_auth(request: Request, image: str) -> dict[str, str] | None:
+    lookup = getattr(request.app.state, "registry_auth_for", None)
+    if lookup is None:
+        return None
+    auth: dict[str, str] | None = await lookup(image)
+    return auth
+
+
+@router.delete("/images")
+async def remove_image(
+    request: Request,
+    principal: Operator,
+    environment: str,
+    image: str,
+    node: str | None = None,
+    force: bool = False,
+) -> Any:
+    """Remove an image from a node."""
+    link = pick_node_link(fleet_of(request), environment, node)
+    return await audited(
+        request,
+        principal,
+        "image.remove",
+        f"{link.where}:{image}",
+        link.call("DELETE", f"/v1/images/{image}", params={"force": force}),
+    )
+
+
+@router.post("/images/prune")
+async def prune_images(request: Request, principal: Operator, body: Target) -> Any:
+    """Remove unused images from a node."""
+    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    return await audited(
+        request,
+        principal,
+        "image.prune",
+        link.where,
+        link.call("POST", "/v1/images/prune", timeout=300),
+    )
+
+
+# ------------------------------------------------------------------ volumes
+@router.get("/volumes", response_model=NodeItems)
+async def list_volumes(
+    request: Request, _: Viewer, environment: str | None = None, node: str | None = None
+) -> NodeItems:
+    """Volumes on the selected nodes."""
+    return await _gather(_selected_links(request, environment, node), "/v1/volumes")
+
+
+@router.post("/volumes", status_code=201)
+async def create_volume(request: Request, principal: Operator, body: VolumeCreate) -> Any:
+    """Create a volume on a node."""
+    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    spec = body.model_dump(exclude_none=True, exclude={"environment", "node"})
+    return await audited(
+        request,
+        principal,
+        "volume.create",
+        f"{link.where}/{body.name}",
+        link.call("POST", "/v1/volumes", json_body=spec),
+    )
+
+
+@router.delete("/volumes/{environment}/{name}")
+async def remove_volume(
+    request: Request,
+    principal: Operator,
+    environment: str,
+    name: str,
+    node: str | None = None,
+    force: bool = False,
+) -> Any:
+    """Remove a volume from a node."""
+    link = pick_node_link(fleet_of(request), environment, node)
+    return await audited(
+        request,
+        principal,
+        "volume.remove",
+        f"{link.where}/{name}",
+        link.call("DELETE", f"/v1/volumes/{name}", params={"force": force}),
+    )
+
+
+@router.post("/volumes/prune")
+async def prune_volumes(request: Request, principal: Operator, body: Target) -> Any:
+    """Remove unused volumes from a node."""
+    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    return await audited(
+        request,
+        principal,
+        "volume.prune",
+        link.where,
+        link.call("POST", "/v1/volumes/prune", timeout=300),
+    )
+
+
+# ------------------------------------------------------------------ networks
+@router.get("/networks", response_model=NodeItems)
+async def list_networks(
+    request: Request, _: Viewer, environment: str | None = None, node: str | None = None
+) -> NodeItems:
+    """Networks on the selected nodes."""
+    return await _gather(_selected_links(request, environment, node), "/v1/networks")
+
+
+@router.post("/networks", status_code=201)
+async def create_network(request: Request, principal: Operator, body: NetworkCreate) -> Any:
+    """Create a network on a node."""
+    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    spec = body.model_dump(exclude_none=True, exclude={"environment", "node"})
+    return await audited(
+        request,
+        principal,
+        "network.create",
+        f"{link.where}/{body.name}",
+        link.call("POST", "/v1/networks", json_body=spec),
+    )
+
+
+@router.delete("/networks/{environment}/{name}")
+async def remove_network(
+    request: Request, principal: Operator, environment: str, name: str, node: str | None = None
+) -> Any:
+    """Remove a network from a node."""
+    link = pick_node_link(fleet_of(request), environment, node)
+    return await audited(
+        request,
+        principal,
+        "network.remove",
+        f"{link.where}/{name}",
+        link.call("DELETE", f"/v1/networks/{name}"),
+    )
+
+
+@router.post("/networks/prune")
+async def prune_networks(request: Request, principal: Operator, body: Target) -> Any:
+    """Remove unused networks from a node."""
+    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    return await audited(
+        request,
+        principal,
+        "network.prune",
+        link.where,
+        link.call("POST", "/v1/networks/prune", timeout=300),
+    )
+
+
+@router.post("/networks/{environment}/{name}/{verb}")
+async def connect_network(
+    request: Request,
+    principal: Operator,
+    environment: str,
+    name: str,
+    verb: str,
+    body: ConnectBody,
+) -> Any:
+    """Connect a container to (or disconnect it from) a network on its node."""
+    from fleetdeck.errors import InvalidInputError
+
+    if verb not in ("connect", "disconnect"):
+        raise InvalidInputError(f"unknown network action {verb!r}", hint="connect or disconnect")
+    fleet = fleet_of(request)
+    container = fleet.resolve(f"{environment}/{body.container}")
+    link = fleet.links.get(container.environment, container.node)
+    payload: dict[str, Any] = {"container": container.id}
+    if verb == "disconnect" and body.force is not None:
+        payload["force"] = body.force
+    return await audited(
+        request,
+        principal,
+        f"network.{verb}",
+        f"{link.where}/{name}:{container.name}",
+        link.call("POST", f"/v1/networks/{name}/{verb}", json_body=payload),
+    )

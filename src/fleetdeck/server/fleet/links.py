@@ -1,0 +1,254 @@
+"""The server's mutually authenticated links to agents.
+
+One :class:`AgentLink` per node: a long-lived inventory stream (reconnected with backoff after
+any outage, each reconnect starting from a fresh snapshot) and short operation calls that fail
+fast while the node is known to be unreachable, so one dead node never slows the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import ssl
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from fleetdeck.errors import FleetdeckError, NodeUnreachableError, error_for_kind
+from fleetdeck.server.fleet.inventory import FleetInventory, NodeStatus
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+log = logging.getLogger("fleetdeck.server.links")
+
+#: The agent sends a heartbeat every 2 s; this much silence means the node is unreachable.
+STREAM_SILENCE_S = 6.0
+CONNECT_TIMEOUT_S = 3.0
+CALL_TIMEOUT_S = 30.0
+BACKOFF_MIN_S = 0.5
+BACKOFF_MAX_S = 5.0
+
+
+@dataclass(frozen=True)
+class ClientTLS:
+    """What the server presents to agents and trusts of them."""
+
+    ca_cert: Path
+    cert: Path
+    key: Path
+
+    def context(self) -> ssl.SSLContext:
+        """A TLS client context: our certificate, and only our CA trusted."""
+        ctx = ssl.create_default_context(cafile=str(self.ca_cert))
+        ctx.load_cert_chain(str(self.cert), str(self.key))
+        return ctx
+
+
+def _raise_for_agent(response: httpx.Response, where: str) -> None:
+    if response.is_success:
+        return
+    try:
+        body = response.json()
+        kind, message = str(body.get("error", "error")), str(body.get("message", ""))
+    except ValueError:
+        kind, message = "error", response.text[:200]
+    if kind == "internal" or response.status_code >= 500 and kind == "error":
+        raise FleetdeckError(f"the agent on {where} failed: {message or response.status_code}")
+    raise error_for_kind(kind, message or f"agent answered {response.status_code}")
+
+
+class AgentLink:
+    """The server's link to one node's agent."""
+
+    def __init__(
+        self,
+        environment: str,
+        node: str,
+        url: str,
+        tls: ClientTLS,
+        inventory: FleetInventory,
+    ) -> None:
+        self.environment = environment
+        self.node = node
+        self.url = url.rstrip("/")
+        self.inventory = inventory
+        self._client = httpx.AsyncClient(
+            base_url=self.url,
+            verify=tls.context(),
+            timeout=httpx.Timeout(CALL_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def where(self) -> str:
+        """``ENV/NODE`` for messages."""
+        return f"{self.environment}/{self.node}"
+
+    def start(self) -> None:
+        """Start following the agent's inventory stream in the background."""
+        if self._task is None:
+            self.inventory.node(self.environment, self.node)
+            self._task = asyncio.create_task(self._follow(), name=f"link {self.where}")
+
+    async def close(self) -> None:
+        """Stop following and close connections."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._client.aclose()
+
+    async def _follow(self) -> None:
+        backoff = BACKOFF_MIN_S
+        while True:
+            try:
+                await self._consume_stream()
+                error = "the agent closed its inventory stream"
+            except (httpx.HTTPError, OSError, ValueError, FleetdeckError) as exc:
+                error = _describe(exc)
+            self.inventory.mark_unreachable(self.environment, self.node, error)
+            log.warning("link %s: %s; retrying in %.1fs", self.where, error, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+            state = self.inventory.find_node(self.environment, self.node)
+            if state is not None and state.status is NodeStatus.up:
+                backoff = BACKOFF_MIN_S
+
+    async def _consume_stream(self) -> None:
+        timeout = httpx.Timeout(CALL_TIMEOUT_S, connect=CONNECT_TIMEOUT_S, read=STREAM_SILENCE_S)
+        async with self._client.stream("GET", "/v1/inventory/stream", timeout=timeout) as resp:
+            if not resp.is_success:
+                await resp.aread()
+                _raise_for_agent(resp, self.where)
+            async for line in resp.aiter_lines():
+                if line.strip():
+                    self.inventory.apply(self.environment, self.node, json.loads(line))
+
+    def _fail_fast(self) -> None:
+        state = self.inventory.find_node(self.environment, self.node)
+        if state is not None and state.status is NodeStatus.unreachable:
+            since = state.last_seen.isoformat() if state.last_seen else "never"
+            raise NodeUnreachableError(
+                f"node {self.where} is unreachable (last seen {since}): {state.error}",
+                hint="the operation was not attempted; retry once the node is back",
+            )
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        timeout: float = CALL_TIMEOUT_S,
+    ) -> Any:
+        """Call an agent route and return its JSON body (or None), mapping its errors."""
+        self._fail_fast()
+        try:
+            resp = await self._client.request(
+                method,
+                path,
+                params=_clean(params),
+                json=json_body,
+                timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT_S),
+            )
+        except httpx.HTTPError as exc:
+            raise NodeUnreachableError(f"node {self.where}: {_describe(exc)}") from exc
+        _raise_for_agent(resp, self.where)
+        if not resp.content:
+            return None
+        return resp.json()
+
+    async def stream_lines(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> AsyncIterator[str]:
+        """Stream an agent route's NDJSON response line by line (logs, pull progress)."""
+        self._fail_fast()
+        timeout = httpx.Timeout(None, connect=CONNECT_TIMEOUT_S)
+        try:
+            async with self._client.stream(
+                method, path, params=_clean(params), json=json_body, timeout=timeout
+            ) as resp:
+                if not resp.is_success:
+                    await resp.aread()
+                    _raise_for_agent(resp, self.where)
+                async for line in resp.aiter_lines():
+                    if line.strip():
+                        yield line
+        except httpx.HTTPError as exc:
+            raise NodeUnreachableError(f"node {self.where}: {_describe(exc)}") from exc
+
+
+def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:
+    if params is None:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        out[key] = ("1" if value else "0") if isinstance(value, bool) else value
+    return out
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(exc, httpx.ReadTimeout):
+        return f"no answer for {STREAM_SILENCE_S:.0f}s"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect ({exc})"
+    return str(exc) or type(exc).__name__
+
+
+class FleetLinks:
+    """Every agent link of the server, by (environment, node)."""
+
+    def __init__(self, tls: ClientTLS, inventory: FleetInventory) -> None:
+        self.tls = tls
+        self.inventory = inventory
+        self._links: dict[tuple[str, str], AgentLink] = {}
+
+    def add(self, environment: str, node: str, url: str) -> AgentLink:
+        """Start (or return) the link to a node's agent."""
+        key = (environment, node)
+        if key not in self._links:
+            link = AgentLink(environment, node, url, self.tls, self.inventory)
+            self._links[key] = link
+            link.start()
+        return self._links[key]
+
+    def get(self, environment: str, node: str) -> AgentLink:
+        """The link to a node, or NotFoundError."""
+        from fleetdeck.errors import NotFoundError
+
+        try:
+            return self._links[(environment, node)]
+        except KeyError:
+            raise NotFoundError(f"no node {node!r} in environment {environment!r}") from None
+
+    def of(self, environment: str) -> list[AgentLink]:
+        """Every link of one environment."""
+        return [link for (env, _), link in self._links.items() if env == environment]
+
+    async def remove(self, environment: str, node: str | None = None) -> None:
+        """Close links of a node or of a whole environment and forget their inventory."""
+        for key in [k for k in self._links if k[0] == environment and node in (None, k[1])]:
+            await self._links.pop(key).close()
+        self.inventory.forget(environment, node)
+
+    async def close(self) -> None:
+        """Close every link (server shutdown)."""
+        for link in list(self._links.values()):
+            await link.close()
+        self._links.clear()
