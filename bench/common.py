@@ -8,6 +8,8 @@ import statistics
 import subprocess
 from typing import TYPE_CHECKING
 
+import httpx
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -46,3 +48,36 @@ def percentile(samples: Sequence[float], pct: float) -> float:
     ordered = sorted(samples)
     rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
     return ordered[rank]
+
+
+def engine_client(docker_host: str) -> httpx.Client:
+    """An HTTP client for a Docker engine's unix socket (the anchor: no fleetdeck between)."""
+    transport = httpx.HTTPTransport(uds=docker_host.removeprefix("unix://"))
+    return httpx.Client(transport=transport, base_url="http://docker", timeout=60)
+
+
+def api_pull(client: httpx.Client, image: str) -> None:
+    """Pull ``image`` (REPO:TAG) onto the engine, waiting for the pull to finish."""
+    repo, _, tag = image.rpartition(":")
+    with client.stream("POST", "/images/create", params={"fromImage": repo, "tag": tag}) as r:
+        r.raise_for_status()
+        for _ in r.iter_lines():
+            pass
+
+
+def api_start(client: httpx.Client, image: str, name: str) -> None:
+    """Create and start a ``sleep`` container through the Engine API."""
+    created = client.post(
+        "/containers/create", params={"name": name}, json={"Image": image, "Cmd": ["sleep", "3600"]}
+    )
+    created.raise_for_status()
+    client.post(f"/containers/{created.json()['Id']}/start").raise_for_status()
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB (from /proc, VmRSS)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0

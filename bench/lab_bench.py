@@ -20,10 +20,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, summary  # noqa: E402
+from common import api_start, engine_client, machine, summary  # noqa: E402
 from fleetdeck.lab import Lab, NodeRecord  # noqa: E402
 
 CONTAINERS = 50
@@ -59,14 +57,6 @@ def time_engine_restart(lab: Lab, node: str) -> float:
     return time.perf_counter() - start
 
 
-def api_start(client: httpx.Client, image: str, name: str) -> None:
-    created = client.post(
-        "/containers/create", params={"name": name}, json={"Image": image, "Cmd": ["sleep", "3600"]}
-    )
-    created.raise_for_status()
-    client.post(f"/containers/{created.json()['Id']}/start").raise_for_status()
-
-
 def remove_all(node: NodeRecord) -> None:
     ids = subprocess.run(
         ["docker", "--host", node.docker_host, "ps", "-aq"],
@@ -83,8 +73,7 @@ def remove_all(node: NodeRecord) -> None:
 
 
 def time_api(node: NodeRecord, image: str, parallel: int, tag: str) -> float:
-    transport = httpx.HTTPTransport(uds=node.docker_host.removeprefix("unix://"))
-    with httpx.Client(transport=transport, base_url="http://docker", timeout=60) as client:
+    with engine_client(node.docker_host) as client:
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=parallel) as pool:
             list(pool.map(lambda i: api_start(client, image, f"{tag}-{i}"), range(CONTAINERS)))
