@@ -97,6 +97,30 @@ class ExternalCommandError(FleetdeckError):
     kind = "external_command_failed"
 
 
+class RateLimitedError(FleetdeckError):
+    """Too many attempts (e.g. failed logins); try again after ``retry_after`` seconds."""
+
+    http_status = 429
+    exit_code = 9
+    kind = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 60, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+class MigrationError(FleetdeckError):
+    """The store's schema could not be brought to the code's revision (nothing was changed)."""
+
+    kind = "migration_failed"
+
+
+class SecretDecryptionError(FleetdeckError):
+    """A stored secret does not decrypt: the master key is not the one it was sealed with."""
+
+    kind = "secret_undecryptable"
+
+
 def error_for_kind(kind: str, message: str, hint: str | None = None) -> FleetdeckError:
     """Rebuild the error of a given ``kind`` (as sent in a JSON error body by a peer).
 

@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from fleetdeck import pki
-from fleetdeck.errors import FleetdeckError, InvalidInputError
+from fleetdeck.errors import InvalidInputError, SecretDecryptionError
 
 if TYPE_CHECKING:
     from fleetdeck.server.config import ServerSettings
@@ -27,12 +27,6 @@ if TYPE_CHECKING:
 KEY_BYTES = 32
 _VERSION = b"\x01"
 _NONCE_BYTES = 12
-
-
-class SecretDecryptionError(FleetdeckError):
-    """A stored secret does not decrypt: the master key is not the one it was sealed with."""
-
-    kind = "secret_undecryptable"
 
 
 def _decode_key(raw: bytes, origin: str) -> bytes:

@@ -12,30 +12,15 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
-from fleetdeck.errors import FleetdeckError
+from fleetdeck.errors import RateLimitedError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 WINDOW_SECONDS = 60.0
 _PRUNE_ABOVE = 10_000  # tracked keys before stale ones are swept
-
-
-class RateLimitedError(FleetdeckError):
-    """Too many attempts; try again after ``retry_after`` seconds.
-
-    Lives here until :mod:`fleetdeck.errors` grows a rate-limit kind.
-    """
-
-    http_status: ClassVar[int] = 429
-    exit_code: ClassVar[int] = 9
-    kind: ClassVar[str] = "rate_limited"
-
-    def __init__(self, message: str, *, retry_after: int, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.retry_after = retry_after
 
 
 class LoginRateLimiter:

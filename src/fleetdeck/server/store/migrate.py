@@ -22,7 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from fleetdeck.errors import FleetdeckError
+from fleetdeck.errors import MigrationError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -30,12 +30,6 @@ if TYPE_CHECKING:
     from fleetdeck.server.store import Store
 
 log = logging.getLogger(__name__)
-
-
-class MigrationError(FleetdeckError):
-    """The schema could not be brought to the code's revision (nothing was changed)."""
-
-    kind = "migration_failed"
 
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
