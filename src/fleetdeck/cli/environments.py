@@ -30,6 +30,21 @@ app = typer.Typer(
 EnvArg = Annotated[str, typer.Argument(help="Environment name.")]
 TagOpt = Annotated[list[str] | None, typer.Option("--tag", help="Tag (repeatable).")]
 GroupOpt = Annotated[list[str] | None, typer.Option("--group", help="Group (repeatable).")]
+LocalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--local",
+        help="The engine on the server's own host, by its socket: the server runs its agent.",
+    ),
+]
+DockerHostOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--docker-host",
+        help="With --local: the engine's socket on the server's host "
+        "(default unix:///var/run/docker.sock).",
+    ),
+]
 
 
 def _print_join(token: JoinToken) -> None:
@@ -47,6 +62,7 @@ def _print_join(token: JoinToken) -> None:
 def _print_environment(env: Environment) -> None:
     console.print(
         f"[bold]{escape(env.name)}[/] ({escape(env.kind)}) {escape(env.status)}"
+        + escape(f", engine {env.docker_host}" if env.docker_host else "")
         + escape(f", tags {', '.join(env.tags)}" if env.tags else "")
         + escape(f", groups {', '.join(env.groups)}" if env.groups else ""),
         highlight=False,
@@ -74,19 +90,37 @@ def add(
     name: EnvArg,
     tag: TagOpt = None,
     group: GroupOpt = None,
+    local: LocalOpt = False,
+    docker_host: DockerHostOpt = None,
     url: UrlOpt = None,
     token: TokenOpt = None,
     ca_cert: CaCertOpt = None,
     output: OutputOpt = OutputFormat.table,
 ) -> None:
-    """Create an environment and print the join token its first agent enrols with."""
+    """Create an environment and print the join token its first agent enrols with.
+
+    With --local, the environment is an engine on the server's own host: the server runs its
+    agent itself, so there is no join token.
+    """
+    if docker_host is not None and not local:
+        raise typer.BadParameter("--docker-host needs --local", param_hint="--docker-host")
     with client_from(url, token, ca_cert) as client:
-        created = client.create_environment(name, tags=tag, groups=group)
+        if local:
+            created_local = client.create_environment(
+                name, tags=tag, groups=group, kind="local", docker_host=docker_host
+            )
+            data, env = dump(created_local), created_local.environment
+        else:
+            created = client.create_environment(name, tags=tag, groups=group)
+            data, env = dump(created), None
     if output is OutputFormat.json:
-        print_json(dump(created))
+        print_json(data)
         return
     console.print(f"environment [bold]{escape(name)}[/] created", highlight=False)
-    _print_join(created)
+    if env is not None:
+        _print_environment(env)
+    else:
+        _print_join(created)
 
 
 @app.command("ls")

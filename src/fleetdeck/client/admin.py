@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 from fleetdeck.client.base import BaseClient, parse, parse_list, quote_segment
 from fleetdeck.client.models import (
@@ -14,6 +14,7 @@ from fleetdeck.client.models import (
     EnvironmentCreated,
     Health,
     JoinToken,
+    LocalEnvironmentCreated,
     LoginResult,
     User,
 )
@@ -121,16 +122,56 @@ class AdminAPI(BaseClient):
         """``GET /environments``."""
         return parse_list(Environment, self._request("GET", "/environments"))
 
+    @overload
     def create_environment(
-        self, name: str, tags: list[str] | None = None, groups: list[str] | None = None
-    ) -> EnvironmentCreated:
-        """``POST /environments``: the environment, its first join token and agent command."""
+        self,
+        name: str,
+        tags: list[str] | None = None,
+        groups: list[str] | None = None,
+        *,
+        kind: Literal["agent"] = "agent",
+        docker_host: None = None,
+    ) -> EnvironmentCreated: ...
+
+    @overload
+    def create_environment(
+        self,
+        name: str,
+        tags: list[str] | None = None,
+        groups: list[str] | None = None,
+        *,
+        kind: Literal["local"],
+        docker_host: str | None = None,
+    ) -> LocalEnvironmentCreated: ...
+
+    def create_environment(
+        self,
+        name: str,
+        tags: list[str] | None = None,
+        groups: list[str] | None = None,
+        *,
+        kind: Literal["agent", "local"] = "agent",
+        docker_host: str | None = None,
+    ) -> EnvironmentCreated | LocalEnvironmentCreated:
+        """``POST /environments``.
+
+        An ``agent`` environment comes with its first join token and agent command. A
+        ``local`` one is the engine at ``docker_host`` (a unix socket on the server's host;
+        the server's default is ``unix:///var/run/docker.sock``), whose agent the server runs
+        itself: it has no join token.
+        """
         body: dict[str, Any] = {"name": name}
+        if kind != "agent":
+            body["kind"] = kind
+        if docker_host is not None:
+            body["docker_host"] = docker_host
         if tags:
             body["tags"] = tags
         if groups:
             body["groups"] = groups
         data = self._request("POST", "/environments", json_body=body)
+        if kind == "local":
+            return parse(LocalEnvironmentCreated, data)
         return parse(EnvironmentCreated, data)
 
     def get_environment(self, name: str) -> Environment:

@@ -95,6 +95,8 @@ class Environment(BaseModel):
 
     name: str
     kind: str = "agent"
+    #: The engine socket of a ``local`` environment (its agent runs on the server).
+    docker_host: str | None = None
     tags: list[str] = Field(default_factory=list)
     groups: list[str] = Field(default_factory=list)
     status: str = "pending"
@@ -117,6 +119,18 @@ class EnvironmentCreated(JoinToken):
     """``POST /environments``: the new environment and its first join token."""
 
     environment: Environment | None = None
+
+
+class LocalEnvironmentCreated(BaseModel):
+    """``POST /environments`` for a ``local`` environment: no join token, no agent command.
+
+    The server runs the environment's agent itself.
+    """
+
+    environment: Environment | None = None
+    join_token: None = None
+    agent_command: None = None
+    expires_in_seconds: int | None = None
 
 
 class EnrolResult(BaseModel):

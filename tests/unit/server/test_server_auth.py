@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fleetdeck.server.auth.ratelimit import LoginRateLimiter, RateLimitedError
+from fleetdeck.errors import RateLimitedError
+from fleetdeck.server.auth.ratelimit import LoginRateLimiter
 
 from .conftest import ADMIN_PASSWORD, USER_PASSWORD, add_user, bearer, login
 

@@ -11,10 +11,10 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from fleetdeck import pki
-from fleetdeck.errors import InvalidInputError, NotFoundError
+from fleetdeck.errors import InvalidInputError, NotFoundError, SecretDecryptionError
 from fleetdeck.server.app import create_app
 from fleetdeck.server.config import MASK, ServerSettings
-from fleetdeck.server.secrets import SecretBox, SecretDecryptionError, load_master_key
+from fleetdeck.server.secrets import SecretBox, load_master_key
 from fleetdeck.server.tls import prepare_tls
 
 if TYPE_CHECKING:

@@ -11,9 +11,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
 
+from fleetdeck.errors import MigrationError
 from fleetdeck.server.app import create_app
 from fleetdeck.server.store import Store
-from fleetdeck.server.store.migrate import MigrationError, head_revision, migrate
+from fleetdeck.server.store.migrate import head_revision, migrate
 from fleetdeck.server.store.models import Base, Environment, JoinToken, Node
 
 if TYPE_CHECKING:

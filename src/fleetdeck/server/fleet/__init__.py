@@ -13,6 +13,8 @@ from fastapi import APIRouter
 
 from fleetdeck.server.fleet import api_containers, api_environments, api_resources, api_swarm
 from fleetdeck.server.fleet.links import ClientTLS
+from fleetdeck.server.fleet.local import LocalAgentSupervisor
+from fleetdeck.server.fleet.local_envs import LocalEnvironments
 from fleetdeck.server.fleet.repository import SqlFleetRepository
 from fleetdeck.server.fleet.service import Fleet
 
@@ -27,7 +29,7 @@ router.include_router(api_swarm.router)
 
 
 async def start(app: FastAPI) -> None:
-    """Create the fleet, load environments, and start following every agent."""
+    """Create the fleet, load environments, start local agents, and follow every agent."""
     server_tls = app.state.tls
     # The server's own certificate (CN fleetdeck-server) is its client certificate to agents.
     tls = ClientTLS(
@@ -35,12 +37,15 @@ async def start(app: FastAPI) -> None:
     )
     ttl = timedelta(minutes=app.state.settings.join_token_ttl_minutes)
     fleet = Fleet(SqlFleetRepository(app.state.store), app.state.ca, tls, join_token_ttl=ttl)
+    # Local environments: the server runs their agents as children, state in the data dir.
+    supervisor = LocalAgentSupervisor(app.state.settings.data_dir / "local-agents")
+    fleet.local = LocalEnvironments(fleet, supervisor)
     app.state.fleet = fleet
     await fleet.start()
 
 
 async def stop(app: FastAPI) -> None:
-    """Close every agent link."""
+    """Close every agent link and stop the agents of local environments."""
     fleet: Fleet | None = getattr(app.state, "fleet", None)
     if fleet is not None:
         await fleet.stop()

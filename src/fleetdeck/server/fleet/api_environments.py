@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet.common import audited, fleet_of
-from fleetdeck.server.fleet.service import EnvironmentView
+from fleetdeck.server.fleet.views import EnvironmentView
 from fleetdeck.types import Role
 
 router = APIRouter(tags=["environments"])
@@ -22,9 +22,15 @@ DEFAULT_AGENT_LISTEN = "0.0.0.0:9001"
 
 
 class EnvironmentCreate(BaseModel):
-    """A new environment."""
+    """A new environment: ``agent`` (agents enrol with join tokens) or ``local``.
+
+    A ``local`` environment is an engine on the server's own host, by its unix socket; the
+    server runs its agent itself.
+    """
 
     name: str = Field(min_length=1, max_length=63)
+    kind: Literal["agent", "local"] = "agent"
+    docker_host: str | None = Field(default=None, max_length=255)
     tags: list[str] = Field(default_factory=list)
     groups: list[str] = Field(default_factory=list)
 
@@ -43,6 +49,15 @@ class JoinTokenResult(BaseModel):
     join_token: str
     agent_command: str
     expires_in_seconds: int
+
+
+class EnvironmentCreated(BaseModel):
+    """A new environment; for ``agent`` ones also the first join token and agent command."""
+
+    environment: EnvironmentView
+    join_token: str | None
+    agent_command: str | None
+    expires_in_seconds: int | None
 
 
 class EnrolRequest(BaseModel):
@@ -89,20 +104,43 @@ async def list_environments(
     ]
 
 
-@router.post("/environments", response_model=JoinTokenResult, status_code=201)
+@router.post("/environments", response_model=EnvironmentCreated, status_code=201)
 async def create_environment(
     request: Request, principal: Admin, body: EnvironmentCreate
-) -> JoinTokenResult:
-    """Create an environment and return the join token and agent command for its first node."""
+) -> EnvironmentCreated:
+    """Create an environment; return the join token and agent command for its first node.
+
+    A ``local`` environment needs neither: its agent runs on the server by the time this
+    answers, so the answer's ``join_token`` and ``agent_command`` are null.
+    """
     fleet = fleet_of(request)
-    _, token = await audited(
+    env, token = await audited(
         request,
         principal,
         "environment.create",
         body.name,
-        fleet.create_environment(body.name, body.tags, body.groups, principal.username),
+        fleet.create_environment(
+            body.name,
+            body.tags,
+            body.groups,
+            principal.username,
+            kind=body.kind,
+            docker_host=body.docker_host,
+        ),
+        detail={"kind": body.kind, "docker_host": body.docker_host}
+        if body.kind == "local"
+        else None,
     )
-    return _token_result(request, body.name, token)
+    if token is None:
+        return EnvironmentCreated(
+            environment=fleet.view(env),
+            join_token=None,
+            agent_command=None,
+            expires_in_seconds=None,
+        )
+    return EnvironmentCreated.model_validate(
+        _token_result(request, body.name, token), from_attributes=True
+    )
 
 
 @router.get("/environments/{name}", response_model=EnvironmentView)

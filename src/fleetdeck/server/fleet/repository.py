@@ -51,6 +51,7 @@ class SqlFleetRepository:
             EnvironmentRecord(
                 name=e.name,
                 kind=e.kind,
+                docker_host=e.docker_host,
                 tags=list(e.tags),
                 groups=list(e.groups),
                 created_at=e.created_at,
@@ -67,6 +68,7 @@ class SqlFleetRepository:
                     Environment(
                         name=env.name,
                         kind=env.kind,
+                        docker_host=env.docker_host,
                         tags=env.tags,
                         groups=env.groups,
                         created_at=env.created_at,
@@ -107,8 +109,9 @@ class SqlFleetRepository:
     async def consume_join_token(self, secret_hash: str, now: datetime) -> str:
         """Mark a join token used and return its environment's name (single use)."""
         async with self.store.transaction() as session:
+            # FOR UPDATE: on PostgreSQL a concurrent enrolment waits here and then sees used_at.
             token = await session.scalar(
-                select(JoinToken).where(JoinToken.secret_hash == secret_hash)
+                select(JoinToken).where(JoinToken.secret_hash == secret_hash).with_for_update()
             )
             if token is None:
                 raise PermissionDeniedError(

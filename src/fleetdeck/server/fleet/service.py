@@ -15,10 +15,11 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from fleetdeck import pki
 from fleetdeck.errors import (
@@ -28,9 +29,14 @@ from fleetdeck.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from fleetdeck.server.fleet.inventory import FleetInventory, NodeState, NodeStatus
+from fleetdeck.server.fleet.inventory import FleetInventory
 from fleetdeck.server.fleet.links import ClientTLS, FleetLinks
+from fleetdeck.server.fleet.views import environment_view
 from fleetdeck.types import Container
+
+if TYPE_CHECKING:
+    from fleetdeck.server.fleet.local_envs import LocalEnvironments
+    from fleetdeck.server.fleet.views import EnvironmentView
 
 log = logging.getLogger("fleetdeck.server.fleet")
 
@@ -59,6 +65,8 @@ class EnvironmentRecord:
     groups: list[str] = field(default_factory=list)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     nodes: list[NodeRecord] = field(default_factory=list)
+    #: The engine socket of a ``local`` environment (``unix:///path``); None for ``agent``.
+    docker_host: str | None = None
 
 
 class FleetRepository(Protocol):
@@ -98,35 +106,6 @@ class FleetRepository(Protocol):
         """Every revoked certificate serial."""
 
 
-class NodeView(BaseModel):
-    """A node as the API shows it."""
-
-    name: str
-    address: str | None
-    hostname: str
-    status: str
-    last_seen: datetime | None
-    engine_version: str | None = None
-    swarm_role: str | None = None
-    swarm_state: str | None = None
-    agent_url: str
-    error: str | None = None
-    containers: int = 0
-
-
-class EnvironmentView(BaseModel):
-    """An environment as the API shows it."""
-
-    name: str
-    kind: str
-    tags: list[str]
-    groups: list[str]
-    status: str
-    last_seen: datetime | None
-    created_at: datetime
-    nodes: list[NodeView] = Field(default_factory=list)
-
-
 def _validate_labels(values: list[str], what: str) -> list[str]:
     for value in values:
         if not TAG_RE.match(value):
@@ -136,12 +115,16 @@ def _validate_labels(values: list[str], what: str) -> list[str]:
     return sorted(set(values))
 
 
-STATUS_ORDER = {
-    NodeStatus.unreachable: 3,
-    NodeStatus.engine_down: 2,
-    NodeStatus.pending: 1,
-    NodeStatus.up: 0,
-}
+def _check_csr(csr_pem: str) -> None:
+    """Refuse, as the CA's ``sign_csr`` would, a CSR that cannot be signed."""
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem.encode())
+    except ValueError as exc:
+        raise InvalidInputError(f"invalid certificate signing request: {exc}") from exc
+    if not csr.is_signature_valid:
+        raise InvalidInputError("the certificate signing request's signature is invalid")
+    if not isinstance(csr.public_key(), ec.EllipticCurvePublicKey):
+        raise InvalidInputError("agent keys must be EC (P-256)")
 
 
 class Fleet:
@@ -161,23 +144,42 @@ class Fleet:
         self.join_token_ttl = join_token_ttl
         self._envs: dict[str, EnvironmentRecord] = {}
         self._lock = asyncio.Lock()
+        #: Runs the agents of ``local`` environments (set by the server before :meth:`start`).
+        self.local: LocalEnvironments | None = None
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         """Load environments from the store and link to every enrolled node."""
         for env in await self.repo.list_environments():
             self._envs[env.name] = env
-            for node in env.nodes:
-                self.links.add(env.name, node.name, node.agent_url)
+            if env.kind != "local":
+                for node in env.nodes:
+                    self.links.add(env.name, node.name, node.agent_url)
+                continue
+            try:  # one broken local environment must not keep the server down
+                await self._local().run(env)
+            except (OSError, FleetdeckError) as exc:
+                log.error("local environment %s: cannot start its agent: %s", env.name, exc)
 
     async def stop(self) -> None:
-        """Close every link."""
+        """Close every link, then stop the agents of local environments."""
         await self.links.close()
+        if self.local is not None:
+            await self.local.close()
+
+    def _local(self) -> LocalEnvironments:
+        if self.local is None:
+            raise InvalidInputError("this server does not run local agents")
+        return self.local
 
     # ------------------------------------------------------------ environments
     def environment_names(self) -> set[str]:
         """Names of every environment."""
         return set(self._envs)
+
+    def find_environment(self, name: str) -> EnvironmentRecord | None:
+        """The environment called ``name``, if there is one."""
+        return self._envs.get(name)
 
     def require_environment(self, name: str) -> EnvironmentRecord:
         """The environment called ``name`` or a NotFoundError that says how to list them."""
@@ -189,25 +191,47 @@ class Fleet:
             ) from None
 
     async def create_environment(
-        self, name: str, tags: list[str], groups: list[str], created_by: str
-    ) -> tuple[EnvironmentRecord, str]:
-        """Create an agent environment and its first join token."""
+        self,
+        name: str,
+        tags: list[str],
+        groups: list[str],
+        created_by: str,
+        kind: str = "agent",
+        docker_host: str | None = None,
+    ) -> tuple[EnvironmentRecord, str | None]:
+        """Create an environment; an ``agent`` one gets its first join token.
+
+        A ``local`` one gets no token: the server starts its agent (on ``docker_host``) now.
+        """
         if not ENV_NAME_RE.match(name):
             raise InvalidInputError(
                 f"invalid environment name {name!r}",
                 hint="lower-case letters, digits, '.', '_' and '-', starting with a letter/digit",
             )
+        if kind not in ("agent", "local"):
+            raise InvalidInputError(f"invalid environment kind {kind!r}", hint="agent or local")
+        if kind == "agent" and docker_host is not None:
+            raise InvalidInputError("docker_host is only for local environments")
         env = EnvironmentRecord(
             name=name,
-            kind="agent",
+            kind=kind,
             tags=_validate_labels(tags, "tag"),
             groups=_validate_labels(groups, "group"),
         )
         async with self._lock:
             if name in self._envs:
                 raise ConflictError(f"environment {name!r} exists already")
+            if kind == "local":
+                env.docker_host = self._local().check_new(docker_host, self._envs.values())
             await self.repo.create_environment(env)
             self._envs[name] = env
+        if kind == "local":
+            try:
+                await self._local().run(env, wait=True)
+            except OSError as exc:  # nothing half-made stays behind
+                await self.remove_environment(name)
+                raise FleetdeckError(f"cannot start the agent of {name!r}: {exc}") from exc
+            return env, None
         return env, await self.new_join_token(name, created_by)
 
     async def update_environment(
@@ -223,7 +247,11 @@ class Fleet:
 
     async def new_join_token(self, environment: str, created_by: str) -> str:
         """A single-use, expiring join token for one more node of ``environment``."""
-        self.require_environment(environment)
+        if self.require_environment(environment).kind == "local":
+            raise ConflictError(
+                f"environment {environment!r} is local: the server runs its agent itself",
+                hint="local environments take no join tokens",
+            )
         token, secret = pki.new_join_token(self.ca.fingerprint)
         await self.repo.add_join_token(
             environment,
@@ -236,9 +264,12 @@ class Fleet:
     async def remove_environment(self, name: str) -> None:
         """Delete an environment: revoke its agents' certificates and tell them to forget."""
         env = self.require_environment(name)
-        for link in self.links.of(name):
-            with contextlib.suppress(FleetdeckError):
-                await link.call("POST", "/v1/forget", timeout=3)
+        if env.kind == "local":  # stopped first: told to forget, it would only restart
+            await self._local().remove(name)
+        else:
+            for link in self.links.of(name):
+                with contextlib.suppress(FleetdeckError):
+                    await link.call("POST", "/v1/forget", timeout=3)
         await self.repo.revoke([n.cert_serial for n in env.nodes], f"environment {name} removed")
         await self.links.remove(name)
         await self.repo.delete_environment(name)
@@ -258,13 +289,22 @@ class Fleet:
                 f"invalid agent URL {listen_url!r}",
                 hint="use https://ADDRESS:PORT, reachable from the server",
             )
+        _check_csr(csr_pem)  # a CSR the CA would refuse must not spend the single-use token
+        # One enrolment at a time: the node name is chosen from env.nodes, which is only
+        # updated at the end, so two hosts of the same hostname would otherwise share one.
+        async with self._lock:
+            return await self._admit(secret, csr_pem, url.hostname, listen_url, hostname)
+
+    async def _admit(
+        self, secret: str, csr_pem: str, address: str, listen_url: str, hostname: str
+    ) -> dict[str, str]:
         environment = await self.repo.consume_join_token(pki.hash_secret(secret), datetime.now(UTC))
         env = self.require_environment(environment)
-        node_name = self._node_name(env, hostname, listen_url)
+        node_name = self.node_name(env, hostname, listen_url)
         try:
-            ip_addresses, dns_names = [str(ipaddress.ip_address(url.hostname))], []
+            ip_addresses, dns_names = [str(ipaddress.ip_address(address))], []
         except ValueError:
-            ip_addresses, dns_names = [], [url.hostname]
+            ip_addresses, dns_names = [], [address]
         cert = self.ca.sign_csr(
             csr_pem.encode(),
             f"agent:{environment}/{node_name}",
@@ -293,7 +333,8 @@ class Fleet:
         }
 
     @staticmethod
-    def _node_name(env: EnvironmentRecord, hostname: str, listen_url: str) -> str:
+    def node_name(env: EnvironmentRecord, hostname: str, listen_url: str) -> str:
+        """A node name from ``hostname``, unique in ``env`` (unless it is that same agent)."""
         base = re.sub(r"[^a-z0-9_.-]", "-", hostname.lower()).strip("-") or "node"
         taken = {n.name: n for n in env.nodes}
         name, i = base, 2
@@ -304,41 +345,11 @@ class Fleet:
     # ------------------------------------------------------------ views
     def view(self, env: EnvironmentRecord) -> EnvironmentView:
         """The API view of an environment, with live node status."""
-        nodes = [self._node_view(env.name, n) for n in env.nodes]
-        statuses = [NodeStatus(n.status) for n in nodes]
-        status = max(statuses, key=lambda s: STATUS_ORDER[s]) if statuses else NodeStatus.pending
-        seen = [n.last_seen for n in nodes if n.last_seen]
-        return EnvironmentView(
-            name=env.name,
-            kind=env.kind,
-            tags=env.tags,
-            groups=env.groups,
-            status=status.value,
-            last_seen=max(seen) if seen else None,
-            created_at=env.created_at,
-            nodes=nodes,
-        )
+        return environment_view(env, self.inventory)
 
     def views(self) -> list[EnvironmentView]:
         """Every environment's view, by name."""
         return [self.view(self._envs[name]) for name in sorted(self._envs)]
-
-    def _node_view(self, environment: str, node: NodeRecord) -> NodeView:
-        state: NodeState | None = self.inventory.find_node(environment, node.name)
-        info = state.info if state else None
-        return NodeView(
-            name=node.name,
-            address=urlsplit(node.agent_url).hostname,
-            hostname=info.hostname if info else node.hostname,
-            status=(state.status if state else NodeStatus.pending).value,
-            last_seen=state.last_seen if state else None,
-            engine_version=info.engine_version if info else None,
-            swarm_role=info.swarm.role if info else None,
-            swarm_state=info.swarm.state if info else None,
-            agent_url=node.agent_url,
-            error=state.error if state else None,
-            containers=len(state.containers) if state else 0,
-        )
 
     # ------------------------------------------------------------ containers
     def resolve(self, ref: str) -> Container:

@@ -133,6 +133,8 @@ class Environment(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(16))  # local|agent
+    #: The engine a ``local`` environment's server-run agent talks to (``unix:///path``).
+    docker_host: Mapped[str | None] = mapped_column(String(255))
     tags: Mapped[list[str]] = mapped_column(default=list)
     groups: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
