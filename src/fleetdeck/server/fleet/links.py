@@ -14,15 +14,25 @@ import logging
 import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import httpx
+from cryptography import x509
+from websockets.asyncio.client import connect as ws_connect
 
-from fleetdeck.errors import FleetdeckError, NodeUnreachableError, error_for_kind
+from fleetdeck.errors import (
+    FleetdeckError,
+    NodeUnreachableError,
+    PermissionDeniedError,
+    error_for_kind,
+)
 from fleetdeck.server.fleet.inventory import FleetInventory, NodeStatus
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
+
+    from websockets.asyncio.client import connect as Connect
 
 log = logging.getLogger("fleetdeck.server.links")
 
@@ -72,11 +82,16 @@ class AgentLink:
         url: str,
         tls: ClientTLS,
         inventory: FleetInventory,
+        cert_serial: str | None = None,
     ) -> None:
         self.environment = environment
+        #: The serial of the certificate enrolled for this node: any other certificate, even
+        #: one from our CA (a revoked agent, one on a reused address), is refused.
+        self.cert_serial = cert_serial or None
         self.node = node
         self.url = url.rstrip("/")
         self.inventory = inventory
+        self._tls = tls
         self._client = httpx.AsyncClient(
             base_url=self.url,
             verify=tls.context(),
@@ -123,12 +138,28 @@ class AgentLink:
     async def _consume_stream(self) -> None:
         timeout = httpx.Timeout(CALL_TIMEOUT_S, connect=CONNECT_TIMEOUT_S, read=STREAM_SILENCE_S)
         async with self._client.stream("GET", "/v1/inventory/stream", timeout=timeout) as resp:
+            self._check_peer(resp)
             if not resp.is_success:
                 await resp.aread()
                 _raise_for_agent(resp, self.where)
             async for line in resp.aiter_lines():
                 if line.strip():
                     self.inventory.apply(self.environment, self.node, json.loads(line))
+
+    def _check_peer(self, response: httpx.Response) -> None:
+        """Refuse an agent whose certificate is not the one enrolled for this node."""
+        if self.cert_serial is None:
+            return
+        stream = response.extensions.get("network_stream")
+        ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        serial = str(x509.load_der_x509_certificate(der).serial_number) if der else None
+        if serial != self.cert_serial:
+            raise PermissionDeniedError(
+                f"the agent at {self.url} is not the one enrolled as {self.where}: its "
+                "certificate was revoked or replaced",
+                hint="enrol the agent again with a new join token",
+            )
 
     def _fail_fast(self) -> None:
         state = self.inventory.find_node(self.environment, self.node)
@@ -160,6 +191,7 @@ class AgentLink:
             )
         except httpx.HTTPError as exc:
             raise NodeUnreachableError(f"node {self.where}: {_describe(exc)}") from exc
+        self._check_peer(resp)
         _raise_for_agent(resp, self.where)
         if not resp.content:
             return None
@@ -180,6 +212,7 @@ class AgentLink:
             async with self._client.stream(
                 method, path, params=_clean(params), json=json_body, timeout=timeout
             ) as resp:
+                self._check_peer(resp)
                 if not resp.is_success:
                     await resp.aread()
                     _raise_for_agent(resp, self.where)
@@ -188,6 +221,18 @@ class AgentLink:
                         yield line
         except httpx.HTTPError as exc:
             raise NodeUnreachableError(f"node {self.where}: {_describe(exc)}") from exc
+
+    def websocket(self, path: str, params: list[tuple[str, str]] | None = None) -> Connect:
+        """Connect a websocket to an agent route over the same mutual TLS (the console).
+
+        Use as ``async with link.websocket(path) as ws:``; fails fast like :meth:`call`.
+        """
+        self._fail_fast()
+        query = ("?" + urlencode(params)) if params else ""
+        url = "wss://" + self.url.removeprefix("https://") + path + query
+        return ws_connect(
+            url, ssl=self._tls.context(), open_timeout=CONNECT_TIMEOUT_S, max_size=2**20
+        )
 
 
 def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -219,11 +264,13 @@ class FleetLinks:
         self.inventory = inventory
         self._links: dict[tuple[str, str], AgentLink] = {}
 
-    def add(self, environment: str, node: str, url: str) -> AgentLink:
-        """Start (or return) the link to a node's agent."""
+    def add(
+        self, environment: str, node: str, url: str, cert_serial: str | None = None
+    ) -> AgentLink:
+        """Start (or return) the link to a node's agent, pinned to its certificate's serial."""
         key = (environment, node)
         if key not in self._links:
-            link = AgentLink(environment, node, url, self.tls, self.inventory)
+            link = AgentLink(environment, node, url, self.tls, self.inventory, cert_serial)
             self._links[key] = link
             link.start()
         return self._links[key]

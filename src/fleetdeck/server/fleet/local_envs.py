@@ -170,7 +170,7 @@ class LocalEnvironments:
         await self.fleet.repo.upsert_node(env.name, node)
         env.nodes = [node]
         await self.fleet.links.remove(env.name, node.name)
-        self.fleet.links.add(env.name, node.name, url)
+        self.fleet.links.add(env.name, node.name, url, node.cert_serial)
 
     async def _moved(self, environment: str, url: str) -> None:
         """A restarted child listens on another port: the node and its link follow."""
@@ -181,7 +181,7 @@ class LocalEnvironments:
         node.agent_url = url
         await self.fleet.repo.upsert_node(environment, node)
         await self.fleet.links.remove(environment, node.name)
-        self.fleet.links.add(environment, node.name, url)
+        self.fleet.links.add(environment, node.name, url, node.cert_serial)
 
     async def remove(self, environment: str) -> None:
         """Stop the environment's agent and delete its state dir (its key goes with it)."""

@@ -154,7 +154,7 @@ class Fleet:
             self._envs[env.name] = env
             if env.kind != "local":
                 for node in env.nodes:
-                    self.links.add(env.name, node.name, node.agent_url)
+                    self.links.add(env.name, node.name, node.agent_url, node.cert_serial)
                 continue
             try:  # one broken local environment must not keep the server down
                 await self._local().run(env)
@@ -324,7 +324,7 @@ class Fleet:
             await self.links.remove(environment, node_name)
         await self.repo.upsert_node(environment, node)
         env.nodes = [n for n in env.nodes if n.name != node_name] + [node]
-        self.links.add(environment, node_name, node.agent_url)
+        self.links.add(environment, node_name, node.agent_url, node.cert_serial)
         return {
             "cert_pem": pki.cert_pem(cert).decode(),
             "ca_pem": pki.cert_pem(self.ca.cert).decode(),
