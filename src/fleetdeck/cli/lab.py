@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+if TYPE_CHECKING:
+    from fleetdeck.lab import Lab
+
 from fleetdeck.cli.output import OutputFormat, OutputOption, console, print_json, print_table
-from fleetdeck.lab import Lab
+
+
+def _lab(name: str) -> Lab:
+    """The named lab (imported here: the lab's modules are not needed by other commands)."""
+    from fleetdeck.lab import Lab
+
+    return Lab(name)
+
 
 app = typer.Typer(
     help="A real multi-host Docker fleet on this machine (needs root).", no_args_is_help=True
@@ -68,7 +78,7 @@ def up(
     output: OutputFormat = OutputOption,
 ) -> None:
     """Create a lab: N nodes, each a namespace with its own address and dockerd; a registry."""
-    lab = Lab(name)
+    lab = _lab(name)
     with console.status(f"bringing lab {name} up…", spinner="dots"):
         _, created = lab.up(
             nodes=nodes, swarm=swarm, managers=managers, subnet=subnet, server=server
@@ -85,7 +95,7 @@ def up(
 @app.command()
 def status(name: NameOption = "lab", output: OutputFormat = OutputOption) -> None:
     """Show the lab's nodes, gateway, registry, seed images and swarm."""
-    result = Lab(name).status()
+    result = _lab(name).status()
     if output is OutputFormat.json:
         print_json(result)
     else:
@@ -95,7 +105,7 @@ def status(name: NameOption = "lab", output: OutputFormat = OutputOption) -> Non
 @app.command()
 def down(name: NameOption = "lab") -> None:
     """Remove everything the lab made (processes, namespaces, links, mounts, cgroups, state)."""
-    lab = Lab(name)
+    lab = _lab(name)
     with console.status(f"removing lab {name}…", spinner="dots"):
         removed = lab.down()
     console.print(f"lab {name} removed" if removed else f"lab {name} was not there; nothing to do")
@@ -104,28 +114,28 @@ def down(name: NameOption = "lab") -> None:
 @app.command()
 def partition(node: NodeArg, name: NameOption = "lab") -> None:
     """Cut the node off the network."""
-    Lab(name).partition(node)
+    _lab(name).partition(node)
     console.print(f"{node} partitioned")
 
 
 @app.command()
 def heal(node: NodeArg, name: NameOption = "lab") -> None:
     """Restore the node's network."""
-    Lab(name).heal(node)
+    _lab(name).heal(node)
     console.print(f"{node} healed")
 
 
 @app.command()
 def stop(node: NodeArg, name: NameOption = "lab") -> None:
     """Stop the node's Docker engine."""
-    stopped = Lab(name).stop_node(node)
+    stopped = _lab(name).stop_node(node)
     console.print(f"{node} engine stopped" if stopped else f"{node} engine was not running")
 
 
 @app.command()
 def start(node: NodeArg, name: NameOption = "lab") -> None:
     """Start the node's Docker engine."""
-    started = Lab(name).start_node(node)
+    started = _lab(name).start_node(node)
     console.print(f"{node} engine started" if started else f"{node} engine was running")
 
 
@@ -136,13 +146,13 @@ def exec(  # noqa: A001 - the command is called exec
     name: NameOption = "lab",
 ) -> None:
     """Run a command inside the node (its network, hostname and DOCKER_HOST)."""
-    sys.exit(Lab(name).exec(node, command))
+    sys.exit(_lab(name).exec(node, command))
 
 
 @app.command("env")
 def env_(name: NameOption = "lab") -> None:
     """Print shell exports that point the CLI at the lab's server: eval "$(fleetdeck lab env)"."""
-    record = Lab(name).require_record()
+    record = _lab(name).require_record()
     if record.server is None:
         from fleetdeck.errors import NotFoundError
 
