@@ -7,7 +7,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="${FLEETDECK_STATE_DIR:-$ROOT/.state}"
 UV_VERSION="0.13.9"
-APT_PACKAGES=(docker.io docker-registry busybox-static iproute2 iptables util-linux python3 python3-venv ca-certificates)
+APT_PACKAGES=(docker.io docker-registry busybox-static iproute2 iptables util-linux python3 python3-venv ca-certificates
+  chromium)
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -19,6 +20,9 @@ missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# node/npm may come from elsewhere than Debian (e.g. nodesource's nodejs bundles npm): look for
+# the commands, and only when npm is missing ask apt for Debian's nodejs + npm.
+command -v npm >/dev/null || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   command -v apt-get >/dev/null || die "missing packages (${missing[*]}) and no apt-get: install them by hand"
   [[ $(id -u) -eq 0 ]] || die "missing packages: ${missing[*]} — run this as root (or: sudo apt-get install -y ${missing[*]})"
@@ -41,6 +45,14 @@ export PATH="$STATE/uv/bin:$PATH"
 export UV_PYTHON="$PY" UV_PYTHON_DOWNLOADS=never
 (cd "$ROOT" && uv sync --locked --quiet)
 export PATH="$ROOT/.venv/bin:$PATH"
+
+# --- the web UI's front-end files (xterm.js), pinned in package-lock.json ----------------------
+# The server serves them from node_modules/ (no CDN); npm ci again only when the lock changed.
+if [[ -f "$ROOT/package-lock.json" ]] && { [[ ! -d "$ROOT/node_modules" ]] || [[ "$ROOT/package-lock.json" -nt "$ROOT/node_modules" ]]; }; then
+  say "installing the web UI's front-end packages (npm ci)"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci failed: run it in $ROOT to see why"
+  touch "$ROOT/node_modules"
+fi
 
 # --- a Docker engine --------------------------------------------------------------------------
 if ! docker version >/dev/null 2>&1; then

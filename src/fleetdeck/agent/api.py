@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from fleetdeck.agent import api_resources
+from fleetdeck.agent import api_resources, console
 from fleetdeck.agent.api_support import (
     ENGINE,
     INVENTORY,
@@ -172,6 +172,7 @@ def create_app(
     app.router.add_get("/v1/containers/{id}/logs", container_logs)
     app.router.add_get("/v1/containers/{id}/stats", container_stats)
     app.router.add_post("/v1/containers/{id}/exec", container_exec)
+    console.add_routes(app)
     app.router.add_post("/v1/containers/{id}/rename", rename_container)
     app.router.add_post("/v1/containers/{id}/{action}", container_action)
     app.router.add_post("/v1/forget", forget)

@@ -29,12 +29,23 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from fleetdeck import __version__
-from fleetdeck.server import fleet
+from fleetdeck.server import fleet, ui
 from fleetdeck.server.audit import AuditLog
 from fleetdeck.server.auth.ratelimit import LoginRateLimiter
 from fleetdeck.server.auth.users import ADMIN_USERNAME, ensure_admin
 from fleetdeck.server.handlers import install_error_handlers
-from fleetdeck.server.routes import API_PREFIX, audit, auth, ca, health, registries, tokens, users
+from fleetdeck.server.routes import (
+    API_PREFIX,
+    audit,
+    auth,
+    ca,
+    console,
+    events,
+    health,
+    registries,
+    tokens,
+    users,
+)
 from fleetdeck.server.secrets import SecretBox, load_master_key
 from fleetdeck.server.store import Store
 from fleetdeck.server.store.migrate import migrate
@@ -102,7 +113,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, ca, auth, users, tokens, audit, registries):
+    for module in (health, ca, auth, users, tokens, audit, registries, events, console):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(fleet.router, prefix=API_PREFIX)
+    ui.install(app)  # the web UI at / (pages, static files, change feed)
     return app

@@ -1,0 +1,166 @@
+"""The main pages: login, dashboard, the fleet-wide containers table and a container's page.
+
+Each live part of a page is also served alone as a *fragment* (``/ui/fragments/…``): the
+page's script refetches it when ``/api/v1/events`` says the fleet changed, so what is shown
+is always rendered by the same template, on the server, from the in-memory inventory.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from fleetdeck.errors import FleetdeckError, UnauthenticatedError
+from fleetdeck.server.auth.deps import authenticate
+from fleetdeck.server.fleet.common import fleet_of
+from fleetdeck.server.ui.dashboard import (
+    HEALTHS,
+    PAGE_SIZES,
+    STATES,
+    container_query,
+    dashboard_data,
+    ports_text,
+    recent_events,
+)
+from fleetdeck.server.ui.web import FragmentUser, PageUser, render
+
+if TYPE_CHECKING:
+    from starlette.responses import Response
+
+    from fleetdeck.server.auth.principal import Principal
+
+router = APIRouter(include_in_schema=False)
+
+COLUMNS = (
+    ("environment", "Environment"),
+    ("node", "Node"),
+    ("name", "Name"),
+    ("image", "Image"),
+    ("state", "State"),
+    ("health", "Health"),
+    (None, "Ports"),
+    ("created", "Created"),
+)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a local path may be a redirect target after login (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/"
+
+
+@router.get("/login")
+async def login_page(request: Request, next: str | None = None) -> Response:
+    """The login form (a signed-in user goes straight on)."""
+    try:
+        await authenticate(request)
+        return RedirectResponse(_safe_next(next), status_code=303)
+    except UnauthenticatedError:
+        return render(request, None, "login.html", next=_safe_next(next))
+
+
+@router.get("/")
+async def dashboard(request: Request, who: PageUser) -> Response:
+    """Environments, nodes, counts, what needs attention, recent events; live."""
+    return render(request, who, "dashboard.html", **await _dashboard_context(request))
+
+
+@router.get("/ui/fragments/dashboard", response_class=HTMLResponse)
+async def dashboard_fragment(request: Request, who: FragmentUser) -> Response:
+    """The live part of the dashboard."""
+    return render(request, who, "_dashboard_body.html", **await _dashboard_context(request))
+
+
+async def _dashboard_context(request: Request) -> dict[str, Any]:
+    state = request.app.state
+    return dashboard_data(fleet_of(request)) | {
+        "events": await recent_events(state.audit, state.ui_changes)
+    }
+
+
+def _containers_context(request: Request) -> dict[str, Any]:
+    params = dict(request.query_params)
+    fleet = fleet_of(request)
+    error = None
+    try:
+        query = container_query(params)
+        items, total = fleet.inventory.containers(query)
+    except FleetdeckError as exc:
+        error, items, total = exc.message, [], 0
+        query = container_query({})
+
+    def link(**changes: Any) -> str:
+        merged = {k: v for k, v in (params | changes).items() if v not in (None, "")}
+        return "/containers?" + urlencode(merged)
+
+    envs = fleet.views()
+    return {
+        "items": items,
+        "total": total,
+        "query": query,
+        "params": params,
+        "error": error,
+        "link": link,
+        "ports": ports_text,
+        "columns": COLUMNS,
+        "states": STATES,
+        "healths": HEALTHS,
+        "page_sizes": PAGE_SIZES,
+        "environments": [e.name for e in envs],
+        "nodes": sorted({n.name for e in envs for n in e.nodes}),
+    }
+
+
+@router.get("/containers")
+async def containers_page(request: Request, who: PageUser) -> Response:
+    """Every container of the fleet: searched, filtered, sorted and paged on the server."""
+    return render(request, who, "containers.html", **_containers_context(request))
+
+
+@router.get("/ui/fragments/containers", response_class=HTMLResponse)
+async def containers_fragment(request: Request, who: FragmentUser) -> Response:
+    """The containers table alone (same query string as the page)."""
+    return render(request, who, "_containers_table.html", **_containers_context(request))
+
+
+def _container_context(request: Request, ref: str) -> dict[str, Any]:
+    container = fleet_of(request).resolve(ref)
+    return {
+        "c": container,
+        "ref": f"{container.environment}/{container.node}/{container.name}",
+        "ports": ports_text(container),
+    }
+
+
+@router.get("/containers/{ref:path}")
+async def container_page(request: Request, ref: str, who: PageUser) -> Response:
+    """One container: overview, actions, logs, stats, inspect and console."""
+    try:
+        context = _container_context(request, ref)
+    except FleetdeckError as exc:
+        return _not_found(request, who, exc)
+    return render(request, who, "container.html", **context)
+
+
+@router.get("/ui/fragments/container/{ref:path}", response_class=HTMLResponse)
+async def container_fragment(request: Request, ref: str, who: FragmentUser) -> Response:
+    """A container's overview alone (refetched when the fleet changes)."""
+    try:
+        context = _container_context(request, ref)
+    except FleetdeckError as exc:
+        return HTMLResponse(f"<p class='error'>{_escape(exc.message)}</p>", status_code=404)
+    return render(request, who, "_container_overview.html", **context)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _not_found(request: Request, who: Principal, exc: FleetdeckError) -> Response:
+    response = render(request, who, "error.html", title="Not found", message=exc.message)
+    response.status_code = exc.http_status
+    return response

@@ -1,0 +1,174 @@
+// A container's page: tabs, live logs (NDJSON read with fetch streaming), inspect.
+"use strict";
+(function () {
+  const fd = window.fleetdeck;
+  const page = document.querySelector("[data-container-page]");
+  const ref = page.dataset.ref;
+  const $ = (s) => page.querySelector(s);
+
+  // ---------------------------------------------------------------- tabs (arrow keys move)
+  const tabs = Array.from(page.querySelectorAll("[role=tab]"));
+  function select(tab) {
+    tabs.forEach((t) => {
+      const on = t === tab;
+      t.setAttribute("aria-selected", String(on));
+      t.tabIndex = on ? 0 : -1;
+      document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
+    });
+    history.replaceState(null, "", "#" + tab.dataset.tab);
+    page.dispatchEvent(new CustomEvent("tab:shown", { detail: tab.dataset.tab }));
+  }
+  tabs.forEach((t, i) => {
+    t.addEventListener("click", () => select(t));
+    t.addEventListener("keydown", (ev) => {
+      const d = ev.key === "ArrowRight" ? 1 : ev.key === "ArrowLeft" ? -1 : 0;
+      if (d) { const n = tabs[(i + d + tabs.length) % tabs.length]; n.focus(); select(n); }
+    });
+  });
+
+  // ---------------------------------------------------------------- logs
+  const out = $("[data-logs]"), status = $("[data-logs-status]"), toggle = $("[data-logs-toggle]");
+  const search = $("[data-logs-search]");
+  const MAX_LINES = 20000;
+  const logs = { lines: [], paused: false, pending: 0, controller: null, running: false };
+  window.fleetdeckLogs = logs;
+
+  function lineNode(l) {
+    const span = document.createElement("span");
+    if (l.stream === "stderr") span.className = "err";
+    if (l.time && $("[data-logs-timestamps]").checked) {
+      const ts = document.createElement("span");
+      ts.className = "ts";
+      ts.textContent = l.time.replace("T", " ").slice(0, 23) + "  ";
+      span.appendChild(ts);
+    }
+    const q = search.value;
+    const text = l.line;
+    if (q) {
+      const i = text.toLowerCase().indexOf(q.toLowerCase());
+      span.appendChild(document.createTextNode(text.slice(0, i)));
+      const m = document.createElement("mark");
+      m.textContent = text.slice(i, i + q.length);
+      span.appendChild(m);
+      span.appendChild(document.createTextNode(text.slice(i + q.length) + "\n"));
+    } else {
+      span.appendChild(document.createTextNode(text + "\n"));
+    }
+    return span;
+  }
+  const matches = (l) => !search.value || l.line.toLowerCase().includes(search.value.toLowerCase());
+
+  function append(batch) {
+    const stick = out.scrollTop + out.clientHeight >= out.scrollHeight - 30;
+    const frag = document.createDocumentFragment();
+    batch.filter(matches).forEach((l) => frag.appendChild(lineNode(l)));
+    out.appendChild(frag);
+    while (out.childNodes.length > MAX_LINES) out.removeChild(out.firstChild);
+    if (stick) out.scrollTop = out.scrollHeight;
+  }
+  function rerender() {
+    out.textContent = "";
+    append(logs.lines);
+    logs.pending = 0;
+  }
+
+  async function follow() {
+    if (logs.controller) logs.controller.abort();
+    const controller = new AbortController();
+    logs.controller = controller;
+    logs.lines = []; out.textContent = "";
+    const tail = $("[data-logs-tail]").value;
+    status.textContent = "connecting…";
+    try {
+      const resp = await fd.api("GET", `/containers/${ref}/logs?follow=1&timestamps=1&tail=${tail}`, undefined,
+        { raw: true, signal: controller.signal });
+      logs.running = true;
+      status.textContent = "following";
+      const reader = resp.body.getReader();
+      const decoder = new TextDecoder();
+      let buf = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += decoder.decode(value, { stream: true });
+        const parts = buf.split("\n");
+        buf = parts.pop();
+        const batch = [];
+        for (const p of parts) {
+          if (!p.trim()) continue;
+          const l = JSON.parse(p);
+          if (l.error) { fd.toast("logs: " + l.message, "bad"); continue; }
+          batch.push(l);
+        }
+        logs.lines.push(...batch);
+        if (logs.lines.length > MAX_LINES) logs.lines.splice(0, logs.lines.length - MAX_LINES);
+        if (logs.paused) { logs.pending += batch.length; status.textContent = `paused — ${logs.pending} new lines`; }
+        else append(batch);
+      }
+      status.textContent = "stream ended (container stopped?) — choose Tail or Resume to reconnect";
+    } catch (err) {
+      if (err.name !== "AbortError") { status.textContent = "error: " + err.message; fd.fail(err, "logs"); }
+    } finally {
+      logs.running = false;
+    }
+  }
+
+  toggle.addEventListener("click", () => {
+    if (!logs.running) { logs.paused = false; toggle.textContent = "Pause"; follow(); return; }
+    logs.paused = !logs.paused;
+    toggle.textContent = logs.paused ? "Resume" : "Pause";
+    toggle.setAttribute("aria-pressed", String(logs.paused));
+    if (!logs.paused) { rerender(); status.textContent = "following"; out.scrollTop = out.scrollHeight; }
+  });
+  search.addEventListener("input", rerender);
+  $("[data-logs-timestamps]").addEventListener("change", rerender);
+  $("[data-logs-tail]").addEventListener("change", follow);
+  $("[data-logs-clear]").addEventListener("click", () => { logs.lines = []; out.textContent = ""; });
+  $("[data-logs-download]").addEventListener("click", () => {
+    const text = logs.lines.map((l) => (l.time ? l.time + " " : "") + l.line).join("\n") + "\n";
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+    a.download = ref.replace(/\//g, "_") + ".log";
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  });
+
+  // ---------------------------------------------------------------- inspect
+  const inspect = $("[data-inspect]");
+  async function loadInspect() {
+    inspect.textContent = "loading…";
+    try { inspect.textContent = JSON.stringify(await fd.api("GET", "/containers/" + ref), null, 2); }
+    catch (err) { inspect.textContent = "error: " + err.message; }
+  }
+  $("[data-inspect-reload]").addEventListener("click", loadInspect);
+  $("[data-inspect-copy]").addEventListener("click", () => navigator.clipboard.writeText(inspect.textContent)
+    .then(() => fd.toast("Copied", "ok"), () => fd.toast("Copy failed", "bad")));
+
+  page.addEventListener("tab:shown", (ev) => {
+    if (ev.detail === "logs" && !logs.running && !logs.controller) follow();
+    if (ev.detail === "inspect" && inspect.textContent === "loading…") loadInspect();
+  });
+  // Offer only the actions that make sense in the current state (kept live).
+  const ALLOWED = {
+    start: (st) => st !== "running" && st !== "paused",
+    stop: (st) => st === "running" || st === "restarting",
+    restart: () => true,
+    pause: (st) => st === "running",
+    unpause: (st) => st === "paused",
+    kill: (st) => st === "running" || st === "restarting",
+    remove: () => true,
+  };
+  function syncActions() {
+    const overview = page.querySelector("[data-overview]");
+    if (!overview) return;
+    const st = overview.dataset.state;
+    page.querySelectorAll(".actionsbar [data-action]").forEach((b) => {
+      if (!b.classList.contains("busy")) b.disabled = !ALLOWED[b.dataset.action](st);
+    });
+  }
+  document.addEventListener("fleet:refreshed", syncActions);
+  syncActions();
+
+  const initial = tabs.find((t) => "#" + t.dataset.tab === location.hash);
+  if (initial) select(initial);
+})();

@@ -1,0 +1,250 @@
+// Images, volumes, networks, Swarm, users, API tokens and audit: one small table engine,
+// one declarative description per page. Every action goes to the /api/v1 route it names.
+"use strict";
+(function () {
+  const fd = window.fleetdeck;
+  const root = document.querySelector("[data-resource]");
+  const kind = root.dataset.resource;
+  const canOperate = !!root.dataset.canOperate, isAdmin = !!root.dataset.isAdmin;
+  const envSelect = root.querySelector("[data-env-select]");
+  const status = root.querySelector("[data-resource-status]");
+  const tableBox = root.querySelector("[data-resource-table]");
+  const tools = root.querySelector("[data-resource-tools]");
+  const extra = root.querySelector("[data-resource-extra]");
+  const filter = root.querySelector("[data-table-filter]");
+  const enc = encodeURIComponent;
+  const env = () => envSelect.value;
+  const envQuery = () => (env() ? "?environment=" + enc(env()) : "");
+  const bytes = (n) => { if (n == null) return "—"; const u = ["B", "KiB", "MiB", "GiB"]; let i = 0; while (n >= 1024 && i < 3) { n /= 1024; i++; } return n.toFixed(i ? 1 : 0) + " " + u[i]; };
+  const when = (iso) => (iso ? iso.replace("T", " ").slice(0, 19) : "—");
+  const short = (id) => (id || "").replace("sha256:", "").slice(0, 12);
+  const needEnv = (what) => { if (!env()) throw new Error(`choose an environment first (${what} happens on one environment)`); };
+
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => { if (k === "class") e.className = v; else e.setAttribute(k, v); });
+    children.flat().forEach((c) => e.append(c instanceof Node ? c : document.createTextNode(c == null ? "" : String(c))));
+    return e;
+  }
+
+  async function run(label, work, confirmText) {
+    if (confirmText && !(await fd.confirm(label + "?", confirmText, label))) return;
+    try {
+      const result = await work();
+      fd.toast(label + ": done", "ok");
+      load();
+      return result;
+    } catch (err) { fd.fail(err, label); }
+  }
+
+  // ---------------------------------------------------------------- page descriptions
+  const PAGES = {
+    images: {
+      path: () => "/images" + envQuery(),
+      columns: [["Environment", (r) => r.environment], ["Node", (r) => r.node],
+        ["Tags", (r) => (r.tags || []).join(", ") || "<none>"], ["ID", (r) => short(r.id)],
+        ["Size", (r) => bytes(r.size)], ["Created", (r) => when(r.created)]],
+      actions: (r) => canOperate ? [["Remove", () => run(`Remove image ${(r.tags || [])[0] || short(r.id)}`,
+        () => fd.api("DELETE", `/images?environment=${enc(r.environment)}&node=${enc(r.node)}&image=${enc((r.tags || [])[0] || r.id)}`),
+        `From ${r.environment}/${r.node}.`), true]] : [],
+      tools: () => canOperate ? [form("Pull an image", [["image", "REGISTRY/name:tag", true], ["node", "node (optional)"]], pull),
+        button("Prune unused images", () => { needEnv("prune"); return run(`Prune images on ${env()}`, () => fd.api("POST", "/images/prune", { environment: env() }), "Unused images are deleted."); })] : [],
+    },
+    volumes: {
+      path: () => "/volumes" + envQuery(),
+      columns: [["Environment", (r) => r.environment], ["Node", (r) => r.node], ["Name", (r) => r.name],
+        ["Driver", (r) => r.driver], ["Mountpoint", (r) => r.mountpoint], ["Created", (r) => when(r.created)]],
+      actions: (r) => canOperate ? [["Remove", () => run(`Remove volume ${r.name}`,
+        () => fd.api("DELETE", `/volumes/${enc(r.environment)}/${enc(r.name)}?node=${enc(r.node)}`), "Its data is deleted."), true]] : [],
+      tools: () => canOperate ? [form("Create a volume", [["name", "name", true], ["node", "node (optional)"]], (v) => {
+        needEnv("create"); return run("Create volume " + v.name, () => fd.api("POST", "/volumes", { environment: env(), node: v.node || null, name: v.name }));
+      }), button("Prune unused volumes", () => { needEnv("prune"); return run(`Prune volumes on ${env()}`, () => fd.api("POST", "/volumes/prune", { environment: env() }), "Volumes no container uses are deleted, with their data."); })] : [],
+    },
+    networks: {
+      path: () => "/networks" + envQuery(),
+      columns: [["Environment", (r) => r.environment], ["Node", (r) => r.node], ["Name", (r) => r.name],
+        ["Driver", (r) => r.driver], ["Scope", (r) => r.scope], ["Subnets", (r) => (r.subnets || []).join(", ")],
+        ["Containers", (r) => (r.containers || []).length]],
+      actions: (r) => canOperate && !["bridge", "host", "none", "ingress", "docker_gwbridge"].includes(r.name) ? [["Remove", () => run(`Remove network ${r.name}`,
+        () => fd.api("DELETE", `/networks/${enc(r.environment)}/${enc(r.name)}?node=${enc(r.node)}`), `From ${r.environment}/${r.node}.`), true]] : [],
+      tools: () => canOperate ? [form("Create a network", [["name", "name", true], ["driver", "driver (bridge)"], ["node", "node (optional)"]], (v) => {
+        needEnv("create"); return run("Create network " + v.name, () => fd.api("POST", "/networks", { environment: env(), node: v.node || null, name: v.name, driver: v.driver || null }));
+      }), button("Prune unused networks", () => { needEnv("prune"); return run(`Prune networks on ${env()}`, () => fd.api("POST", "/networks/prune", { environment: env() }), "Networks no container uses are deleted."); })] : [],
+    },
+    swarm: {
+      path: () => env() ? `/environments/${enc(env())}/swarm/nodes` : null,
+      empty: "No environment of this server is a Swarm (no manager node).",
+      columns: [["Hostname", (r) => r.hostname], ["Role", (r) => r.role + (r.leader ? " (leader)" : "")],
+        ["Availability", (r) => r.availability], ["State", (r) => r.state], ["Address", (r) => r.addr], ["Engine", (r) => r.engine_version]],
+      actions: (r) => canOperate ? ["active", "pause", "drain"].filter((a) => a !== r.availability).map((a) => [a === "active" ? "Activate" : a[0].toUpperCase() + a.slice(1),
+        () => run(`${a} node ${r.hostname}`, () => fd.api("POST", `/environments/${enc(env())}/swarm/nodes/${enc(r.id)}`, { availability: a }),
+          a === "drain" ? "Its tasks are moved to other nodes." : null), a === "drain"]) : [],
+      after: services,
+    },
+    users: {
+      path: () => "/users",
+      columns: [["User", (r) => r.username], ["Role", (r) => r.role], ["Disabled", (r) => (r.disabled ? "yes" : "no")], ["Created", (r) => when(r.created_at)]],
+      actions: (r) => isAdmin ? [
+        [r.disabled ? "Enable" : "Disable", () => run(`${r.disabled ? "Enable" : "Disable"} ${r.username}`, () => fd.api("PATCH", "/users/" + enc(r.username), { disabled: !r.disabled }), r.disabled ? null : "They are logged out and their tokens stop working."), !r.disabled],
+        ["Delete", () => run("Delete user " + r.username, () => fd.api("DELETE", "/users/" + enc(r.username)), "The account and its tokens are deleted."), true]] : [],
+      tools: () => isAdmin ? [form("Add a user", [["username", "username", true], ["password", "password", true, "password"], ["role", "viewer|operator|admin"]], (v) =>
+        run("Add user " + v.username, () => fd.api("POST", "/users", { username: v.username, password: v.password, role: v.role || "viewer" })))] : [],
+      noEnv: true,
+    },
+    tokens: {
+      path: () => "/tokens",
+      columns: [["Name", (r) => r.name], ["User", (r) => r.user], ["Role", (r) => r.role], ["ID", (r) => r.id],
+        ["Created", (r) => when(r.created_at)], ["Expires", (r) => when(r.expires_at)], ["Last used", (r) => when(r.last_used_at)], ["Revoked", (r) => (r.revoked ? "yes" : "no")]],
+      actions: (r) => r.revoked ? [] : [["Revoke", () => run("Revoke token " + r.name, () => fd.api("DELETE", "/tokens/" + enc(r.id)), "Scripts using it stop working at once."), true]],
+      tools: () => [form("Create an API token", [["name", "name", true], ["role", "role (≤ yours)"], ["expires_in_days", "expires in days"]], async (v) => {
+        const body = { name: v.name };
+        if (v.role) body.role = v.role;
+        if (v.expires_in_days) body.expires_in_days = Number(v.expires_in_days);
+        const created = await run("Create token " + v.name, () => fd.api("POST", "/tokens", body));
+        if (created) showExtra("New token (shown once — copy it now)", created.token);
+      })],
+      noEnv: true,
+    },
+    audit: {
+      path: () => `/audit?limit=200${filter.value ? "" : ""}`,
+      columns: [["Time", (r) => when(r.time)], ["Actor", (r) => r.actor], ["Action", (r) => r.action],
+        ["Target", (r) => r.target], ["Result", (r) => r.result], ["Detail", (r) => (r.detail ? JSON.stringify(r.detail) : "")]],
+      actions: () => [],
+      noEnv: true,
+    },
+  };
+
+  // ---------------------------------------------------------------- helpers
+  function form(title, fields, submit) {
+    const f = el("form", { class: "row wrap" });
+    fields.forEach(([name, placeholder, required, type]) => {
+      const input = el("input", { name, placeholder, "aria-label": placeholder });
+      if (required) input.required = true;
+      if (type) input.type = type;
+      f.append(el("label", {}, name.replace(/_/g, " "), input));
+    });
+    const btn = el("button", { class: "btn primary", type: "submit" }, title);
+    f.append(btn);
+    f.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const values = Object.fromEntries(new FormData(f).entries());
+      btn.disabled = true;
+      try { await submit(values); } catch (err) { fd.fail(err, title); }
+      btn.disabled = false;
+    });
+    return el("div", {}, el("h2", {}, title), f);
+  }
+  function button(label, onClick) {
+    const b = el("button", { class: "btn danger", type: "button" }, label);
+    b.addEventListener("click", async () => { try { await onClick(); } catch (err) { fd.fail(err, label); } });
+    return el("div", { class: "row" }, b);
+  }
+  function showExtra(title, text) {
+    extra.hidden = false;
+    extra.replaceChildren(el("h2", {}, title), el("div", { class: "copybox" }, el("pre", { class: "mono" }, text),
+      el("button", { class: "btn small", type: "button", "data-copy": "" }, "Copy")));
+  }
+
+  async function pull(v) {
+    needEnv("pull");
+    const box = el("div", { class: "progress", role: "status" }, "starting…");
+    extra.hidden = false;
+    extra.replaceChildren(el("h2", {}, "Pulling " + v.image), box);
+    const resp = await fd.api("POST", "/images/pull", { environment: env(), node: v.node || null, image: v.image }, { raw: true });
+    const reader = resp.body.getReader(), dec = new TextDecoder();
+    let buf = "", failed = null;
+    const layers = {};
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += dec.decode(value, { stream: true });
+      const parts = buf.split("\n"); buf = parts.pop();
+      parts.filter((p) => p.trim()).forEach((p) => {
+        const m = JSON.parse(p);
+        if (m.error) failed = m.message || m.error;
+        else if (m.id) layers[m.id] = `${m.id}: ${m.status || ""} ${m.progress || ""}`;
+        else layers["~" + Object.keys(layers).length] = m.status || JSON.stringify(m);
+      });
+      box.textContent = Object.values(layers).join("\n");
+    }
+    if (failed) throw new Error(failed);
+    fd.toast("Pulled " + v.image, "ok");
+    load();
+  }
+
+  async function services() {
+    if (!env()) return;
+    const rows = await fd.api("GET", `/environments/${enc(env())}/services`);
+    const table = el("table", { class: "table" }, el("thead", {}, el("tr", {}, ["Service", "Image", "Mode", "Running/desired", ""].map((h) => el("th", {}, h)))));
+    const body = el("tbody");
+    rows.forEach((s) => {
+      const acts = el("td", { class: "actions" });
+      if (canOperate) {
+        if (s.mode === "replicated") {
+          const n = el("input", { type: "number", min: "0", value: String(s.replicas ?? 0), "aria-label": "replicas of " + s.name, style: "width:5rem" });
+          const b = el("button", { class: "btn small", type: "button" }, "Scale");
+          b.addEventListener("click", () => run(`Scale ${s.name} to ${n.value}`, () => fd.api("POST", `/environments/${enc(env())}/services/${enc(s.name)}/scale`, { replicas: Number(n.value) })));
+          acts.append(n, " ", b, " ");
+        }
+        const rb = el("button", { class: "btn small", type: "button" }, "Rollback");
+        rb.addEventListener("click", () => run("Roll back " + s.name, () => fd.api("POST", `/environments/${enc(env())}/services/${enc(s.name)}/rollback`), "The previous spec is restored."));
+        const rm = el("button", { class: "btn small danger", type: "button" }, "Remove");
+        rm.addEventListener("click", () => run("Remove service " + s.name, () => fd.api("DELETE", `/environments/${enc(env())}/services/${enc(s.name)}`), "Its tasks are stopped and removed."));
+        acts.append(rb, " ", rm);
+      }
+      body.append(el("tr", {}, el("td", { class: "strong" }, s.name), el("td", { class: "mono" }, s.image), el("td", {}, s.mode),
+        el("td", {}, `${s.running ?? "?"}/${s.desired ?? "?"}`), acts));
+    });
+    if (!rows.length) body.append(el("tr", {}, el("td", { colspan: "5", class: "empty" }, "No services.")));
+    table.append(body);
+    extra.hidden = false;
+    extra.replaceChildren(el("h2", {}, "Services"), el("div", { class: "table-wrap" }, table));
+  }
+
+  // ---------------------------------------------------------------- render
+  const page = PAGES[kind];
+  let rows = [];
+  function render() {
+    const q = filter.value.toLowerCase();
+    const shown = rows.filter((r) => !q || JSON.stringify(r).toLowerCase().includes(q));
+    const head = el("tr", {}, page.columns.map(([h]) => el("th", {}, h)), el("th", {}, el("span", { class: "sr-only" }, "Actions")));
+    const body = el("tbody");
+    shown.forEach((r) => {
+      const acts = el("td", { class: "actions" });
+      page.actions(r).forEach(([label, fn, danger]) => {
+        const b = el("button", { class: "btn small" + (danger ? " danger" : ""), type: "button" }, label);
+        b.addEventListener("click", fn);
+        acts.append(b, " ");
+      });
+      body.append(el("tr", {}, page.columns.map(([, get]) => el("td", {}, get(r))), acts));
+    });
+    if (!shown.length) body.append(el("tr", {}, el("td", { colspan: String(page.columns.length + 1), class: "empty" }, rows.length ? "No row matches the filter." : "Nothing here.")));
+    tableBox.replaceChildren(el("table", { class: "table" }, el("thead", {}, head), body));
+  }
+
+  async function load() {
+    const path = page.path();
+    if (!path) { status.textContent = page.empty || "Choose an environment."; tableBox.replaceChildren(); return; }
+    status.textContent = "loading…";
+    try {
+      const data = await fd.api("GET", path);
+      rows = Array.isArray(data) ? data : data.items;
+      const missing = (data && data.unreachable) || [];
+      status.textContent = `${rows.length} item(s)` + (data && data.total != null ? ` of ${data.total}` : "") +
+        (missing.length ? ` — unreachable, not listed: ${missing.join(", ")}` : "");
+      render();
+      if (page.after) await page.after();
+    } catch (err) {
+      rows = []; render();
+      status.textContent = "error: " + err.message + (err.hint ? " — " + err.hint : "");
+    }
+  }
+
+  if (page.noEnv) envSelect.closest("label").hidden = true;
+  const made = page.tools ? page.tools() : [];
+  if (made.length) tools.replaceChildren(...made); else tools.hidden = true;
+  envSelect.addEventListener("change", load);
+  filter.addEventListener("input", render);
+  root.querySelector("[data-reload]").addEventListener("click", load);
+  load();
+})();

@@ -1,0 +1,272 @@
+"""The web UI in a real headless Chromium (Debian's) against a server managing a 3-node lab.
+
+Covers issue 4's "Done when": log in, containers of all nodes, stop/start from the UI with
+the dashboard changing live, logs followed live, the stats chart drawn, the console, and a
+viewer without buttons whose direct API call is refused clearly. Screenshots of the main
+pages go to ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from fleetdeck.lab import Lab
+from fleetdeck.types import Role
+from tests.conftest import client_for
+from tests.integration.docker_cli import docker
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from fleetdeck.lab import LabRecord
+
+pytestmark = [pytest.mark.lab, pytest.mark.e2e]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+VIEWER_PASSWORD = "viewer-password-1"  # noqa: S105 - a test account's password
+TAG = uuid.uuid4().hex[:6]
+VIEWER = f"viewer-{TAG}"
+
+
+class UiLab:
+    """The lab, its server, and one web container per node that the tests act on."""
+
+    def __init__(self, record: LabRecord) -> None:
+        assert record.server is not None
+        self.record = record
+        self.url = record.server.url
+        self.password = record.server.admin_password
+        self.names = {n.name: f"ui-{TAG}-{n.name}" for n in record.nodes}
+        #: ``ENV/NODE/NAME`` of each test container, by environment (one per lab node).
+        self.refs: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def lab(request: pytest.FixtureRequest) -> Iterator[UiLab]:
+    """The ``fleet3`` lab, or (to iterate on the UI) a running lab named by FLEETDECK_E2E_LAB."""
+    existing = os.environ.get("FLEETDECK_E2E_LAB")
+    if existing:
+        fleet3 = Lab(existing).require_record()
+    else:
+        fleet3 = request.getfixturevalue("fleet3")
+    ui = UiLab(fleet3)
+    for node in fleet3.nodes:
+        docker(node, "run", "-d", "--name", ui.names[node.name], fleet3.images["web"])
+    with client_for(fleet3) as client:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            items = client.list_containers(name=f"ui-{TAG}-").items
+            if len(items) == 3:
+                break
+            time.sleep(0.2)
+        assert len(items) == 3, items
+        ui.refs = {c.environment: f"{c.environment}/{c.node}/{c.name}" for c in items}
+        client.create_user(VIEWER, VIEWER_PASSWORD, Role.viewer)
+    yield ui
+    for node in fleet3.nodes:
+        docker(node, "rm", "-f", ui.names[node.name], check=False)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/setup.sh (apt-get install chromium)")
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def new_page(browser: Browser, lab: UiLab, user: str, password: str, **context: object) -> Page:
+    """A page in a fresh context, logged in through the login form."""
+    ctx = browser.new_context(ignore_https_errors=True, **context)  # type: ignore[arg-type]
+    page = ctx.new_page()
+    page.set_default_timeout(15000)
+    page.goto(lab.url + "/")
+    expect(page).to_have_url(lab.url + "/login?next=%2F")
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    return page
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def admin(browser: Browser, lab: UiLab) -> Iterator[Page]:
+    page = new_page(browser, lab, "admin", lab.password, viewport={"width": 1366, "height": 860})
+    yield page
+    page.context.close()
+
+
+def test_login_then_containers_of_all_three_nodes(admin: Page, lab: UiLab) -> None:
+    shot(admin, "dashboard")
+    admin.goto(lab.url + "/containers")
+    table = admin.locator("table.containers")
+    for ref in lab.refs.values():
+        row = table.locator(f"tr[data-ref='{ref}']")
+        expect(row).to_have_count(1)
+        expect(row.locator("[data-state-cell]")).to_have_text("running")
+    admin.get_by_label("Search").fill(f"ui-{TAG}")
+    expect(table.locator("tbody tr")).to_have_count(3)
+    shot(admin, "containers")
+
+
+def test_stop_on_node3_shows_live_on_the_dashboard_then_start(
+    browser: Browser, admin: Page, lab: UiLab
+) -> None:
+    ref = lab.refs["node3"]
+    dashboard = admin.context.new_page()
+    dashboard.goto(lab.url + "/")
+    # "Needs attention" lists the container once it is not running (it may list it while
+    # its health is "starting"), and the nodes table counts it.
+    exited = dashboard.locator(f"[data-container='{ref}'] [data-state]", has_text="exited")
+    expect(exited).to_have_count(0)
+    expect(dashboard.locator("[data-live]")).to_have_class("live on")
+    before = dashboard.locator("[data-count=exited]").inner_text()
+    admin.goto(lab.url + "/containers/" + ref)
+    admin.get_by_role("button", name="Stop", exact=True).click()
+    admin.locator("[data-confirm-ok]").click()
+    # docker stop waits up to 10 s for the web app to exit.
+    expect(admin.locator(".toast.ok").last).to_contain_text("stop", timeout=20000)
+    # The dashboard was not reloaded: the SSE stream brought the change.
+    expect(exited).to_have_count(1, timeout=10000)
+    expect(dashboard.locator("[data-count=exited]")).to_have_text(str(int(before) + 1))
+    expect(admin.locator("[data-container-state]")).to_have_text("exited")
+    shot(dashboard, "dashboard-after-stop")
+    admin.get_by_role("button", name="Start", exact=True).click()
+    expect(exited).to_have_count(0, timeout=10000)
+    expect(dashboard.locator("[data-count=exited]")).to_have_text(before)
+    expect(admin.locator("[data-container-state]")).to_have_text("running")
+    dashboard.close()
+
+
+def test_logs_follow_shows_a_new_line(admin: Page, lab: UiLab) -> None:
+    ref = lab.refs["node2"]
+    admin.goto(lab.url + "/containers/" + ref + "#logs")
+    expect(admin.locator("[data-logs-status]")).to_have_text("following")
+    marker = f"hello-from-e2e-{uuid.uuid4().hex[:8]}"
+    node = next(n for n in lab.record.nodes if n.name == "node2")
+    docker(
+        node,
+        "exec",
+        lab.names["node2"],
+        "wget",
+        "-q",
+        "-O",
+        "/dev/null",
+        f"http://127.0.0.1/cgi-bin/log?line={marker}",
+    )
+    expect(admin.locator("[data-logs]")).to_contain_text(f"app: {marker}", timeout=10000)
+    admin.get_by_label("Filter").fill(marker)
+    expect(admin.locator("[data-logs] > span")).to_have_count(1)
+    shot(admin, "container-logs")
+
+
+def test_stats_chart_draws(admin: Page, lab: UiLab) -> None:
+    admin.goto(lab.url + "/containers/" + lab.refs["node1"] + "#stats")
+    admin.wait_for_function(
+        "window.fleetdeckStats && window.fleetdeckStats.points >= 3", timeout=20000
+    )
+    painted = admin.evaluate(
+        """() => {
+          const c = document.querySelector('[data-chart=mem]');
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+          return n;
+        }"""
+    )
+    assert painted > 200
+    shot(admin, "container-stats")
+
+
+def test_console_runs_a_command(admin: Page, lab: UiLab) -> None:
+    admin.goto(lab.url + "/containers/" + lab.refs["node1"])
+    admin.get_by_role("tab", name="Console").click()
+    if admin.locator("[data-console-missing]").is_visible():
+        pytest.fail("xterm.js is not installed (npm ci)")
+    admin.get_by_role("button", name="Connect", exact=True).click()
+    expect(admin.locator("[data-console-status]")).to_have_text("connected")
+    admin.locator(".xterm-helper-textarea").focus()
+    admin.keyboard.type("echo console-$((6*7))\n")
+    admin.wait_for_function(
+        "window.fleetdeckConsole && window.fleetdeckConsole.text().includes('console-42')",
+        timeout=10000,
+    )
+    shot(admin, "container-console")
+    admin.get_by_role("button", name="Disconnect").click()
+
+
+def test_a_viewer_sees_no_stop_button_and_the_api_refuses(browser: Browser, lab: UiLab) -> None:
+    page = new_page(browser, lab, VIEWER, VIEWER_PASSWORD)
+    page.goto(lab.url + "/containers/" + lab.refs["node3"])
+    expect(page.locator("[data-container-state]")).to_have_text("running")
+    expect(page.get_by_role("button", name="Stop")).to_have_count(0)
+    page.goto(lab.url + "/containers")
+    expect(page.locator("button[data-action]")).to_have_count(0)
+    answer = page.evaluate(
+        """async (ref) => {
+          const r = await fetch('/api/v1/containers/' + ref + '/stop', {method: 'POST'});
+          return {status: r.status, body: await r.json()};
+        }""",
+        lab.refs["node3"],
+    )
+    assert answer["status"] == 403
+    assert "operator role" in answer["body"]["message"]
+    shot(page, "viewer-containers")
+    page.context.close()
+
+
+def test_screenshots_of_the_other_pages(browser: Browser, admin: Page, lab: UiLab) -> None:
+    for path, name, ready in (
+        ("/environments", "environments", "table"),
+        ("/environments/node1", "environment-detail", "table"),
+        ("/images", "images", "[data-resource-table] table"),
+        ("/volumes", "volumes", "[data-resource-table] table"),
+        ("/networks", "networks", "[data-resource-table] table"),
+        ("/users", "users", "[data-resource-table] table"),
+        ("/tokens", "tokens", "[data-resource-table] table"),
+        ("/audit", "audit", "[data-resource-table] table"),
+    ):
+        admin.goto(lab.url + path)
+        expect(admin.locator(ready).first).to_be_visible()
+        shot(admin, name)
+    dark = new_page(
+        browser,
+        lab,
+        "admin",
+        lab.password,
+        color_scheme="dark",
+        viewport={"width": 1366, "height": 860},
+    )
+    shot(dark, "dashboard-dark")
+    dark.goto(lab.url + "/containers")
+    shot(dark, "containers-dark")
+    dark.context.close()
+    phone = new_page(browser, lab, "admin", lab.password, viewport={"width": 390, "height": 844})
+    shot(phone, "dashboard-phone")
+    phone.context.close()
+    admin.goto(lab.url + "/login")  # signed in: goes on to the dashboard
+    expect(admin.get_by_role("heading", name="Dashboard")).to_be_visible()
