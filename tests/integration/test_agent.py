@@ -353,11 +353,18 @@ async def test_logs_tail_timestamps_and_follow(
 ) -> None:
     node = fleet3.nodes[0]
     agent = await start_agent(node)
-    script = "echo out-1; echo err-1 >&2; echo out-2; exec sleep 300"
+    # stdout and stderr travel through separate pipes: pause so "last line" is well defined.
+    script = "echo out-1; echo err-1 >&2; sleep 0.5; echo out-2; exec sleep 300"
     cid = await run_docker(node, "run", "-d", fleet3.images["base"], "sh", "-c", script)
-    await asyncio.sleep(0.5)
-    async with agent.ndjson(f"/v1/containers/{cid}/logs", timestamps="true") as lines:
-        got = [await lines.next() for _ in range(3)]
+    # The container writes its three lines as it starts: wait for them (a loaded machine is slow).
+    got: list[dict[str, Any]] = []
+    deadline = asyncio.get_running_loop().time() + 15
+    while len(got) < 3 and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.2)
+        async with agent.ndjson(f"/v1/containers/{cid}/logs", timestamps="true") as lines:
+            got = []
+            while (raw := await lines.response.content.readline()) and len(got) < 3:
+                got.append(json.loads(raw))
     assert {(g["stream"], g["line"]) for g in got} == {
         ("stdout", "out-1"),
         ("stderr", "err-1"),
