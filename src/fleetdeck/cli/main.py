@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 
 from fleetdeck import __version__
-from fleetdeck.cli import agent, lab, server
+from fleetdeck.cli import agent, lab, server, stacks
 from fleetdeck.cli.output import err_console
 from fleetdeck.errors import FleetdeckError
 
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(lab.app, name="lab")
 app.add_typer(server.app, name="server")
+app.add_typer(stacks.app, name="stack")
 app.command("agent")(agent.agent)
 
 

@@ -1,0 +1,179 @@
+"""Loading a Compose project: read, interpolate, validate and merge files, then resolve.
+
+The steps, in order:
+
+1. variables: the process environment (or ``env``) over the project's ``.env`` (or the
+   ``env_files`` given instead, like ``docker compose --env-file``);
+2. each file: parsed with line numbers, ``${…}`` substituted, ``!reset``/``!override``
+   noted, and validated on its own, so that every error names its file and line;
+3. the files merged in order (:mod:`fleetdeck.compose.merge`);
+4. the project resolved (:mod:`fleetdeck.compose.resolve`): name, ``env_file``, references,
+   profiles, dependency cycles, implicit default network and resource names.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from fleetdeck.compose.diagnostics import key_path, validation_error
+from fleetdeck.compose.dotenv import read_env_file
+from fleetdeck.compose.interpolation import InterpolationError, interpolate, interpolation_error
+from fleetdeck.compose.merge import apply_resets, merge_projects
+from fleetdeck.compose.model import Project
+from fleetdeck.compose.resolve import resolve_project
+from fleetdeck.compose.source import RESET, LocDict, LocList, SourceFile, read_yaml
+from fleetdeck.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+#: The files looked for in the working directory when none is given, as Docker Compose does.
+DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+def load_project(
+    files: Sequence[Path],
+    *,
+    project_name: str | None = None,
+    env: Mapping[str, str] | None = None,
+    profiles: Sequence[str] = (),
+    env_files: Sequence[Path] | None = None,
+) -> Project:
+    """Load, merge and resolve Compose files into a :class:`Project`.
+
+    Args:
+        files: The Compose files, in override order; empty means the default file of the
+            working directory (``compose.yaml`` and its usual aliases).
+        project_name: The project's name; by default ``COMPOSE_PROJECT_NAME``, the files'
+            top-level ``name``, or the name of the first file's directory.
+        env: The variables for interpolation; None means the process environment.
+        profiles: Profiles to enable (``*`` enables all); by default ``COMPOSE_PROFILES``.
+        env_files: Files of variables to use instead of the project directory's ``.env``.
+
+    Raises:
+        InvalidInputError: Anything wrong with the files, named by file, line and key.
+    """
+    paths = list(files) or [_default_file(Path.cwd())]
+    project_dir = paths[0].absolute().parent
+    environ = dict(os.environ if env is None else env)
+    variables = _variables(project_dir, environ, env_files)
+    unset: set[str] = set()
+    sources = [_prepare_file(path, variables.get, unset.add) for path in paths]
+    project: Project | None = None
+    for source in sources:
+        model = _validate(source)
+        if project is None:
+            project = model
+        else:
+            apply_resets(project, source.resets)
+            project = merge_projects(project, model, source.overrides)
+    assert project is not None  # noqa: S101 - paths is never empty
+    enabled = list(profiles) or _split(variables.get("COMPOSE_PROFILES"))
+    name = project_name or variables.get("COMPOSE_PROJECT_NAME") or project.name
+    project = resolve_project(
+        project,
+        sources,
+        name=name or project_dir.name,
+        profiles=enabled,
+        lookup=variables.get,
+    )
+    project.warnings.extend(
+        f"variable {var} is not set; an empty string is used" for var in sorted(unset)
+    )
+    return project
+
+
+def _default_file(directory: Path) -> Path:
+    for name in DEFAULT_FILES:
+        if (directory / name).is_file():
+            return directory / name
+    raise InvalidInputError(
+        f"no compose file in {directory}",
+        hint=f"give one with -f, or create {DEFAULT_FILES[0]}",
+    )
+
+
+def _split(value: str | None) -> list[str]:
+    return [p.strip() for p in (value or "").split(",") if p.strip()]
+
+
+def _variables(
+    project_dir: Path, environ: dict[str, str], env_files: Sequence[Path] | None
+) -> dict[str, str]:
+    """Interpolation variables: the environment wins over the env files."""
+    if env_files is None:
+        default = project_dir / ".env"
+        env_files = [default] if default.is_file() else []
+    merged: dict[str, str] = {}
+    for path in env_files:
+        values = read_env_file(path, lambda n: environ.get(n, merged.get(n)))
+        merged.update({k: v for k, v in values.items() if v is not None})
+    merged.update(environ)
+    return merged
+
+
+def _prepare_file(
+    path: Path, lookup: Callable[[str], str | None], unset: Callable[[str], None]
+) -> SourceFile:
+    source = SourceFile(path=path, data=LocDict())
+    raw = read_yaml(path)
+    source.data = _prepare(raw, (), raw.line, _Context(source, lookup, unset))
+    return source
+
+
+class _Context:
+    def __init__(
+        self,
+        source: SourceFile,
+        lookup: Callable[[str], str | None],
+        unset: Callable[[str], None],
+    ) -> None:
+        self.source = source
+        self.lookup = lookup
+        self.unset = unset
+
+
+def _prepare(node: Any, path: tuple[Any, ...], line: int, ctx: _Context) -> Any:
+    """``node`` with variables substituted; ``!reset``/``!override`` recorded in the source."""
+    if isinstance(node, LocDict):
+        result = LocDict(line=node.line)
+        result.key_lines = dict(node.key_lines)
+        if node.override:
+            ctx.source.overrides.add(path)
+        for key, value in node.items():
+            here = (*path, key)
+            if value is RESET:
+                ctx.source.resets.add(here)
+            elif isinstance(key, str) and key.startswith("x-"):
+                result[key] = value  # extensions are ignored: not even interpolated
+            else:
+                result[key] = _prepare(value, here, node.key_lines[key], ctx)
+        return result
+    if isinstance(node, LocList):
+        items = LocList(line=node.line)
+        if node.override:
+            ctx.source.overrides.add(path)
+        for index, (item, item_line) in enumerate(zip(node, node.item_lines, strict=True)):
+            if item is RESET:
+                continue
+            items.append(_prepare(item, (*path, index), item_line, ctx))
+            items.item_lines.append(item_line)
+        return items
+    if isinstance(node, str):
+        try:
+            return interpolate(node, ctx.lookup, ctx.unset)
+        except InterpolationError as exc:
+            where = f"{ctx.source.path}:{line}"
+            raise interpolation_error(where, key_path(path), exc) from None
+    return node
+
+
+def _validate(source: SourceFile) -> Project:
+    try:
+        return Project.model_validate(source.data, context={"base_dir": source.base_dir})
+    except ValidationError as exc:
+        raise validation_error(exc, source) from None
