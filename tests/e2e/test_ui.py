@@ -11,15 +11,15 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from fleetdeck.lab import Lab
 from fleetdeck.types import Role
 from tests.conftest import client_for
+from tests.e2e.ui_helpers import login, shot
 from tests.integration.docker_cli import docker
 
 if TYPE_CHECKING:
@@ -29,18 +29,6 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.lab, pytest.mark.e2e]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 VIEWER_PASSWORD = "viewer-password-1"  # noqa: S105 - a test account's password
 TAG = uuid.uuid4().hex[:6]
 VIEWER = f"viewer-{TAG}"
@@ -85,33 +73,9 @@ def lab(request: pytest.FixtureRequest) -> Iterator[UiLab]:
         docker(node, "rm", "-f", ui.names[node.name], check=False)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/setup.sh (apt-get install chromium)")
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
 def new_page(browser: Browser, lab: UiLab, user: str, password: str, **context: object) -> Page:
     """A page in a fresh context, logged in through the login form."""
-    ctx = browser.new_context(ignore_https_errors=True, **context)  # type: ignore[arg-type]
-    page = ctx.new_page()
-    page.set_default_timeout(15000)
-    page.goto(lab.url + "/")
-    expect(page).to_have_url(lab.url + "/login?next=%2F")
-    page.get_by_label("Username").fill(user)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
-    return page
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    return login(browser, lab.url, user, password, **context)
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,7 @@ class NodeUpdate(BaseModel):
     """A Swarm node's new availability and/or labels."""
 
     availability: Literal["active", "pause", "drain"] | None = None
-    labels: dict[str, str] | None = None
+    labels: dict[str, str | None] | None = None  # a label set to null is removed
 
 
 class ScaleBody(BaseModel):

@@ -1,4 +1,4 @@
-"""Environments, images, volumes, networks, Swarm, users, API tokens and the audit log.
+"""Environments, images, volumes, networks, registries, Swarm, users, tokens and the audit log.
 
 Environments are rendered on the server from the fleet's records. The other pages are
 tables over the existing ``/api/v1`` routes: the page gives the script what to list (the
@@ -38,6 +38,7 @@ RESOURCE_PAGES = {
     "images": "Images",
     "volumes": "Volumes",
     "networks": "Networks",
+    "registries": "Registries",
     "swarm": "Swarm nodes and services",
     "users": "Users",
     "tokens": "API tokens",

@@ -36,6 +36,7 @@ NAV = (
     ("/images", "Images", Role.viewer),
     ("/volumes", "Volumes", Role.viewer),
     ("/networks", "Networks", Role.viewer),
+    ("/registries", "Registries", Role.viewer),
     ("/swarm", "Swarm", Role.viewer),
     ("/users", "Users", Role.admin),
     ("/tokens", "API tokens", Role.viewer),

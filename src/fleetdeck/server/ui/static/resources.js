@@ -1,5 +1,6 @@
-// Images, volumes, networks, Swarm, users, API tokens and audit: one small table engine,
-// one declarative description per page. Every action goes to the /api/v1 route it names.
+// Images, volumes, networks, registries, Swarm, users, API tokens and audit: one small table
+// engine, one declarative description per page (Swarm's is in swarm.js). Every action goes to
+// the /api/v1 route it names.
 "use strict";
 (function () {
   const fd = window.fleetdeck;
@@ -18,6 +19,7 @@
   const bytes = (n) => { if (n == null) return "—"; const u = ["B", "KiB", "MiB", "GiB"]; let i = 0; while (n >= 1024 && i < 3) { n /= 1024; i++; } return n.toFixed(i ? 1 : 0) + " " + u[i]; };
   const when = (iso) => (iso ? iso.replace("T", " ").slice(0, 19) : "—");
   const short = (id) => (id || "").replace("sha256:", "").slice(0, 12);
+  const ROLES = ["viewer", "operator", "admin"];
   const needEnv = (what) => { if (!env()) throw new Error(`choose an environment first (${what} happens on one environment)`); };
 
   function el(tag, attrs, ...children) {
@@ -71,23 +73,25 @@
         needEnv("create"); return run("Create network " + v.name, () => fd.api("POST", "/networks", { environment: env(), node: v.node || null, name: v.name, driver: v.driver || null }));
       }), button("Prune unused networks", () => { needEnv("prune"); return run(`Prune networks on ${env()}`, () => fd.api("POST", "/networks/prune", { environment: env() }), "Networks no container uses are deleted."); })] : [],
     },
-    swarm: {
-      path: () => env() ? `/environments/${enc(env())}/swarm/nodes` : null,
-      empty: "No environment of this server is a Swarm (no manager node).",
-      columns: [["Hostname", (r) => r.hostname], ["Role", (r) => r.role + (r.leader ? " (leader)" : "")],
-        ["Availability", (r) => r.availability], ["State", (r) => r.state], ["Address", (r) => r.addr], ["Engine", (r) => r.engine_version]],
-      actions: (r) => canOperate ? ["active", "pause", "drain"].filter((a) => a !== r.availability).map((a) => [a === "active" ? "Activate" : a[0].toUpperCase() + a.slice(1),
-        () => run(`${a} node ${r.hostname}`, () => fd.api("POST", `/environments/${enc(env())}/swarm/nodes/${enc(r.id)}`, { availability: a }),
-          a === "drain" ? "Its tasks are moved to other nodes." : null), a === "drain"]) : [],
-      after: services,
+    swarm: kind === "swarm" ? window.fleetdeckSwarm({ fd, el, run, form, env, enc, when, canOperate, tools, extra }) : null,
+    registries: {
+      path: () => "/registries",
+      columns: [["Name", (r) => r.name], ["URL", (r) => r.url], ["Username", (r) => r.username || "—"]],
+      actions: (r) => isAdmin ? [["Remove", () => run("Remove registry " + r.name, () => fd.api("DELETE", "/registries/" + enc(r.name)),
+        "Its stored credentials are deleted; pulls from it are no longer authenticated."), true]] : [],
+      tools: () => isAdmin ? [form("Add a registry", [["name", "name", true], ["url", "https://registry.example:5000", true], ["username", "username"], ["password", "password", false, "password"]], async (v, f) => {
+        const body = { name: v.name, url: v.url, username: v.username || null, password: v.password || null };
+        if (await run("Add registry " + v.name, () => fd.api("POST", "/registries", body))) f.reset();
+      }, "The password is write-only: it is stored encrypted and never shown again.")] : [],
+      noEnv: true,
     },
     users: {
       path: () => "/users",
-      columns: [["User", (r) => r.username], ["Role", (r) => r.role], ["Disabled", (r) => (r.disabled ? "yes" : "no")], ["Created", (r) => when(r.created_at)]],
+      columns: [["User", (r) => r.username], ["Role", (r) => (isAdmin ? roleSelect(r) : r.role)], ["Disabled", (r) => (r.disabled ? "yes" : "no")], ["Created", (r) => when(r.created_at)]],
       actions: (r) => isAdmin ? [
         [r.disabled ? "Enable" : "Disable", () => run(`${r.disabled ? "Enable" : "Disable"} ${r.username}`, () => fd.api("PATCH", "/users/" + enc(r.username), { disabled: !r.disabled }), r.disabled ? null : "They are logged out and their tokens stop working."), !r.disabled],
         ["Delete", () => run("Delete user " + r.username, () => fd.api("DELETE", "/users/" + enc(r.username)), "The account and its tokens are deleted."), true]] : [],
-      tools: () => isAdmin ? [form("Add a user", [["username", "username", true], ["password", "password", true, "password"], ["role", "viewer|operator|admin"]], (v) =>
+      tools: () => isAdmin ? [form("Add a user", [["username", "username", true], ["password", "password", true, "password"], ["role", "role", false, ROLES]], (v) =>
         run("Add user " + v.username, () => fd.api("POST", "/users", { username: v.username, password: v.password, role: v.role || "viewer" })))] : [],
       noEnv: true,
     },
@@ -115,12 +119,14 @@
   };
 
   // ---------------------------------------------------------------- helpers
-  function form(title, fields, submit) {
+  // fields: [name, placeholder, required, type] — type "password", or a list of options (a select).
+  function form(title, fields, submit, note) {
     const f = el("form", { class: "row wrap" });
     fields.forEach(([name, placeholder, required, type]) => {
-      const input = el("input", { name, placeholder, "aria-label": placeholder });
+      const input = Array.isArray(type) ? el("select", { name, "aria-label": placeholder }, type.map((o) => el("option", {}, o)))
+        : el("input", { name, placeholder, "aria-label": placeholder });
       if (required) input.required = true;
-      if (type) input.type = type;
+      if (type === "password") { input.type = type; input.autocomplete = "new-password"; }
       f.append(el("label", {}, name.replace(/_/g, " "), input));
     });
     const btn = el("button", { class: "btn primary", type: "submit" }, title);
@@ -129,10 +135,21 @@
       ev.preventDefault();
       const values = Object.fromEntries(new FormData(f).entries());
       btn.disabled = true;
-      try { await submit(values); } catch (err) { fd.fail(err, title); }
+      try { await submit(values, f); } catch (err) { fd.fail(err, title); }
       btn.disabled = false;
     });
-    return el("div", {}, el("h2", {}, title), f);
+    return el("div", {}, el("h2", {}, title), f, note ? el("p", { class: "muted small" }, note) : "");
+  }
+  function roleSelect(r) {
+    const s = el("select", { "aria-label": "role of " + r.username }, ROLES.map((o) => el("option", {}, o)));
+    s.value = r.role;
+    s.addEventListener("change", async () => {
+      const to = s.value;
+      const done = await run(`Change ${r.username}'s role to ${to}`, () => fd.api("PATCH", "/users/" + enc(r.username), { role: to }),
+        `${r.username} goes from ${r.role} to ${to}; their API tokens keep the role they were created with, capped by the new one.`);
+      if (!done) s.value = r.role;
+    });
+    return s;
   }
   function button(label, onClick) {
     const b = el("button", { class: "btn danger", type: "button" }, label);
@@ -170,35 +187,6 @@
     if (failed) throw new Error(failed);
     fd.toast("Pulled " + v.image, "ok");
     load();
-  }
-
-  async function services() {
-    if (!env()) return;
-    const rows = await fd.api("GET", `/environments/${enc(env())}/services`);
-    const table = el("table", { class: "table" }, el("thead", {}, el("tr", {}, ["Service", "Image", "Mode", "Running/desired", ""].map((h) => el("th", {}, h)))));
-    const body = el("tbody");
-    rows.forEach((s) => {
-      const acts = el("td", { class: "actions" });
-      if (canOperate) {
-        if (s.mode === "replicated") {
-          const n = el("input", { type: "number", min: "0", value: String(s.replicas ?? 0), "aria-label": "replicas of " + s.name, style: "width:5rem" });
-          const b = el("button", { class: "btn small", type: "button" }, "Scale");
-          b.addEventListener("click", () => run(`Scale ${s.name} to ${n.value}`, () => fd.api("POST", `/environments/${enc(env())}/services/${enc(s.name)}/scale`, { replicas: Number(n.value) })));
-          acts.append(n, " ", b, " ");
-        }
-        const rb = el("button", { class: "btn small", type: "button" }, "Rollback");
-        rb.addEventListener("click", () => run("Roll back " + s.name, () => fd.api("POST", `/environments/${enc(env())}/services/${enc(s.name)}/rollback`), "The previous spec is restored."));
-        const rm = el("button", { class: "btn small danger", type: "button" }, "Remove");
-        rm.addEventListener("click", () => run("Remove service " + s.name, () => fd.api("DELETE", `/environments/${enc(env())}/services/${enc(s.name)}`), "Its tasks are stopped and removed."));
-        acts.append(rb, " ", rm);
-      }
-      body.append(el("tr", {}, el("td", { class: "strong" }, s.name), el("td", { class: "mono" }, s.image), el("td", {}, s.mode),
-        el("td", {}, `${s.running ?? "?"}/${s.desired ?? "?"}`), acts));
-    });
-    if (!rows.length) body.append(el("tr", {}, el("td", { colspan: "5", class: "empty" }, "No services.")));
-    table.append(body);
-    extra.hidden = false;
-    extra.replaceChildren(el("h2", {}, "Services"), el("div", { class: "table-wrap" }, table));
   }
 
   // ---------------------------------------------------------------- render
@@ -243,7 +231,7 @@
   if (page.noEnv) envSelect.closest("label").hidden = true;
   const made = page.tools ? page.tools() : [];
   if (made.length) tools.replaceChildren(...made); else tools.hidden = true;
-  envSelect.addEventListener("change", load);
+  envSelect.addEventListener("change", () => { if (page.onEnvChange) page.onEnvChange(); load(); });
   filter.addEventListener("input", render);
   root.querySelector("[data-reload]").addEventListener("click", load);
   load();
