@@ -79,6 +79,9 @@ class EngineContainer(BaseModel):
     restart_count: int = 0
     stack: str | None = None
     service: str | None = None
+    #: The init process's pid on the agent's host (inspect ``State.Pid``; 0 when not running).
+    #: Only the agent's metrics sampler uses it: never serialised, never on the wire.
+    pid: int = Field(default=0, exclude=True)
 
 
 class Container(EngineContainer):

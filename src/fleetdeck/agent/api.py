@@ -8,6 +8,7 @@ every route is one explicit operation on :class:`~fleetdeck.agent.engine.Engine`
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -53,7 +54,7 @@ async def info(request: web.Request) -> web.Response:
 async def inventory_stream(request: web.Request) -> web.StreamResponse:
     """``GET /v1/inventory/stream``: snapshot, then changes and heartbeats, as NDJSON."""
     inventory = request.app[INVENTORY]
-    subscription = inventory.subscribe()
+    subscription = inventory.subscribe(metrics_since=_query_time(request, "metrics_since"))
     try:
         response = await start_ndjson(request)
         async for line in subscription.lines():
@@ -63,6 +64,17 @@ async def inventory_stream(request: web.Request) -> web.StreamResponse:
     finally:
         inventory.unsubscribe(subscription)
     return response
+
+
+def _query_time(request: web.Request, name: str) -> datetime | None:
+    value = request.query.get(name)
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInputError(f"{name} must be an ISO 8601 time, not {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 async def inspect_container(request: web.Request) -> web.Response:

@@ -85,6 +85,7 @@ def engine_container(summary: dict[str, Any], inspect: dict[str, Any] | None) ->
         restart_count=int((inspect or {}).get("RestartCount", 0)),
         stack=_first_label(labels, STACK_LABELS),
         service=_first_label(labels, SERVICE_LABELS),
+        pid=int(state.get("Pid") or 0),
     )
 
 

@@ -21,6 +21,8 @@ import contextlib
 import json
 import logging
 import socket
+from collections import deque
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from fleetdeck.errors import FleetdeckError
@@ -35,6 +37,8 @@ HEARTBEAT_INTERVAL = 2.0
 BACKOFF_MIN = 0.5
 BACKOFF_MAX = 5.0
 QUEUE_SIZE = 1000
+#: Metrics messages kept for replay to a (re)connecting server (an hour at 10 s).
+METRICS_BUFFER = 360
 #: How long ``start`` waits for the first sync before serving anyway (engine down at boot).
 FIRST_SYNC_TIMEOUT = 10.0
 #: Container event actions that do not change what the inventory holds (health checks run
@@ -113,6 +117,7 @@ class ContainerInventory:
         resync_interval: float = RESYNC_INTERVAL,
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
         queue_size: int = QUEUE_SIZE,
+        metrics_buffer: int = METRICS_BUFFER,
     ) -> None:
         self.engine = engine
         self.resync_interval = resync_interval
@@ -125,6 +130,10 @@ class ContainerInventory:
         self._lock = asyncio.Lock()
         self._synced = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        #: The last metrics messages as (sample time, line), replayed on subscribe.
+        self.metrics_backlog: deque[tuple[datetime, bytes]] = deque(
+            maxlen=min(metrics_buffer, queue_size // 2)
+        )
 
     # --------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -148,12 +157,25 @@ class ContainerInventory:
         self._subscribers.clear()
 
     # ------------------------------------------------------------- subscribers
-    def subscribe(self) -> Subscription:
-        """A new subscription whose first line is a snapshot of the inventory."""
+    def subscribe(self, metrics_since: datetime | None = None) -> Subscription:
+        """A new subscription whose first line is a snapshot of the inventory.
+
+        Buffered metrics messages sampled after ``metrics_since`` (all of them if None)
+        follow the snapshot, so a server that was away gets the samples it missed.
+        """
         sub = Subscription(self.queue_size)
         sub.offer(_line(self.snapshot()))
+        for sampled, line in self.metrics_backlog:
+            if metrics_since is None or sampled > metrics_since:
+                sub.offer(line)
         self._subscribers.add(sub)
         return sub
+
+    def publish_metrics(self, message: dict[str, Any]) -> None:
+        """Send a metrics message to subscribers and keep it (bounded) for replay."""
+        line = _line(message)
+        self.metrics_backlog.append((datetime.fromisoformat(message["time"]), line))
+        self._publish_line(line)
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Forget a subscription (its consumer went away)."""
@@ -174,7 +196,9 @@ class ContainerInventory:
         }
 
     def _publish(self, message: dict[str, Any]) -> None:
-        line = _line(message)
+        self._publish_line(_line(message))
+
+    def _publish_line(self, line: bytes) -> None:
         for sub in list(self._subscribers):
             if not sub.offer(line):
                 self._subscribers.discard(sub)

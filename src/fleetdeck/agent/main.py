@@ -25,6 +25,7 @@ from fleetdeck.agent.api import create_app
 from fleetdeck.agent.engine import Engine
 from fleetdeck.agent.enrol import ensure_enrolled
 from fleetdeck.agent.inventory import ContainerInventory
+from fleetdeck.agent.metrics import MetricsSampler
 from fleetdeck.agent.settings import AgentSettings, parse_listen
 from fleetdeck.agent.tls import AgentCredentials, server_ssl_context
 
@@ -109,6 +110,7 @@ async def serve(settings: AgentSettings) -> None:
 
     engine = Engine(settings.docker_host, agent_version=__version__)
     inventory = ContainerInventory(engine)
+    sampler = MetricsSampler(inventory, interval=settings.metrics_interval)
     runner = web.AppRunner(
         create_app(engine, inventory, on_forget=on_forget), handler_cancellation=True
     )
@@ -116,6 +118,7 @@ async def serve(settings: AgentSettings) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         await inventory.start()
+        sampler.start()
         await runner.setup()
         site = web.TCPSite(runner, host, port, ssl_context=server_ssl_context(creds))
         await site.start()
@@ -126,6 +129,7 @@ async def serve(settings: AgentSettings) -> None:
         log.info("agent stopping")
     finally:
         await runner.cleanup()
+        await sampler.stop()
         await inventory.stop()
         await engine.close()
 

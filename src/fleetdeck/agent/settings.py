@@ -24,7 +24,9 @@ ENV_VARS = {
     "docker_host": "DOCKER_HOST",
     "state_dir": "FLEETDECK_AGENT_STATE_DIR",
     "advertise_url": "FLEETDECK_AGENT_ADVERTISE_URL",
+    "metrics_interval": "FLEETDECK_METRICS_INTERVAL",
 }
+DEFAULT_METRICS_INTERVAL = 10.0
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,15 @@ class AgentSettings:
     state_dir: Path = DEFAULT_STATE_DIR
     advertise_url: str | None = None
     log_json: bool = False
+    metrics_interval: float = DEFAULT_METRICS_INTERVAL
 
     def validate(self) -> AgentSettings:
         """Check what can be checked before starting; return self."""
         parse_listen(self.listen)
+        if not 1.0 <= self.metrics_interval <= 3600.0:
+            raise InvalidInputError(
+                f"--metrics-interval must be 1 to 3600 seconds, not {self.metrics_interval}"
+            )
         if not self.docker_host.startswith(("unix://", "tcp://", "http://", "https://")):
             raise InvalidInputError(
                 f"--docker-host must be a URL like unix:///path, not {self.docker_host!r}"
@@ -70,6 +77,12 @@ def parse_args(argv: list[str]) -> AgentSettings:
     )
     parser.add_argument("--advertise-url", default=env(ENV_VARS["advertise_url"]))
     parser.add_argument("--log-json", action="store_true")
+    parser.add_argument(
+        "--metrics-interval",
+        type=float,
+        default=env(ENV_VARS["metrics_interval"], str(DEFAULT_METRICS_INTERVAL)),
+        help="seconds between metrics samples (default 10)",
+    )
     args = parser.parse_args(argv)
     return AgentSettings(
         server=args.server,
@@ -79,6 +92,7 @@ def parse_args(argv: list[str]) -> AgentSettings:
         state_dir=args.state_dir,
         advertise_url=args.advertise_url,
         log_json=args.log_json,
+        metrics_interval=args.metrics_interval,
     ).validate()
 
 
@@ -96,5 +110,7 @@ def to_argv(settings: AgentSettings) -> tuple[list[str], dict[str, str]]:
         argv += ["--advertise-url", settings.advertise_url]
     if settings.log_json:
         argv.append("--log-json")
+    if settings.metrics_interval != DEFAULT_METRICS_INTERVAL:
+        argv += ["--metrics-interval", str(settings.metrics_interval)]
     env = {ENV_VARS["join_token"]: settings.join_token} if settings.join_token else {}
     return argv, env

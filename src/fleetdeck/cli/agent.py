@@ -17,6 +17,7 @@ import typer
 from fleetdeck.agent.settings import (
     DEFAULT_DOCKER_HOST,
     DEFAULT_LISTEN,
+    DEFAULT_METRICS_INTERVAL,
     DEFAULT_STATE_DIR,
     ENV_VARS,
     AgentSettings,
@@ -66,6 +67,14 @@ def agent(
     log_json: Annotated[
         bool, typer.Option("--log-json", help="Log one JSON object per line.")
     ] = False,
+    metrics_interval: Annotated[
+        float,
+        typer.Option(
+            "--metrics-interval",
+            envvar=ENV_VARS["metrics_interval"],
+            help="Seconds between metrics samples.",
+        ),
+    ] = DEFAULT_METRICS_INTERVAL,
 ) -> None:
     """Run the fleetdeck agent for this host's Docker engine (mutual TLS, port 9001)."""
     settings = AgentSettings(
@@ -76,6 +85,7 @@ def agent(
         state_dir=state_dir,
         advertise_url=advertise_url,
         log_json=log_json,
+        metrics_interval=metrics_interval,
     ).validate()
     argv, env = to_argv(settings)
     os.environ.update(env)

@@ -31,6 +31,7 @@ from fleetdeck.cli import (  # noqa: E402 - kept together as one block of the fl
     containers,
     environments,
     images,
+    metrics,
     registries,
     resources,
     session,
@@ -52,6 +53,7 @@ app.add_typer(swarm.top)
 app.add_typer(admin.users, name="users")
 app.add_typer(admin.tokens, name="tokens")
 app.add_typer(admin.top)
+app.command("metrics")(metrics.metrics)
 # --- end of fleet commands ---
 
 

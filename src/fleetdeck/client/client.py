@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from fleetdeck.client.admin import AdminAPI
 from fleetdeck.client.containers import ContainersAPI
+from fleetdeck.client.metrics import MetricsAPI
 from fleetdeck.client.resources import ResourcesAPI
 from fleetdeck.client.swarm import SwarmAPI
 
 
-class FleetdeckClient(AdminAPI, ContainersAPI, ResourcesAPI, SwarmAPI):
+class FleetdeckClient(AdminAPI, ContainersAPI, ResourcesAPI, SwarmAPI, MetricsAPI):
     """A synchronous fleetdeck API client (use it as a context manager to close it).
 
     Example:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from fleetdeck import __version__
-from fleetdeck.server import fleet, ui
+from fleetdeck.server import fleet, metrics, ui
 from fleetdeck.server.audit import AuditLog
 from fleetdeck.server.auth.ratelimit import LoginRateLimiter
 from fleetdeck.server.auth.users import ADMIN_USERNAME, ensure_admin
@@ -95,9 +95,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
         store = await _open(app, settings)
         try:
             await fleet.start(app)
+            await metrics.start(app)
             try:
                 yield
             finally:
+                await metrics.stop(app)
                 await fleet.stop(app)
         finally:
             await store.close()
@@ -116,5 +118,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
     for module in (health, ca, auth, users, tokens, audit, registries, events, console):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(fleet.router, prefix=API_PREFIX)
+    app.include_router(metrics.router, prefix=API_PREFIX)
     ui.install(app)  # the web UI at / (pages, static files, change feed)
     return app

@@ -61,6 +61,7 @@ class ServerSettings(BaseSettings):
         join_token_ttl_minutes: How long an agent join token stays valid.
         login_max_failures: Failed logins per username and client IP per minute before 429.
         master_key: Base64 of 32 bytes encrypting secrets at rest (else ``data_dir/master.key``).
+        metrics_raw_retention_hours: How long raw metrics samples are kept.
     """
 
     model_config = SettingsConfigDict(
@@ -79,6 +80,7 @@ class ServerSettings(BaseSettings):
     join_token_ttl_minutes: float = Field(default=60, gt=0)
     login_max_failures: int = Field(default=5, ge=1)
     master_key: SecretStr | None = None
+    metrics_raw_retention_hours: float = Field(default=24, gt=0)
 
     @field_validator("listen")
     @classmethod

@@ -12,10 +12,13 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
 from fleetdeck.types import AgentInfo, Container, EngineContainer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SORT_KEYS = ("name", "environment", "node", "state", "image", "created", "health")
 MAX_LIMIT = 5000
@@ -114,6 +117,8 @@ class FleetInventory:
         self._waiters: set[asyncio.Future[int]] = set()
         #: Bumped on every change that a view would show (not on heartbeats).
         self.version = 0
+        #: Where ``metrics`` messages go (set by the metrics part; None drops them).
+        self.metrics_sink: Callable[[str, str, dict[str, Any]], None] | None = None
 
     # ------------------------------------------------------------ node bookkeeping
     def node(self, environment: str, node: str) -> NodeState:
@@ -143,6 +148,12 @@ class FleetInventory:
         """Apply one inventory-stream message from a node's agent."""
         state = self.node(environment, node)
         kind = message.get("type")
+        if kind == "metrics":
+            # Replayed samples carry the rev they were taken at: not the node's current one.
+            if self.metrics_sink is not None:
+                self.metrics_sink(environment, node, message)
+            state.last_seen = datetime.now(UTC)
+            return
         state.last_seen = datetime.now(UTC)
         state.rev = int(message.get("rev", state.rev))
         if kind == "snapshot":

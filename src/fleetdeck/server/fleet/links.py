@@ -98,6 +98,8 @@ class AgentLink:
             timeout=httpx.Timeout(CALL_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
         )
         self._task: asyncio.Task[None] | None = None
+        #: Time of the newest metrics sample received: a reconnect asks only for later ones.
+        self.metrics_since: str | None = None
 
     @property
     def where(self) -> str:
@@ -137,14 +139,20 @@ class AgentLink:
 
     async def _consume_stream(self) -> None:
         timeout = httpx.Timeout(CALL_TIMEOUT_S, connect=CONNECT_TIMEOUT_S, read=STREAM_SILENCE_S)
-        async with self._client.stream("GET", "/v1/inventory/stream", timeout=timeout) as resp:
+        params = {"metrics_since": self.metrics_since} if self.metrics_since else None
+        async with self._client.stream(
+            "GET", "/v1/inventory/stream", params=params, timeout=timeout
+        ) as resp:
             self._check_peer(resp)
             if not resp.is_success:
                 await resp.aread()
                 _raise_for_agent(resp, self.where)
             async for line in resp.aiter_lines():
                 if line.strip():
-                    self.inventory.apply(self.environment, self.node, json.loads(line))
+                    message = json.loads(line)
+                    self.inventory.apply(self.environment, self.node, message)
+                    if message.get("type") == "metrics":
+                        self.metrics_since = str(message.get("time") or "") or None
 
     def _check_peer(self, response: httpx.Response) -> None:
         """Refuse an agent whose certificate is not the one enrolled for this node."""

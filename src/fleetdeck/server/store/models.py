@@ -15,9 +15,11 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -199,6 +201,40 @@ class Registry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class MetricSeries(Base):
+    """One time series: a metric of a host or container (and a mount point or interface).
+
+    Samples refer to their series by a small integer so that each sample row is three
+    numbers, not the repeated names (about 5x less space per sample on SQLite).
+    """
+
+    __tablename__ = "metric_series"
+    __table_args__ = (
+        UniqueConstraint("environment", "node", "kind", "target_id", "metric", "instance"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    environment: Mapped[str] = mapped_column(String(64))
+    node: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))  # host|container
+    target_id: Mapped[str] = mapped_column(String(128))  # container id; "" for the host
+    target_name: Mapped[str] = mapped_column(String(255), index=True)
+    metric: Mapped[str] = mapped_column(String(64))
+    instance: Mapped[str] = mapped_column(String(255))  # mount point, interface, or ""
+
+
+class MetricSample(Base):
+    """One raw sample: series, time (epoch seconds, so steps bucket portably), value."""
+
+    __tablename__ = "metric_samples"
+
+    series_id: Mapped[int] = mapped_column(
+        ForeignKey("metric_series.id", ondelete="CASCADE"), primary_key=True
+    )
+    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    value: Mapped[float] = mapped_column(Float)
+
+
 __all__ = [
     "ApiToken",
     "AuditEntry",
@@ -209,6 +245,8 @@ __all__ = [
     "Registry",
     "RevokedCert",
     "LoginSession",
+    "MetricSample",
+    "MetricSeries",
     "User",
     "UTCDateTime",
     "new_id",

@@ -1,0 +1,177 @@
+"""Writing agents' samples to the store off the links' hot path, and pruning old ones.
+
+An agent link hands each ``metrics`` message to :meth:`MetricsWriter.offer`, which only
+queues it (never waits: a slow disk must not stall a node's inventory stream). One writer
+task drains the queue in batches, one transaction per batch. Rows are keyed by (series,
+time), and a duplicate is ignored, so the replay an agent sends after a reconnect (its
+buffered samples) fills gaps without double counting. When the queue is full, messages are
+dropped and counted (:attr:`MetricsWriter.dropped`).
+
+A second task deletes raw samples older than the retention every :data:`PRUNE_INTERVAL_S`,
+then series left without samples. Rollups to 1-minute and 1-hour series are not done yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from fleetdeck.server.metrics.catalog import flatten
+from fleetdeck.server.store.models import MetricSample, MetricSeries
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from fleetdeck.server.store import Store
+
+QUEUE_SIZE = 5000
+#: Messages written per transaction at most.
+BATCH = 100
+PRUNE_INTERVAL_S = 600.0
+
+log = logging.getLogger(__name__)
+
+#: (environment, node, kind, target id, metric, instance)
+SeriesKey = tuple[str, str, str, str, str, str]
+
+
+class MetricsWriter:
+    """Queues metrics messages and writes them in batches; prunes by age.
+
+    Args:
+        store: The server's store.
+        retention_s: Seconds raw samples are kept.
+        queue_size: Messages held before new ones are dropped.
+    """
+
+    def __init__(self, store: Store, *, retention_s: float, queue_size: int = QUEUE_SIZE):
+        self.store = store
+        self.retention_s = retention_s
+        self.queue: asyncio.Queue[tuple[str, str, dict[str, Any]]] = asyncio.Queue(queue_size)
+        self.dropped = 0
+        self.written = 0
+        self._series: dict[SeriesKey, int] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def start(self) -> None:
+        """Start the writer and pruner tasks."""
+        self._tasks = [
+            asyncio.create_task(self._write_loop(), name="metrics-writer"),
+            asyncio.create_task(self._prune_loop(), name="metrics-pruner"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop both tasks (what is still queued is lost: agents replay their buffer)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    def offer(self, environment: str, node: str, message: dict[str, Any]) -> None:
+        """Queue one message without waiting; drop (and count) it if the queue is full."""
+        try:
+            self.queue.put_nowait((environment, node, message))
+            self._idle.clear()
+        except asyncio.QueueFull:
+            self.dropped += 1
+            if self.dropped % 100 == 1:
+                log.warning("metrics queue full: %d messages dropped so far", self.dropped)
+
+    async def drained(self) -> None:
+        """Wait until everything queued so far is written (tests, shutdown)."""
+        await self._idle.wait()
+
+    async def _write_loop(self) -> None:
+        while True:
+            items = [await self.queue.get()]
+            while len(items) < BATCH and not self.queue.empty():
+                items.append(self.queue.get_nowait())
+            try:
+                await self.write(items)
+            except Exception:
+                log.exception("writing %d metrics messages failed: dropped", len(items))
+            if self.queue.empty():
+                self._idle.set()
+
+    async def write(self, items: list[tuple[str, str, dict[str, Any]]]) -> int:
+        """Write messages now; return how many sample rows were offered to the store."""
+        samples: list[tuple[SeriesKey, str, int, float]] = []
+        for environment, node, message in items:
+            try:
+                ts, rows = flatten(node, message)
+            except (KeyError, ValueError, TypeError):
+                log.warning("bad metrics message from %s/%s: ignored", environment, node)
+                continue
+            for kind, target_id, name, metric, instance, value in rows:
+                key = (environment, node, kind, target_id, metric, instance)
+                samples.append((key, name, ts, value))
+        if not samples:
+            return 0
+        async with self.store.transaction() as session:
+            new = await self._series_ids(session, {key: name for key, name, _, _ in samples})
+            ids = {**self._series, **new}
+            params = [{"series_id": ids[k], "ts": ts, "value": v} for k, _, ts, v in samples]
+            insert = sqlite_insert if self.store.is_sqlite else pg_insert
+            stmt = insert(MetricSample).on_conflict_do_nothing(index_elements=["series_id", "ts"])
+            await session.execute(stmt, params)
+        self._series.update(new)  # only once committed: a rolled-back id must not be cached
+        self.written += len(samples)
+        return len(samples)
+
+    async def _series_ids(
+        self, session: AsyncSession, names: dict[SeriesKey, str]
+    ) -> dict[SeriesKey, int]:
+        """Ids of series not cached yet: loaded per node, created if they do not exist."""
+        missing = [key for key in names if key not in self._series]
+        found: dict[SeriesKey, int] = {}
+        for environment, node in {(k[0], k[1]) for k in missing}:
+            result = await session.scalars(
+                select(MetricSeries).where(
+                    MetricSeries.environment == environment, MetricSeries.node == node
+                )
+            )
+            for s in result:
+                found[(s.environment, s.node, s.kind, s.target_id, s.metric, s.instance)] = s.id
+        created = [
+            MetricSeries(
+                environment=k[0], node=k[1], kind=k[2], target_id=k[3], target_name=names[k],
+                metric=k[4], instance=k[5],
+            )
+            for k in missing
+            if k not in found
+        ]  # fmt: skip
+        if created:
+            session.add_all(created)
+            await session.flush()
+            for s in created:
+                found[(s.environment, s.node, s.kind, s.target_id, s.metric, s.instance)] = s.id
+        return found
+
+    async def prune(self, now: float | None = None) -> int:
+        """Delete samples older than the retention and series left empty; return samples gone."""
+        cutoff = int((time.time() if now is None else now) - self.retention_s)
+        async with self.store.transaction() as session:
+            result = await session.execute(delete(MetricSample).where(MetricSample.ts < cutoff))
+            orphan = ~exists().where(MetricSample.series_id == MetricSeries.id)
+            await session.execute(delete(MetricSeries).where(orphan))
+        self._series.clear()  # some ids may be gone; reload lazily
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def _prune_loop(self) -> None:
+        while True:
+            try:
+                removed = await self.prune()
+            except Exception:
+                log.exception("metrics retention: pruning failed")
+            else:
+                if removed:
+                    log.info("metrics retention: %d raw samples removed", removed)
+            await asyncio.sleep(PRUNE_INTERVAL_S)
