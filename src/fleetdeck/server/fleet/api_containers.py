@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import StreamingResponse  # noqa: TC002 - FastAPI reads return types
 from pydantic import BaseModel, Field
 
-from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.auth.deps import Principal, require
-from fleetdeck.server.fleet.common import audited, fleet_of
+from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response
 from fleetdeck.server.fleet.inventory import ContainerQuery
 from fleetdeck.types import Container, ContainerStats, ExecResult, Role
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
 
 router = APIRouter(tags=["containers"])
 
@@ -110,26 +105,7 @@ async def container_logs(
         f"/v1/containers/{container.id}/logs",
         params={"tail": tail, "since": since, "timestamps": timestamps, "follow": follow},
     )
-    first = await _first_or_error(lines)
-    return StreamingResponse(_chain(first, lines), media_type="application/x-ndjson")
-
-
-async def _first_or_error(lines: AsyncIterator[str]) -> str | None:
-    """Read the first line so that an error becomes a proper error response, not a cut stream."""
-    try:
-        return await anext(lines)
-    except StopAsyncIteration:
-        return None
-
-
-async def _chain(first: str | None, rest: AsyncIterator[str]) -> AsyncIterator[bytes]:
-    if first is not None:
-        yield (first + "\n").encode()
-    try:
-        async for line in rest:
-            yield (line + "\n").encode()
-    except FleetdeckError as exc:
-        yield (json.dumps({"error": exc.kind, "message": exc.message}) + "\n").encode()
+    return await ndjson_response(lines)
 
 
 @router.get("/containers/{ref:path}/stats", response_model=ContainerStats)

@@ -6,22 +6,19 @@ through whichever of its nodes is a reachable manager.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import StreamingResponse  # noqa: TC002 - FastAPI reads return types
 from pydantic import BaseModel, Field
 
-from fleetdeck.errors import ConflictError, FleetdeckError, NodeUnreachableError
+from fleetdeck.errors import ConflictError, NodeUnreachableError
 from fleetdeck.server.auth.deps import Principal, require
-from fleetdeck.server.fleet.common import audited, fleet_of
+from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response
 from fleetdeck.server.fleet.inventory import NodeStatus
 from fleetdeck.types import Role
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     from fleetdeck.server.fleet.links import AgentLink
 
 router = APIRouter(prefix="/environments/{environment}", tags=["swarm"])
@@ -126,21 +123,7 @@ async def service_logs(
     lines = link.stream_lines(
         "GET", f"/v1/swarm/services/{service}/logs", params={"tail": tail, "follow": follow}
     )
-    try:
-        first = await anext(lines)
-    except StopAsyncIteration:
-        first = None
-
-    async def relay() -> AsyncIterator[bytes]:
-        if first is not None:
-            yield (first + "\n").encode()
-        try:
-            async for line in lines:
-                yield (line + "\n").encode()
-        except FleetdeckError as exc:
-            yield (json.dumps({"error": exc.kind, "message": exc.message}) + "\n").encode()
-
-    return StreamingResponse(relay(), media_type="application/x-ndjson")
+    return await ndjson_response(lines)
 
 
 @router.post("/services/{service}/scale")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from fastapi.responses import StreamingResponse
 
 from fleetdeck.errors import FleetdeckError, InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import AsyncIterator, Awaitable
 
     from fastapi import Request
 
@@ -66,3 +69,27 @@ def pick_node_link(fleet: Fleet, environment: str, node: str | None) -> AgentLin
         f"environment {environment!r} has {len(links)} nodes: say which one",
         hint=f"pass node=… (one of {', '.join(sorted(link.node for link in links))})",
     )
+
+
+async def ndjson_response(lines: AsyncIterator[str]) -> StreamingResponse:
+    """Relay an agent's NDJSON stream (logs, progress) to the client.
+
+    The first line is read before answering, so that an error the agent reports at once (an
+    unknown container, an unreachable node) becomes a proper error response; an error later
+    in the stream can only be told in-band, as a last ``{"error": …}`` line.
+    """
+    try:
+        first: str | None = await anext(lines)
+    except StopAsyncIteration:
+        first = None
+
+    async def relay() -> AsyncIterator[bytes]:
+        if first is not None:
+            yield (first + "\n").encode()
+        try:
+            async for line in lines:
+                yield (line + "\n").encode()
+        except FleetdeckError as exc:
+            yield (json.dumps({"error": exc.kind, "message": exc.message}) + "\n").encode()
+
+    return StreamingResponse(relay(), media_type="application/x-ndjson")
