@@ -6,10 +6,12 @@ samples taken while the load runs (rates need two samples).
 
 from __future__ import annotations
 
+import ssl
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from tests.conftest import client_for, fleetdeck_json, server_env
@@ -81,5 +83,16 @@ def test_cpu_and_memory_of_a_busy_container_show_in_history(fleet3: LabRecord) -
         )
         assert rows["metric"] == "cpu_cores"
         assert max(p["value"] for s in rows["series"] for p in s["points"]) > 0.5
+        # The same figures for an existing Prometheus: /metrics with the API token.
+        assert fleet3.server is not None
+        exposition = httpx.get(
+            f"{fleet3.server.url}/metrics",
+            verify=ssl.create_default_context(cafile=fleet3.server.ca_cert),
+            headers={"Authorization": f"Bearer {fleet3.server.token}"},
+            timeout=10,
+        )
+        assert exposition.status_code == 200
+        assert f'container="{name}"' in exposition.text
+        assert f'fleetdeck_node_up{{environment="{lab_node.name}"' in exposition.text
     finally:
         docker(lab_node, "rm", "-f", name)

@@ -119,5 +119,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(fleet.router, prefix=API_PREFIX)
     app.include_router(metrics.router, prefix=API_PREFIX)
+    app.include_router(metrics.prometheus_router)  # /metrics and /api/v1/prometheus/targets
     ui.install(app)  # the web UI at / (pages, static files, change feed)
     return app

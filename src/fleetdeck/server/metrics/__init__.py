@@ -8,15 +8,17 @@ fleet part has started (it hooks the writer onto the fleet's inventory, which ha
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fleetdeck.server.metrics.api import router
+from fleetdeck.server.metrics.prometheus import LatestSamples, make_registry
+from fleetdeck.server.metrics.prometheus import router as prometheus_router
 from fleetdeck.server.metrics.writer import MetricsWriter
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["MetricsWriter", "router", "start", "stop"]
+__all__ = ["MetricsWriter", "prometheus_router", "router", "start", "stop"]
 
 
 async def start(app: FastAPI) -> None:
@@ -27,7 +29,14 @@ async def start(app: FastAPI) -> None:
     app.state.metrics = writer
     fleet = getattr(app.state, "fleet", None)
     if fleet is not None:
-        fleet.inventory.metrics_sink = writer.offer
+        latest = LatestSamples()
+        app.state.prometheus_registry = make_registry(fleet, latest)
+
+        def sink(environment: str, node: str, message: dict[str, Any]) -> None:
+            writer.offer(environment, node, message)
+            latest.offer(environment, node, message)
+
+        fleet.inventory.metrics_sink = sink
 
 
 async def stop(app: FastAPI) -> None:
