@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from fleetdeck.errors import ExternalCommandError, NodeUnreachableError
-from fleetdeck.lab.system import spawn_daemon
+from fleetdeck.lab.system import log_tail, spawn_daemon
 
 if TYPE_CHECKING:
     from fleetdeck.lab.state import NodeRecord
@@ -123,13 +123,10 @@ def wait_engine_ready(node: NodeRecord, timeout: float = ENGINE_START_TIMEOUT_S)
         if engine_state(node) == "running":
             return
         time.sleep(0.2)
-    tail = ""
-    with contextlib.suppress(OSError):
-        lines = Path(node.log_file).read_text(errors="replace").strip().splitlines()
-        tail = lines[-1] if lines else ""
+    tail = log_tail(node.log_file)
     raise ExternalCommandError(
         f"dockerd on node {node.name} did not become ready within {timeout:.0f} s",
-        hint=f"last log line: {tail}" if tail else f"see {node.log_file}",
+        hint=f"last log line: {tail[0]}" if tail else f"see {node.log_file}",
     )
 
 

@@ -16,7 +16,7 @@ from fleetdeck.client.client import FleetdeckClient
 from fleetdeck.client.config import ClientConfig
 from fleetdeck.errors import ExternalCommandError, FleetdeckError
 from fleetdeck.lab.state import ServerRecord
-from fleetdeck.lab.system import spawn_daemon
+from fleetdeck.lab.system import log_tail, spawn_daemon
 from fleetdeck.pki import write_private
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def _wait_health(url: str, ca_cert: Path, log: Path) -> None:
             except FleetdeckError as exc:
                 last = exc.message
         time.sleep(0.3)
-    tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
+    tail = log_tail(log, 3)
     raise ExternalCommandError(
         f"the lab's fleetdeck server at {url} did not come up: {last}",
         hint=" | ".join(tail) or f"see {log}",

@@ -7,13 +7,12 @@ reaches it over the lab bridge and nothing outside the machine does.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 
 from fleetdeck.errors import ExternalCommandError
-from fleetdeck.lab.system import spawn_daemon
+from fleetdeck.lab.system import log_tail, spawn_daemon
 
 if TYPE_CHECKING:
     from fleetdeck.lab.state import LabNames
@@ -59,8 +58,7 @@ def wait_registry_ready(names: LabNames, addr: str, timeout: float = 30.0) -> No
         if registry_alive(addr, timeout=1.0):
             return
         time.sleep(0.2)
-    log = Path(names.state_dir / "registry.log")
-    tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+    tail = log_tail(names.state_dir / "registry.log")
     raise ExternalCommandError(
         f"the lab registry at {addr} did not answer within {timeout:.0f} s",
         hint=tail[0] if tail else None,

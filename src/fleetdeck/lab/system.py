@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fleetdeck.errors import ExternalCommandError, PrerequisiteMissingError
@@ -96,6 +97,15 @@ def spawn_daemon(argv: Sequence[str], log_path: str) -> None:
             close_fds=True,
             check=True,
         )
+
+
+def log_tail(path: str | Path, lines: int = 1) -> list[str]:
+    """The last ``lines`` lines of a daemon's log (none if it is missing): error hints."""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return []
+    return text.strip().splitlines()[-lines:]
 
 
 def require_root() -> None:
