@@ -1,0 +1,21 @@
+"""Log collection (filled in by the log-search work).
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-22 18:30:00.000000
+"""
+
+from __future__ import annotations
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+
+
+def downgrade() -> None:
+    """Undo this revision."""
