@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from fleetdeck.agent import api_resources, console
+from fleetdeck.agent import api_logs, api_resources, console
 from fleetdeck.agent.api_support import (
     ENGINE,
     INVENTORY,
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from fleetdeck.agent.engine import Engine
     from fleetdeck.agent.inventory import ContainerInventory
+    from fleetdeck.agent.logship import LogShipper
 
 
 class ExecBody(BaseModel):
@@ -160,6 +161,7 @@ def create_app(
     *,
     on_forget: Callable[[], Awaitable[None]] | None = None,
     require_server_cert: bool = True,
+    shipper: LogShipper | None = None,
 ) -> web.Application:
     """The agent's aiohttp application.
 
@@ -169,6 +171,7 @@ def create_app(
         on_forget: Called by ``POST /v1/forget`` to drop credentials and stop the agent.
         require_server_cert: Check that the TLS client is the fleetdeck server (only unit
             tests that serve plain HTTP turn this off).
+        shipper: The log shipper behind ``POST /v1/logs/stream`` (none: no such route).
     """
     middlewares = [error_middleware]
     if require_server_cert:
@@ -189,4 +192,6 @@ def create_app(
     app.router.add_post("/v1/containers/{id}/{action}", container_action)
     app.router.add_post("/v1/forget", forget)
     api_resources.add_routes(app)
+    if shipper is not None:
+        api_logs.add_routes(app, shipper)
     return app

@@ -25,6 +25,7 @@ from fleetdeck.agent.api import create_app
 from fleetdeck.agent.engine import Engine
 from fleetdeck.agent.enrol import ensure_enrolled
 from fleetdeck.agent.inventory import ContainerInventory
+from fleetdeck.agent.logship import LogShipper
 from fleetdeck.agent.metrics import MetricsSampler
 from fleetdeck.agent.settings import AgentSettings, parse_listen
 from fleetdeck.agent.tls import AgentCredentials, server_ssl_context
@@ -112,7 +113,8 @@ async def serve(settings: AgentSettings) -> None:
     inventory = ContainerInventory(engine)
     sampler = MetricsSampler(inventory, interval=settings.metrics_interval)
     runner = web.AppRunner(
-        create_app(engine, inventory, on_forget=on_forget), handler_cancellation=True
+        create_app(engine, inventory, on_forget=on_forget, shipper=LogShipper(engine, inventory)),
+        handler_cancellation=True,
     )
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)

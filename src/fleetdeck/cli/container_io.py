@@ -11,6 +11,7 @@ import typer
 from fleetdeck.cli.common import (
     CaCertOpt,
     EnvOpt,
+    NodeOpt,
     OutputOpt,
     TokenOpt,
     UrlOpt,
@@ -18,6 +19,7 @@ from fleetdeck.cli.common import (
     dump,
     human_size,
 )
+from fleetdeck.cli.logs_fleet import FleetLogRequest, check_combination, run_search, run_tail
 from fleetdeck.cli.output import OutputFormat, print_json, print_table
 from fleetdeck.errors import InvalidInputError
 
@@ -48,14 +50,30 @@ def print_log_lines(lines: Iterable[LogLine], output: OutputFormat, timestamps: 
         raise typer.Exit(130) from None
 
 
+ContainerOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--container", "-c", help="Fleet-wide: only this container (name or id prefix; repeat)."
+    ),
+]
+
+
 @app.command()
 def logs(
-    ref: RefArg,
+    ref: Annotated[
+        str | None,
+        typer.Argument(
+            help="One container (ENV/NAME, ENV/ID or id prefix); omit it for the fleet."
+        ),
+    ] = None,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
     ] = False,
     tail: Annotated[
-        int | None, typer.Option("--tail", min=0, help="Only the last N lines.")
+        int | None,
+        typer.Option(
+            "--tail", min=0, help="Only the last N lines (with -f: stored lines shown first)."
+        ),
     ] = None,
     since: Annotated[
         str | None, typer.Option("--since", help="Only since a time (RFC 3339) or duration (10m).")
@@ -63,15 +81,61 @@ def logs(
     timestamps: Annotated[
         bool, typer.Option("--timestamps", "-t", help="Prefix each line with its time.")
     ] = False,
+    search: Annotated[
+        str | None,
+        typer.Option("--search", "-s", help="Fleet-wide: stored lines with all these words."),
+    ] = None,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw", help="Fleet-wide: --search is an FTS5 expression (AND/OR/NOT, NEAR)."
+        ),
+    ] = False,
+    env: EnvOpt = None,
+    node: NodeOpt = None,
+    container: ContainerOpt = None,
+    stack: Annotated[
+        str | None, typer.Option("--stack", help="Fleet-wide: only this stack.")
+    ] = None,
+    service: Annotated[
+        str | None, typer.Option("--service", help="Fleet-wide: only this service.")
+    ] = None,
+    stream: Annotated[
+        str | None, typer.Option("--stream", help="Fleet-wide: stdout or stderr.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Search: only before a time or duration ago.")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Search: at most N hits (default 100).")
+    ] = None,
+    offset: Annotated[
+        int | None, typer.Option("--offset", help="Search: skip the newest N hits.")
+    ] = None,
     url: UrlOpt = None,
     token: TokenOpt = None,
     ca_cert: CaCertOpt = None,
     output: OutputOpt = OutputFormat.table,
 ) -> None:
-    """Print a container's output; with -f, keep printing as it writes."""
+    """Print a container's output, or search / follow the logs of the whole fleet.
+
+    fleetdeck logs CONTAINER [-f]: one container, from its engine.
+    fleetdeck logs --search TEXT [--stack S] [--since 1h]: stored lines of every node.
+    fleetdeck logs -f --stack NAME: the merged live tail of a stack (or --service, --container).
+    """
+    request = FleetLogRequest(
+        search=search, raw=raw, environment=env, node=node, containers=container or [],
+        stack=stack, service=service, stream=stream, until=until, limit=limit, offset=offset,
+    )  # fmt: skip
+    check_combination(ref, request, follow=follow, tail=tail)
     with client_from(url, token, ca_cert) as client:
-        lines = client.logs(ref, follow=follow, tail=tail, since=since, timestamps=timestamps)
-        print_log_lines(lines, output, timestamps)
+        if ref is None and follow:
+            run_tail(client, request, tail, output)
+        elif ref is None:
+            run_search(client, request, since, output)
+        else:
+            lines = client.logs(ref, follow=follow, tail=tail, since=since, timestamps=timestamps)
+            print_log_lines(lines, output, timestamps)
 
 
 def _pct(value: float) -> str:

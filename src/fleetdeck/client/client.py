@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from fleetdeck.client.admin import AdminAPI
 from fleetdeck.client.containers import ContainersAPI
+from fleetdeck.client.logs import LogsAPI
 from fleetdeck.client.metrics import MetricsAPI
 from fleetdeck.client.resources import ResourcesAPI
 from fleetdeck.client.swarm import SwarmAPI
 
 
-class FleetdeckClient(AdminAPI, ContainersAPI, ResourcesAPI, SwarmAPI, MetricsAPI):
+class FleetdeckClient(AdminAPI, ContainersAPI, ResourcesAPI, SwarmAPI, MetricsAPI, LogsAPI):
     """A synchronous fleetdeck API client (use it as a context manager to close it).
 
     Example:

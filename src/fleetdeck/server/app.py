@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from fleetdeck import __version__
-from fleetdeck.server import fleet, metrics, ui
+from fleetdeck.server import fleet, logs, metrics, ui
 from fleetdeck.server.audit import AuditLog
 from fleetdeck.server.auth.ratelimit import LoginRateLimiter
 from fleetdeck.server.auth.users import ADMIN_USERNAME, ensure_admin
@@ -96,9 +96,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
         try:
             await fleet.start(app)
             await metrics.start(app)
+            await logs.start(app)
             try:
                 yield
             finally:
+                await logs.stop(app)
                 await metrics.stop(app)
                 await fleet.stop(app)
         finally:
@@ -119,6 +121,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(fleet.router, prefix=API_PREFIX)
     app.include_router(metrics.router, prefix=API_PREFIX)
+    app.include_router(logs.router, prefix=API_PREFIX)
     app.include_router(metrics.prometheus_router)  # /metrics and /api/v1/prometheus/targets
     ui.install(app)  # the web UI at / (pages, static files, change feed)
     return app

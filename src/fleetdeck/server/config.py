@@ -62,6 +62,9 @@ class ServerSettings(BaseSettings):
         login_max_failures: Failed logins per username and client IP per minute before 429.
         master_key: Base64 of 32 bytes encrypting secrets at rest (else ``data_dir/master.key``).
         metrics_raw_retention_hours: How long raw metrics samples are kept.
+        logs_retention_days: How long collected log lines are kept (``logs.db``).
+        logs_max_mb: Size bound of ``logs.db``; the oldest lines go first beyond it.
+        logs_prune_interval_s: Seconds between log retention runs.
     """
 
     model_config = SettingsConfigDict(
@@ -81,6 +84,9 @@ class ServerSettings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     master_key: SecretStr | None = None
     metrics_raw_retention_hours: float = Field(default=24, gt=0)
+    logs_retention_days: float = Field(default=7, gt=0)
+    logs_max_mb: float = Field(default=1024, gt=0)
+    logs_prune_interval_s: float = Field(default=60, ge=1)
 
     @field_validator("listen")
     @classmethod

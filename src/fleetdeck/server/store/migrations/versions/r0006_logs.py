@@ -1,4 +1,7 @@
-"""Log collection (filled in by the log-search work).
+"""Log collection: nothing in the main store (kept so revision ids stay in order).
+
+Collected log lines live in a SQLite file of their own, ``logs.db`` in the data dir, whose
+schema :mod:`fleetdeck.server.logs.store` creates idempotently: see that module for why.
 
 Revision ID: 0006
 Revises: 0005

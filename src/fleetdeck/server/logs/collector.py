@@ -1,0 +1,271 @@
+"""Collecting logs: one follower per agent link, one writer thread, one pruner.
+
+Each node's follower opens the agent's ``POST /v1/logs/stream`` with the cursors of what the
+server holds for that node's containers (from ``logs.db`` when it first connects after a
+start, then the cursors of what it received), so that a server outage, a partition or an agent
+restart resumes where it stopped, without loss (as far as the engine still has the lines) and
+without duplicates. A stream that says nothing (not even its 2-second status) for
+:data:`STREAM_SILENCE_S` is dropped and opened again with backoff.
+
+Received lines go to the live tails at once and to a bounded queue that one thread drains
+into the store in batches (one transaction per batch, cursors in the same transaction as
+their lines). When the queue is full the follower waits: the agent's own bounded buffer then
+fills, and the agent drops, counts and reports (the count ends up in ``log_sources.dropped``).
+Lines older than the retention are not stored. The pruner runs every ``prune_interval_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from fleetdeck.agent.logship import Cursor
+from fleetdeck.errors import FleetdeckError, NotFoundError
+from fleetdeck.server.logs.query import ns_to_iso
+from fleetdeck.server.logs.store import Batch, LogStore, SourceKey
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from fleetdeck.server.fleet.links import AgentLink
+    from fleetdeck.server.fleet.service import Fleet
+    from fleetdeck.server.logs.tail import TailHub
+
+T = TypeVar("T")
+
+STREAM_SILENCE_S = 10.0
+WATCH_INTERVAL_S = 2.0
+BACKOFF_MIN_S = 1.0
+BACKOFF_MAX_S = 10.0
+#: Seconds before asking again an agent that has no log stream (an older agent).
+NO_ROUTE_RETRY_S = 60.0
+QUEUE_MESSAGES = 200
+#: Lines written per transaction at most.
+BATCH_LINES = 20_000
+
+log = logging.getLogger(__name__)
+
+
+def _merge(into: Batch, other: Batch) -> None:
+    into.sources.update(other.sources)
+    into.lines.extend(other.lines)
+    into.cursors.update(other.cursors)
+    for key, count in other.dropped.items():
+        into.dropped[key] = into.dropped.get(key, 0) + count
+
+
+class LogCollector:
+    """Follows every node's log stream into the store and the live tails.
+
+    Args:
+        store: The log store.
+        fleet: Gives the agent links (followed as nodes come and go).
+        hub: Where live lines go.
+        retention_s: Lines older than this are not stored and are pruned.
+        max_bytes: The store's size bound (oldest lines pruned first).
+        prune_interval_s: Seconds between pruning runs.
+    """
+
+    def __init__(
+        self,
+        store: LogStore,
+        fleet: Fleet,
+        hub: TailHub,
+        *,
+        retention_s: float,
+        max_bytes: int,
+        prune_interval_s: float,
+    ) -> None:
+        self.store = store
+        self.fleet = fleet
+        self.hub = hub
+        self.retention_s = retention_s
+        self.max_bytes = max_bytes
+        self.prune_interval_s = prune_interval_s
+        self.queue: asyncio.Queue[Batch] = asyncio.Queue(QUEUE_MESSAGES)
+        self.written = 0
+        self.pruned = 0
+        #: Per node ``ENV/NODE``: lines received, dropped by the agent, its buffer, last status.
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logs-writer")
+        self._followers: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def on_writer(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` on the store's writer thread (every write goes through it)."""
+        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+
+    def start(self) -> None:
+        """Start following nodes, writing and pruning."""
+        self._tasks = [
+            asyncio.create_task(self._watch_loop(), name="logs-watch"),
+            asyncio.create_task(self._write_loop(), name="logs-writer"),
+            asyncio.create_task(self._prune_loop(), name="logs-pruner"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop everything (what is queued is not written: cursors make agents resend it)."""
+        tasks = [*self._tasks, *self._followers.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks, self._followers = [], {}
+        await self.on_writer(self.store.close)
+        self._writer.shutdown(wait=True)
+
+    # ------------------------------------------------------------- following
+    def _links(self) -> dict[tuple[str, str], AgentLink]:
+        links: dict[tuple[str, str], AgentLink] = {}
+        for state in self.fleet.inventory.nodes():
+            with contextlib.suppress(NotFoundError):
+                links[(state.environment, state.node)] = self.fleet.links.get(
+                    state.environment, state.node
+                )
+        return links
+
+    async def _watch_loop(self) -> None:
+        while True:
+            links = self._links()
+            for key, link in links.items():
+                task = self._followers.get(key)
+                if task is None or task.done():
+                    self._followers[key] = asyncio.create_task(
+                        self._follow(link), name=f"logs {link.where}"
+                    )
+            for key in [k for k in self._followers if k not in links]:
+                self._followers.pop(key).cancel()
+            await asyncio.sleep(WATCH_INTERVAL_S)
+
+    async def _follow(self, link: AgentLink) -> None:
+        cursors: dict[str, Cursor] | None = None
+        backoff = BACKOFF_MIN_S
+        while True:
+            try:
+                if cursors is None:
+                    stored = await self.on_writer(self.store.cursors, link.environment, link.node)
+                    cursors = {cid: Cursor(ns, seen) for cid, (ns, seen) in stored.items()}
+                await self._consume(link, cursors)
+                backoff = BACKOFF_MIN_S
+            except NotFoundError:
+                backoff = NO_ROUTE_RETRY_S  # an agent without a log stream
+            except (FleetdeckError, ValueError, TimeoutError, OSError) as exc:
+                log.info("logs of %s: %s; retrying in %.0fs", link.where, exc, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, max(backoff, BACKOFF_MAX_S))
+
+    async def _consume(self, link: AgentLink, cursors: dict[str, Cursor]) -> None:
+        body = {"cursors": {cid: [c.ns, c.seen] for cid, c in cursors.items()}}
+        lines = link.stream_lines("POST", "/v1/logs/stream", json_body=body)
+        meta: dict[str, dict[str, Any]] = {}
+        try:
+            while True:
+                try:
+                    raw = await asyncio.wait_for(anext(lines), STREAM_SILENCE_S)
+                except StopAsyncIteration:
+                    return
+                await self.handle(link.environment, link.node, cursors, meta, json.loads(raw))
+        finally:
+            close = getattr(lines, "aclose", None)  # an async generator: end its HTTP stream
+            if close is not None:
+                await close()
+
+    async def handle(
+        self,
+        environment: str,
+        node: str,
+        cursors: dict[str, Cursor],
+        meta: dict[str, dict[str, Any]],
+        message: dict[str, Any],
+    ) -> None:
+        """Apply one message of a node's log stream (public for tests)."""
+        kind = message.get("type")
+        where = f"{environment}/{node}"
+        stats = self.nodes.setdefault(where, {"received": 0, "dropped": 0, "buffered": 0})
+        batch = Batch({}, [], {}, {})
+        if kind == "source":
+            cid = str(message["id"])
+            meta[cid] = {k: message.get(k) for k in ("name", "stack", "service")}
+            batch.sources[(environment, node, cid)] = meta[cid]
+        elif kind == "lines":
+            self._lines(environment, node, cursors, meta, message["lines"], batch)
+            stats["received"] += len(message["lines"])
+        elif kind == "status":
+            dropped = {str(k): int(v) for k, v in (message.get("dropped") or {}).items()}
+            for cid, count in dropped.items():
+                batch.dropped[(environment, node, cid)] = count
+            stats["dropped"] += sum(dropped.values())
+            stats["buffered"] = int(message.get("buffered") or 0)
+            stats["last_status"] = time.time()
+        if batch.sources or batch.lines or batch.cursors or batch.dropped:
+            await self.queue.put(batch)
+
+    def _lines(
+        self,
+        environment: str,
+        node: str,
+        cursors: dict[str, Cursor],
+        meta: dict[str, dict[str, Any]],
+        lines: list[list[Any]],
+        batch: Batch,
+    ) -> None:
+        cutoff = time.time_ns() - int(self.retention_s * 1e9)
+        hits: list[dict[str, Any]] = []
+        for cid, stream, ns, text in lines:
+            key: SourceKey = (environment, node, cid)
+            cursor = cursors.setdefault(cid, Cursor())
+            cursor.advance(ns)
+            batch.cursors[key] = (cursor.ns, cursor.seen)
+            if ns < cutoff:
+                continue  # older than the retention: it would be pruned at once
+            batch.lines.append((key, ns, stream, text))
+            if self.hub.active:
+                info = meta.get(cid, {})
+                hits.append(
+                    {
+                        "environment": environment,
+                        "node": node,
+                        "container": info.get("name") or cid[:12],
+                        "container_id": cid,
+                        "stack": info.get("stack"),
+                        "service": info.get("service"),
+                        "stream": stream,
+                        "time": ns_to_iso(ns),
+                        "line": text,
+                    }
+                )
+        if hits:
+            self.hub.publish(hits)
+
+    # --------------------------------------------------------- writing, pruning
+    async def _write_loop(self) -> None:
+        while True:
+            batch = await self.queue.get()
+            while len(batch.lines) < BATCH_LINES and not self.queue.empty():
+                _merge(batch, self.queue.get_nowait())
+            try:
+                self.written += await self.on_writer(self.store.write, batch)
+            except Exception:
+                log.exception("writing %d log lines failed", len(batch.lines))
+
+    async def prune(self) -> int:
+        """Prune by age and size now; return the number of lines deleted."""
+        deleted = await self.on_writer(
+            lambda: self.store.prune(max_age_s=self.retention_s, max_bytes=self.max_bytes)
+        )
+        self.pruned += deleted
+        return deleted
+
+    async def _prune_loop(self) -> None:
+        while True:
+            try:
+                deleted = await self.prune()
+                if deleted:
+                    log.info("log retention: %d lines deleted", deleted)
+            except Exception:
+                log.exception("pruning logs failed")
+            await asyncio.sleep(self.prune_interval_s)
