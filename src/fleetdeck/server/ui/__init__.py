@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.staticfiles import StaticFiles
 
-from fleetdeck.server.ui import pages, pages_admin
+from fleetdeck.server.ui import pages, pages_admin, stacks
 from fleetdeck.server.ui.changes import ChangeFeed
 from fleetdeck.server.ui.web import HERE
 
@@ -28,6 +28,7 @@ def install(app: FastAPI) -> None:
     """Mount the UI on ``app`` and run its change feed while the app runs."""
     app.include_router(pages.router)
     app.include_router(pages_admin.router)
+    app.include_router(stacks.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     inner = app.router.lifespan_context
 

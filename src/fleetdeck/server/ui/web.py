@@ -32,6 +32,7 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 NAV = (
     ("/", "Dashboard", Role.viewer),
     ("/containers", "Containers", Role.viewer),
+    ("/stacks", "Stacks", Role.viewer),
     ("/environments", "Environments", Role.viewer),
     ("/images", "Images", Role.viewer),
     ("/volumes", "Volumes", Role.viewer),

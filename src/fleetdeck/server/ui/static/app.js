@@ -168,6 +168,46 @@
     }
   }
 
+  // ---------------------------------------------------------------- shared page helpers
+  // Read an NDJSON response body as it streams: onObject for each parsed line, then
+  // onChunk (optional) once per chunk received, to render a batch at a time.
+  async function readNdjson(resp, onObject, onChunk) {
+    const reader = resp.body.getReader(), decoder = new TextDecoder();
+    let buf = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += decoder.decode(value, { stream: true });
+      const parts = buf.split("\n");
+      buf = parts.pop();
+      parts.forEach((p) => { if (p.trim()) onObject(JSON.parse(p)); });
+      if (onChunk) onChunk();
+    }
+    if (buf.trim()) onObject(JSON.parse(buf));
+  }
+
+  // ARIA tabs inside root: click or arrow keys select one and show its panel only.
+  function setupTabs(root, onShown) {
+    const tabs = $$("[role=tab]", root);
+    function select(tab) {
+      tabs.forEach((t) => {
+        const on = t === tab;
+        t.setAttribute("aria-selected", String(on));
+        t.tabIndex = on ? 0 : -1;
+        document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
+      });
+      onShown(tab.dataset.tab);
+    }
+    tabs.forEach((t, i) => {
+      t.addEventListener("click", () => select(t));
+      t.addEventListener("keydown", (ev) => {
+        const d = ev.key === "ArrowRight" ? 1 : ev.key === "ArrowLeft" ? -1 : 0;
+        if (d) { const n = tabs[(i + d + tabs.length) % tabs.length]; n.focus(); select(n); }
+      });
+    });
+    return select;
+  }
+
   // ---------------------------------------------------------------- page furniture
   function setupTheme() {
     $$("[data-theme-toggle]").forEach((b) => {
@@ -235,6 +275,6 @@
     startLive();
   }
 
-  window.fleetdeck = { api, toast, fail, confirm: confirmDialog, refreshLive, containerAction, refreshTimes, ApiError };
+  window.fleetdeck = { api, toast, fail, confirm: confirmDialog, refreshLive, containerAction, refreshTimes, ApiError, readNdjson, setupTabs };
   document.addEventListener("DOMContentLoaded", setup);
 })();

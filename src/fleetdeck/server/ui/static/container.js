@@ -7,23 +7,9 @@
   const $ = (s) => page.querySelector(s);
 
   // ---------------------------------------------------------------- tabs (arrow keys move)
-  const tabs = Array.from(page.querySelectorAll("[role=tab]"));
-  function select(tab) {
-    tabs.forEach((t) => {
-      const on = t === tab;
-      t.setAttribute("aria-selected", String(on));
-      t.tabIndex = on ? 0 : -1;
-      document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
-    });
-    history.replaceState(null, "", "#" + tab.dataset.tab);
-    page.dispatchEvent(new CustomEvent("tab:shown", { detail: tab.dataset.tab }));
-  }
-  tabs.forEach((t, i) => {
-    t.addEventListener("click", () => select(t));
-    t.addEventListener("keydown", (ev) => {
-      const d = ev.key === "ArrowRight" ? 1 : ev.key === "ArrowLeft" ? -1 : 0;
-      if (d) { const n = tabs[(i + d + tabs.length) % tabs.length]; n.focus(); select(n); }
-    });
+  const select = fd.setupTabs(page, (name) => {
+    history.replaceState(null, "", "#" + name);
+    page.dispatchEvent(new CustomEvent("tab:shown", { detail: name }));
   });
 
   // ---------------------------------------------------------------- logs
@@ -84,27 +70,16 @@
         { raw: true, signal: controller.signal });
       logs.running = true;
       status.textContent = "following";
-      const reader = resp.body.getReader();
-      const decoder = new TextDecoder();
-      let buf = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += decoder.decode(value, { stream: true });
-        const parts = buf.split("\n");
-        buf = parts.pop();
-        const batch = [];
-        for (const p of parts) {
-          if (!p.trim()) continue;
-          const l = JSON.parse(p);
-          if (l.error) { fd.toast("logs: " + l.message, "bad"); continue; }
-          batch.push(l);
-        }
+      let batch = [];
+      await fd.readNdjson(resp, (l) => {
+        if (l.error) fd.toast("logs: " + l.message, "bad"); else batch.push(l);
+      }, () => {
         logs.lines.push(...batch);
         if (logs.lines.length > MAX_LINES) logs.lines.splice(0, logs.lines.length - MAX_LINES);
         if (logs.paused) { logs.pending += batch.length; status.textContent = `paused — ${logs.pending} new lines`; }
         else append(batch);
-      }
+        batch = [];
+      });
       status.textContent = "stream ended (container stopped?) — choose Tail or Resume to reconnect";
     } catch (err) {
       if (err.name !== "AbortError") { status.textContent = "error: " + err.message; fd.fail(err, "logs"); }
@@ -169,6 +144,6 @@
   document.addEventListener("fleet:refreshed", syncActions);
   syncActions();
 
-  const initial = tabs.find((t) => "#" + t.dataset.tab === location.hash);
+  const initial = Array.from(page.querySelectorAll("[role=tab]")).find((t) => "#" + t.dataset.tab === location.hash);
   if (initial) select(initial);
 })();

@@ -1,0 +1,207 @@
+"""Stacks fleetdeck did not deploy: found in the inventory, listed, and adopted on request.
+
+Operators arrive with Compose projects already running (``docker compose up``,
+``docker-compose up``, Portainer, Dockge) and Swarm stacks made by ``docker stack deploy``.
+Both label what they make: containers carry ``com.docker.compose.project`` /
+``com.docker.compose.service``, Swarm task containers ``com.docker.stack.namespace`` and
+``com.docker.swarm.service.name``. The server already holds every container of the fleet in
+memory (:class:`~fleetdeck.server.fleet.inventory.FleetInventory`), so discovery asks no
+engine anything: it groups those containers by environment and project.
+
+Adopting attaches the operator's Compose file(s) to such a project and stores it as a managed
+stack, without touching a container. The next deploy finds the running containers by the
+same project and service labels, so nothing is duplicated: a container whose config hash
+fleetdeck made is kept when unchanged; one made by another tool (no
+``io.fleetdeck.stack.revision`` label, so its ``config-hash`` is not fleetdeck's) is replaced
+once, with the reason "adopted, config hash unknown", and from then on is fleetdeck's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fleetdeck.errors import ConflictError, NotFoundError
+from fleetdeck.server.stacks.plan import DiscoveredStack, TargetKind
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from fleetdeck.types import Container
+
+COMPOSE_PROJECT = "com.docker.compose.project"
+COMPOSE_SERVICE = "com.docker.compose.service"
+COMPOSE_ONEOFF = "com.docker.compose.oneoff"
+COMPOSE_CONFIG_FILES = "com.docker.compose.project.config_files"
+COMPOSE_WORKING_DIR = "com.docker.compose.project.working_dir"
+COMPOSE_VERSION = "com.docker.compose.version"
+STACK_NAMESPACE = "com.docker.stack.namespace"
+SWARM_SERVICE = "com.docker.swarm.service.name"
+#: fleetdeck's own label on what it deployed (see docs/stacks.md, "Labels").
+FLEETDECK_REVISION = "io.fleetdeck.stack.revision"
+#: The diff reason for a container another tool made (its config hash is not comparable).
+ADOPTED_REASON = "adopted, config hash unknown"
+
+
+@dataclass
+class FoundStack:
+    """One unmanaged project as the inventory shows it (a ``GET /stacks`` entry)."""
+
+    name: str
+    environment: str
+    kind: TargetKind
+    services: set[str] = field(default_factory=set)
+    nodes: set[str] = field(default_factory=set)
+    containers: int = 0
+    running: int = 0
+    #: Where the project came from, when its labels say (``docker-compose 1.29.2`` …).
+    made_by: str | None = None
+    config_files: str | None = None
+    working_dir: str | None = None
+
+    @property
+    def status(self) -> str:
+        """Running (all up), partial (some), stopped (none)."""
+        if self.containers and self.running == self.containers:
+            return "running"
+        return "partial" if self.running else "stopped"
+
+    def to_discovered(self) -> DiscoveredStack:
+        """The shared plan type for the same stack."""
+        return DiscoveredStack(
+            name=self.name,
+            environment=self.environment,
+            kind=self.kind,
+            services=sorted(self.services),
+            managed=False,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``GET /stacks`` entry (managed false, no revision) plus what discovery knows."""
+        return {
+            "name": self.name,
+            "environment": self.environment,
+            "kind": self.kind.value,
+            "managed": False,
+            "status": self.status,
+            "services": len(self.services),
+            "revision": None,
+            "updated_at": None,
+            "service_names": sorted(self.services),
+            "nodes": sorted(self.nodes),
+            "containers": self.containers,
+            "made_by": self.made_by,
+            "config_files": self.config_files,
+            "working_dir": self.working_dir,
+        }
+
+
+def _identify(c: Container) -> tuple[str, TargetKind, str] | None:
+    """(project, kind, service) of a container some stack made, else None."""
+    labels = c.labels
+    namespace = labels.get(STACK_NAMESPACE)
+    if namespace:
+        service = labels.get(SWARM_SERVICE, c.service or "")
+        prefix = f"{namespace}_"
+        return namespace, TargetKind.swarm, service.removeprefix(prefix) or "?"
+    project = labels.get(COMPOSE_PROJECT)
+    if project and labels.get(COMPOSE_ONEOFF, "False") != "True":
+        return project, TargetKind.host, labels.get(COMPOSE_SERVICE, "?")
+    return None
+
+
+def discover(
+    containers: Iterable[Container], managed: Iterable[tuple[str, str]] = ()
+) -> list[FoundStack]:
+    """Group labelled containers into stacks, leaving out the managed ones.
+
+    Args:
+        containers: Every container of the fleet (the inventory's view).
+        managed: ``(environment, name)`` of the stacks fleetdeck manages: their containers
+            are fleetdeck's own and are not offered for adoption.
+
+    Returns:
+        The unmanaged stacks, by environment then name. ``docker compose run`` one-off
+        containers are not part of a project's services and are skipped.
+    """
+    skip = set(managed)
+    found: dict[tuple[str, str], FoundStack] = {}
+    for c in containers:
+        ident = _identify(c)
+        if ident is None:
+            continue
+        name, kind, service = ident
+        key = (c.environment, name)
+        if key in skip:
+            continue
+        stack = found.get(key)
+        if stack is None:
+            stack = found[key] = FoundStack(name=name, environment=c.environment, kind=kind)
+        stack.services.add(service)
+        stack.nodes.add(c.node)
+        stack.containers += 1
+        stack.running += c.state == "running"
+        _note_origin(stack, c.labels)
+    return [found[key] for key in sorted(found)]
+
+
+def _note_origin(stack: FoundStack, labels: dict[str, str]) -> None:
+    if stack.made_by is None:
+        if FLEETDECK_REVISION in labels:
+            stack.made_by = "fleetdeck (no longer in its store)"
+        elif COMPOSE_VERSION in labels:
+            stack.made_by = f"docker compose {labels[COMPOSE_VERSION]}"
+        elif STACK_NAMESPACE in labels:
+            stack.made_by = "docker stack deploy"
+    stack.config_files = stack.config_files or labels.get(COMPOSE_CONFIG_FILES)
+    stack.working_dir = stack.working_dir or labels.get(COMPOSE_WORKING_DIR)
+
+
+def find_unmanaged(
+    containers: Iterable[Container],
+    name: str,
+    environment: str,
+    managed: Iterable[tuple[str, str]] = (),
+) -> FoundStack:
+    """The unmanaged stack ``name`` on ``environment``, for adoption.
+
+    Raises:
+        ConflictError: fleetdeck already manages a stack of that name there.
+        NotFoundError: nothing labelled with that project runs there.
+    """
+    if (environment, name) in set(managed):
+        raise ConflictError(
+            f"stack {name!r} on {environment!r} is already managed by fleetdeck",
+            hint=f"deploy it instead: fleetdeck stack deploy {name} -f FILE --env {environment}",
+        )
+    for stack in discover(containers):
+        if stack.name == name and stack.environment == environment:
+            return stack
+    others = sorted({s.environment for s in discover(containers) if s.name == name})
+    hint = (
+        f"it runs on: {', '.join(others)}"
+        if others
+        else "list what can be adopted with: fleetdeck stack ls"
+    )
+    raise NotFoundError(
+        f"no Compose project or Swarm stack {name!r} runs on environment {environment!r}",
+        hint=hint,
+    )
+
+
+def adoption_warnings(found: FoundStack, file_services: Iterable[str]) -> list[str]:
+    """What the operator should know before the first deploy of an adopted stack.
+
+    Services that run but are missing from the file would be removed as orphans by the next
+    deploy; services only in the file would be created.
+    """
+    declared = set(file_services)
+    warnings = [
+        f"service {svc!r} runs but is not in the file: the next deploy removes it"
+        for svc in sorted(found.services - declared)
+    ]
+    warnings += [
+        f"service {svc!r} is in the file but not running: the next deploy creates it"
+        for svc in sorted(declared - found.services)
+    ]
+    return warnings

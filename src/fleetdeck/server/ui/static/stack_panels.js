@@ -1,0 +1,160 @@
+// A stack page's tabs: services (ps), merged logs (NDJSON follow), history with rollback and
+// revision view, variables (secret values write-only). Uses window.fleetdeckStack (stack.js).
+"use strict";
+(function () {
+  const fd = window.fleetdeck;
+  const S = window.fleetdeckStack;
+  const { el, page, state, canOperate } = S;
+  const $ = (s) => page.querySelector(s);
+  const enc = encodeURIComponent;
+  const when = (iso) => (iso ? el("time", { datetime: iso, title: iso }, iso.replace("T", " ").slice(0, 19)) : "—");
+  const managed = () => state.name && state.managed;
+  const table = (cls, head, rows) => el("table", { class: "table " + cls }, el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows));
+  function smallButton(label, onClick, attrs, danger) {
+    const b = el("button", Object.assign({ type: "button", class: "btn small" + (danger ? " danger" : "") }, attrs || {}), label);
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  // ---------------------------------------------------------------- services (ps)
+  async function loadPs() {
+    const status = $("[data-ps-status]"), box = $("[data-ps]");
+    if (!managed()) { status.textContent = "not deployed by fleetdeck yet"; box.replaceChildren(); return; }
+    try {
+      const rows = await fd.api("GET", S.stackPath() + "/ps");
+      status.textContent = `${rows.length} services`;
+      box.replaceChildren(table("ps", ["Service", "Running/desired", "Healthy", "Image", "Containers"], rows.map((s) => {
+        const bad = s.running < s.desired;
+        const containers = (s.containers || []).map((c) => {
+          const name = c.name || c.id || "?";
+          const ref = c.environment && c.node ? `${c.environment}/${c.node}/${name}` : `${state.environment}/${name}`;
+          return el("div", {}, el("a", { href: "/containers/" + ref }, name), " ", el("span", { class: "state " + (c.state === "running" ? "st-running" : "st-exited") }, c.state || ""),
+            c.health ? el("span", { class: "health " + (c.health === "healthy" ? "h-healthy" : "h-unhealthy") }, c.health) : "");
+        });
+        return el("tr", { "data-service": s.service }, el("td", { class: "strong" }, s.service),
+          el("td", { class: bad ? "error num" : "num" }, `${s.running}/${s.desired}`), el("td", { class: "num" }, String(s.healthy)),
+          el("td", { class: "mono" }, s.image), el("td", {}, containers));
+      })));
+      const sel = $("[data-logs-service]"), current = sel.value;
+      sel.replaceChildren(el("option", { value: "" }, "all"), ...rows.map((s) => el("option", {}, s.service)));
+      sel.value = current;
+    } catch (err) { status.textContent = "could not load services: " + err.message; }
+  }
+  $("[data-ps-reload]").addEventListener("click", loadPs);
+
+  // ---------------------------------------------------------------- logs (followed while shown)
+  const logs = { controller: null, paused: false, lines: 0 };
+  const out = $("[data-logs]"), logStatus = $("[data-logs-status]"), toggle = $("[data-logs-toggle]");
+  const MAX_LINES = 5000;
+  function stopLogs() { if (logs.controller) logs.controller.abort(); logs.controller = null; }
+  async function followLogs() {
+    stopLogs();
+    if (!managed()) { logStatus.textContent = "not deployed by fleetdeck yet"; return; }
+    const controller = new AbortController();
+    logs.controller = controller;
+    const q = new URLSearchParams({ tail: $("[data-logs-tail]").value, follow: "1" });
+    if ($("[data-logs-service]").value) q.set("service", $("[data-logs-service]").value);
+    logStatus.textContent = "connecting…";
+    try {
+      const resp = await fd.api("GET", `${S.stackPath()}/logs?${q}`, undefined, { raw: true, signal: controller.signal });
+      logStatus.textContent = "following";
+      await fd.readNdjson(resp, (l) => { if (!logs.paused) append(l); });
+      logStatus.textContent = "ended";
+    } catch (err) {
+      if (err.name !== "AbortError") logStatus.textContent = "stopped: " + err.message;
+    }
+  }
+  function append(l) {
+    const span = el("span", { class: l.stream === "stderr" ? "err" : "" },
+      el("span", { class: "ts" }, `${(l.time || "").replace("T", " ").slice(0, 19)} ${l.service || ""}${l.container ? " " + l.container : ""} | `), (l.line || "") + "\n");
+    const stick = out.scrollTop + out.clientHeight >= out.scrollHeight - 8;
+    out.append(span);
+    if (++logs.lines > MAX_LINES) { out.firstChild.remove(); logs.lines--; }
+    if (stick) out.scrollTop = out.scrollHeight;
+  }
+  toggle.addEventListener("click", () => {
+    logs.paused = !logs.paused;
+    toggle.setAttribute("aria-pressed", String(logs.paused));
+    toggle.textContent = logs.paused ? "Resume" : "Pause";
+  });
+  $("[data-logs-clear]").addEventListener("click", () => { out.textContent = ""; logs.lines = 0; });
+  ["[data-logs-service]", "[data-logs-tail]"].forEach((s) => $(s).addEventListener("change", () => { out.textContent = ""; logs.lines = 0; followLogs(); }));
+
+  // ---------------------------------------------------------------- history and rollback
+  async function showRevision(rev) {
+    const box = $("[data-revision]");
+    try {
+      const r = await fd.api("GET", `${S.stackPath()}/revisions/${rev}`);
+      const digests = Object.entries(r.image_digests || {}).map(([svc, ref]) => el("li", {}, el("strong", {}, svc), " ", el("code", {}, ref)));
+      box.replaceChildren(el("h3", {}, `Revision ${rev}`), digests.length ? el("ul", { class: "digests" }, digests) : "",
+        ...(r.files || []).map((f) => el("details", { open: "" }, el("summary", {}, f.name), el("pre", { class: "json", tabindex: "0" }, f.content))));
+      box.hidden = false;
+      box.scrollIntoView({ block: "nearest" });
+    } catch (err) { fd.fail(err, "Revision " + rev); }
+  }
+  async function loadHistory() {
+    const status = $("[data-history-status]"), box = $("[data-history]");
+    if (!managed()) { status.textContent = "no revisions yet"; box.replaceChildren(); return; }
+    try {
+      const rows = await fd.api("GET", S.stackPath() + "/history");
+      status.textContent = `${rows.length} revisions`;
+      const current = state.stack ? state.stack.revision : null;
+      const RESULT = { ok: "st-running", failed: "st-dead", rolled_back: "st-created" };
+      box.replaceChildren(table("history", ["Revision", "Time", "Who", "Result", "Strategy", "Message", ""], rows.map((h) => {
+        const acts = el("td", { class: "actions" }, smallButton("View", () => showRevision(h.revision), { "aria-label": `View revision ${h.revision}` }));
+        if (canOperate && h.revision !== current && h.result === "ok") {
+          acts.append(" ", smallButton("Roll back", () => S.rollback(h.revision), { "data-rollback": String(h.revision), "aria-label": `Roll back to revision ${h.revision}` }));
+        }
+        return el("tr", { "data-revision-row": String(h.revision), "aria-current": h.revision === current ? "true" : null },
+          el("td", { class: "num strong" }, String(h.revision) + (h.revision === current ? " (current)" : "")), el("td", {}, when(h.time)), el("td", {}, h.actor || "—"),
+          el("td", {}, el("span", { class: "state " + (RESULT[h.result] || "") }, h.result)), el("td", {}, h.strategy || "—"), el("td", {}, h.message || ""), acts);
+      })));
+    } catch (err) { status.textContent = "could not load history: " + err.message; }
+  }
+  $("[data-history-reload]").addEventListener("click", loadHistory);
+
+  // ---------------------------------------------------------------- variables (secrets write-only)
+  async function loadVariables() {
+    const box = $("[data-variables]");
+    if (!managed()) { box.replaceChildren(el("p", { class: "empty" }, "Variables can be set once the stack is saved or deployed.")); return; }
+    try {
+      const rows = await fd.api("GET", S.stackPath() + "/variables");
+      if (!rows.length) { box.replaceChildren(el("p", { class: "empty" }, "No variables.")); return; }
+      box.replaceChildren(table("variables", ["Key", "Value", ""], rows.map((v) => el("tr", { "data-variable": v.key },
+        el("td", { class: "mono strong" }, v.key),
+        el("td", { class: "mono" }, v.secret ? el("span", { class: "muted" }, "•••••• (secret, write-only)") : (v.value ?? "")),
+        el("td", { class: "actions" }, canOperate ? smallButton("Delete", async () => {
+          if (!(await fd.confirm(`Delete variable ${v.key}?`, "The next deploy no longer has it.", "Delete"))) return;
+          try { await fd.api("DELETE", `${S.stackPath()}/variables/${enc(v.key)}`); fd.toast(`Deleted ${v.key}`, "ok"); loadVariables(); }
+          catch (err) { fd.fail(err, "Delete " + v.key); }
+        }, { "aria-label": "Delete " + v.key }, true) : "")))));
+    } catch (err) { box.replaceChildren(el("p", { class: "error" }, "could not load variables: " + err.message)); }
+  }
+  const form = $("[data-variable-form]");
+  if (form) form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (!managed()) { fd.toast("Save or deploy the stack first", "bad"); return; }
+    const key = form.elements.key.value, secret = form.elements.secret.checked;
+    try {
+      await fd.api("PUT", `${S.stackPath()}/variables/${enc(key)}`, { value: form.elements.value.value, secret });
+      fd.toast(`Set ${key}${secret ? " (secret)" : ""}`, "ok");
+      form.reset();
+      loadVariables();
+    } catch (err) { fd.fail(err, "Set " + key); }
+  });
+
+  // ---------------------------------------------------------------- wiring
+  let shown = "editor";
+  page.addEventListener("tab:shown", (ev) => {
+    shown = ev.detail;
+    if (shown === "logs") followLogs(); else stopLogs();
+    if (shown === "services") loadPs();
+    if (shown === "history") loadHistory();
+    if (shown === "variables") loadVariables();
+  });
+  const refreshShown = () => { if (shown === "services") loadPs(); if (shown === "history") loadHistory(); };
+  page.addEventListener("stack:loaded", () => { refreshShown(); if (shown === "variables") loadVariables(); });
+  page.addEventListener("stack:deployed", refreshShown);
+  let pending = null;
+  document.addEventListener("fleet:changed", () => { if (shown !== "services") return; clearTimeout(pending); pending = setTimeout(loadPs, 500); });
+})();
