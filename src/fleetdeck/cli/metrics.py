@@ -51,5 +51,8 @@ def metrics(
         for s in result.series
         for point in s.points
     ]
-    title = f"{result.metric} ({result.unit or 'count'}) of {result.target}, step {result.step}s"
+    title = (
+        f"{result.metric} ({result.unit or 'count'}) of {result.target}, "
+        f"step {result.step}s from {result.resolution} data"
+    )
     print_table(title, ["TIME", "INSTANCE", "VALUE"], rows)

@@ -10,10 +10,12 @@ from fleetdeck.client.base import BaseClient
 
 
 class MetricPoint(BaseModel):
-    """One step's average."""
+    """One step's average, and the lowest and highest sample in it."""
 
     time: datetime
     value: float
+    min: float | None = None
+    max: float | None = None
 
 
 class MetricSeries(BaseModel):
@@ -33,6 +35,7 @@ class MetricsResult(BaseModel):
     start: datetime
     end: datetime
     step: int
+    resolution: str = "raw"
     series: list[MetricSeries]
 
 

@@ -65,6 +65,9 @@ class ServerSettings(BaseSettings):
         logs_retention_days: How long collected log lines are kept (``logs.db``).
         logs_max_mb: Size bound of ``logs.db``; the oldest lines go first beyond it.
         logs_prune_interval_s: Seconds between log retention runs.
+        metrics_minute_retention_days: How long 1-minute rollups are kept.
+        metrics_hour_retention_days: How long 1-hour rollups are kept.
+        metrics_rollup_interval_seconds: How often metrics are rolled up and pruned.
     """
 
     model_config = SettingsConfigDict(
@@ -87,6 +90,9 @@ class ServerSettings(BaseSettings):
     logs_retention_days: float = Field(default=7, gt=0)
     logs_max_mb: float = Field(default=1024, gt=0)
     logs_prune_interval_s: float = Field(default=60, ge=1)
+    metrics_minute_retention_days: float = Field(default=14, gt=0)
+    metrics_hour_retention_days: float = Field(default=400, gt=0)
+    metrics_rollup_interval_seconds: float = Field(default=60, ge=1, le=3600)
 
     @field_validator("listen")
     @classmethod

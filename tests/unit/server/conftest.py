@@ -13,6 +13,8 @@ import pytest
 
 from fleetdeck.server.app import create_app
 from fleetdeck.server.config import ServerSettings
+from fleetdeck.server.store import Store
+from fleetdeck.server.store.migrate import migrate
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -30,6 +32,15 @@ def settings(tmp_path: Path) -> ServerSettings:
     return ServerSettings.load(
         data_dir=tmp_path / "data", listen="127.0.0.1:18443", admin_password=ADMIN_PASSWORD
     )
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A migrated SQLite store of its own (no app around it)."""
+    db = Store(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    await migrate(db)
+    yield db
+    await db.close()
 
 
 @pytest.fixture

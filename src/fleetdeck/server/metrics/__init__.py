@@ -3,7 +3,9 @@
 The app factory mounts :data:`router` under ``/api/v1`` and calls :func:`start` after the
 fleet part has started (it hooks the writer onto the fleet's inventory, which hands it every
 ``metrics`` message of every agent stream) and :func:`stop` before the fleet stops.
-``app.state.metrics`` is the :class:`~fleetdeck.server.metrics.writer.MetricsWriter`.
+``app.state.metrics`` is the :class:`~fleetdeck.server.metrics.writer.MetricsWriter`,
+``app.state.metrics_retention`` the
+:class:`~fleetdeck.server.metrics.retention.MetricsRetentionReconciler` (rollups, pruning).
 """
 
 from __future__ import annotations
@@ -13,20 +15,38 @@ from typing import TYPE_CHECKING, Any
 from fleetdeck.server.metrics.api import router
 from fleetdeck.server.metrics.prometheus import LatestSamples, make_registry
 from fleetdeck.server.metrics.prometheus import router as prometheus_router
+from fleetdeck.server.metrics.retention import MetricsRetentionReconciler, Retention
 from fleetdeck.server.metrics.writer import MetricsWriter
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["MetricsWriter", "prometheus_router", "router", "start", "stop"]
+__all__ = [
+    "MetricsRetentionReconciler",
+    "MetricsWriter",
+    "Retention",
+    "prometheus_router",
+    "router",
+    "start",
+    "stop",
+]
 
 
 async def start(app: FastAPI) -> None:
-    """Start the writer and pruner; route the inventory's metrics messages to the writer."""
-    hours = app.state.settings.metrics_raw_retention_hours
-    writer = MetricsWriter(app.state.store, retention_s=hours * 3600.0)
+    """Start the writer and the retention loop; route the agents' metrics to the writer."""
+    settings = app.state.settings
+    retention = Retention.from_settings(settings)
+    writer = MetricsWriter(app.state.store, retention_s=retention.raw_s)
     writer.start()
     app.state.metrics = writer
+    reconciler = MetricsRetentionReconciler(
+        app.state.store,
+        retention,
+        interval=settings.metrics_rollup_interval_seconds,
+        on_pruned=writer.forget_series,
+    )
+    reconciler.start()
+    app.state.metrics_retention = reconciler
     fleet = getattr(app.state, "fleet", None)
     if fleet is not None:
         latest = LatestSamples()
@@ -41,6 +61,9 @@ async def start(app: FastAPI) -> None:
 
 async def stop(app: FastAPI) -> None:
     """Stop the writer (agents replay what was not written when the server returns)."""
+    reconciler: MetricsRetentionReconciler | None = getattr(app.state, "metrics_retention", None)
+    if reconciler is not None:
+        await reconciler.stop()
     writer: MetricsWriter | None = getattr(app.state, "metrics", None)
     if writer is not None:
         fleet = getattr(app.state, "fleet", None)

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from fleetdeck.errors import NotFoundError
 from fleetdeck.server.auth.deps import Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
 from fleetdeck.server.metrics.catalog import METRICS
-from fleetdeck.server.metrics.query import MetricsQuery
+from fleetdeck.server.metrics.query import DEFAULT_RETENTION, MetricsQuery
 
 router = APIRouter(tags=["metrics"])
 
@@ -26,10 +26,12 @@ class MetricName(BaseModel):
 
 
 class MetricPoint(BaseModel):
-    """One step's average."""
+    """One step's average, and the lowest and highest sample in it."""
 
     time: str
     value: float
+    min: float | None = None
+    max: float | None = None
 
 
 class MetricSeriesOut(BaseModel):
@@ -49,6 +51,7 @@ class MetricsResult(BaseModel):
     start: str
     end: str
     step: int
+    resolution: str = "raw"
     series: list[MetricSeriesOut]
 
 
@@ -77,8 +80,13 @@ async def metrics_query(
     end: Annotated[str | None, Query(description="ISO 8601 or epoch seconds")] = None,
     step: Annotated[int | None, Query(description="seconds per point")] = None,
 ) -> MetricsResult:
-    """Average of ``metric`` per ``step`` seconds over ``[start, end)`` (default last hour)."""
-    query = MetricsQuery.build(target, metric, start, end, step)
+    """Average of ``metric`` per ``step`` seconds over ``[start, end)`` (default last hour).
+
+    The resolution (raw, 1m, 1h rollups) follows the range and step; see ``docs/metrics.md``.
+    """
+    reconciler = getattr(request.app.state, "metrics_retention", None)
+    retention = reconciler.retention if reconciler is not None else DEFAULT_RETENTION
+    query = MetricsQuery.build(target, metric, start, end, step, retention=retention)
     fleet: Any = getattr(request.app.state, "fleet", None)
     if fleet is not None and query.target.environment not in fleet.environment_names():
         raise NotFoundError(

@@ -4,6 +4,12 @@ Targets are ``ENV/NODE`` (the host) or ``ENV/NODE/CONTAINER`` (a container by na
 prefix). A container's history follows its name, so a container re-created under the same
 name (a redeploy) keeps one continuous series. Samples are bucketed as
 ``(ts - start) / step`` with integer division, which SQLite and PostgreSQL compute alike.
+
+The resolution follows the range and step (:func:`pick_resolution`): raw samples for steps
+under a minute within the raw retention, 1-minute rollups for steps under an hour within
+their retention, else 1-hour rollups; the step is never finer than the resolution. The
+newest part that is not rolled up yet is read from the next finer level (down to raw), so
+charts reach "now" at every resolution. Each point has the step's average, min and max.
 """
 
 from __future__ import annotations
@@ -17,15 +23,24 @@ from sqlalchemy import func, or_, select
 
 from fleetdeck.errors import InvalidInputError
 from fleetdeck.server.metrics.catalog import CONTAINER, HOST, METRICS
-from fleetdeck.server.store.models import MetricSample, MetricSeries
+from fleetdeck.server.metrics.retention import HOUR, MINUTE, Retention, done_until
+from fleetdeck.server.store.models import MetricRollup, MetricSample, MetricSeries
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.sql import ColumnElement
+
     from fleetdeck.server.store import Store
 
 MAX_POINTS = 11000
 #: Points a query without a step aims at.
 DEFAULT_POINTS = 720
 DEFAULT_RANGE = timedelta(hours=1)
+#: The defaults of the server's settings (queries built outside a server use these).
+DEFAULT_RETENTION = Retention(raw_s=86400.0, minute_s=14 * 86400.0, hour_s=400 * 86400.0)
+RESOLUTION_NAMES = {0: "raw", MINUTE: "1m", HOUR: "1h"}
+#: (instance, bucket) -> [sum, count, min, max]
+_Buckets = dict[tuple[str, int], list[float]]
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,15 @@ def parse_time(value: str | None, name: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def pick_resolution(age_s: float, step: int, retention: Retention) -> int:
+    """0 (raw), 60 or 3600: the coarsest level not coarser than ``step`` that reaches back."""
+    if step < MINUTE and age_s <= retention.raw_s:
+        return 0
+    if step < HOUR and age_s <= retention.minute_s:
+        return MINUTE
+    return HOUR
+
+
 @dataclass(frozen=True)
 class MetricsQuery:
     """A validated query: use :meth:`build`."""
@@ -78,6 +102,7 @@ class MetricsQuery:
     start: datetime
     end: datetime
     step: int
+    resolution: int = 0
 
     @classmethod
     def build(
@@ -88,6 +113,7 @@ class MetricsQuery:
         end: str | None = None,
         step: int | None = None,
         now: datetime | None = None,
+        retention: Retention = DEFAULT_RETENTION,
     ) -> MetricsQuery:
         """Parse and check a query's parameters (InvalidInputError says what is wrong)."""
         parsed = Target.parse(target)
@@ -98,7 +124,8 @@ class MetricsQuery:
             )
         if parsed.kind not in info.kinds:
             raise InvalidInputError(f"metric {metric!r} is not kept for a {parsed.kind}")
-        end_t = parse_time(end, "end") or (now or datetime.now(UTC))
+        now = now or datetime.now(UTC)
+        end_t = parse_time(end, "end") or now
         start_t = parse_time(start, "start") or end_t - DEFAULT_RANGE
         if start_t >= end_t:
             raise InvalidInputError("start must be before end")
@@ -112,11 +139,13 @@ class MetricsQuery:
                 f"{math.ceil(seconds / step)} points asked; at most {MAX_POINTS}",
                 hint="use a larger step or a shorter range",
             )
-        return cls(parsed, metric, start_t, end_t, int(step))
+        resolution = pick_resolution((now - start_t).total_seconds(), step, retention)
+        if resolution:
+            step = max(step, resolution)
+            start_t = datetime.fromtimestamp(start_t.timestamp() // resolution * resolution, UTC)
+        return cls(parsed, metric, start_t, end_t, int(step), resolution)
 
-    async def run(self, store: Store) -> dict[str, Any]:
-        """The answer: one series per instance, points averaged per step."""
-        start_ts, end_ts = int(self.start.timestamp()), int(self.end.timestamp())
+    def _series_filter(self) -> list[ColumnElement[bool]]:
         where = [
             MetricSeries.environment == self.target.environment,
             MetricSeries.node == self.target.node,
@@ -129,21 +158,58 @@ class MetricsQuery:
             if len(ref) >= 3:  # an id prefix, as container refs elsewhere
                 match.append(MetricSeries.target_id.startswith(ref, autoescape=True))
             where.append(or_(*match))
-        offset = (MetricSample.ts - start_ts).self_group()
-        bucket = offset.op("/")(self.step).label("bucket")
+        return where
+
+    async def _collect(
+        self, session: AsyncSession, level: int, span: tuple[int, int], out: _Buckets
+    ) -> None:
+        """Add ``level``'s data in ``[span)`` to ``out`` (sum and count keep averages exact)."""
+        start_ts = int(self.start.timestamp())
+        cols: tuple[Any, ...]
+        if level == 0:
+            v = MetricSample.value
+            cols = (MetricSample.ts, func.sum(v), func.count(), func.min(v), func.max(v))
+            joined: Any = MetricSample
+            levels: list[ColumnElement[bool]] = []
+        else:
+            r = MetricRollup
+            cols = (r.ts, func.sum(r.avg * r.count), func.sum(r.count), func.min(r.min),
+                    func.max(r.max))  # fmt: skip
+            joined, levels = r, [r.step == level]
+        ts, total, count, low, high = cols
+        bucket = (ts - start_ts).self_group().op("/")(self.step).label("bucket")
         stmt = (
-            select(MetricSeries.instance, bucket, func.avg(MetricSample.value))
-            .join(MetricSample, MetricSample.series_id == MetricSeries.id)
-            .where(*where, MetricSample.ts >= start_ts, MetricSample.ts < end_ts)
+            select(MetricSeries.instance, bucket, total, count, low, high)
+            .join(joined, joined.series_id == MetricSeries.id)
+            .where(*self._series_filter(), *levels, ts >= span[0], ts < span[1])
             .group_by(MetricSeries.instance, bucket)
-            .order_by(MetricSeries.instance, bucket)
         )
+        for instance, index, s, n, lo, hi in (await session.execute(stmt)).all():
+            acc = out.setdefault((instance, int(index)), [0.0, 0.0, lo, hi])
+            acc[0] += s
+            acc[1] += n
+            acc[2], acc[3] = min(acc[2], lo), max(acc[3], hi)
+
+    async def run(self, store: Store) -> dict[str, Any]:
+        """The answer: one series per instance, a point (avg, min, max) per step."""
+        start_ts, end_ts = int(self.start.timestamp()), int(self.end.timestamp())
+        buckets: _Buckets = {}
         async with store.session() as session:
-            rows = (await session.execute(stmt)).all()
+            begin = start_ts
+            for level in (HOUR, MINUTE):
+                if level > self.resolution or begin >= end_ts:
+                    continue
+                until = min(await done_until(session, level) or 0, end_ts)
+                if until > begin:
+                    await self._collect(session, level, (begin, until), buckets)
+                    begin = until
+            if begin < end_ts:
+                await self._collect(session, 0, (begin, end_ts), buckets)
         series: dict[str, list[dict[str, Any]]] = {}
-        for instance, index, value in rows:
-            when = datetime.fromtimestamp(start_ts + int(index) * self.step, UTC)
-            series.setdefault(instance, []).append({"time": when.isoformat(), "value": value})
+        for (instance, index), (total, count, low, high) in sorted(buckets.items()):
+            when = datetime.fromtimestamp(start_ts + index * self.step, UTC)
+            point = {"time": when.isoformat(), "value": total / count, "min": low, "max": high}
+            series.setdefault(instance, []).append(point)
         return {
             "target": str(self.target),
             "kind": self.target.kind,
@@ -152,5 +218,6 @@ class MetricsQuery:
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "step": self.step,
+            "resolution": RESOLUTION_NAMES[self.resolution],
             "series": [{"instance": k, "points": v} for k, v in series.items()],
         }

@@ -7,8 +7,10 @@ time), and a duplicate is ignored, so the replay an agent sends after a reconnec
 buffered samples) fills gaps without double counting. When the queue is full, messages are
 dropped and counted (:attr:`MetricsWriter.dropped`).
 
-A second task deletes raw samples older than the retention every :data:`PRUNE_INTERVAL_S`,
-then series left without samples. Rollups to 1-minute and 1-hour series are not done yet.
+Samples older than the raw retention are not written (they would be pruned at once). When
+a batch holds samples for minutes already rolled up (an agent's replay), the writer moves the
+rollups' ``done_until`` back in the same transaction so those buckets are rolled up again.
+Rolling up and pruning is :mod:`fleetdeck.server.metrics.retention`'s job.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fleetdeck.server.metrics.catalog import flatten
-from fleetdeck.server.store.models import MetricSample, MetricSeries
+from fleetdeck.server.metrics.retention import MINUTE
+from fleetdeck.server.store.models import MetricRollupState, MetricSample, MetricSeries
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +36,6 @@ if TYPE_CHECKING:
 QUEUE_SIZE = 5000
 #: Messages written per transaction at most.
 BATCH = 100
-PRUNE_INTERVAL_S = 600.0
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +44,11 @@ SeriesKey = tuple[str, str, str, str, str, str]
 
 
 class MetricsWriter:
-    """Queues metrics messages and writes them in batches; prunes by age.
+    """Queues metrics messages and writes them in batches.
 
     Args:
         store: The server's store.
-        retention_s: Seconds raw samples are kept.
+        retention_s: Seconds raw samples are kept (older ones are not written).
         queue_size: Messages held before new ones are dropped.
     """
 
@@ -62,14 +64,11 @@ class MetricsWriter:
         self._idle.set()
 
     def start(self) -> None:
-        """Start the writer and pruner tasks."""
-        self._tasks = [
-            asyncio.create_task(self._write_loop(), name="metrics-writer"),
-            asyncio.create_task(self._prune_loop(), name="metrics-pruner"),
-        ]
+        """Start the writer task."""
+        self._tasks = [asyncio.create_task(self._write_loop(), name="metrics-writer")]
 
     async def stop(self) -> None:
-        """Stop both tasks (what is still queued is lost: agents replay their buffer)."""
+        """Stop writing (what is still queued is lost: agents replay their buffer)."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -104,11 +103,14 @@ class MetricsWriter:
     async def write(self, items: list[tuple[str, str, dict[str, Any]]]) -> int:
         """Write messages now; return how many sample rows were offered to the store."""
         samples: list[tuple[SeriesKey, str, int, float]] = []
+        oldest = time.time() - self.retention_s
         for environment, node, message in items:
             try:
                 ts, rows = flatten(node, message)
             except (KeyError, ValueError, TypeError):
                 log.warning("bad metrics message from %s/%s: ignored", environment, node)
+                continue
+            if ts < oldest:
                 continue
             for kind, target_id, name, metric, instance, value in rows:
                 key = (environment, node, kind, target_id, metric, instance)
@@ -122,6 +124,12 @@ class MetricsWriter:
             insert = sqlite_insert if self.store.is_sqlite else pg_insert
             stmt = insert(MetricSample).on_conflict_do_nothing(index_elements=["series_id", "ts"])
             await session.execute(stmt, params)
+            first = min(ts for _, _, ts, _ in samples) // MINUTE * MINUTE
+            await session.execute(
+                update(MetricRollupState)
+                .where(MetricRollupState.step == MINUTE, MetricRollupState.done_until > first)
+                .values(done_until=first)
+            )
         self._series.update(new)  # only once committed: a rolled-back id must not be cached
         self.written += len(samples)
         return len(samples)
@@ -155,23 +163,6 @@ class MetricsWriter:
                 found[(s.environment, s.node, s.kind, s.target_id, s.metric, s.instance)] = s.id
         return found
 
-    async def prune(self, now: float | None = None) -> int:
-        """Delete samples older than the retention and series left empty; return samples gone."""
-        cutoff = int((time.time() if now is None else now) - self.retention_s)
-        async with self.store.transaction() as session:
-            result = await session.execute(delete(MetricSample).where(MetricSample.ts < cutoff))
-            orphan = ~exists().where(MetricSample.series_id == MetricSeries.id)
-            await session.execute(delete(MetricSeries).where(orphan))
-        self._series.clear()  # some ids may be gone; reload lazily
-        return int(getattr(result, "rowcount", 0) or 0)
-
-    async def _prune_loop(self) -> None:
-        while True:
-            try:
-                removed = await self.prune()
-            except Exception:
-                log.exception("metrics retention: pruning failed")
-            else:
-                if removed:
-                    log.info("metrics retention: %d raw samples removed", removed)
-            await asyncio.sleep(PRUNE_INTERVAL_S)
+    def forget_series(self) -> None:
+        """Drop cached series ids (some were pruned; the rest are reloaded lazily)."""
+        self._series.clear()

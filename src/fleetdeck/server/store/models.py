@@ -21,6 +21,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -235,6 +236,41 @@ class MetricSample(Base):
     value: Mapped[float] = mapped_column(Float)
 
 
+class MetricRollup(Base):
+    """One bucket of a series rolled up: ``step`` 60 (1 minute) or 3600 (1 hour).
+
+    ``ts`` is the bucket's start (epoch seconds, a multiple of ``step``). ``count`` samples
+    went into it, so a coarser rollup or a query can weight averages correctly.
+    """
+
+    __tablename__ = "metric_rollups"
+
+    series_id: Mapped[int] = mapped_column(
+        ForeignKey("metric_series.id", ondelete="CASCADE"), primary_key=True
+    )
+    step: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    min: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
+    avg: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_metric_rollups_step_ts", "step", "ts"),)
+
+
+class MetricRollupState(Base):
+    """How far each rollup step is done: buckets before ``done_until`` are rolled up.
+
+    Moved back by the writer when late samples arrive (an agent's replay after an outage),
+    so those buckets are rolled up again.
+    """
+
+    __tablename__ = "metric_rollup_state"
+
+    step: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    done_until: Mapped[int] = mapped_column(BigInteger)
+
+
 __all__ = [
     "ApiToken",
     "AuditEntry",
@@ -245,6 +281,8 @@ __all__ = [
     "Registry",
     "RevokedCert",
     "LoginSession",
+    "MetricRollup",
+    "MetricRollupState",
     "MetricSample",
     "MetricSeries",
     "User",
