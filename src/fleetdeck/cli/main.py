@@ -33,6 +33,7 @@ from fleetdeck.cli import (  # noqa: E402 - kept together as one block of the fl
     images,
     metrics,
     registries,
+    reports,
     resources,
     session,
     swarm,
@@ -54,6 +55,7 @@ app.add_typer(admin.users, name="users")
 app.add_typer(admin.tokens, name="tokens")
 app.add_typer(admin.top)
 app.command("metrics")(metrics.metrics)
+app.add_typer(reports.app, name="report")
 # --- end of fleet commands ---
 
 

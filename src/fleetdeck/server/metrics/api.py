@@ -1,4 +1,4 @@
-"""``/api/v1/metrics``: metrics history by target, metric, range and step; the metric names."""
+"""``/api/v1/metrics``: history by target, metric, range and step; names; the capacity report."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from fleetdeck.durations import parse_duration
 from fleetdeck.errors import NotFoundError
 from fleetdeck.server.auth.deps import Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.metrics.capacity import CapacityReporter
 from fleetdeck.server.metrics.catalog import METRICS
 from fleetdeck.server.metrics.query import DEFAULT_RETENTION, MetricsQuery
+from fleetdeck.server.metrics.retention import Retention  # noqa: TC001 - a return annotation
 
 router = APIRouter(tags=["metrics"])
 
@@ -38,6 +41,7 @@ class MetricSeriesOut(BaseModel):
     """The points of one instance (a mount point, an interface, or "" for none)."""
 
     instance: str
+    target: str | None = None  # the container's name, for ENV/NODE/* queries
     points: list[MetricPoint]
 
 
@@ -84,9 +88,7 @@ async def metrics_query(
 
     The resolution (raw, 1m, 1h rollups) follows the range and step; see ``docs/metrics.md``.
     """
-    reconciler = getattr(request.app.state, "metrics_retention", None)
-    retention = reconciler.retention if reconciler is not None else DEFAULT_RETENTION
-    query = MetricsQuery.build(target, metric, start, end, step, retention=retention)
+    query = MetricsQuery.build(target, metric, start, end, step, retention=_retention(request))
     fleet: Any = getattr(request.app.state, "fleet", None)
     if fleet is not None and query.target.environment not in fleet.environment_names():
         raise NotFoundError(
@@ -94,3 +96,65 @@ async def metrics_query(
             hint="list them with: fleetdeck env ls",
         )
     return MetricsResult.model_validate(await query.run(request.app.state.store))
+
+
+def _retention(request: Request) -> Retention:
+    reconciler = getattr(request.app.state, "metrics_retention", None)
+    return reconciler.retention if reconciler is not None else DEFAULT_RETENTION
+
+
+class CapacityContainer(BaseModel):
+    """A running container's use against its limits (None: no data or no limit)."""
+
+    container: str
+    cpu_cores_p95: float | None
+    cpu_limit_cores: float | None
+    memory_working_set_bytes_p95: float | None
+    memory_limit_bytes: float | None
+    no_limits: list[str]
+    limits_far_above_use: list[str]
+
+
+class CapacityNode(BaseModel):
+    """One node's p50/p95 CPU and memory over the window, and its headroom."""
+
+    environment: str
+    node: str
+    status: str
+    step: int
+    samples: int
+    cpu_count: float | None
+    cpu_cores_p50: float | None
+    cpu_cores_p95: float | None
+    cpu_headroom_cores: float | None
+    memory_total_bytes: float | None
+    memory_used_bytes_p50: float | None
+    memory_used_bytes_p95: float | None
+    memory_headroom_bytes: float | None
+    containers: list[CapacityContainer]
+
+
+class CapacityReport(BaseModel):
+    """``GET /reports/capacity``."""
+
+    window: str
+    start: str
+    end: str
+    step: int
+    oversize_factor: float
+    nodes: list[CapacityNode]
+
+
+@router.get("/reports/capacity")
+async def capacity_report(
+    request: Request,
+    who: Viewer,
+    window: Annotated[str, Query(description="e.g. 1h, 24h, 7d (15m to 90d)")] = "7d",
+    environment: Annotated[str | None, Query(description="only this environment")] = None,
+) -> CapacityReport:
+    """Per node p50/p95 CPU and memory over ``window``, headroom, containers' limits vs use."""
+    reporter = CapacityReporter(
+        request.app.state.store, request.app.state.fleet, _retention(request)
+    )
+    report = await reporter.report(parse_duration(window), environment)
+    return CapacityReport.model_validate(report)

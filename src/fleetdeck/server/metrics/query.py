@@ -1,8 +1,9 @@
 """Metrics history queries: a target, a metric, a time range and a step; averages per step.
 
-Targets are ``ENV/NODE`` (the host) or ``ENV/NODE/CONTAINER`` (a container by name or id
-prefix). A container's history follows its name, so a container re-created under the same
-name (a redeploy) keeps one continuous series. Samples are bucketed as
+Targets are ``ENV/NODE`` (the host), ``ENV/NODE/CONTAINER`` (a container by name or id
+prefix) or ``ENV/NODE/*`` (every container of the node: one series per container, named in
+the series' ``target``). A container's history follows its name, so a container re-created
+under the same name (a redeploy) keeps one continuous series. Samples are bucketed as
 ``(ts - start) / step`` with integer division, which SQLite and PostgreSQL compute alike.
 
 The resolution follows the range and step (:func:`pick_resolution`): raw samples for steps
@@ -36,11 +37,13 @@ MAX_POINTS = 11000
 #: Points a query without a step aims at.
 DEFAULT_POINTS = 720
 DEFAULT_RANGE = timedelta(hours=1)
+#: The container part of a target meaning "every container of the node".
+ALL = "*"
 #: The defaults of the server's settings (queries built outside a server use these).
 DEFAULT_RETENTION = Retention(raw_s=86400.0, minute_s=14 * 86400.0, hour_s=400 * 86400.0)
 RESOLUTION_NAMES = {0: "raw", MINUTE: "1m", HOUR: "1h"}
-#: (instance, bucket) -> [sum, count, min, max]
-_Buckets = dict[tuple[str, int], list[float]]
+#: (target name, instance, bucket) -> [sum, count, min, max]
+_Buckets = dict[tuple[str, str, int], list[float]]
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,7 @@ class MetricsQuery:
             MetricSeries.metric == self.metric,
         ]
         ref = self.target.container
-        if ref is not None:
+        if ref is not None and ref != ALL:
             match = [MetricSeries.target_name == ref]
             if len(ref) >= 3:  # an id prefix, as container refs elsewhere
                 match.append(MetricSeries.target_id.startswith(ref, autoescape=True))
@@ -177,15 +180,18 @@ class MetricsQuery:
                     func.max(r.max))  # fmt: skip
             joined, levels = r, [r.step == level]
         ts, total, count, low, high = cols
+        every = self.target.container == ALL
+        name = MetricSeries.target_name if every else MetricSeries.environment  # constant
         bucket = (ts - start_ts).self_group().op("/")(self.step).label("bucket")
         stmt = (
-            select(MetricSeries.instance, bucket, total, count, low, high)
+            select(name, MetricSeries.instance, bucket, total, count, low, high)
             .join(joined, joined.series_id == MetricSeries.id)
             .where(*self._series_filter(), *levels, ts >= span[0], ts < span[1])
-            .group_by(MetricSeries.instance, bucket)
+            .group_by(name, MetricSeries.instance, bucket)
         )
-        for instance, index, s, n, lo, hi in (await session.execute(stmt)).all():
-            acc = out.setdefault((instance, int(index)), [0.0, 0.0, lo, hi])
+        for target, instance, index, s, n, lo, hi in (await session.execute(stmt)).all():
+            key = (target if every else "", instance, int(index))
+            acc = out.setdefault(key, [0.0, 0.0, lo, hi])
             acc[0] += s
             acc[1] += n
             acc[2], acc[3] = min(acc[2], lo), max(acc[3], hi)
@@ -205,11 +211,11 @@ class MetricsQuery:
                     begin = until
             if begin < end_ts:
                 await self._collect(session, 0, (begin, end_ts), buckets)
-        series: dict[str, list[dict[str, Any]]] = {}
-        for (instance, index), (total, count, low, high) in sorted(buckets.items()):
+        series: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for (target, instance, index), (total, count, low, high) in sorted(buckets.items()):
             when = datetime.fromtimestamp(start_ts + index * self.step, UTC)
             point = {"time": when.isoformat(), "value": total / count, "min": low, "max": high}
-            series.setdefault(instance, []).append(point)
+            series.setdefault((target, instance), []).append(point)
         return {
             "target": str(self.target),
             "kind": self.target.kind,
@@ -219,5 +225,8 @@ class MetricsQuery:
             "end": self.end.isoformat(),
             "step": self.step,
             "resolution": RESOLUTION_NAMES[self.resolution],
-            "series": [{"instance": k, "points": v} for k, v in series.items()],
+            "series": [
+                {"instance": instance, "target": target or None, "points": points}
+                for (target, instance), points in series.items()
+            ],
         }
