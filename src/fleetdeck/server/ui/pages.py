@@ -25,6 +25,7 @@ from fleetdeck.server.ui.dashboard import (
     ports_text,
     recent_events,
 )
+from fleetdeck.server.ui.pages_metrics import host_targets
 from fleetdeck.server.ui.web import FragmentUser, PageUser, render
 
 if TYPE_CHECKING:
@@ -66,7 +67,9 @@ async def login_page(request: Request, next: str | None = None) -> Response:
 @router.get("/")
 async def dashboard(request: Request, who: PageUser) -> Response:
     """Environments, nodes, counts, what needs attention, recent events; live."""
-    return render(request, who, "dashboard.html", **await _dashboard_context(request))
+    context = await _dashboard_context(request)
+    targets = host_targets(fleet_of(request))
+    return render(request, who, "dashboard.html", history_targets=targets, **context)
 
 
 @router.get("/ui/fragments/dashboard", response_class=HTMLResponse)

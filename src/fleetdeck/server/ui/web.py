@@ -39,6 +39,7 @@ NAV = (
     ("/networks", "Networks", Role.viewer),
     ("/registries", "Registries", Role.viewer),
     ("/swarm", "Swarm", Role.viewer),
+    ("/reports/capacity", "Capacity", Role.viewer),
     ("/users", "Users", Role.admin),
     ("/tokens", "API tokens", Role.viewer),
     ("/audit", "Audit log", Role.admin),
