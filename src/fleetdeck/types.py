@@ -60,6 +60,9 @@ class AgentInfo(BaseModel):
     memory_bytes: int | None = None
     swarm: SwarmInfo = Field(default_factory=SwarmInfo)
     agent_version: str | None = None
+    #: Whether the host's kernel has IPVS (None: not reported). Swarm's routing mesh and
+    #: service VIPs need it on every node; without it ports must be published in host mode.
+    ipvs: bool | None = None
 
 
 class EngineContainer(BaseModel):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from fleetdeck.agent import api_logs, api_resources, console
+from fleetdeck.agent import api_logs, api_resources, api_swarm_stacks, console
 from fleetdeck.agent.api_support import (
     ENGINE,
     INVENTORY,
@@ -192,6 +192,7 @@ def create_app(
     app.router.add_post("/v1/containers/{id}/{action}", container_action)
     app.router.add_post("/v1/forget", forget)
     api_resources.add_routes(app)
+    api_swarm_stacks.add_routes(app)
     if shipper is not None:
         api_logs.add_routes(app, shipper)
     return app

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from fleetdeck.agent import convert
 from fleetdeck.agent.engine_resources import ResourcesMixin
 from fleetdeck.agent.engine_swarm import SwarmMixin
+from fleetdeck.agent.ipvs import kernel_has_ipvs
 from fleetdeck.agent.streams import demultiplex, log_lines
 from fleetdeck.errors import InvalidInputError, NotFoundError
 from fleetdeck.types import ExecResult
@@ -50,7 +51,8 @@ class Engine(ResourcesMixin, SwarmMixin):
         info, version = await asyncio.gather(
             self.request("GET", "info"), self.request("GET", "version", versioned=False)
         )
-        return convert.agent_info(info, version, self.agent_version)
+        found = convert.agent_info(info, version, self.agent_version)
+        return found.model_copy(update={"ipvs": kernel_has_ipvs()})
 
     @contextlib.asynccontextmanager
     async def events(self) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:

@@ -20,6 +20,7 @@ from fleetdeck.types import Role
 
 if TYPE_CHECKING:
     from fleetdeck.server.fleet.links import AgentLink
+    from fleetdeck.server.fleet.service import Fleet
 
 router = APIRouter(prefix="/environments/{environment}", tags=["swarm"])
 
@@ -48,7 +49,11 @@ class ImageBody(BaseModel):
 
 def manager_link(request: Request, environment: str) -> AgentLink:
     """A reachable manager of the environment's Swarm."""
-    fleet = fleet_of(request)
+    return manager_of(fleet_of(request), environment)
+
+
+def manager_of(fleet: Fleet, environment: str) -> AgentLink:
+    """A reachable manager of the environment's Swarm (ConflictError if it is no Swarm)."""
     fleet.require_environment(environment)
     managers = []
     for link in fleet.links.of(environment):

@@ -1,0 +1,412 @@
+"""Deploying a Compose project to a Swarm as services, overlay networks, secrets and configs.
+
+:class:`SwarmApplier` implements :class:`~fleetdeck.server.stacks.plan.StackApplier` for
+Swarm environments, through a reachable manager's agent (explicit routes of
+:mod:`fleetdeck.agent.api_swarm_stacks`; the socket is never proxied). A plan compares the
+desired specs with the stack's services (``com.docker.stack.namespace``) per Compose key and
+by image digest; an apply creates what is missing, sends the specs, lets Swarm roll them
+(update_config and rollback_config always explicit), waits for convergence and health, and
+reports a Swarm rollback as such. Where a node's kernel has no IPVS there is no routing mesh:
+ports are published in host mode, endpoints use DNS round robin, and the plan says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from fleetdeck.errors import FleetdeckError, InvalidInputError, NotFoundError
+from fleetdeck.server.fleet.api_swarm import manager_of
+from fleetdeck.server.stacks import swarm_cleanup
+from fleetdeck.server.stacks.plan import (
+    Action,
+    DeployOutcome,
+    DiscoveredStack,
+    Plan,
+    ProgressEvent,
+    ServiceStatus,
+    Strategy,
+    TargetKind,
+)
+from fleetdeck.server.stacks.swarm_compare import compare, image_of, removal, with_fingerprint
+from fleetdeck.server.stacks.swarm_converge import Watch, converge
+from fleetdeck.server.stacks.swarm_objects import (
+    DataObject,
+    NetworkObject,
+    configs_needed,
+    networks_needed,
+    secrets_needed,
+)
+from fleetdeck.server.stacks.swarm_spec import (
+    SpecInputs,
+    SwarmObject,
+    scoped,
+    service_spec,
+    unsupported_keys,
+)
+
+if TYPE_CHECKING:
+    from fleetdeck.compose import Project
+    from fleetdeck.server.fleet.inventory import FleetInventory
+    from fleetdeck.server.fleet.links import AgentLink
+    from fleetdeck.server.fleet.service import Fleet
+    from fleetdeck.server.stacks.plan import DeployTarget
+
+Progress = Callable[[ProgressEvent], Awaitable[None]]
+#: How long an apply waits for every changed service to converge (health gates included).
+CONVERGE_TIMEOUT_S = 600.0
+NO_MESH_NOTE = (
+    "the routing mesh is unavailable on this Swarm (a node's kernel has no IPVS): "
+    "ports are published in host mode and services use DNS round robin (dnsrr)"
+)
+
+
+@dataclass
+class Desired:
+    """Everything a stack should be on the Swarm, computed from the project and the target."""
+
+    specs: dict[str, dict[str, Any]]
+    networks: dict[str, NetworkObject]
+    secrets: dict[str, DataObject]
+    configs: dict[str, DataObject]
+    images: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+
+class SwarmApplier:
+    """Stacks on Swarm environments, operated through one manager's agent.
+
+    Args:
+        manager_for: Environment → the link to a reachable manager's agent.
+        inventory: The fleet's live inventory (each node's agent reports IPVS).
+        hash_key: Key of the HMAC that names secrets by content (so a name never gives away a
+            hash of a secret value someone could guess offline).
+        converge_timeout_s: How long an apply waits for the services to converge.
+    """
+
+    def __init__(
+        self,
+        manager_for: Callable[[str], AgentLink],
+        inventory: FleetInventory,
+        *,
+        hash_key: bytes = b"",
+        converge_timeout_s: float = CONVERGE_TIMEOUT_S,
+    ) -> None:
+        self._manager_for = manager_for
+        self.inventory = inventory
+        self.hash_key = hash_key
+        self.converge_timeout_s = converge_timeout_s
+
+    @classmethod
+    def for_fleet(cls, fleet: Fleet, *, hash_key: bytes = b"") -> SwarmApplier:
+        """The applier for a server's fleet (managers picked as the Swarm API picks them)."""
+        return cls(lambda env: manager_of(fleet, env), fleet.inventory, hash_key=hash_key)
+
+    # ---------------------------------------------------------------- helpers
+    def _link(self, environment: str) -> AgentLink:
+        return self._manager_for(environment)
+
+    def routing_mesh(self, environment: str) -> bool:
+        """Whether every node of the environment reported IPVS (unknown counts as no)."""
+        nodes = self.inventory.nodes(environment)
+        return bool(nodes) and all(n.info is not None and n.info.ipvs for n in nodes)
+
+    @staticmethod
+    async def _snapshot(link: AgentLink, stack: str) -> dict[str, Any]:
+        result: dict[str, Any] = await link.call("GET", f"/v1/swarm/stacks/{stack}")
+        return result
+
+    async def _resolve_images(
+        self, link: AgentLink, project: Project, target: DeployTarget
+    ) -> dict[str, str]:
+        async def one(name: str, ref: str) -> tuple[str, str]:
+            if name in target.pinned_images:
+                return name, target.pinned_images[name]
+            if "@sha256:" in ref:
+                return name, ref
+            try:
+                answer = await link.call(
+                    "GET", "/v1/swarm/stacks/images/digest", params={"image": ref}
+                )
+            except (NotFoundError, InvalidInputError) as exc:
+                raise InvalidInputError(
+                    f"service {name!r}: image {ref} cannot be found in its registry: {exc.message}"
+                ) from None
+            digest = str(answer.get("digest") or "")
+            return name, f"{ref}@{digest}" if digest else ref
+
+        pairs = await asyncio.gather(
+            *(one(name, svc.image or "") for name, svc in project.services.items())
+        )
+        return dict(pairs)
+
+    async def _desired(
+        self, link: AgentLink, project: Project, target: DeployTarget, strategy: Strategy
+    ) -> Desired:
+        problems = [
+            f"{name}: {', '.join(keys)}"
+            for name, service in project.services.items()
+            if (keys := unsupported_keys(service))
+        ]
+        if problems:
+            raise InvalidInputError(
+                "not supported on a Swarm: " + "; ".join(problems),
+                hint="remove these keys or deploy the stack to a plain host",
+            )
+        stack = target.stack
+        networks = networks_needed(project, stack)
+        secrets = secrets_needed(project, stack, target.secrets, self.hash_key)
+        configs = configs_needed(project, stack, target.secrets, self.hash_key)
+        images = await self._resolve_images(link, project, target)
+        mesh = self.routing_mesh(target.environment)
+        inputs = SpecInputs(
+            stack=stack,
+            routing_mesh=mesh,
+            strategy=strategy,
+            images=images,
+            secrets={k: SwarmObject(o.name) for k, o in secrets.items()},
+            configs={k: SwarmObject(o.name) for k, o in configs.items()},
+        )
+        notes = [] if mesh else [NO_MESH_NOTE]
+        specs: dict[str, dict[str, Any]] = {}
+        for name, service in project.services.items():
+            spec, service_notes = service_spec(name, service, project, inputs)
+            specs[name] = with_fingerprint(spec)
+            notes.extend(service_notes)
+            if service.depends_on:
+                notes.append(f"{name}: Swarm starts services in any order (depends_on unused)")
+        return Desired(specs, networks, secrets, configs, images, notes)
+
+    # ------------------------------------------------------------------- plan
+    async def plan(self, project: Project, target: DeployTarget) -> Plan:
+        """Compare the project with the stack's services on the Swarm; change nothing."""
+        link = self._link(target.environment)
+        desired = await self._desired(link, project, target, Strategy.auto)
+        snapshot = await self._snapshot(link, target.stack)
+        return self._plan_of(target, desired, snapshot)
+
+    @staticmethod
+    def _plan_of(target: DeployTarget, desired: Desired, snapshot: dict[str, Any]) -> Plan:
+        existing = {s["name"]: s for s in snapshot["services"]}
+        changes = [
+            compare(name, spec, existing.get(scoped(target.stack, name)))
+            for name, spec in sorted(desired.specs.items())
+        ]
+        wanted = {scoped(target.stack, name) for name in desired.specs}
+        prefix = f"{target.stack}_"
+        changes.extend(
+            removal(full.removeprefix(prefix), service)
+            for full, service in sorted(existing.items())
+            if full not in wanted
+        )
+        return Plan(target.stack, target.environment, changes, notes=list(desired.notes))
+
+    # ------------------------------------------------------------------ apply
+    async def apply(
+        self,
+        project: Project,
+        plan: Plan,
+        target: DeployTarget,
+        *,
+        strategy: Strategy,
+        progress: Progress,
+    ) -> DeployOutcome:
+        """Create networks, secrets and configs, send the specs, wait for convergence.
+
+        The plan passed in is what the user saw; the work is recomputed from the Swarm as it
+        is now (with the chosen strategy), so an interrupted deploy simply continues.
+        """
+        stack = target.stack
+        link = self._link(target.environment)
+        desired = await self._desired(link, project, target, strategy)
+        snapshot = await self._snapshot(link, stack)
+        current = self._plan_of(target, desired, snapshot)
+        await self._ensure_networks(link, stack, desired, snapshot, progress)
+        ids = await self._ensure_data(link, stack, desired, snapshot, progress)
+        since = datetime.now(UTC)
+        watches = await self._send_services(link, target, desired, current, snapshot, ids, progress)
+        await converge(
+            link,
+            stack,
+            watches,
+            since=since,
+            timeout_s=self.converge_timeout_s,
+            progress=progress,
+        )
+        failed = [w for w in watches if w.failed]
+        digests = await self._running_images(link, stack)
+        if failed:
+            rolled_back = any(w.rolled_back for w in failed)
+            if rolled_back:
+                await swarm_cleanup.roll_back_others(link, stack, watches, progress)
+            message = "; ".join(f"{w.service}: {w.failed}" for w in failed)
+            if rolled_back:
+                message = f"rolled back: {message}"
+            return DeployOutcome(False, message, rolled_back=rolled_back, image_digests=digests)
+        await swarm_cleanup.remove_unused(link, stack, desired, progress)
+        changed = sum(1 for c in current.changes if c.action is not Action.unchanged)
+        message = f"{changed} service(s) changed" if changed else "nothing to change"
+        await progress(ProgressEvent(stack, "done", "ok", message))
+        return DeployOutcome(True, message, image_digests=digests)
+
+    async def _running_images(self, link: AgentLink, stack: str) -> dict[str, str]:
+        """Service → the image reference (with digest) its spec runs now."""
+        snapshot = await self._snapshot(link, stack)
+        return {
+            s["name"].removeprefix(f"{stack}_"): image_of(s.get("Spec") or {})
+            for s in snapshot["services"]
+        }
+
+    @staticmethod
+    async def _ensure_networks(
+        link: AgentLink,
+        stack: str,
+        desired: Desired,
+        snapshot: dict[str, Any],
+        progress: Progress,
+    ) -> None:
+        present = {n.get("Name") for n in snapshot["networks"]}
+        for network in desired.networks.values():
+            if network.external or network.name in present:
+                continue
+            await progress(ProgressEvent(stack, "network", "started", f"creating {network.name}"))
+            await link.call("POST", "/v1/swarm/stacks/networks", json_body=network.body)
+            await progress(ProgressEvent(stack, "network", "ok", f"created {network.name}"))
+
+    @staticmethod
+    async def _ensure_data(
+        link: AgentLink,
+        stack: str,
+        desired: Desired,
+        snapshot: dict[str, Any],
+        progress: Progress,
+    ) -> dict[str, str]:
+        """Create missing secrets and configs; answer every needed object's id by name."""
+        ids: dict[str, str] = {}
+        for kind, objects in (("secrets", desired.secrets), ("configs", desired.configs)):
+            present = {o["Spec"]["Name"]: o["ID"] for o in snapshot[kind]}
+            for obj in objects.values():
+                if obj.name in present:
+                    ids[obj.name] = present[obj.name]
+                    continue
+                if obj.external:
+                    raise InvalidInputError(f"external {kind[:-1]} {obj.name!r} does not exist")
+                body = {
+                    "name": obj.name,
+                    "labels": obj.labels(stack),
+                    "data": base64.b64encode(obj.data).decode(),
+                }
+                answer = await link.call("POST", f"/v1/swarm/stacks/{kind}", json_body=body)
+                ids[obj.name] = answer["id"]
+                message = f"created {kind[:-1]} {obj.key} ({obj.name})"
+                await progress(ProgressEvent(stack, "secret", "ok", message))
+        return ids
+
+    async def _send_services(
+        self,
+        link: AgentLink,
+        target: DeployTarget,
+        desired: Desired,
+        plan: Plan,
+        snapshot: dict[str, Any],
+        ids: dict[str, str],
+        progress: Progress,
+    ) -> list[Watch]:
+        stack = target.stack
+        existing = {s["name"]: s for s in snapshot["services"]}
+
+        async def send(change: Any) -> Watch | None:
+            full = scoped(stack, change.service)
+            if change.action is Action.unchanged:
+                return None
+            if change.action is Action.remove:
+                await progress(ProgressEvent(stack, "remove", "started", full, change.service))
+                await link.call("DELETE", f"/v1/swarm/stacks/services/{full}")
+                await progress(ProgressEvent(stack, "remove", "ok", full, change.service))
+                return None
+            spec = _with_ids(desired.specs[change.service], ids)
+            step = "scale" if change.action is Action.scale else "create"
+            what = change.reason or change.action.value
+            await progress(ProgressEvent(stack, step, "started", what, change.service))
+            if change.action is Action.create:
+                await link.call("POST", "/v1/swarm/stacks/services", json_body={"spec": spec})
+            else:
+                version = existing[full]["Version"]["Index"]
+                body = {"spec": spec, "version": version}
+                await link.call("POST", f"/v1/swarm/stacks/services/{full}/update", json_body=body)
+            return Watch(change.service, full, global_mode="Global" in (spec.get("Mode") or {}))
+
+        results = await asyncio.gather(*(send(c) for c in plan.changes))
+        return [w for w in results if w is not None]
+
+    # ------------------------------------------------------- remove / status
+    async def remove(self, stack: str, target: DeployTarget, *, progress: Progress) -> None:
+        """Remove the stack's services, then its networks, secrets and configs."""
+        link = self._link(target.environment)
+        await swarm_cleanup.remove_stack(link, stack, progress)
+
+    async def status(self, stack: str, target: DeployTarget) -> list[ServiceStatus]:
+        """Each service of the stack with its tasks (running ones are healthy: see converge)."""
+        snapshot = await self._snapshot(self._link(target.environment), stack)
+        return [_status_of(stack, s, snapshot["tasks"]) for s in snapshot["services"]]
+
+    async def discover(self, target: DeployTarget) -> list[DiscoveredStack]:
+        """The Swarm's stacks (any service labelled with a namespace)."""
+        link = self._link(target.environment)
+        found = await link.call("GET", "/v1/swarm/stacks")
+        return [
+            DiscoveredStack(
+                name=item["namespace"],
+                environment=target.environment,
+                kind=TargetKind.swarm,
+                services=[s.removeprefix(item["namespace"] + "_") for s in item["services"]],
+                managed=bool(item.get("fleetdeck")),
+            )
+            for item in found
+        ]
+
+
+def _with_ids(spec: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
+    """The spec with the ids of its secrets and configs filled in (they exist by now)."""
+    container = dict(spec["TaskTemplate"]["ContainerSpec"])
+    for key, kind in (("Secrets", "Secret"), ("Configs", "Config")):
+        refs = []
+        for ref in container.get(key) or []:
+            name = ref[f"{kind}Name"]
+            if name not in ids:
+                raise FleetdeckError(f"{kind.lower()} {name} was not created")
+            refs.append({**ref, f"{kind}ID": ids[name]})
+        container[key] = refs
+    template = {**spec["TaskTemplate"], "ContainerSpec": container}
+    return {**spec, "TaskTemplate": template}
+
+
+def _status_of(stack: str, service: dict[str, Any], tasks: list[dict[str, Any]]) -> ServiceStatus:
+    mine = [t for t in tasks if t.get("ServiceID") == service.get("ID")]
+    live = [t for t in mine if t.get("desired_state") == "running"]
+    running = [t for t in live if t.get("state") == "running"]
+    desired = service.get("replicas")
+    containers = [
+        {
+            "id": t.get("container_id") or t.get("id"),
+            "name": f"{service.get('name')}.{t.get('slot') or t.get('node_id')}",
+            "node": t.get("node"),
+            "state": t.get("state"),
+            "desired_state": t.get("desired_state"),
+            "error": t.get("error"),
+            "image": t.get("image"),
+        }
+        for t in live
+    ]
+    return ServiceStatus(
+        service=str(service.get("name", "")).removeprefix(f"{stack}_"),
+        desired=int(desired if desired is not None else len(live)),
+        running=len(running),
+        healthy=len(running),
+        image=str(service.get("image", "")),
+        containers=containers,
+    )

@@ -1,0 +1,182 @@
+"""Waiting for a Swarm stack to converge, and telling a finished update from a rolled-back one.
+
+After the specs are sent, Swarm does the rolling itself (one task at a time, start-first,
+failure action rollback, see swarm_defaults). This module watches it through the manager's
+agent: a service has converged when its update status (if any update started after we sent
+ours) is ``completed`` and as many tasks as it wants run the current spec. Swarm keeps a task
+with a healthcheck in ``starting`` until it is healthy, so "running" means healthy here. An
+update status of ``rollback_completed`` or ``paused`` ends the wait with its message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from fleetdeck.server.stacks.plan import ProgressEvent
+from fleetdeck.server.stacks.swarm_compare import replicas_of
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from fleetdeck.server.fleet.links import AgentLink
+
+POLL_S = 1.0
+#: Failed tasks of a new service's current spec after which waiting longer is pointless.
+FAILED_TASKS_LIMIT = 3
+_ROLLING_BACK = "rollback_started"
+_ROLLED_BACK = "rollback_completed"
+_STUCK = {"paused", "rollback_paused"}
+
+
+@dataclass
+class Watch:
+    """One service being waited for."""
+
+    service: str
+    full_name: str
+    global_mode: bool = False
+    done: bool = False
+    rolled_back: bool = False
+    failed: str = ""
+    last: str = ""
+    cause: str = ""
+    seen: set[str] = field(default_factory=set)
+
+
+def _time(raw: Any) -> datetime | None:
+    """Docker's RFC 3339 time (nanoseconds, ``Z``) as an aware UTC datetime."""
+    if not isinstance(raw, str) or not raw:
+        return None
+    head, _, frac = raw.rstrip("Z").partition(".")
+    try:
+        parsed = datetime.fromisoformat(head + ("." + frac[:6] if frac else ""))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC)
+
+
+def _update_state(service: dict[str, Any], since: datetime) -> tuple[str, str]:
+    status = service.get("UpdateStatus") or {}
+    started = _time(status.get("StartedAt"))
+    if started is None or started < since - timedelta(seconds=2):
+        return "", ""  # none, or one from an earlier deploy
+    return str(status.get("State") or ""), str(status.get("Message") or "")
+
+
+def _current_tasks(service: dict[str, Any], tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tasks meant to run that run the service's current container spec."""
+    wanted = json.dumps(
+        ((service.get("Spec") or {}).get("TaskTemplate") or {}).get("ContainerSpec"),
+        sort_keys=True,
+    )
+    return [
+        t
+        for t in tasks
+        if t.get("ServiceID") == service.get("ID")
+        and t.get("desired_state") == "running"
+        and json.dumps((t.get("Spec") or {}).get("ContainerSpec"), sort_keys=True) == wanted
+    ]
+
+
+def _failed_tasks(service: dict[str, Any], tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    spec = ((service.get("Spec") or {}).get("TaskTemplate") or {}).get("ContainerSpec", {})
+    return [
+        t
+        for t in tasks
+        if t.get("ServiceID") == service.get("ID")
+        and t.get("state") in ("failed", "rejected")
+        and (t.get("Spec") or {}).get("ContainerSpec") == spec
+    ]
+
+
+def _why(service: dict[str, Any], tasks: list[dict[str, Any]]) -> str:
+    """What made an update fail: the newest error of a task not of the current spec."""
+    current = ((service.get("Spec") or {}).get("TaskTemplate") or {}).get("ContainerSpec")
+    failed = [
+        t
+        for t in tasks
+        if t.get("ServiceID") == service.get("ID")
+        and t.get("state") in ("failed", "rejected")
+        and (t.get("Spec") or {}).get("ContainerSpec") != current
+    ]
+    failed.sort(key=lambda t: str(t.get("updated_at") or ""))
+    return str(failed[-1].get("error") or failed[-1].get("message") or "") if failed else ""
+
+
+def check(
+    watch: Watch, service: dict[str, Any] | None, tasks: list[dict[str, Any]], since: datetime
+) -> str:
+    """Update ``watch`` from one snapshot; return a progress message when something moved."""
+    if service is None:
+        watch.failed = "the service disappeared"
+        return watch.failed
+    state, message = _update_state(service, since)
+    if state == _ROLLING_BACK:
+        watch.cause = watch.cause or _why(service, tasks) or message
+        return f"rolling back: {watch.cause}"
+    if state == _ROLLED_BACK and not watch.rolled_back:
+        # Swarm calls the rollback complete before the old tasks are back: wait for them.
+        watch.rolled_back = True
+        watch.cause = watch.cause or _why(service, tasks) or message
+    if state in _STUCK:
+        watch.failed = message or "update paused"
+        return watch.failed
+    current = _current_tasks(service, tasks)
+    running = [t for t in current if t.get("state") == "running"]
+    want = len(current) if watch.global_mode else replicas_of(service.get("Spec") or {})
+    failures = [
+        t for t in _failed_tasks(service, tasks) if (_time(t.get("updated_at")) or since) >= since
+    ]
+    if state != "updating" and len(failures) >= FAILED_TASKS_LIMIT and len(running) < want:
+        last = failures[-1]
+        watch.failed = f"tasks keep failing: {last.get('error') or last.get('message')}"
+        return watch.failed
+    settled = state in ("", "completed", _ROLLED_BACK)
+    if settled and len(running) == want and (want > 0 or watch.global_mode or not current):
+        if watch.rolled_back:
+            watch.failed = f"the update failed and Swarm rolled it back ({watch.cause})"
+            return watch.failed
+        watch.done = True
+    return f"{len(running)}/{want} tasks running" + (f" ({state})" if state else "")
+
+
+async def converge(
+    link: AgentLink,
+    stack: str,
+    watches: list[Watch],
+    *,
+    since: datetime,
+    timeout_s: float,
+    progress: Callable[[ProgressEvent], Awaitable[None]],
+) -> None:
+    """Poll the stack until every watched service converged, failed or rolled back."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    pending = list(watches)
+    while pending:
+        snapshot = await link.call("GET", f"/v1/swarm/stacks/{stack}")
+        services = {s["name"]: s for s in snapshot["services"]}
+        for watch in pending:
+            message = check(watch, services.get(watch.full_name), snapshot["tasks"], since)
+            if watch.done:
+                await progress(ProgressEvent(stack, "health", "ok", message, watch.service))
+            elif watch.failed:
+                step = "rollback" if watch.rolled_back else "health"
+                await progress(ProgressEvent(stack, step, "failed", watch.failed, watch.service))
+            elif message and message != watch.last:
+                await progress(ProgressEvent(stack, "health", "info", message, watch.service))
+            watch.last = message or watch.last
+        pending = [w for w in pending if not (w.done or w.failed)]
+        if pending and loop.time() > deadline:
+            for watch in pending:
+                watch.failed = f"not converged after {timeout_s:.0f}s ({watch.last})"
+                await progress(
+                    ProgressEvent(stack, "health", "failed", watch.failed, watch.service)
+                )
+            return
+        if pending:
+            await asyncio.sleep(POLL_S)
