@@ -96,7 +96,7 @@ class Load:
 
     def counts(self) -> tuple[int, int]:
         """(succeeded, failed) requests so far."""
-        out = docker(self.node, "exec", self.name, "cat", "/tmp/count", check=False)
+        out = docker(self.node, "exec", self.name, "cat", "/var/count", check=False)
         ok, _, failed = (out or "0 0").partition(" ")
         return int(ok or 0), int(failed or 0)
 
@@ -104,7 +104,7 @@ class Load:
 _LOOP = (
     "ok=0; failed=0; while true; do "
     'if timeout 5 wget -q -O /dev/null "$URL"; then ok=$((ok+1)); else failed=$((failed+1)); fi; '
-    'echo "$ok $failed" > /tmp/count.new; mv /tmp/count.new /tmp/count; done'
+    'echo "$ok $failed" > /var/count.new; mv /var/count.new /var/count; done'
 )
 
 

@@ -13,15 +13,14 @@ ports are published in host mode, endpoints use DNS round robin, and the plan sa
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from fleetdeck.errors import FleetdeckError, InvalidInputError, NotFoundError
+from fleetdeck.errors import InvalidInputError, NotFoundError
 from fleetdeck.server.fleet.api_swarm import manager_of
-from fleetdeck.server.stacks import swarm_cleanup
+from fleetdeck.server.stacks import swarm_cleanup, swarm_provision
 from fleetdeck.server.stacks.plan import (
     Action,
     DeployOutcome,
@@ -33,7 +32,7 @@ from fleetdeck.server.stacks.plan import (
     TargetKind,
 )
 from fleetdeck.server.stacks.swarm_compare import compare, image_of, removal, with_fingerprint
-from fleetdeck.server.stacks.swarm_converge import Watch, converge
+from fleetdeck.server.stacks.swarm_converge import Watch, converge, service_status
 from fleetdeck.server.stacks.swarm_objects import (
     DataObject,
     NetworkObject,
@@ -225,8 +224,8 @@ class SwarmApplier:
         desired = await self._desired(link, project, target, strategy)
         snapshot = await self._snapshot(link, stack)
         current = self._plan_of(target, desired, snapshot)
-        await self._ensure_networks(link, stack, desired, snapshot, progress)
-        ids = await self._ensure_data(link, stack, desired, snapshot, progress)
+        await swarm_provision.ensure_networks(link, stack, desired, snapshot, progress)
+        ids = await swarm_provision.ensure_data(link, stack, desired, snapshot, progress)
         since = datetime.now(UTC)
         watches = await self._send_services(link, target, desired, current, snapshot, ids, progress)
         await converge(
@@ -261,51 +260,6 @@ class SwarmApplier:
             for s in snapshot["services"]
         }
 
-    @staticmethod
-    async def _ensure_networks(
-        link: AgentLink,
-        stack: str,
-        desired: Desired,
-        snapshot: dict[str, Any],
-        progress: Progress,
-    ) -> None:
-        present = {n.get("Name") for n in snapshot["networks"]}
-        for network in desired.networks.values():
-            if network.external or network.name in present:
-                continue
-            await progress(ProgressEvent(stack, "network", "started", f"creating {network.name}"))
-            await link.call("POST", "/v1/swarm/stacks/networks", json_body=network.body)
-            await progress(ProgressEvent(stack, "network", "ok", f"created {network.name}"))
-
-    @staticmethod
-    async def _ensure_data(
-        link: AgentLink,
-        stack: str,
-        desired: Desired,
-        snapshot: dict[str, Any],
-        progress: Progress,
-    ) -> dict[str, str]:
-        """Create missing secrets and configs; answer every needed object's id by name."""
-        ids: dict[str, str] = {}
-        for kind, objects in (("secrets", desired.secrets), ("configs", desired.configs)):
-            present = {o["Spec"]["Name"]: o["ID"] for o in snapshot[kind]}
-            for obj in objects.values():
-                if obj.name in present:
-                    ids[obj.name] = present[obj.name]
-                    continue
-                if obj.external:
-                    raise InvalidInputError(f"external {kind[:-1]} {obj.name!r} does not exist")
-                body = {
-                    "name": obj.name,
-                    "labels": obj.labels(stack),
-                    "data": base64.b64encode(obj.data).decode(),
-                }
-                answer = await link.call("POST", f"/v1/swarm/stacks/{kind}", json_body=body)
-                ids[obj.name] = answer["id"]
-                message = f"created {kind[:-1]} {obj.key} ({obj.name})"
-                await progress(ProgressEvent(stack, "secret", "ok", message))
-        return ids
-
     async def _send_services(
         self,
         link: AgentLink,
@@ -328,7 +282,7 @@ class SwarmApplier:
                 await link.call("DELETE", f"/v1/swarm/stacks/services/{full}")
                 await progress(ProgressEvent(stack, "remove", "ok", full, change.service))
                 return None
-            spec = _with_ids(desired.specs[change.service], ids)
+            spec = swarm_provision.with_ids(desired.specs[change.service], ids)
             step = "scale" if change.action is Action.scale else "create"
             what = change.reason or change.action.value
             await progress(ProgressEvent(stack, step, "started", what, change.service))
@@ -352,7 +306,7 @@ class SwarmApplier:
     async def status(self, stack: str, target: DeployTarget) -> list[ServiceStatus]:
         """Each service of the stack with its tasks (running ones are healthy: see converge)."""
         snapshot = await self._snapshot(self._link(target.environment), stack)
-        return [_status_of(stack, s, snapshot["tasks"]) for s in snapshot["services"]]
+        return [service_status(stack, s, snapshot["tasks"]) for s in snapshot["services"]]
 
     async def discover(self, target: DeployTarget) -> list[DiscoveredStack]:
         """The Swarm's stacks (any service labelled with a namespace)."""
@@ -368,45 +322,3 @@ class SwarmApplier:
             )
             for item in found
         ]
-
-
-def _with_ids(spec: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
-    """The spec with the ids of its secrets and configs filled in (they exist by now)."""
-    container = dict(spec["TaskTemplate"]["ContainerSpec"])
-    for key, kind in (("Secrets", "Secret"), ("Configs", "Config")):
-        refs = []
-        for ref in container.get(key) or []:
-            name = ref[f"{kind}Name"]
-            if name not in ids:
-                raise FleetdeckError(f"{kind.lower()} {name} was not created")
-            refs.append({**ref, f"{kind}ID": ids[name]})
-        container[key] = refs
-    template = {**spec["TaskTemplate"], "ContainerSpec": container}
-    return {**spec, "TaskTemplate": template}
-
-
-def _status_of(stack: str, service: dict[str, Any], tasks: list[dict[str, Any]]) -> ServiceStatus:
-    mine = [t for t in tasks if t.get("ServiceID") == service.get("ID")]
-    live = [t for t in mine if t.get("desired_state") == "running"]
-    running = [t for t in live if t.get("state") == "running"]
-    desired = service.get("replicas")
-    containers = [
-        {
-            "id": t.get("container_id") or t.get("id"),
-            "name": f"{service.get('name')}.{t.get('slot') or t.get('node_id')}",
-            "node": t.get("node"),
-            "state": t.get("state"),
-            "desired_state": t.get("desired_state"),
-            "error": t.get("error"),
-            "image": t.get("image"),
-        }
-        for t in live
-    ]
-    return ServiceStatus(
-        service=str(service.get("name", "")).removeprefix(f"{stack}_"),
-        desired=int(desired if desired is not None else len(live)),
-        running=len(running),
-        healthy=len(running),
-        image=str(service.get("image", "")),
-        containers=containers,
-    )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from fleetdeck.server.stacks.plan import ProgressEvent
+from fleetdeck.server.stacks.plan import ProgressEvent, ServiceStatus
 from fleetdeck.server.stacks.swarm_compare import replicas_of
 
 if TYPE_CHECKING:
@@ -180,3 +180,33 @@ async def converge(
             return
         if pending:
             await asyncio.sleep(POLL_S)
+
+
+def service_status(
+    stack: str, service: dict[str, Any], tasks: list[dict[str, Any]]
+) -> ServiceStatus:
+    """One service's ``stack ps`` row from its tasks (running ones are healthy: see above)."""
+    mine = [t for t in tasks if t.get("ServiceID") == service.get("ID")]
+    live = [t for t in mine if t.get("desired_state") == "running"]
+    running = [t for t in live if t.get("state") == "running"]
+    desired = service.get("replicas")
+    containers = [
+        {
+            "id": t.get("container_id") or t.get("id"),
+            "name": f"{service.get('name')}.{t.get('slot') or t.get('node_id')}",
+            "node": t.get("node"),
+            "state": t.get("state"),
+            "desired_state": t.get("desired_state"),
+            "error": t.get("error"),
+            "image": t.get("image"),
+        }
+        for t in live
+    ]
+    return ServiceStatus(
+        service=str(service.get("name", "")).removeprefix(f"{stack}_"),
+        desired=int(desired if desired is not None else len(live)),
+        running=len(running),
+        healthy=len(running),
+        image=str(service.get("image", "")),
+        containers=containers,
+    )
