@@ -19,9 +19,9 @@ from fleetdeck.errors import InvalidInputError
 from fleetdeck.server.stacks.swarm_spec import NAMESPACE, network_names
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
-    from fleetdeck.compose import Project
+    from fleetdeck.compose import Config, Project, Secret
     from fleetdeck.compose.model import IpamPool
 
 #: Label naming the project key of a secret or config (its Swarm name has a hash suffix).
@@ -67,6 +67,50 @@ def _read(path: str, what: str) -> bytes:
         raise InvalidInputError(f"{what}: cannot read {path}: {exc.strerror}") from None
 
 
+def _secret_value(key: str, secret: Secret, values: Mapping[str, bytes]) -> bytes:
+    if f"secret:{key}" in values:
+        return values[f"secret:{key}"]
+    if secret.file:
+        return _read(secret.file, f"secret {key!r}")
+    source = f"variable {secret.environment}" if secret.environment else "a value"
+    raise InvalidInputError(
+        f"secret {key!r} has no value: set {source} for the stack",
+        hint="fleetdeck stack variables hold secret values encrypted",
+    )
+
+
+def _config_value(key: str, config: Config, values: Mapping[str, bytes]) -> bytes:
+    if config.content is not None:
+        return config.content.encode()
+    if config.file:
+        return _read(config.file, f"config {key!r}")
+    if f"config:{key}" in values:
+        return values[f"config:{key}"]
+    raise InvalidInputError(f"config {key!r} has no content, file or value")
+
+
+def _needed(
+    kind: str,
+    declared: Mapping[str, Secret | Config],
+    used: set[str],
+    stack: str,
+    value_of: Callable[[str, Any], bytes],
+    hash_key: bytes,
+) -> dict[str, DataObject]:
+    result: dict[str, DataObject] = {}
+    for key in sorted(used):
+        item = declared.get(key)
+        if item is None:
+            raise InvalidInputError(f"{kind} {key!r} is used by a service but not declared")
+        if item.external:
+            result[key] = DataObject(key, item.name or key, external=True)
+            continue
+        data = value_of(key, item)
+        name = content_name(stack, key, data, hash_key)
+        result[key] = DataObject(key, name, external=False, data=data)
+    return result
+
+
 def secrets_needed(
     project: Project, stack: str, values: Mapping[str, bytes], hash_key: bytes = b""
 ) -> dict[str, DataObject]:
@@ -75,27 +119,14 @@ def secrets_needed(
     ``values`` is the deploy's decrypted values, keyed ``secret:NAME`` / ``config:NAME``.
     """
     used = {ref.source for service in project.services.values() for ref in service.secrets}
-    result: dict[str, DataObject] = {}
-    for key in sorted(used):
-        secret = project.secrets.get(key)
-        if secret is None:
-            raise InvalidInputError(f"secret {key!r} is used by a service but not declared")
-        if secret.external:
-            result[key] = DataObject(key, secret.name or key, external=True)
-            continue
-        if f"secret:{key}" in values:
-            data = values[f"secret:{key}"]
-        elif secret.file:
-            data = _read(secret.file, f"secret {key!r}")
-        else:
-            source = f"variable {secret.environment}" if secret.environment else "a value"
-            raise InvalidInputError(
-                f"secret {key!r} has no value: set {source} for the stack",
-                hint="fleetdeck stack variables hold secret values encrypted",
-            )
-        name = content_name(stack, key, data, hash_key)
-        result[key] = DataObject(key, name, external=False, data=data)
-    return result
+    return _needed(
+        "secret",
+        project.secrets,
+        used,
+        stack,
+        lambda key, item: _secret_value(key, item, values),
+        hash_key,
+    )
 
 
 def configs_needed(
@@ -103,25 +134,14 @@ def configs_needed(
 ) -> dict[str, DataObject]:
     """The configs the services use, with their content (inline, file, or the deploy's value)."""
     used = {ref.source for service in project.services.values() for ref in service.configs}
-    result: dict[str, DataObject] = {}
-    for key in sorted(used):
-        config = project.configs.get(key)
-        if config is None:
-            raise InvalidInputError(f"config {key!r} is used by a service but not declared")
-        if config.external:
-            result[key] = DataObject(key, config.name or key, external=True)
-            continue
-        if config.content is not None:
-            data = config.content.encode()
-        elif config.file:
-            data = _read(config.file, f"config {key!r}")
-        elif f"config:{key}" in values:
-            data = values[f"config:{key}"]
-        else:
-            raise InvalidInputError(f"config {key!r} has no content, file or value")
-        name = content_name(stack, key, data, hash_key)
-        result[key] = DataObject(key, name, external=False, data=data)
-    return result
+    return _needed(
+        "config",
+        project.configs,
+        used,
+        stack,
+        lambda key, item: _config_value(key, item, values),
+        hash_key,
+    )
 
 
 def _pool(pool: IpamPool) -> dict[str, Any]:
