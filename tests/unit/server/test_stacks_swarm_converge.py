@@ -1,0 +1,97 @@
+"""Telling a converged Swarm service from one still rolling, rolled back, paused or failing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fleetdeck.server.stacks.swarm_converge import Watch, check, service_status
+
+SINCE = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+NEW = {"Image": "web:2"}
+OLD = {"Image": "web:1"}
+
+
+def _iso(delta_s: float) -> str:
+    return (SINCE + timedelta(seconds=delta_s)).strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"
+
+
+def _service(
+    spec: dict[str, Any], state: str | None = None, at: float = 1.0, **kw: Any
+) -> dict[str, Any]:
+    service: dict[str, Any] = {
+        "ID": "svc",
+        "name": "s_web",
+        "image": spec["Image"],
+        "replicas": 3,
+        "Spec": {"TaskTemplate": {"ContainerSpec": spec}, "Mode": {"Replicated": {"Replicas": 3}}},
+        **kw,
+    }
+    if state:
+        service["UpdateStatus"] = {"State": state, "StartedAt": _iso(at), "Message": state}
+    return service
+
+
+def _task(spec: dict[str, Any], state: str = "running", **kw: Any) -> dict[str, Any]:
+    return {
+        "ServiceID": "svc",
+        "Spec": {"ContainerSpec": spec},
+        "state": state,
+        "desired_state": "running" if state in ("running", "starting") else "shutdown",
+        "updated_at": _iso(2),
+        **kw,
+    }
+
+
+def test_done_when_every_task_runs_the_new_spec() -> None:
+    watch = Watch("web", "s_web")
+    tasks = [_task(NEW), _task(NEW), _task(OLD)]
+    assert check(watch, _service(NEW, "updating"), tasks, SINCE) == "2/3 tasks running (updating)"
+    assert not watch.done
+    check(watch, _service(NEW, "completed"), [_task(NEW)] * 3, SINCE)
+    assert watch.done and not watch.failed
+
+
+def test_a_status_from_an_earlier_deploy_is_ignored() -> None:
+    watch = Watch("web", "s_web")
+    stale = _service(NEW, "rollback_completed", at=-60)
+    assert check(watch, stale, [_task(OLD)] * 3, SINCE) == "0/3 tasks running"
+    assert not watch.rolled_back and not watch.failed
+
+
+def test_a_rollback_is_reported_once_the_old_tasks_are_back() -> None:
+    watch = Watch("web", "s_web")
+    failed = _task(
+        NEW, "failed", error="task: non-zero exit (137): dockerexec: unhealthy container"
+    )
+    message = check(watch, _service(OLD, "rollback_started"), [failed, _task(OLD)], SINCE)
+    assert message.startswith("rolling back: task: non-zero exit (137)")
+    check(watch, _service(OLD, "rollback_completed"), [failed, _task(OLD)], SINCE)
+    assert watch.rolled_back and not watch.failed  # two old tasks are still missing
+    check(watch, _service(OLD, "rollback_completed"), [failed, *[_task(OLD)] * 3], SINCE)
+    assert watch.failed.startswith("the update failed and Swarm rolled it back (task: non-zero")
+    assert not watch.done
+
+
+def test_a_paused_update_fails() -> None:
+    watch = Watch("web", "s_web")
+    check(watch, _service(NEW, "paused"), [_task(OLD)] * 3, SINCE)
+    assert watch.failed == "paused"
+
+
+def test_a_new_service_whose_tasks_keep_failing_fails() -> None:
+    watch = Watch("web", "s_web")
+    tasks = [_task(NEW, "failed", error="no such image")] * 3
+    check(watch, _service(NEW), tasks, SINCE)
+    assert watch.failed == "tasks keep failing: no such image"
+
+
+def test_service_status_counts_tasks() -> None:
+    tasks = [
+        _task(NEW, slot=1, node="n1", id="t1"),
+        _task(NEW, "starting", slot=2, node="n2", id="t2"),
+        _task(OLD, "shutdown"),
+    ]
+    status = service_status("s", _service(NEW), tasks)
+    assert (status.service, status.desired, status.running, status.healthy) == ("web", 3, 1, 1)
+    assert [c["name"] for c in status.containers] == ["s_web.1", "s_web.2"]
