@@ -264,7 +264,11 @@ async def test_rolling_update_under_load_then_failed_health_rolls_back(
         assert "rolled back" in outcome.message and "unhealthy" in outcome.message
         assert any(e.step == "rollback" and e.status == "failed" for e in events.events)
         assert "fleetdeck/web:2@sha256:" in outcome.image_digests["web"]
+        # edge was updated by the same deploy: the whole stack went back, not just web
+        assert "fleetdeck/web:2@sha256:" in outcome.image_digests["edge"]
+        assert any(e.step == "rollback" and e.service == "edge" for e in events.events)
         assert stack_services(manager, stack)[f"{stack}_web"] == "3/3"
+        assert stack_services(manager, stack)[f"{stack}_edge"] == "1/1"
         await applier.remove(stack, target, progress=Recorder())
 
 

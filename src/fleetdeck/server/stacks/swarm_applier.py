@@ -122,26 +122,34 @@ class SwarmApplier:
     async def _resolve_images(
         self, link: AgentLink, project: Project, target: DeployTarget
     ) -> dict[str, str]:
-        async def one(name: str, ref: str) -> tuple[str, str]:
-            if name in target.pinned_images:
-                return name, target.pinned_images[name]
+        """Service → image with digest: pinned ones as given, tags asked of the registry once."""
+        wanted = {
+            name: svc.image or ""
+            for name, svc in project.services.items()
+            if name not in target.pinned_images
+        }
+        users: dict[str, list[str]] = {}
+        for name, ref in wanted.items():
+            users.setdefault(ref, []).append(name)
+
+        async def one(ref: str) -> tuple[str, str]:
             if "@sha256:" in ref:
-                return name, ref
+                return ref, ref
             try:
                 answer = await link.call(
                     "GET", "/v1/swarm/stacks/images/digest", params={"image": ref}
                 )
             except (NotFoundError, InvalidInputError) as exc:
+                services = ", ".join(repr(s) for s in users[ref])
                 raise InvalidInputError(
-                    f"service {name!r}: image {ref} cannot be found in its registry: {exc.message}"
+                    f"service {services}: image {ref} cannot be found in its registry: "
+                    f"{exc.message}"
                 ) from None
             digest = str(answer.get("digest") or "")
-            return name, f"{ref}@{digest}" if digest else ref
+            return ref, f"{ref}@{digest}" if digest else ref
 
-        pairs = await asyncio.gather(
-            *(one(name, svc.image or "") for name, svc in project.services.items())
-        )
-        return dict(pairs)
+        resolved = dict(await asyncio.gather(*(one(ref) for ref in users)))
+        return {**{n: resolved[r] for n, r in wanted.items()}, **target.pinned_images}
 
     async def _desired(
         self, link: AgentLink, project: Project, target: DeployTarget, strategy: Strategy
@@ -236,16 +244,35 @@ class SwarmApplier:
             timeout_s=self.converge_timeout_s,
             progress=progress,
         )
+        if not watches and current.is_noop:
+            # Nothing was sent: what runs is what the snapshot says (no further round trips).
+            digests = {
+                s["name"].removeprefix(f"{stack}_"): image_of(s.get("Spec") or {})
+                for s in snapshot["services"]
+            }
+            await swarm_cleanup.remove_unused(link, stack, desired, progress, snapshot)
+            await progress(ProgressEvent(stack, "done", "ok", "nothing to change"))
+            return DeployOutcome(True, "nothing to change", image_digests=digests)
         failed = [w for w in watches if w.failed]
-        digests = await self._running_images(link, stack)
         if failed:
             rolled_back = any(w.rolled_back for w in failed)
             if rolled_back:
-                await swarm_cleanup.roll_back_others(link, stack, watches, progress)
+                since = datetime.now(UTC)
+                back = await swarm_cleanup.roll_back_others(link, stack, watches, progress)
+                await converge(
+                    link,
+                    stack,
+                    back,
+                    since=since,
+                    timeout_s=self.converge_timeout_s,
+                    progress=progress,
+                )
+            digests = await self._running_images(link, stack)
             message = "; ".join(f"{w.service}: {w.failed}" for w in failed)
             if rolled_back:
                 message = f"rolled back: {message}"
             return DeployOutcome(False, message, rolled_back=rolled_back, image_digests=digests)
+        digests = await self._running_images(link, stack)
         await swarm_cleanup.remove_unused(link, stack, desired, progress)
         changed = sum(1 for c in current.changes if c.action is not Action.unchanged)
         message = f"{changed} service(s) changed" if changed else "nothing to change"

@@ -9,6 +9,7 @@ left for the next deploy rather than waited for: removal is idempotent and conve
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import ConflictError, FleetdeckError, NotFoundError
@@ -56,9 +57,19 @@ async def _delete(link: AgentLink, path: str) -> bool:
     return True
 
 
-async def remove_unused(link: AgentLink, stack: str, desired: Desired, progress: Progress) -> None:
-    """Remove the stack's secrets, configs and networks that nothing refers to any more."""
-    snapshot = await link.call("GET", f"/v1/swarm/stacks/{stack}")
+async def remove_unused(
+    link: AgentLink,
+    stack: str,
+    desired: Desired,
+    progress: Progress,
+    snapshot: dict[str, Any] | None = None,
+) -> None:
+    """Remove the stack's secrets, configs and networks that nothing refers to any more.
+
+    ``snapshot`` is the stack as it is now, when the caller has it fresh (else fetched).
+    """
+    if snapshot is None:
+        snapshot = await link.call("GET", f"/v1/swarm/stacks/{stack}")
     services = snapshot["services"]
     for kind, label in (("secrets", "Secret"), ("configs", "Config")):
         used = _referenced(services, label)
@@ -76,12 +87,14 @@ async def remove_unused(link: AgentLink, stack: str, desired: Desired, progress:
 
 async def roll_back_others(
     link: AgentLink, stack: str, watches: list[Watch], progress: Progress
-) -> None:
+) -> list[Watch]:
     """One service's update was rolled back by Swarm: return the others to their previous spec.
 
     A stack is one unit: a half-updated stack (new API, old worker) may be worse than either
     version, so services this deploy updated are rolled back and services it created removed.
+    Answers the rollbacks to wait for.
     """
+    back: list[Watch] = []
     for watch in watches:
         if watch.rolled_back:
             continue
@@ -91,11 +104,13 @@ async def roll_back_others(
             continue
         if service.get("PreviousSpec"):
             await link.call("POST", f"/v1/swarm/services/{watch.full_name}/rollback")
-            message = "rolled back with the rest of the stack"
+            message = "rolling back with the rest of the stack"
+            back.append(replace(watch, done=False, failed="", last="", expect_rollback=True))
         else:
             await link.call("DELETE", f"/v1/swarm/stacks/services/{watch.full_name}")
             message = "removed: it was new in the failed deploy"
-        await progress(ProgressEvent(stack, "rollback", "ok", message, watch.service))
+        await progress(ProgressEvent(stack, "rollback", "started", message, watch.service))
+    return back
 
 
 async def remove_stack(link: AgentLink, stack: str, progress: Progress) -> None:

@@ -41,6 +41,8 @@ class Watch:
     global_mode: bool = False
     done: bool = False
     rolled_back: bool = False
+    #: A rollback we asked for (the rest of a stack whose update failed): it is the goal.
+    expect_rollback: bool = False
     failed: str = ""
     last: str = ""
     cause: str = ""
@@ -118,7 +120,7 @@ def check(
     if state == _ROLLING_BACK:
         watch.cause = watch.cause or _why(service, tasks) or message
         return f"rolling back: {watch.cause}"
-    if state == _ROLLED_BACK and not watch.rolled_back:
+    if state == _ROLLED_BACK and not (watch.rolled_back or watch.expect_rollback):
         # Swarm calls the rollback complete before the old tasks are back: wait for them.
         watch.rolled_back = True
         watch.cause = watch.cause or _why(service, tasks) or message
