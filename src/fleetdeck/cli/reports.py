@@ -45,12 +45,11 @@ def _print(report: CapacityReport) -> None:
     columns = ["NODE", "CPUS", "CPU P50/P95", "CPU HEADROOM", "MEMORY", "MEM P50/P95"]
     print_table(title, [*columns, "MEM HEADROOM", "POINTS"], nodes)
     rows = []
+    oversized = f"limit ≥ {report.oversize_factor:g}× p95 use"
     for n in report.nodes:
         for c in n.containers:
             notes = [f"no {k} limit" for k in c.no_limits]
-            notes += [
-                f"{k} limit ≥ {report.oversize_factor:g}× p95" for k in c.limits_far_above_use
-            ]
+            notes += [f"{k} {oversized}" for k in c.limits_far_above_use]
             if notes:
                 rows.append([f"{n.environment}/{n.node}/{c.container}", ", ".join(notes)])
     if rows:
