@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from fleetdeck.agent import api_logs, api_resources, api_swarm_stacks, console
+from fleetdeck.agent import api_logs, api_resources, api_stacks, api_swarm_stacks, console
 from fleetdeck.agent.api_support import (
     ENGINE,
     INVENTORY,
@@ -195,4 +195,5 @@ def create_app(
     api_swarm_stacks.add_routes(app)
     if shipper is not None:
         api_logs.add_routes(app, shipper)
+    api_stacks.add_routes(app)
     return app

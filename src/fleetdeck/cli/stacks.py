@@ -82,3 +82,15 @@ def config(
         print_json(data)
     else:
         typer.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
+
+
+def _register_server_commands() -> None:
+    # Kept in their own modules (deploy/diff/rollback, and the rest) to stay small.
+    from fleetdeck.cli import stacks_deploy, stacks_manage
+
+    for module in (stacks_deploy, stacks_manage):
+        app.registered_commands.extend(module.app.registered_commands)
+    app.add_typer(stacks_manage.variables, name="vars")
+
+
+_register_server_commands()

@@ -12,10 +12,13 @@ from fleetdeck.client.containers import ContainersAPI
 from fleetdeck.client.logs import LogsAPI
 from fleetdeck.client.metrics import MetricsAPI
 from fleetdeck.client.resources import ResourcesAPI
+from fleetdeck.client.stacks import StacksAPI
 from fleetdeck.client.swarm import SwarmAPI
 
 
-class FleetdeckClient(AdminAPI, ContainersAPI, ResourcesAPI, SwarmAPI, MetricsAPI, LogsAPI):
+class FleetdeckClient(
+    AdminAPI, ContainersAPI, ResourcesAPI, SwarmAPI, MetricsAPI, LogsAPI, StacksAPI
+):
     """A synchronous fleetdeck API client (use it as a context manager to close it).
 
     Example:

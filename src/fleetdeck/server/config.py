@@ -68,6 +68,8 @@ class ServerSettings(BaseSettings):
         metrics_minute_retention_days: How long 1-minute rollups are kept.
         metrics_hour_retention_days: How long 1-hour rollups are kept.
         metrics_rollup_interval_seconds: How often metrics are rolled up and pruned.
+        stacks_blocking_rules: Hardening rules that block a stack deploy instead of warning
+            (``privileged,docker-socket,…``; see docs/stacks.md).
     """
 
     model_config = SettingsConfigDict(
@@ -93,6 +95,7 @@ class ServerSettings(BaseSettings):
     metrics_minute_retention_days: float = Field(default=14, gt=0)
     metrics_hour_retention_days: float = Field(default=400, gt=0)
     metrics_rollup_interval_seconds: float = Field(default=60, ge=1, le=3600)
+    stacks_blocking_rules: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("listen")
     @classmethod
@@ -108,10 +111,11 @@ class ServerSettings(BaseSettings):
             raise ValueError("the admin password has at least 8 characters")
         return value
 
-    @field_validator("public_hosts", mode="before")
+    @field_validator("public_hosts", "stacks_blocking_rules", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
-        # FLEETDECK_PUBLIC_HOSTS=a.example,10.0.0.5 is friendlier than a JSON list in env.
+        # FLEETDECK_PUBLIC_HOSTS=a.example,10.0.0.5 is friendlier than a JSON list in env
+        # (the same for FLEETDECK_STACKS_BLOCKING_RULES=privileged,docker-socket).
         if isinstance(value, str):
             if value.lstrip().startswith("["):
                 return json.loads(value)

@@ -1,5 +1,63 @@
 """Stacks: Compose applications deployed, updated and rolled back on hosts and Swarms.
 
 :mod:`.plan` is the contract between the stack service and the two appliers (plain host,
-Swarm).
+Swarm). The app factory mounts :data:`router` under ``/api/v1`` and calls :func:`start` /
+:func:`stop` from its lifespan, after the fleet started.
 """
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from fleetdeck.server.secrets import load_master_key
+from fleetdeck.server.stacks.api import router
+from fleetdeck.server.stacks.deploy import wait_running
+from fleetdeck.server.stacks.repository import StackRepository
+from fleetdeck.server.stacks.service import StackService
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = ["router", "start", "stop"]
+log = logging.getLogger("fleetdeck.server.stacks")
+
+
+def _failure_reporter(app: FastAPI) -> Any:
+    """Tell the alerts part (when it is there) that a deploy failed."""
+
+    async def report(stack: str, environment: str, message: str) -> None:
+        alerts = getattr(app.state, "alerts", None)
+        report_event = getattr(alerts, "report_event", None)
+        if report_event is None:
+            return
+        try:
+            await report_event(
+                kind="stack_deploy_failed",
+                environment=environment,
+                stack=stack,
+                message=message,
+            )
+        except Exception:  # alerting must never break a deploy's bookkeeping
+            log.exception("could not report the failed deploy of %s", stack)
+
+    return report
+
+
+async def start(app: FastAPI) -> None:
+    """Create the stack service on ``app.state.stacks``."""
+    settings = app.state.settings
+    app.state.stacks = StackService(
+        StackRepository(app.state.store, app.state.secrets),
+        app.state.fleet,
+        settings.data_dir,
+        load_master_key(settings),
+        list(settings.stacks_blocking_rules),
+        app.state.registry_auth_for,
+        on_failure=_failure_reporter(app),
+    )
+
+
+async def stop(app: FastAPI) -> None:
+    """Let deploys in flight end (bounded)."""
+    await wait_running()

@@ -132,6 +132,11 @@ class DeployTarget:
             (delivered as Swarm secrets, or as read-only files on a plain host). Never logged.
         pinned_images: Service → ``repo@sha256:…``: use exactly these images (a rollback
             restores the digests its revision recorded).
+        revision: The revision this deploy creates (labels ``io.fleetdeck.stack.revision``).
+        working_dir: Where the stack's files are on the server (Compose's working_dir label).
+        config_files: The stack's Compose files there (Compose's config_files label).
+
+    ``secrets`` keys are ``secret:NAME`` / ``config:NAME`` (the project's top-level names).
     """
 
     stack: str
@@ -140,6 +145,9 @@ class DeployTarget:
     node: str | None = None
     secrets: dict[str, bytes] = field(default_factory=dict, repr=False)
     pinned_images: dict[str, str] = field(default_factory=dict)
+    revision: int = 0
+    working_dir: str = ""
+    config_files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,179 @@
+"""``fleetdeck stack deploy|diff|rollback``: plans and deploys through the server.
+
+The Compose files given with ``-f`` are sent by their base names; ``--env-file`` is sent as
+the stack's env file. Exit status: 0 only when the stack converged and is healthy; a failed
+or rolled-back deploy exits 1 with the reason; rejected input exits 2 before anything changed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from fleetdeck.cli.common import CaCertOpt, OutputOpt, TokenOpt, UrlOpt, client_from
+from fleetdeck.cli.output import OutputFormat, err_console, print_json, print_table
+from fleetdeck.errors import FleetdeckError, InvalidInputError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+StackFilesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--file", "-f", help="Compose file; repeat to merge several in order.",
+                 show_default=False),
+]  # fmt: skip
+StackEnvFileOpt = Annotated[
+    Path | None, typer.Option("--env-file", help="Variables file sent with the stack.")
+]
+StackEnvOpt = Annotated[
+    str | None, typer.Option("--env", "-e", help="Environment to deploy to (default: stored).")
+]
+StrategyOpt = Annotated[
+    str,
+    typer.Option("--strategy", help="How replicas are replaced: auto, start-first or stop-first."),
+]
+_STRATEGIES = ("auto", "start-first", "stop-first")
+
+
+def read_files(files: list[Path] | None) -> list[dict[str, str]] | None:
+    """The ``-f`` files as ``{name, content}`` (base names must differ)."""
+    if not files:
+        return None
+    result: list[dict[str, str]] = []
+    for path in files:
+        if any(item["name"] == path.name for item in result):
+            raise InvalidInputError(f"two files are called {path.name}", hint="rename one")
+        try:
+            result.append({"name": path.name, "content": path.read_text()})
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
+    return result
+
+
+def read_env_file(path: Path | None) -> str | None:
+    """The ``--env-file`` text."""
+    if path is None:
+        return None
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _plan_lines(plan: dict[str, Any]) -> None:
+    for change in plan.get("changes", []):
+        if change["action"] != "unchanged":
+            err_console.print(f"  {change['action']:<9} {change['service']}: {change['reason']}",
+                              highlight=False, markup=False)  # fmt: skip
+    for finding in plan.get("findings", []):
+        level = "block" if finding.get("blocking") else "warn"
+        text = f"  [{level}] {finding['service']}: {finding['message']} ({finding['rule']})"
+        err_console.print(text, highlight=False, markup=False)
+    for note in plan.get("notes", []):
+        err_console.print(f"  note: {note}", highlight=False, markup=False)
+
+
+def _show(events: Iterator[dict[str, Any]]) -> dict[str, Any] | None:
+    """Show a deploy stream to people; return its result."""
+    result: dict[str, Any] | None = None
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=err_console, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("planning", total=None)
+        for item in events:
+            kind = item.get("type")
+            if kind == "plan":
+                _plan_lines(item)
+            elif kind == "progress":
+                bar.update(task, description=f"{item['step']}: {item['message']}")
+                if item["status"] in ("ok", "failed") and item["step"] != "health":
+                    mark = "✓" if item["status"] == "ok" else "✗"
+                    bar.console.print(f"{mark} {item['message']}", highlight=False, markup=False)
+            elif kind == "result":
+                result = item
+            elif "error" in item:
+                result = {"ok": False, "message": item.get("message") or item["error"]}
+    return result
+
+
+def follow_deploy(events: Iterator[dict[str, Any]], output: OutputFormat) -> None:
+    """Show a deploy stream (progress for people, JSON lines for scripts); exit by the result."""
+    result: dict[str, Any] | None = None
+    if output is OutputFormat.json:
+        for item in events:
+            print_json(item)
+            if item.get("type") == "result":
+                result = item
+    else:
+        result = _show(events)
+    if result is None:
+        raise FleetdeckError("the deploy stream ended without a result")
+    if not result.get("ok"):
+        err_console.print(f"deploy failed: {result.get('message')}", highlight=False, markup=False)
+        sys.exit(1)
+    if output is not OutputFormat.json:
+        typer.echo(f"revision {result.get('revision')}: {result.get('message')}")
+
+
+app = typer.Typer()
+
+
+@app.command("deploy")
+def deploy(
+    name: Annotated[str, typer.Argument(help="Stack name.")],
+    files: StackFilesOpt = None,
+    env_file: StackEnvFileOpt = None,
+    env: StackEnvOpt = None,
+    strategy: StrategyOpt = "auto",
+    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:  # fmt: skip
+    """Deploy a stack; exit 0 only when it converged and is healthy."""
+    if strategy not in _STRATEGIES:
+        raise InvalidInputError(f"--strategy must be one of {', '.join(_STRATEGIES)}")
+    with client_from(url, token, ca_cert) as client:
+        events = client.deploy_stack(
+            name, env, read_files(files), read_env_file(env_file), strategy
+        )
+        follow_deploy(events, output)
+
+
+@app.command("diff")
+def diff(
+    name: Annotated[str, typer.Argument(help="Stack name.")],
+    files: StackFilesOpt = None,
+    env_file: StackEnvFileOpt = None,
+    env: StackEnvOpt = None,
+    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:  # fmt: skip
+    """Show what a deploy would change, service by service (changes nothing)."""
+    with client_from(url, token, ca_cert) as client:
+        plan = client.diff_stack(name, env, read_files(files), read_env_file(env_file))
+    if output is OutputFormat.json:
+        print_json(plan["changes"])
+        return
+    rows = [[c["service"], c["action"], c["reason"]] for c in plan["changes"]]
+    print_table(None, ["SERVICE", "ACTION", "REASON"], rows)
+    for finding in plan["findings"]:
+        level = "block" if finding.get("blocking") else "warn"
+        typer.echo(f"[{level}] {finding['service']}: {finding['message']} ({finding['rule']})")
+    for note in plan["notes"]:
+        typer.echo(f"note: {note}")
+
+
+@app.command("rollback")
+def rollback(
+    name: Annotated[str, typer.Argument(help="Stack name.")],
+    revision: Annotated[int | None, typer.Argument(help="Revision (default: previous).")] = None,
+    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:  # fmt: skip
+    """Deploy an earlier revision exactly: files, variables and image digests."""
+    with client_from(url, token, ca_cert) as client:
+        follow_deploy(client.rollback_stack(name, revision), output)

@@ -1,0 +1,166 @@
+"""``fleetdeck stack ls|ps|logs|history|rm`` and ``stack vars set|ls|rm``.
+
+A secret variable's value never needs to be on the command line: ``stack vars set NAME KEY
+--secret`` reads it from a hidden prompt, or from stdin with ``--value-stdin``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from fleetdeck.cli.common import (
+    CaCertOpt,
+    OutputOpt,
+    TokenOpt,
+    UrlOpt,
+    YesOpt,
+    client_from,
+    confirm_or_abort,
+    emit,
+)
+from fleetdeck.cli.output import OutputFormat, print_json, print_table
+from fleetdeck.errors import InvalidInputError
+
+NameArg = Annotated[str, typer.Argument(help="Stack name.")]
+
+
+app = typer.Typer()
+variables = typer.Typer(help="Per-stack variables and secrets.", no_args_is_help=True)
+
+
+@app.command("ls")
+def list_stacks(
+    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:  # fmt: skip
+    """Managed stacks, and Compose projects / Swarm stacks found running."""
+    with client_from(url, token, ca_cert) as client:
+        stacks = client.list_stacks()
+    if output is OutputFormat.json:
+        print_json(stacks)
+        return
+    rows = [[s["name"], s["environment"], s["kind"], "yes" if s["managed"] else "no",
+             s["status"], s["services"], s["revision"]] for s in stacks]  # fmt: skip
+    print_table(None, ["NAME", "ENVIRONMENT", "KIND", "MANAGED", "STATUS", "SERVICES", "REV"], rows)
+
+
+@app.command("ps")
+def ps(
+    name: NameArg,
+    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:  # fmt: skip
+    """The stack's services and containers as they run now."""
+    with client_from(url, token, ca_cert) as client:
+        services = client.stack_ps(name)
+    if output is OutputFormat.json:
+        print_json(services)
+        return
+    rows = [[s["service"], c["name"], c["state"], c.get("health") or "", c["image"]]
+            for s in services for c in s["containers"]]  # fmt: skip
+    print_table(None, ["SERVICE", "CONTAINER", "STATE", "HEALTH", "IMAGE"], rows)
+
+
+@app.command("logs")
+def logs(
+    name: NameArg,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep following.")] = False,
+    tail: Annotated[str | None, typer.Option("--tail", help="Lines per container.")] = None,
+    service: Annotated[str | None, typer.Option("--service", help="Only this service.")] = None,
+    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:  # fmt: skip
+    """Log lines of the stack's containers, merged, each prefixed by its container."""
+    with client_from(url, token, ca_cert) as client:
+        for item in client.stack_logs(name, tail=tail, follow=follow, service=service):
+            if output is OutputFormat.json:
+                typer.echo(__import__("json").dumps(item))
+            elif "line" in item:
+                typer.echo(f"{item.get('container')} | {item['line']}")
+
+
+@app.command("history")
+def history(
+    name: NameArg,
+    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:  # fmt: skip
+    """The stack's revisions, newest first."""
+    with client_from(url, token, ca_cert) as client:
+        revisions = client.stack_history(name)
+    if output is OutputFormat.json:
+        print_json(revisions)
+        return
+    rows = [[r["revision"], r["time"][:19], r["actor"], r["result"], r["strategy"], r["message"]]
+            for r in revisions]  # fmt: skip
+    print_table(None, ["REV", "TIME", "ACTOR", "RESULT", "STRATEGY", "MESSAGE"], rows)
+
+
+@app.command("rm")
+def remove(
+    name: NameArg,
+    yes: YesOpt = False,
+    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:  # fmt: skip
+    """Remove the stack's containers (named volumes are kept) and forget it."""
+    confirm_or_abort(yes, f"Remove stack {name} and its containers?")
+    with client_from(url, token, ca_cert) as client:
+        result = client.remove_stack(name)
+    emit(output, result, f"removed stack {name}")
+
+
+@variables.command("set")
+def set_variable(
+    name: NameArg,
+    key: Annotated[str, typer.Argument(help="Variable name.")],
+    value: Annotated[str | None, typer.Argument(help="Value (omit for a secret).")] = None,
+    secret: Annotated[bool, typer.Option("--secret", help="Encrypted, write-only.")] = False,
+    value_stdin: Annotated[bool, typer.Option("--value-stdin", help="Value from stdin.")] = False,
+    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:  # fmt: skip
+    """Set a variable; with --secret the value is prompted for (or read from stdin)."""
+    if value is None:
+        if value_stdin:
+            value = sys.stdin.read().rstrip("\r\n")
+        elif sys.stdin.isatty():
+            value = typer.prompt(f"value of {key}", hide_input=secret)
+        else:
+            raise InvalidInputError("no value given", hint="pass it, or use --value-stdin")
+    with client_from(url, token, ca_cert) as client:
+        result = client.set_stack_variable(name, key, value, secret)
+    emit(output, result, f"set {key}" + (" (secret)" if secret else ""))
+
+
+@variables.command("ls")
+def list_variables(
+    name: NameArg,
+    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:  # fmt: skip
+    """Variables of a stack (secret values are never shown)."""
+    with client_from(url, token, ca_cert) as client:
+        items = client.stack_variables(name)
+    if output is OutputFormat.json:
+        print_json(items)
+        return
+    rows = [[v["key"], "yes" if v["secret"] else "", "***" if v["secret"] else v["value"]]
+            for v in items]  # fmt: skip
+    print_table(None, ["KEY", "SECRET", "VALUE"], rows)
+
+
+@variables.command("rm")
+def remove_variable(
+    name: NameArg,
+    key: Annotated[str, typer.Argument(help="Variable name.")],
+    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:  # fmt: skip
+    """Remove a variable."""
+    with client_from(url, token, ca_cert) as client:
+        result = client.remove_stack_variable(name, key)
+    emit(output, result, f"removed {key}")

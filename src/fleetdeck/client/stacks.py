@@ -1,0 +1,140 @@
+"""Client methods for ``/stacks``: definitions, diff, deploy/rollback streams, variables.
+
+Deploy and rollback yield the stream's objects as they come: first ``{"type": "plan"}``,
+then ``{"type": "progress"}`` events, last ``{"type": "result", ok, message, rolled_back,
+revision}``. A request the server rejects raises before the first object.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fleetdeck.client.base import BaseClient, quote_segment
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+def _definition(
+    environment: str | None, files: list[dict[str, str]] | None, env_file: str | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if environment is not None:
+        body["environment"] = environment
+    if files is not None:
+        body["files"] = files
+    if env_file is not None:
+        body["env_file"] = env_file
+    return body
+
+
+class StacksAPI(BaseClient):
+    """Routes under ``/stacks``."""
+
+    def _stack(self, name: str) -> str:
+        return f"/stacks/{quote_segment(name)}"
+
+    def list_stacks(self) -> list[dict[str, Any]]:
+        """``GET /stacks``: managed stacks and the ones found running."""
+        result: list[dict[str, Any]] = self._request("GET", "/stacks")
+        return result
+
+    def get_stack(self, name: str) -> dict[str, Any]:
+        """``GET /stacks/{name}`` (secret variable values are null)."""
+        result: dict[str, Any] = self._request("GET", self._stack(name))
+        return result
+
+    def validate_stack(
+        self,
+        files: list[dict[str, str]],
+        env_file: str | None = None,
+        variables: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """``POST /stacks/validate``: ``{ok, services, warnings, project}`` or ``{ok, errors}``."""
+        body = {"files": files, "env_file": env_file, "variables": variables or {}}
+        result: dict[str, Any] = self._request("POST", "/stacks/validate", json_body=body)
+        return result
+
+    def save_stack(
+        self, name: str, environment: str, files: list[dict[str, str]], env_file: str | None = None
+    ) -> dict[str, Any]:
+        """``PUT /stacks/{name}``: save a definition (validated; nothing deployed)."""
+        body = _definition(environment, files, env_file)
+        result: dict[str, Any] = self._request("PUT", self._stack(name), json_body=body)
+        return result
+
+    def diff_stack(
+        self,
+        name: str,
+        environment: str | None = None,
+        files: list[dict[str, str]] | None = None,
+        env_file: str | None = None,
+    ) -> dict[str, Any]:
+        """``POST /stacks/{name}/diff``: ``{changes, findings, notes}``."""
+        body = _definition(environment, files, env_file)
+        result: dict[str, Any] = self._request("POST", f"{self._stack(name)}/diff", json_body=body)
+        return result
+
+    def deploy_stack(
+        self,
+        name: str,
+        environment: str | None = None,
+        files: list[dict[str, str]] | None = None,
+        env_file: str | None = None,
+        strategy: str = "auto",
+    ) -> Iterator[dict[str, Any]]:
+        """``POST /stacks/{name}/deploy``: the plan, progress events and the result."""
+        body = {**_definition(environment, files, env_file), "strategy": strategy}
+        return self._stream("POST", f"{self._stack(name)}/deploy", json_body=body)
+
+    def rollback_stack(self, name: str, revision: int | None = None) -> Iterator[dict[str, Any]]:
+        """``POST /stacks/{name}/rollback``: like a deploy, of an earlier revision."""
+        body = {"revision": revision}
+        return self._stream("POST", f"{self._stack(name)}/rollback", json_body=body)
+
+    def stack_ps(self, name: str) -> list[dict[str, Any]]:
+        """``GET /stacks/{name}/ps``."""
+        result: list[dict[str, Any]] = self._request("GET", f"{self._stack(name)}/ps")
+        return result
+
+    def stack_logs(
+        self, name: str, tail: str | None = None, follow: bool = False, service: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """``GET /stacks/{name}/logs``: log lines with ``service`` and ``container``."""
+        params = {"tail": tail, "follow": follow, "service": service}
+        return self._stream("GET", f"{self._stack(name)}/logs", params=params, follow=follow)
+
+    def stack_history(self, name: str) -> list[dict[str, Any]]:
+        """``GET /stacks/{name}/history``: revisions, newest first."""
+        result: list[dict[str, Any]] = self._request("GET", f"{self._stack(name)}/history")
+        return result
+
+    def stack_revision(self, name: str, revision: int) -> dict[str, Any]:
+        """``GET /stacks/{name}/revisions/{rev}``."""
+        result: dict[str, Any] = self._request("GET", f"{self._stack(name)}/revisions/{revision}")
+        return result
+
+    def remove_stack(self, name: str) -> dict[str, Any]:
+        """``DELETE /stacks/{name}``: containers removed (named volumes kept), stack forgotten."""
+        result: dict[str, Any] = self._request("DELETE", self._stack(name))
+        return result
+
+    def stack_variables(self, name: str) -> list[dict[str, Any]]:
+        """``GET /stacks/{name}/variables`` (secret values are null)."""
+        result: list[dict[str, Any]] = self._request("GET", f"{self._stack(name)}/variables")
+        return result
+
+    def set_stack_variable(
+        self, name: str, key: str, value: str, secret: bool = False
+    ) -> dict[str, Any]:
+        """``PUT /stacks/{name}/variables/{key}``."""
+        body = {"value": value, "secret": secret}
+        path = f"{self._stack(name)}/variables/{quote_segment(key)}"
+        result: dict[str, Any] = self._request("PUT", path, json_body=body)
+        return result
+
+    def remove_stack_variable(self, name: str, key: str) -> dict[str, Any]:
+        """``DELETE /stacks/{name}/variables/{key}``."""
+        path = f"{self._stack(name)}/variables/{quote_segment(key)}"
+        result: dict[str, Any] = self._request("DELETE", path)
+        return result

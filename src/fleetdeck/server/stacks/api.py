@@ -1,0 +1,306 @@
+"""``/api/v1/stacks``: the stack routes of the contract (see /work docs: STACKS-API).
+
+Deploy and rollback answer an NDJSON stream (plan, progress…, result); anything wrong with
+the request is a normal JSON error *before* the stream starts, and nothing has changed then.
+Secret variable values are write-only: no route returns them and audit entries omit them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from fleetdeck.errors import ConflictError, FleetdeckError
+from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.stacks import listing
+from fleetdeck.server.stacks.files import StackFile, check_stack_name
+from fleetdeck.server.stacks.plan import Strategy
+from fleetdeck.server.stacks.service import Proposal, check_variable_key
+from fleetdeck.types import Role
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from fleetdeck.server.stacks.deploy import DeployRun
+    from fleetdeck.server.stacks.service import StackService
+
+router = APIRouter(prefix="/stacks", tags=["stacks"])
+Viewer = Annotated[Principal, Depends(require(Role.viewer))]
+Operator = Annotated[Principal, Depends(require(Role.operator))]
+
+
+class FileBody(BaseModel):
+    """One file of a stack."""
+
+    name: str = Field(min_length=1, max_length=255)
+    content: str
+
+
+class DefinitionBody(BaseModel):
+    """Files (and where) for put/diff/deploy."""
+
+    environment: str | None = None
+    files: list[FileBody] | None = None
+    env_file: str | None = None
+
+    def proposal(self) -> Proposal:
+        """As the service takes it."""
+        files = (
+            [StackFile(f.name, f.content) for f in self.files] if self.files is not None else None
+        )
+        return Proposal(self.environment, files, self.env_file)
+
+
+class DeployBody(DefinitionBody):
+    """``POST /stacks/{name}/deploy``."""
+
+    strategy: Strategy = Strategy.auto
+
+
+class ValidateBody(BaseModel):
+    """``POST /stacks/validate``."""
+
+    files: list[FileBody]
+    env_file: str | None = None
+    variables: dict[str, str] = {}
+
+
+class RollbackBody(BaseModel):
+    """``POST /stacks/{name}/rollback``."""
+
+    revision: int | None = Field(default=None, ge=1)
+
+
+class VariableBody(BaseModel):
+    """``PUT /stacks/{name}/variables/{key}``."""
+
+    value: str = Field(max_length=65536)
+    secret: bool = False
+
+
+def stacks_of(request: Request) -> StackService:
+    """The stack service."""
+    service: StackService = request.app.state.stacks
+    return service
+
+
+async def _audit(request: Request, who: Principal, action: str, target: str, result: str,
+                 detail: dict[str, Any] | None = None) -> None:  # fmt: skip
+    await request.app.state.audit.record(who.username, action, target, result, detail)
+
+
+@router.get("")
+async def list_stacks(request: Request, _: Viewer) -> list[dict[str, Any]]:
+    """Managed stacks and the Compose projects / Swarm stacks found running."""
+    return await listing.list_stacks(stacks_of(request))
+
+
+@router.post("/validate")
+async def validate(request: Request, _: Viewer, body: ValidateBody) -> dict[str, Any]:
+    """Validate files for the editor (changes nothing)."""
+    files = [StackFile(f.name, f.content) for f in body.files]
+    return await stacks_of(request).validate(files, body.env_file, body.variables)
+
+
+@router.get("/{name}")
+async def get_stack(request: Request, _: Viewer, name: str) -> dict[str, Any]:
+    """A stack's definition and state (secret values never included)."""
+    return await listing.stack_detail(stacks_of(request), name)
+
+
+@router.put("/{name}")
+async def put_stack(
+    request: Request, who: Operator, name: str, body: DefinitionBody
+) -> dict[str, Any]:
+    """Save a definition (validated first; nothing deployed)."""
+    service = stacks_of(request)
+    check_stack_name(name)
+    try:
+        await service.plan(name, body.proposal())  # validates files, variables, images, ports
+        stored = await service.repo.require(name) if body.files is None else None
+        proposal = body.proposal()
+        files = proposal.files or (
+            [StackFile(f["name"], f["content"]) for f in stored.files] if stored else []
+        )
+        environment = proposal.environment or (stored.environment if stored else "")
+        kind = service.kind_of(environment)
+        await service.repo.save(name, environment, kind.value, files, proposal.env_file)
+    except FleetdeckError as exc:
+        await _audit(request, who, "stack.save", name, f"error: {exc.message}")
+        raise
+    await _audit(request, who, "stack.save", name, "ok")
+    return await listing.stack_detail(service, name)
+
+
+@router.post("/{name}/diff")
+async def diff(
+    request: Request, _: Viewer, name: str, body: DefinitionBody | None = None
+) -> dict[str, Any]:
+    """What a deploy would change."""
+    plan = await stacks_of(request).plan(name, body.proposal() if body else None)
+    data = plan.to_json()
+    return {"changes": data["changes"], "findings": data["findings"], "notes": data["notes"]}
+
+
+async def _stream(request: Request, who: Principal, action: str, name: str,
+                  run: DeployRun) -> StreamingResponse:  # fmt: skip
+    audit = request.app.state.audit
+    lock = stacks_of(request).lock(name)
+
+    async def lines() -> AsyncIterator[bytes]:
+        result = "error: interrupted"
+        try:
+            async for item in run.start():
+                if item.get("type") == "result":
+                    result = "ok" if item["ok"] else f"error: {item['message']}"
+                yield (json.dumps(item, default=str) + "\n").encode()
+        finally:
+            await audit.record(
+                who.username, action, name, result, {"revision": run.target.revision}
+            )
+
+    async def guarded() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in lines():
+                yield chunk
+        finally:
+            lock.release()
+
+    return StreamingResponse(guarded(), media_type="application/x-ndjson")
+
+
+async def _locked(request: Request, name: str) -> None:
+    lock = stacks_of(request).lock(name)
+    if lock.locked():
+        raise ConflictError(f"a deploy of stack {name!r} is in progress", hint="wait for it to end")
+    await lock.acquire()
+
+
+@router.post("/{name}/deploy")
+async def deploy(
+    request: Request, who: Operator, name: str, body: DeployBody | None = None
+) -> StreamingResponse:
+    """Deploy: NDJSON plan, progress and result; bad input is an error before the stream."""
+    body = body or DeployBody()
+    await _locked(request, name)
+    try:
+        run = await stacks_of(request).prepare(name, who.username, body.proposal(), body.strategy)
+    except FleetdeckError as exc:
+        stacks_of(request).lock(name).release()
+        await _audit(request, who, "stack.deploy", name, f"error: {exc.message}")
+        raise
+    except BaseException:
+        stacks_of(request).lock(name).release()
+        raise
+    return await _stream(request, who, "stack.deploy", name, run)
+
+
+@router.post("/{name}/rollback")
+async def rollback(
+    request: Request, who: Operator, name: str, body: RollbackBody | None = None
+) -> StreamingResponse:
+    """Deploy an earlier revision exactly (files, variables, image digests)."""
+    body = body or RollbackBody()
+    await _locked(request, name)
+    try:
+        run = await stacks_of(request).prepare_rollback(name, who.username, body.revision)
+    except FleetdeckError as exc:
+        stacks_of(request).lock(name).release()
+        await _audit(request, who, "stack.rollback", name, f"error: {exc.message}")
+        raise
+    except BaseException:
+        stacks_of(request).lock(name).release()
+        raise
+    return await _stream(request, who, "stack.rollback", name, run)
+
+
+@router.get("/{name}/ps")
+async def ps(request: Request, _: Viewer, name: str) -> list[dict[str, Any]]:
+    """The stack's services as they run."""
+    return await listing.stack_ps(stacks_of(request), name)
+
+
+@router.get("/{name}/logs")
+async def logs(request: Request, _: Viewer, name: str, tail: str | None = None,
+               follow: bool = False, service: str | None = None) -> StreamingResponse:  # fmt: skip
+    """Log lines of the stack's containers (NDJSON, with ``service`` and ``container``)."""
+    lines = listing.stack_logs(
+        stacks_of(request), name, tail=tail, follow=follow, service_name=service
+    )
+    return StreamingResponse(lines, media_type="application/x-ndjson")
+
+
+@router.get("/{name}/history")
+async def history(request: Request, _: Viewer, name: str) -> list[dict[str, Any]]:
+    """Revisions, newest first."""
+    return await stacks_of(request).history(name)
+
+
+@router.get("/{name}/revisions/{revision}")
+async def revision(request: Request, _: Viewer, name: str, revision: int) -> dict[str, Any]:
+    """One revision with its files."""
+    return await stacks_of(request).revision(name, revision)
+
+
+@router.delete("/{name}")
+async def remove(request: Request, who: Operator, name: str) -> dict[str, Any]:
+    """Remove the stack's containers (named volumes kept) and forget it."""
+    try:
+        await _locked(request, name)
+        try:
+            await stacks_of(request).remove(name)
+        finally:
+            stacks_of(request).lock(name).release()
+    except FleetdeckError as exc:
+        await _audit(request, who, "stack.remove", name, f"error: {exc.message}")
+        raise
+    await _audit(request, who, "stack.remove", name, "ok")
+    return {"ok": True}
+
+
+@router.get("/{name}/variables")
+async def list_variables(request: Request, _: Viewer, name: str) -> list[dict[str, Any]]:
+    """Variables (secret values are null)."""
+    service = stacks_of(request)
+    stored = await service.repo.require(name)
+    return [v.to_json() for v in await service.repo.variables(stored)]
+
+
+@router.put("/{name}/variables/{key}")
+async def set_variable(
+    request: Request, who: Operator, name: str, key: str, body: VariableBody
+) -> dict[str, Any]:
+    """Set a variable; a secret is sealed at once and never returned."""
+    service = stacks_of(request)
+    detail = {"key": key, "secret": body.secret}  # never the value
+    try:
+        check_variable_key(key)
+        stored = await service.repo.find(check_stack_name(name))
+        if stored is None:  # variables may come before the first deploy
+            stored = await service.repo.save(name, "", "host", [], None)
+        await service.repo.set_variable(stored, key, body.value, body.secret)
+    except FleetdeckError as exc:
+        await _audit(request, who, "stack.variable.set", name, f"error: {exc.message}", detail)
+        raise
+    await _audit(request, who, "stack.variable.set", name, "ok", detail)
+    return {"key": key, "secret": body.secret, "value": None if body.secret else body.value}
+
+
+@router.delete("/{name}/variables/{key}")
+async def delete_variable(request: Request, who: Operator, name: str, key: str) -> dict[str, Any]:
+    """Remove a variable."""
+    service = stacks_of(request)
+    try:
+        stored = await service.repo.require(name)
+        await service.repo.delete_variable(stored, key)
+    except FleetdeckError as exc:
+        await _audit(
+            request, who, "stack.variable.remove", name, f"error: {exc.message}", {"key": key}
+        )
+        raise
+    await _audit(request, who, "stack.variable.remove", name, "ok", {"key": key})
+    return {"ok": True}

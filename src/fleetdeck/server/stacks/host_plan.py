@@ -1,0 +1,194 @@
+"""Planning on a plain host: which image each service runs, and what changes per service.
+
+Pure decisions over what :class:`~fleetdeck.server.stacks.host_node.HostNode` observed, so the
+same code answers ``stack diff`` and drives the apply (which re-observes first: an
+interrupted deploy is picked up from the containers that exist, not from memory).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fleetdeck.errors import FleetdeckError, InvalidInputError
+from fleetdeck.server.stacks.host_spec import changed_keys
+from fleetdeck.server.stacks.plan import Action, Change
+
+if TYPE_CHECKING:
+    from fleetdeck.compose import Project
+    from fleetdeck.server.stacks.host_node import HostNode, Observed, ObservedContainer
+    from fleetdeck.server.stacks.host_spec import ServiceSpec
+
+RegistryAuth = Callable[[str], Awaitable[dict[str, str] | None]]
+
+
+@dataclass(frozen=True)
+class ImageChoice:
+    """The image a service's containers are created from.
+
+    Attributes:
+        ref: What the container is created with (``repo@sha256:…``, an image id, or a tag
+            to build).
+        digest: What the revision records and rollbacks pin (``repo@sha256:…`` or an id).
+        local_id: The image's id if it is on the node already (else it must be pulled).
+        build: The image is built on the node during the apply.
+    """
+
+    ref: str
+    digest: str
+    local_id: str | None
+    build: bool = False
+
+
+def repository(ref: str) -> str:
+    """``registry/name`` of ``registry/name:tag`` or ``registry/name@sha256:…``."""
+    if "@" in ref:
+        return ref.split("@", 1)[0]
+    last = ref.rsplit("/", 1)[-1]
+    return ref.rsplit(":", 1)[0] if ":" in last else ref
+
+
+async def resolve_image(
+    node: HostNode,
+    service: str,
+    image: str,
+    *,
+    pinned: str | None,
+    auth: RegistryAuth,
+) -> ImageChoice:
+    """Where ``service``'s image comes from; an image that exists nowhere is bad input.
+
+    A pinned digest (rollback) wins; else the registry's current digest for the tag; else a
+    local image of that name (built or loaded by hand on the node).
+    """
+    if pinned:
+        local = await node.image(pinned)
+        return ImageChoice(ref=pinned, digest=pinned, local_id=local["id"] if local else None)
+    registry_error: FleetdeckError | None = None
+    try:
+        digest = await node.registry_digest(image, await auth(image))
+    except FleetdeckError as exc:
+        registry_error = exc
+    else:
+        pinned_ref = f"{repository(image)}@{digest}"
+        local = await node.image(pinned_ref)
+        return ImageChoice(
+            ref=pinned_ref, digest=pinned_ref, local_id=local["id"] if local else None
+        )
+    local = await node.image(image)
+    if local is not None:
+        return ImageChoice(ref=local["id"], digest=local["id"], local_id=local["id"])
+    reason = registry_error.message if registry_error else "not found"
+    raise InvalidInputError(
+        f"service {service!r}: image {image!r} does not exist on {node.where} "
+        f"nor in its registry ({reason})",
+        hint="check the image name and tag, or push the image first",
+    )
+
+
+async def resolve_images(
+    node: HostNode,
+    project: Project,
+    *,
+    pinned: dict[str, str],
+    auth: RegistryAuth,
+    stack: str,
+) -> dict[str, ImageChoice]:
+    """The image of every service, looked up in parallel."""
+    names = sorted(project.services)
+
+    async def one(name: str) -> ImageChoice:
+        service = project.services[name]
+        if service.build is not None and name not in pinned:
+            tag = service.image or f"{stack}-{name}"
+            local = await node.image(tag)
+            return ImageChoice(
+                ref=tag, digest=local["id"] if local else tag, local_id=None, build=True
+            )
+        assert service.image is not None  # noqa: S101 - the loader requires image or build
+        return await resolve_image(node, name, service.image, pinned=pinned.get(name), auth=auth)
+
+    choices = await asyncio.gather(*(one(name) for name in names))
+    return dict(zip(names, choices, strict=True))
+
+
+def matches(container: ObservedContainer, spec: ServiceSpec, image: ImageChoice) -> bool:
+    """Whether an existing container is what the spec and image ask for."""
+    if container.config_hash != spec.config_hash:
+        return False
+    if image.build:
+        return True  # only a build can tell; the apply rebuilds and compares ids
+    return image.local_id is not None and container.image_id == image.local_id
+
+
+def short(digest: str) -> str:
+    """``sha256:0123456789ab`` of a long digest or reference, for people."""
+    tail = digest.rsplit("@", 1)[-1]
+    return tail[:19] if tail.startswith("sha256:") else tail[:12]
+
+
+def is_current(c: ObservedContainer, spec: ServiceSpec, image: ImageChoice, job: bool) -> bool:
+    """Matches and serves (or, for a one-shot job, finished with exit code 0)."""
+    return matches(c, spec, image) and (c.running or (job and c.exit_code == 0))
+
+
+def plan_service(
+    spec: ServiceSpec, image: ImageChoice, containers: list[ObservedContainer], job: bool = False
+) -> Change:
+    """The change one service needs, with the reason a person reads."""
+    before, after = len(containers), spec.replicas
+    if not containers:
+        return Change(spec.service, Action.create, f"{after} replica(s)", 0, after)
+    current = [c for c in containers if is_current(c, spec, image, job)]
+    if len(current) == len(containers):
+        if before == after:
+            return Change(spec.service, Action.unchanged, "up to date", before, after)
+        return Change(spec.service, Action.scale, f"replicas {before} → {after}", before, after)
+    outdated = [c for c in containers if c not in current]
+    reasons: list[str] = []
+    keys: set[str] = set()
+    for c in outdated:
+        if c.config_hash != spec.config_hash:
+            keys.update(changed_keys(c.key_hashes, spec.key_hashes) or ["(unknown)"])
+    if keys:
+        reasons.append("config changed: " + ", ".join(sorted(keys)))
+    old_images = {c.image_id for c in outdated if c.config_hash == spec.config_hash}
+    if not keys and old_images and not image.build and image.local_id not in old_images:
+        old = ", ".join(sorted(short(i) for i in old_images))
+        reasons.append(f"image digest changed: {old} → {short(image.digest)}")
+    stopped = [c.name for c in outdated if not c.running]
+    if stopped and not reasons:
+        reasons.append(f"not running: {', '.join(stopped)}")
+    detail = {"changed_keys": sorted(keys), "outdated": [c.name for c in outdated]}
+    return Change(spec.service, Action.recreate, "; ".join(reasons), before, after, detail)
+
+
+def plan_orphans(observed: Observed, project: Project) -> list[Change]:
+    """Services that run but are no longer in the project."""
+    return [
+        Change(name, Action.remove, "no longer in the stack", len(observed.of(name)), 0)
+        for name in sorted(observed.services - set(project.services))
+    ]
+
+
+def check_ports(
+    specs: dict[str, ServiceSpec], observed: Observed, in_use: dict[str, list[int]], where: str
+) -> None:
+    """Refuse host ports another process or container already holds on the node.
+
+    Ports this stack's own containers publish now are not conflicts: they are replaced.
+    """
+    ours = {port for c in observed.containers for port in c.published}
+    for name, spec in sorted(specs.items()):
+        for port in spec.fixed_ports:
+            number, _, proto = port.split(":")[-1].partition("/")
+            first = int(number.split("-")[0])
+            if f"{first}/{proto}" in ours:
+                continue
+            if first in in_use.get(proto, []):
+                raise InvalidInputError(
+                    f"service {name!r}: host port {first}/{proto} is already taken on {where}",
+                    hint="pick another published port or stop what holds it",
+                )

@@ -1,0 +1,220 @@
+"""Replacing a service's replicas on a plain host without dropping requests.
+
+Docker's embedded DNS answers a service name with every container that holds the alias, as
+soon as it is connected and until it is gone. So a new replica joins under a name only it
+has, becomes healthy, and only then gets the service alias; an old replica first loses the
+alias (it is reconnected with its own address, so connections in flight survive), is given
+:data:`DRAIN_S` to finish them, and only then stops. Old replicas are stopped, not removed,
+until the whole deploy succeeded: :meth:`Rollout.undo` restarts them if a health gate fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fleetdeck.errors import FleetdeckError
+from fleetdeck.server.stacks.host_spec import container_name, replica_labels
+from fleetdeck.server.stacks.plan import ProgressEvent
+
+if TYPE_CHECKING:
+    from fleetdeck.server.stacks.host_node import HostNode, ObservedContainer
+    from fleetdeck.server.stacks.host_spec import ServiceSpec
+
+#: Time an old replica keeps serving after it left the service's DNS name.
+DRAIN_S = 2.0
+#: A container without a healthcheck must stay up this long to count as started.
+NO_HEALTHCHECK_MONITOR_S = 2.0
+#: Upper bound on waiting for a health verdict beyond what the healthcheck itself implies.
+HEALTH_MARGIN_S = 60.0
+POLL_S = 0.5
+
+Progress = Callable[[ProgressEvent], Awaitable[None]]
+
+
+class HealthGateError(FleetdeckError):
+    """A new replica did not become healthy (the deploy is rolled back)."""
+
+
+@dataclass
+class ReplicaContext:
+    """What every replica of this deploy is labelled and mounted with."""
+
+    stack: str
+    revision: int
+    working_dir: str
+    config_files: list[str]
+    file_paths: dict[str, str] = field(default_factory=dict)  # "secret:name" → host path
+
+
+@dataclass
+class Journal:
+    """What a deploy did, so that a failed one can be undone."""
+
+    created: list[tuple[str, str]] = field(default_factory=list)  # (service, container id)
+    retired: list[tuple[str, str]] = field(default_factory=list)  # stopped old replicas
+    detached: list[tuple[str, str]] = field(default_factory=list)  # old, alias removed
+
+
+class Rollout:
+    """Creates, gates, attaches, drains and retires replicas on one node."""
+
+    def __init__(self, node: HostNode, ctx: ReplicaContext, progress: Progress) -> None:
+        self.node = node
+        self.ctx = ctx
+        self.progress = progress
+        self.journal = Journal()
+
+    async def say(
+        self, step: str, status: str, message: str, service: str | None, container: str | None
+    ) -> None:
+        """Emit one progress event."""
+        await self.progress(
+            ProgressEvent(self.ctx.stack, step, status, message, service, container)
+        )
+
+    # ------------------------------------------------------------------ replicas
+    def _body(self, spec: ServiceSpec, image: str, number: int) -> dict[str, Any]:
+        config = copy.deepcopy(spec.config)
+        config["Image"] = image
+        labels = replica_labels(
+            self.ctx.stack,
+            spec,
+            number,
+            revision=self.ctx.revision,
+            working_dir=self.ctx.working_dir,
+            config_files=self.ctx.config_files,
+        )
+        config["Labels"] = {**config.get("Labels", {}), **labels}
+        mounts = config.setdefault("HostConfig", {}).setdefault("Mounts", [])
+        for key, target in spec.files.values():
+            path = self.ctx.file_paths.get(key)
+            if path:
+                mounts.append({"Type": "bind", "Source": path, "Target": target, "ReadOnly": True})
+        return config
+
+    async def create(
+        self, spec: ServiceSpec, image: str, number: int, *, with_aliases: bool
+    ) -> str:
+        """Create and start one replica; service aliases now or (rolling) once healthy."""
+        name = container_name(self.ctx.stack, spec.service, number)
+        networks = {
+            net: endpoint if with_aliases else {**endpoint, "Aliases": []}
+            for net, endpoint in spec.networks.items()
+        }
+        config = self._body(spec, image, number)
+        first = next(iter(networks), None)
+        if first is not None:
+            config["NetworkingConfig"] = {"EndpointsConfig": {first: networks.pop(first)}}
+            config["HostConfig"]["NetworkMode"] = first
+        await self.say("create", "started", f"creating {name}", spec.service, name)
+        cid = await self.node.create_container(name, config, networks)
+        self.journal.created.append((spec.service, cid))
+        await self.node.action(cid, "start")
+        await self.say("start", "ok", f"started {name}", spec.service, name)
+        return cid
+
+    async def wait_healthy(self, spec: ServiceSpec, cid: str, name: str, monitor: float) -> None:
+        """Wait until the container is healthy (or up for ``monitor`` s without a healthcheck).
+
+        Raises:
+            HealthGateError: It became unhealthy, exited, or no verdict came in time.
+        """
+        await self.say("health", "started", f"waiting for {name} to be healthy", spec.service, name)
+        started = time.monotonic()
+        deadline = started + HEALTH_MARGIN_S + _healthcheck_budget(spec)
+        while True:
+            seen = await self.node.inspect(cid)
+            if seen is None or seen.state in ("exited", "dead"):
+                raise HealthGateError(
+                    f"{name} stopped while starting (state {seen and seen.state})"
+                )
+            if seen.has_healthcheck:
+                if seen.health == "healthy":
+                    break
+                if seen.health == "unhealthy":
+                    raise HealthGateError(f"{name} failed its healthcheck")
+            elif seen.running and time.monotonic() - started >= monitor:
+                break
+            if time.monotonic() > deadline:
+                raise HealthGateError(f"{name} did not become healthy in time")
+            await asyncio.sleep(POLL_S)
+        await self.say("health", "ok", f"{name} is healthy", spec.service, name)
+
+    async def attach(self, spec: ServiceSpec, container: ObservedContainer | str) -> None:
+        """Give a replica its service aliases on every network where it lacks them."""
+        seen = container if not isinstance(container, str) else await self.node.inspect(container)
+        if seen is None:
+            return
+        for net, endpoint in spec.networks.items():
+            wanted = list(endpoint.get("Aliases") or [])
+            if not set(wanted) <= set(seen.aliases(net)) or net not in seen.networks:
+                await self.node.reconnect(net, seen.id, wanted)
+
+    async def detach(self, spec: ServiceSpec, old: ObservedContainer) -> None:
+        """Take an old replica out of the service's DNS name, keeping its address."""
+        for net in spec.networks:
+            if net in old.networks and old.aliases(net):
+                own = [
+                    a
+                    for a in old.aliases(net)
+                    if a not in (spec.networks[net].get("Aliases") or [])
+                ]
+                await self.node.reconnect(net, old.id, own)
+        self.journal.detached.append((spec.service, old.id))
+
+    async def retire(self, spec: ServiceSpec, old: ObservedContainer, *, drain: bool) -> None:
+        """Detach, drain and stop an old replica (kept until the deploy succeeded)."""
+        if old.running:
+            await self.detach(spec, old)
+            if drain:
+                await self.say("stop", "info", f"draining {old.name}", spec.service, old.name)
+                await asyncio.sleep(DRAIN_S)
+            await self.node.action(old.id, "stop")
+        self.journal.retired.append((spec.service, old.id))
+        await self.say("stop", "ok", f"stopped {old.name}", spec.service, old.name)
+
+    # ------------------------------------------------------------------ outcome
+    async def commit(self) -> None:
+        """The deploy succeeded: remove the retired replicas."""
+        for service, cid in self.journal.retired:
+            await self.node.remove(cid)
+            await self.say("remove", "ok", f"removed old replica {cid[:12]}", service, None)
+
+    async def undo(self, specs: dict[str, ServiceSpec]) -> None:
+        """Put the previous replicas back: remove new ones, restart and re-attach old ones."""
+        await self.say("rollback", "started", "restoring the previous containers", None, None)
+        for service, cid in reversed(self.journal.created):
+            await self.node.remove(cid)
+            await self.say("rollback", "info", f"removed new replica {cid[:12]}", service, None)
+        restored = {cid for _, cid in self.journal.retired}
+        for _, cid in self.journal.retired:
+            await self.node.action(cid, "start")
+        for service, cid in [*self.journal.retired, *self.journal.detached]:
+            spec = specs.get(service)
+            if spec is None:
+                continue
+            seen = await self.node.inspect(cid)
+            if seen is None:
+                continue
+            if cid in restored and seen.has_healthcheck:
+                try:
+                    await self.wait_healthy(spec, cid, seen.name, NO_HEALTHCHECK_MONITOR_S)
+                except HealthGateError as exc:
+                    await self.say("rollback", "failed", exc.message, service, seen.name)
+            await self.attach(spec, cid)
+        await self.say("rollback", "ok", "previous containers restored", None, None)
+
+
+def _healthcheck_budget(spec: ServiceSpec) -> float:
+    """Seconds a healthcheck may take to reach a verdict (Docker's defaults when unset)."""
+    check = spec.config.get("Healthcheck") or {}
+    interval = check.get("Interval", 30 * 10**9) / 10**9
+    timeout = check.get("Timeout", 30 * 10**9) / 10**9
+    start = check.get("StartPeriod", 0) / 10**9
+    retries = check.get("Retries", 3)
+    return float(start + (interval + timeout) * (retries + 1))

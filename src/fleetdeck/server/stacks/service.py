@@ -1,0 +1,317 @@
+"""The stack service (``app.state.stacks``): definitions, variables, deploys, revisions.
+
+Every other stacks part plugs in here: the API routes call it; the appliers
+(:class:`~fleetdeck.server.stacks.host_applier.HostApplier` for plain hosts, the Swarm
+applier for Swarm environments) are picked by the environment's kind. A deploy is prepared
+(validated, planned, hardening checked) before anything changes, then runs as a
+:class:`~fleetdeck.server.stacks.deploy.DeployRun` that stores a revision with its result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib
+import importlib.util
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
+from fleetdeck.server.fleet.common import pick_node_link
+from fleetdeck.server.stacks import files as stack_files
+from fleetdeck.server.stacks.deploy import DeployRun
+from fleetdeck.server.stacks.hardening import RULES, findings
+from fleetdeck.server.stacks.host_applier import HostApplier
+from fleetdeck.server.stacks.plan import DeployTarget, Strategy, TargetKind
+from fleetdeck.server.stacks.repository import StackRepository, Variable
+from fleetdeck.server.stacks.service_support import collect_files, revision_json
+from fleetdeck.server.store.models_stacks import StackRevision
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from fleetdeck.compose import Project
+    from fleetdeck.server.fleet.service import Fleet
+    from fleetdeck.server.stacks.files import StackFile
+    from fleetdeck.server.stacks.plan import DeployOutcome, Plan, StackApplier
+    from fleetdeck.server.store.models_stacks import StackDefinition
+
+log = logging.getLogger("fleetdeck.server.stacks")
+VAR_KEY_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+@dataclass
+class Proposal:
+    """Files (and where) a request brings instead of the stored definition."""
+
+    environment: str | None = None
+    files: list[StackFile] | None = None
+    env_file: str | None = None
+
+
+def check_variable_key(key: str) -> str:
+    """A variable name as Compose interpolates it."""
+    if not key or key[0].isdigit() or not set(key) <= VAR_KEY_CHARS or len(key) > 128:
+        raise InvalidInputError(f"invalid variable name {key!r}", hint="use letters, digits and _")
+    return key
+
+
+class StackService:
+    """Stacks of one server.
+
+    Args:
+        repo: The stack tables.
+        fleet: Environments, links and inventory.
+        data_dir: The server's data dir (stacks are materialised under ``stacks/``).
+        master_key: The master key (a config-hash key is derived from it).
+        blocking_rules: Hardening rules that block a deploy.
+        registry_auth: ``async (image) -> credentials | None``.
+        on_failure: Called with (stack, environment, message) after a failed deploy.
+    """
+
+    def __init__(
+        self,
+        repo: StackRepository,
+        fleet: Fleet,
+        data_dir: Path,
+        master_key: bytes,
+        blocking_rules: list[str],
+        registry_auth: Any,
+        on_failure: Any = None,
+    ) -> None:
+        unknown = sorted(set(blocking_rules) - set(RULES))
+        if unknown:
+            raise InvalidInputError(
+                f"unknown hardening rule(s) in stacks_blocking_rules: {', '.join(unknown)}",
+                hint=f"rules: {', '.join(RULES)}",
+            )
+        self.repo = repo
+        self.fleet = fleet
+        self.data_dir = data_dir
+        self.blocking = set(blocking_rules)
+        self.on_failure = on_failure
+        hash_key = hashlib.sha256(b"fleetdeck stack config hash\0" + master_key).digest()
+        self.host = HostApplier(self._link_for, hash_key, registry_auth)
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # ------------------------------------------------------------------ targets
+    def _link_for(self, environment: str, node: str | None) -> Any:
+        return pick_node_link(self.fleet, environment, node)
+
+    def kind_of(self, environment: str) -> TargetKind:
+        """Swarm when a node of the environment is in an active Swarm, else host."""
+        self.fleet.require_environment(environment)
+        for state in self.fleet.inventory.nodes(environment):
+            if state.info is not None and state.info.swarm.state == "active":
+                return TargetKind.swarm
+        return TargetKind.host
+
+    def applier(self, kind: TargetKind) -> StackApplier:
+        """The applier for a kind of environment."""
+        if kind is TargetKind.host:
+            return self.host
+        name = "fleetdeck.server.stacks.swarm_applier"
+        if importlib.util.find_spec(name) is None:
+            raise ConflictError(
+                "deploying stacks to a Swarm is not available in this server yet",
+                hint="deploy to a plain-host environment",
+            )
+        module = importlib.import_module(name)
+        applier: StackApplier = module.SwarmApplier(self)
+        return applier
+
+    # ------------------------------------------------------------------ loading
+    def stack_dir(self, name: str) -> Path:
+        """Where a stack's files are materialised."""
+        return self.data_dir / "stacks" / stack_files.check_stack_name(name)
+
+    async def _definition(
+        self, name: str, proposal: Proposal | None
+    ) -> tuple[StackDefinition | None, str, list[StackFile], str | None]:
+        stored = await self.repo.find(stack_files.check_stack_name(name))
+        proposal = proposal or Proposal()
+        if proposal.files is None and (stored is None or not stored.files):
+            raise NotFoundError(f"no stack {name!r}", hint="give its files (stack deploy -f FILE)")
+        environment = proposal.environment or (stored.environment if stored else None)
+        if not environment:
+            raise InvalidInputError("say which environment the stack goes to (--env)")
+        if proposal.files is not None:
+            files, env_file = stack_files.check_files(proposal.files), proposal.env_file
+        else:
+            assert stored is not None  # noqa: S101 - checked above
+            files = [stack_files.StackFile(f["name"], f["content"]) for f in stored.files]
+            env_file = stored.env_file
+        self.fleet.require_environment(environment)
+        return stored, environment, files, env_file
+
+    async def _variables(self, stored: StackDefinition | None) -> list[Variable]:
+        return await self.repo.variables(stored) if stored is not None else []
+
+    def load(
+        self, directory: Path, name: str, files: list[StackFile], env_file: str | None,
+        values: dict[str, str],
+    ) -> tuple[Project, dict[str, bytes]]:  # fmt: skip
+        """Load a project and gather its secret/config contents while its files exist."""
+        project = stack_files.load(directory, name, files, env_file, values)
+        return project, collect_files(project, directory, values)
+
+    # ------------------------------------------------------------------ reading
+    async def validate(
+        self, files: list[StackFile], env_file: str | None, variables: dict[str, str]
+    ) -> dict[str, Any]:
+        """Check files as the editor types them; changes nothing."""
+        try:
+            with stack_files.scratch_dir(self.data_dir, "validate") as directory:
+                project, _ = self.load(directory, "validate", files, env_file, variables)
+        except InvalidInputError as exc:
+            return {"ok": False, "errors": [_located(exc.message)]}
+        return {
+            "ok": True,
+            "services": sorted(project.services),
+            "warnings": list(project.warnings),
+            "project": project.to_data(),
+        }
+
+    async def plan(self, name: str, proposal: Proposal | None) -> Plan:
+        """What a deploy would change (``stack diff``), with hardening findings."""
+        stored, environment, files, env_file = await self._definition(name, proposal)
+        values = self.repo.opened(name, await self._variables(stored))
+        with stack_files.scratch_dir(self.data_dir, name) as directory:
+            project, secrets = self.load(directory, name, files, env_file, values)
+        kind = self.kind_of(environment)
+        target = DeployTarget(stack=name, environment=environment, kind=kind, secrets=secrets)
+        plan = await self.applier(kind).plan(project, target)
+        plan.findings = findings(project, self.blocking)
+        return plan
+
+    # ------------------------------------------------------------------ deploys
+    def lock(self, name: str) -> asyncio.Lock:
+        """One deploy at a time per stack."""
+        return self._locks.setdefault(name, asyncio.Lock())
+
+    async def prepare(
+        self,
+        name: str,
+        actor: str,
+        proposal: Proposal | None,
+        strategy: Strategy,
+        *,
+        pinned: dict[str, str] | None = None,
+        variables: list[Variable] | None = None,
+    ) -> DeployRun:
+        """Validate and plan a deploy; store the definition and a new revision.
+
+        Raises:
+            FleetdeckError: Anything wrong is reported here, before anything changes.
+        """
+        stored, environment, files, env_file = await self._definition(name, proposal)
+        kind = self.kind_of(environment)
+        if stored is not None and stored.files and stored.environment != environment:
+            raise ConflictError(
+                f"stack {name!r} runs in environment {stored.environment!r}",
+                hint="remove it there first (stack rm) to move it",
+            )
+        chosen = variables if variables is not None else await self._variables(stored)
+        values = self.repo.opened(name, chosen)
+        directory = self.stack_dir(name)
+        project, secrets = self.load(directory, name, files, env_file, values)
+        blocking = [f for f in findings(project, self.blocking) if f.blocking]
+        if blocking:
+            first = blocking[0]
+            raise InvalidInputError(
+                f"service {first.service!r}: {first.message} (rule {first.rule} blocks deploys)",
+                hint="change the service, or the server's stacks_blocking_rules",
+            )
+        target = DeployTarget(
+            stack=name, environment=environment, kind=kind, secrets=secrets,
+            pinned_images=dict(pinned or {}), working_dir=str(directory),
+            config_files=tuple(str(directory / f) for f in stack_files.compose_files(files)),
+        )  # fmt: skip
+        applier = self.applier(kind)
+        plan = await applier.plan(project, target)
+        plan.findings = findings(project, self.blocking)
+        stored = await self.repo.save(name, environment, kind.value, files, env_file)
+        if variables is not None:
+            await self.repo.replace_variables(stored, variables)
+        number = await self.repo.next_revision(stored)
+        await self.repo.add_revision(
+            stored,
+            StackRevision(
+                revision=number, actor=actor, environment=environment, strategy=strategy.value,
+                files=[{"name": f.name, "content": f.content} for f in files], env_file=env_file,
+                variables=[v.to_revision() for v in chosen], image_digests={},
+            ),
+        )  # fmt: skip
+        await self.repo.set_status(name, "deploying", f"revision {number}", None)
+        target = DeployTarget(**{**target.__dict__, "revision": number})
+        return DeployRun(
+            name, project, plan, target, applier, strategy, self._finisher(stored, number)
+        )
+
+    def _finisher(self, stored: StackDefinition, number: int) -> Any:
+        async def finish(outcome: DeployOutcome) -> None:
+            result = "ok" if outcome.ok else ("rolled_back" if outcome.rolled_back else "failed")
+            await self.repo.finish_revision(
+                stored, number, result, outcome.message, outcome.image_digests
+            )
+            status = "running" if outcome.ok else ("running" if outcome.rolled_back else "failed")
+            current = number if outcome.ok else None
+            await self.repo.set_status(stored.name, status, outcome.message, current)
+            if not outcome.ok and self.on_failure is not None:
+                await self.on_failure(stored.name, stored.environment, outcome.message)
+
+        return finish
+
+    async def prepare_rollback(self, name: str, actor: str, revision: int | None) -> DeployRun:
+        """A deploy of an earlier revision: its files, variables and image digests exactly."""
+        stored = await self.repo.require(name)
+        if revision is None:
+            candidates = [r for r in await self.repo.revisions(stored) if r.result == "ok"]
+            earlier = [
+                r for r in candidates if stored.revision is None or r.revision < stored.revision
+            ]
+            if not earlier:
+                raise ConflictError(f"stack {name!r} has no earlier successful revision")
+            revision = earlier[0].revision
+        row = await self.repo.revision(stored, revision)
+        files = [stack_files.StackFile(f["name"], f["content"]) for f in row.files]
+        proposal = Proposal(environment=row.environment, files=files, env_file=row.env_file)
+        variables = [Variable.from_revision(v) for v in row.variables]
+        return await self.prepare(
+            name, actor, proposal, Strategy(row.strategy), pinned=dict(row.image_digests),
+            variables=variables,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ the rest
+    async def history(self, name: str) -> list[dict[str, Any]]:
+        """Revisions, newest first."""
+        stored = await self.repo.require(name)
+        return [revision_json(r, full=False) for r in await self.repo.revisions(stored)]
+
+    async def revision(self, name: str, number: int) -> dict[str, Any]:
+        """One revision with its files (secret values never included)."""
+        stored = await self.repo.require(name)
+        return revision_json(await self.repo.revision(stored, number), full=True)
+
+    async def remove(self, name: str) -> None:
+        """Remove the stack's containers/services (named volumes kept) and forget it."""
+        stored = await self.repo.require(name)
+        kind = TargetKind(stored.kind)
+        target = DeployTarget(stack=name, environment=stored.environment, kind=kind)
+
+        async def ignore(_: Any) -> None:
+            return None
+
+        async with self.lock(name):
+            await self.applier(kind).remove(name, target, progress=ignore)
+            await self.repo.delete(name)
+
+
+def _located(message: str) -> dict[str, Any]:
+    """``{file, line, message}`` from a loader message ``FILE:LINE: text``."""
+    head, sep, rest = message.partition(": ")
+    file, _, line = head.rpartition(":")
+    if sep and file and line.isdigit():
+        return {"file": file, "line": int(line), "message": rest}
+    return {"file": None, "line": None, "message": message}

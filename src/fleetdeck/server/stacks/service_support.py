@@ -1,0 +1,84 @@
+"""Helpers of the stack service: secret/config contents, revision JSON, stack listings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fleetdeck.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from fleetdeck.compose import Project
+    from fleetdeck.server.store.models_stacks import StackRevision
+
+
+def _inside(path: str, directory: Path, what: str) -> bytes:
+    resolved = Path(path).resolve()
+    if not resolved.is_relative_to(directory.resolve()):
+        raise InvalidInputError(
+            f"{what}: file {path} is outside the stack's files",
+            hint="add the file to the stack, or keep the value in a stack variable",
+        )
+    try:
+        return resolved.read_bytes()
+    except OSError:
+        raise InvalidInputError(
+            f"{what}: file {resolved.name} is not among the stack's files"
+        ) from None
+
+
+def collect_files(project: Project, directory: Path, values: dict[str, str]) -> dict[str, bytes]:
+    """Contents of the secrets and configs the services use, by ``secret:NAME``/``config:NAME``.
+
+    A secret comes from a stack variable (``environment: VAR``, a secret variable set with
+    ``stack vars set --secret``) or from one of the stack's files; a config may also be
+    inline ``content``. External ones exist only on a Swarm.
+    """
+    used = {("secret", r.source) for s in project.services.values() for r in s.secrets}
+    used |= {("config", r.source) for s in project.services.values() for r in s.configs}
+    result: dict[str, bytes] = {}
+    for kind, name in sorted(used):
+        entry: Any = (project.secrets if kind == "secret" else project.configs).get(name)
+        what = f"{kind} {name!r}"
+        if entry is None:
+            continue
+        if entry.external:
+            raise InvalidInputError(
+                f"{what} is external: on a plain host fleetdeck delivers only its own",
+                hint="set it as a stack variable and use `environment: VAR`",
+            )
+        if entry.environment:
+            if entry.environment not in values:
+                raise InvalidInputError(
+                    f"{what} reads variable {entry.environment} which is not set",
+                    hint=f"fleetdeck stack vars set STACK {entry.environment} --secret",
+                )
+            result[f"{kind}:{name}"] = values[entry.environment].encode()
+        elif entry.file:
+            result[f"{kind}:{name}"] = _inside(entry.file, directory, what)
+        elif kind == "config" and entry.content is not None:
+            result[f"{kind}:{name}"] = entry.content.encode()
+    return result
+
+
+def revision_json(row: StackRevision, *, full: bool) -> dict[str, Any]:
+    """A revision as the API serves it (``history`` items; ``full`` adds the files)."""
+    data: dict[str, Any] = {
+        "revision": row.revision,
+        "time": row.time.isoformat(),
+        "actor": row.actor,
+        "environment": row.environment,
+        "result": row.result,
+        "message": row.message,
+        "image_digests": dict(row.image_digests or {}),
+        "strategy": row.strategy,
+    }
+    if full:
+        data["files"] = list(row.files)
+        data["env_file"] = row.env_file
+        data["variables"] = [
+            {"key": v["key"], "secret": bool(v.get("secret")),
+             "value": None if v.get("secret") else v.get("value")}
+            for v in row.variables
+        ]  # fmt: skip
+    return data

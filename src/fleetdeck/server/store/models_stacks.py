@@ -1,0 +1,71 @@
+"""Stack tables: definitions, per-stack variables (secrets sealed) and revisions.
+
+A stack's files are kept here (the store is the truth; the data dir only holds a copy for
+loading). Secret variable values are sealed with the master key (``SecretBox``) and bound to
+``stack:NAME:var:KEY``; a revision copies the sealed bytes, so a rollback restores exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime  # noqa: TC003 - SQLAlchemy reads Mapped[datetime] at runtime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fleetdeck.server.store.models import Base, new_id, utcnow
+
+
+class StackDefinition(Base):
+    """A managed stack: where it runs and its Compose files."""
+
+    __tablename__ = "stacks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    environment: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="host")
+    files: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    env_file: Mapped[str | None] = mapped_column(Text)
+    revision: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="unknown")
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StackVariable(Base):
+    """One variable of a stack (interpolation and secret sources)."""
+
+    __tablename__ = "stack_variables"
+    __table_args__ = (UniqueConstraint("stack_id", "key"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    stack_id: Mapped[str] = mapped_column(ForeignKey("stacks.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(128))
+    secret: Mapped[bool] = mapped_column(default=False)
+    value: Mapped[str | None] = mapped_column(Text)
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StackRevision(Base):
+    """One deploy of a stack: what was deployed, by whom, with which images, and how it went."""
+
+    __tablename__ = "stack_revisions"
+    __table_args__ = (UniqueConstraint("stack_id", "revision"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    stack_id: Mapped[str] = mapped_column(ForeignKey("stacks.id", ondelete="CASCADE"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    time: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    environment: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(String(16), default="deploying")
+    message: Mapped[str] = mapped_column(Text, default="")
+    strategy: Mapped[str] = mapped_column(String(16), default="auto")
+    files: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    env_file: Mapped[str | None] = mapped_column(Text)
+    #: [{key, secret, value|null, sealed: base64|null}]: secrets stay sealed.
+    variables: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    image_digests: Mapped[dict[str, Any]] = mapped_column(default=dict)
