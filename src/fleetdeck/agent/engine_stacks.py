@@ -209,7 +209,7 @@ def write_files(engine: Engine, stack: str, files: Mapping[str, bytes]) -> dict[
     paths: dict[str, str] = {}
     for key, data in files.items():
         digest = hashlib.sha256(data).hexdigest()[:16]
-        path = root / f"{_safe(key, 'file key')}-{digest}"
+        path = root / f"{_safe(key.replace(':', '-'), 'file key')}-{digest}"
         if not path.exists():
             tmp = path.with_suffix(".tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o400)

@@ -23,23 +23,23 @@ __all__ = ["router", "start", "stop"]
 log = logging.getLogger("fleetdeck.server.stacks")
 
 
-def _failure_reporter(app: FastAPI) -> Any:
-    """Tell the alerts part (when it is there) that a deploy failed."""
+def _outcome_reporter(app: FastAPI) -> Any:
+    """Tell the alerts part (when it is there) that a deploy failed, or succeeded again."""
 
-    async def report(stack: str, environment: str, message: str) -> None:
+    async def report(stack: str, environment: str, ok: bool, message: str) -> None:
         alerts = getattr(app.state, "alerts", None)
         report_event = getattr(alerts, "report_event", None)
         if report_event is None:
             return
+        labels = {"environment": environment, "stack": stack}
         try:
-            await report_event(
-                kind="stack_deploy_failed",
-                environment=environment,
-                stack=stack,
-                message=message,
-            )
+            if ok:
+                await report_event("stack_deploy_failed", labels, "deployed", resolved=True)
+            else:
+                text = f"deploy of {stack} failed: {message}"
+                await report_event("stack_deploy_failed", labels, text, severity="critical")
         except Exception:  # alerting must never break a deploy's bookkeeping
-            log.exception("could not report the failed deploy of %s", stack)
+            log.exception("could not report the deploy outcome of %s", stack)
 
     return report
 
@@ -54,7 +54,7 @@ async def start(app: FastAPI) -> None:
         load_master_key(settings),
         list(settings.stacks_blocking_rules),
         app.state.registry_auth_for,
-        on_failure=_failure_reporter(app),
+        on_outcome=_outcome_reporter(app),
     )
 
 

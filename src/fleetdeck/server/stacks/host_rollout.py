@@ -58,6 +58,7 @@ class Journal:
     created: list[tuple[str, str]] = field(default_factory=list)  # (service, container id)
     retired: list[tuple[str, str]] = field(default_factory=list)  # stopped old replicas
     detached: list[tuple[str, str]] = field(default_factory=list)  # old, alias removed
+    stopping: list[asyncio.Task[None]] = field(default_factory=list)  # stops in flight
 
 
 class Rollout:
@@ -174,13 +175,27 @@ class Rollout:
             if drain:
                 await self.say("stop", "info", f"draining {old.name}", spec.service, old.name)
                 await asyncio.sleep(DRAIN_S)
-            await self.node.action(old.id, "stop")
+            # Out of DNS and drained: its stop (grace period included) need not hold up the
+            # next batch; commit/undo wait for it.
+            self.journal.stopping.append(asyncio.create_task(self._stop(spec, old)))
         self.journal.retired.append((spec.service, old.id))
+
+    async def _stop(self, spec: ServiceSpec, old: ObservedContainer) -> None:
+        await self.node.action(old.id, "stop")
         await self.say("stop", "ok", f"stopped {old.name}", spec.service, old.name)
+
+    async def settle(self) -> None:
+        """Wait for the stops in flight (their errors are reported, not raised)."""
+        results = await asyncio.gather(*self.journal.stopping, return_exceptions=True)
+        self.journal.stopping.clear()
+        for result in results:
+            if isinstance(result, FleetdeckError):
+                await self.say("stop", "failed", result.message, None, None)
 
     # ------------------------------------------------------------------ outcome
     async def commit(self) -> None:
         """The deploy succeeded: remove the retired replicas."""
+        await self.settle()
         for service, cid in self.journal.retired:
             await self.node.remove(cid)
             await self.say("remove", "ok", f"removed old replica {cid[:12]}", service, None)
@@ -188,6 +203,7 @@ class Rollout:
     async def undo(self, specs: dict[str, ServiceSpec]) -> None:
         """Put the previous replicas back: remove new ones, restart and re-attach old ones."""
         await self.say("rollback", "started", "restoring the previous containers", None, None)
+        await self.settle()
         for service, cid in reversed(self.journal.created):
             await self.node.remove(cid)
             await self.say("rollback", "info", f"removed new replica {cid[:12]}", service, None)

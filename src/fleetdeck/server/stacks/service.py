@@ -10,6 +10,7 @@ applier for Swarm environments) are picked by the environment's kind. A deploy i
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
+from fleetdeck.server.fleet.api_swarm import manager_of
 from fleetdeck.server.fleet.common import pick_node_link
 from fleetdeck.server.stacks import files as stack_files
 from fleetdeck.server.stacks.deploy import DeployRun
@@ -67,7 +69,7 @@ class StackService:
         master_key: The master key (a config-hash key is derived from it).
         blocking_rules: Hardening rules that block a deploy.
         registry_auth: ``async (image) -> credentials | None``.
-        on_failure: Called with (stack, environment, message) after a failed deploy.
+        on_outcome: Called with (stack, environment, ok, message) after every deploy.
     """
 
     def __init__(
@@ -78,7 +80,7 @@ class StackService:
         master_key: bytes,
         blocking_rules: list[str],
         registry_auth: Any,
-        on_failure: Any = None,
+        on_outcome: Any = None,
     ) -> None:
         unknown = sorted(set(blocking_rules) - set(RULES))
         if unknown:
@@ -90,9 +92,11 @@ class StackService:
         self.fleet = fleet
         self.data_dir = data_dir
         self.blocking = set(blocking_rules)
-        self.on_failure = on_failure
+        self.on_outcome = on_outcome
         hash_key = hashlib.sha256(b"fleetdeck stack config hash\0" + master_key).digest()
+        self._hash_key = hash_key
         self.host = HostApplier(self._link_for, hash_key, registry_auth)
+        self._swarm: Any = None
         self._locks: dict[str, asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ targets
@@ -117,8 +121,14 @@ class StackService:
                 "deploying stacks to a Swarm is not available in this server yet",
                 hint="deploy to a plain-host environment",
             )
-        module = importlib.import_module(name)
-        applier: StackApplier = module.SwarmApplier(self)
+        if self._swarm is None:
+            module = importlib.import_module(name)
+            self._swarm = module.SwarmApplier(
+                functools.partial(manager_of, self.fleet),
+                self.fleet.inventory,
+                hash_key=self._hash_key,
+            )
+        applier: StackApplier = self._swarm
         return applier
 
     # ------------------------------------------------------------------ loading
@@ -150,11 +160,11 @@ class StackService:
 
     def load(
         self, directory: Path, name: str, files: list[StackFile], env_file: str | None,
-        values: dict[str, str],
+        values: dict[str, str], *, swarm: bool = False,
     ) -> tuple[Project, dict[str, bytes]]:  # fmt: skip
         """Load a project and gather its secret/config contents while its files exist."""
         project = stack_files.load(directory, name, files, env_file, values)
-        return project, collect_files(project, directory, values)
+        return project, collect_files(project, directory, values, swarm=swarm)
 
     # ------------------------------------------------------------------ reading
     async def validate(
@@ -177,9 +187,11 @@ class StackService:
         """What a deploy would change (``stack diff``), with hardening findings."""
         stored, environment, files, env_file = await self._definition(name, proposal)
         values = self.repo.opened(name, await self._variables(stored))
-        with stack_files.scratch_dir(self.data_dir, name) as directory:
-            project, secrets = self.load(directory, name, files, env_file, values)
         kind = self.kind_of(environment)
+        with stack_files.scratch_dir(self.data_dir, name) as directory:
+            project, secrets = self.load(
+                directory, name, files, env_file, values, swarm=kind is TargetKind.swarm
+            )
         target = DeployTarget(stack=name, environment=environment, kind=kind, secrets=secrets)
         plan = await self.applier(kind).plan(project, target)
         plan.findings = findings(project, self.blocking)
@@ -215,7 +227,9 @@ class StackService:
         chosen = variables if variables is not None else await self._variables(stored)
         values = self.repo.opened(name, chosen)
         directory = self.stack_dir(name)
-        project, secrets = self.load(directory, name, files, env_file, values)
+        project, secrets = self.load(
+            directory, name, files, env_file, values, swarm=kind is TargetKind.swarm
+        )
         blocking = [f for f in findings(project, self.blocking) if f.blocking]
         if blocking:
             first = blocking[0]
@@ -250,7 +264,11 @@ class StackService:
         )
 
     def _finisher(self, stored: StackDefinition, number: int) -> Any:
+        previous = stored.revision
+
         async def finish(outcome: DeployOutcome) -> None:
+            if outcome.rolled_back and previous is not None:
+                outcome.message += f" (revision {previous})"
             result = "ok" if outcome.ok else ("rolled_back" if outcome.rolled_back else "failed")
             await self.repo.finish_revision(
                 stored, number, result, outcome.message, outcome.image_digests
@@ -258,8 +276,8 @@ class StackService:
             status = "running" if outcome.ok else ("running" if outcome.rolled_back else "failed")
             current = number if outcome.ok else None
             await self.repo.set_status(stored.name, status, outcome.message, current)
-            if not outcome.ok and self.on_failure is not None:
-                await self.on_failure(stored.name, stored.environment, outcome.message)
+            if self.on_outcome is not None:
+                await self.on_outcome(stored.name, stored.environment, outcome.ok, outcome.message)
 
         return finish
 
@@ -303,9 +321,8 @@ class StackService:
         async def ignore(_: Any) -> None:
             return None
 
-        async with self.lock(name):
-            await self.applier(kind).remove(name, target, progress=ignore)
-            await self.repo.delete(name)
+        await self.applier(kind).remove(name, target, progress=ignore)  # the caller holds the lock
+        await self.repo.delete(name)
 
 
 def _located(message: str) -> dict[str, Any]:

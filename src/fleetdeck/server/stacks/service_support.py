@@ -27,7 +27,9 @@ def _inside(path: str, directory: Path, what: str) -> bytes:
         ) from None
 
 
-def collect_files(project: Project, directory: Path, values: dict[str, str]) -> dict[str, bytes]:
+def collect_files(
+    project: Project, directory: Path, values: dict[str, str], *, swarm: bool = False
+) -> dict[str, bytes]:
     """Contents of the secrets and configs the services use, by ``secret:NAME``/``config:NAME``.
 
     A secret comes from a stack variable (``environment: VAR``, a secret variable set with
@@ -41,6 +43,8 @@ def collect_files(project: Project, directory: Path, values: dict[str, str]) -> 
         entry: Any = (project.secrets if kind == "secret" else project.configs).get(name)
         what = f"{kind} {name!r}"
         if entry is None:
+            continue
+        if entry.external and swarm:
             continue
         if entry.external:
             raise InvalidInputError(
