@@ -1,4 +1,4 @@
-"""Stack secrets on a plain host, and a deploy cut short by killing the server."""
+"""Stack secrets and builds on a plain host, and a deploy cut short by killing the server."""
 
 from __future__ import annotations
 
@@ -75,6 +75,26 @@ secrets:
     assert fleet3.server is not None
     server_log = (Path(fleet3.server.data_dir) / "server.log").read_text(errors="replace")
     assert value not in server_log and new_value not in server_log
+    fleetdeck("stack", "rm", stack, "-y", env=env)
+
+
+def test_image_built_on_the_node_from_the_stacks_files(fleet3: LabRecord, tmp_path: Path) -> None:
+    env, node = server_env(fleet3), fleet3.nodes[2]
+    stack = f"u{uuid.uuid4().hex[:6]}"
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text(
+        'ARG BASE\nFROM ${BASE}\nRUN echo built > /built\nCMD ["sleep", "3600"]\n'
+    )
+    path = tmp_path / "compose.yaml"
+    path.write_text(
+        "services:\n  app:\n    build:\n      context: ./app\n"
+        f"      args: {{BASE: '{fleet3.images['base']}'}}\n"
+    )
+    fleetdeck("stack", "deploy", stack, "-f", str(path), "--env", node.name, env=env)
+    assert docker(node, "exec", f"{stack}-app-1", "cat", "/built") == "built"
+    assert f"{stack}-app" in docker(node, "images", "--format", "{{.Repository}}")
+    plan = fleetdeck_json("stack", "diff", stack, env=env)
+    assert [c["action"] for c in plan] == ["unchanged"]
     fleetdeck("stack", "rm", stack, "-y", env=env)
 
 

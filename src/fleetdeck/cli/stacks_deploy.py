@@ -51,7 +51,61 @@ def read_files(files: list[Path] | None) -> list[dict[str, str]] | None:
             result.append({"name": path.name, "content": path.read_text()})
         except OSError as exc:
             raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
-    return result
+    names = {item["name"] for item in result}
+    return result + [f for f in related_files(files) if f["name"] not in names]
+
+
+def _referenced(data: Any) -> list[str]:
+    """Local paths a Compose file refers to: build contexts, env files, secret/config files."""
+    found: list[str] = []
+    if not isinstance(data, dict):
+        return found
+    for service in (data.get("services") or {}).values():
+        if not isinstance(service, dict):
+            continue
+        build = service.get("build")
+        context = build.get("context", ".") if isinstance(build, dict) else build
+        if isinstance(context, str) and "://" not in context:
+            found.append(context)
+        env_files = service.get("env_file") or []
+        for item in [env_files] if isinstance(env_files, str | dict) else env_files:
+            path = item.get("path") if isinstance(item, dict) else item
+            if isinstance(path, str):
+                found.append(path)
+    for section in ("secrets", "configs"):
+        for entry in (data.get(section) or {}).values():
+            if isinstance(entry, dict) and isinstance(entry.get("file"), str):
+                found.append(entry["file"])
+    return found
+
+
+def related_files(files: list[Path]) -> list[dict[str, str]]:
+    """Files the Compose files refer to under their directory, sent along with them.
+
+    Paths that leave the directory, or hold variables, are left to the server to refuse.
+    """
+    import yaml
+
+    root = files[0].resolve().parent
+    result: dict[str, str] = {}
+    for compose in files:
+        try:
+            data = yaml.safe_load(compose.read_text())
+        except (OSError, yaml.YAMLError):
+            continue  # the server names the problem with its line
+        for ref in _referenced(data):
+            if "$" in ref:
+                continue
+            target = (compose.resolve().parent / ref).resolve()
+            if not target.is_relative_to(root) or target == root and ref not in (".", "./"):
+                continue
+            candidates = [target] if target.is_file() else sorted(target.rglob("*"))
+            for path in candidates:
+                if path.is_file() and ".git" not in path.parts:
+                    name = str(path.relative_to(root))
+                    if path not in [c.resolve() for c in files]:
+                        result.setdefault(name, path.read_text(errors="replace"))
+    return [{"name": name, "content": content} for name, content in sorted(result.items())]
 
 
 def read_env_file(path: Path | None) -> str | None:

@@ -47,8 +47,10 @@ def _outcome_reporter(app: FastAPI) -> Any:
 async def start(app: FastAPI) -> None:
     """Create the stack service on ``app.state.stacks``."""
     settings = app.state.settings
+    repo = StackRepository(app.state.store, app.state.secrets)
+    await repo.close_interrupted()
     app.state.stacks = StackService(
-        StackRepository(app.state.store, app.state.secrets),
+        repo,
         app.state.fleet,
         settings.data_dir,
         load_master_key(settings),

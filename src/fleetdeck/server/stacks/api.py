@@ -23,7 +23,7 @@ from fleetdeck.server.stacks.service import Proposal, check_variable_key
 from fleetdeck.types import Role
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Coroutine
 
     from fleetdeck.server.stacks.deploy import DeployRun
     from fleetdeck.server.stacks.service import StackService
@@ -180,23 +180,39 @@ async def _locked(request: Request, name: str) -> None:
     await lock.acquire()
 
 
+async def _start(
+    request: Request,
+    who: Principal,
+    action: str,
+    name: str,
+    prepare: Coroutine[Any, Any, DeployRun],
+) -> StreamingResponse:
+    """Take the stack's lock, prepare (errors answer before the stream), then stream the run."""
+    try:
+        await _locked(request, name)
+    except BaseException:
+        prepare.close()
+        raise
+    try:
+        run = await prepare
+    except FleetdeckError as exc:
+        stacks_of(request).lock(name).release()
+        await _audit(request, who, action, name, f"error: {exc.message}")
+        raise
+    except BaseException:
+        stacks_of(request).lock(name).release()
+        raise
+    return await _stream(request, who, action, name, run)
+
+
 @router.post("/{name}/deploy")
 async def deploy(
     request: Request, who: Operator, name: str, body: DeployBody | None = None
 ) -> StreamingResponse:
     """Deploy: NDJSON plan, progress and result; bad input is an error before the stream."""
     body = body or DeployBody()
-    await _locked(request, name)
-    try:
-        run = await stacks_of(request).prepare(name, who.username, body.proposal(), body.strategy)
-    except FleetdeckError as exc:
-        stacks_of(request).lock(name).release()
-        await _audit(request, who, "stack.deploy", name, f"error: {exc.message}")
-        raise
-    except BaseException:
-        stacks_of(request).lock(name).release()
-        raise
-    return await _stream(request, who, "stack.deploy", name, run)
+    prepare = stacks_of(request).prepare(name, who.username, body.proposal(), body.strategy)
+    return await _start(request, who, "stack.deploy", name, prepare)
 
 
 @router.post("/{name}/rollback")
@@ -205,17 +221,8 @@ async def rollback(
 ) -> StreamingResponse:
     """Deploy an earlier revision exactly (files, variables, image digests)."""
     body = body or RollbackBody()
-    await _locked(request, name)
-    try:
-        run = await stacks_of(request).prepare_rollback(name, who.username, body.revision)
-    except FleetdeckError as exc:
-        stacks_of(request).lock(name).release()
-        await _audit(request, who, "stack.rollback", name, f"error: {exc.message}")
-        raise
-    except BaseException:
-        stacks_of(request).lock(name).release()
-        raise
-    return await _stream(request, who, "stack.rollback", name, run)
+    prepare = stacks_of(request).prepare_rollback(name, who.username, body.revision)
+    return await _start(request, who, "stack.rollback", name, prepare)
 
 
 @router.get("/{name}/ps")

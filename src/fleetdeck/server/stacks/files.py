@@ -82,9 +82,23 @@ def check_files(files: list[StackFile]) -> list[StackFile]:
     return files
 
 
+_SERVICES_KEY = re.compile(r"^services\s*:", re.MULTILINE)
+_COMPOSE_NAME = re.compile(r"^(?:docker-)?compose[\w.-]*\.ya?ml$")
+
+
 def compose_files(files: list[StackFile]) -> list[str]:
-    """The Compose files among a stack's files, in order (``*.yml``/``*.yaml`` at the top)."""
-    names = [f.name for f in files if f.name.endswith((".yml", ".yaml")) and "/" not in f.name]
+    """The Compose files among a stack's files, in their order.
+
+    Top-level ``*.yml``/``*.yaml`` files named ``compose…``/``docker-compose…`` or with a
+    top-level ``services:`` key; other files (configs, env files, build contexts) go along.
+    """
+    names = [
+        f.name
+        for f in files
+        if "/" not in f.name
+        and f.name.endswith((".yml", ".yaml"))
+        and (_COMPOSE_NAME.match(f.name) or _SERVICES_KEY.search(f.content))
+    ]
     if not names:
         raise InvalidInputError(
             "no Compose file among the stack's files", hint="name it compose.yaml"

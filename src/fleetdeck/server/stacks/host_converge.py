@@ -12,6 +12,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from fleetdeck.errors import FleetdeckError, NodeUnreachableError
 from fleetdeck.server.stacks.host_plan import is_current
 from fleetdeck.server.stacks.host_rollout import NO_HEALTHCHECK_MONITOR_S, HealthGateError
 from fleetdeck.server.stacks.plan import Strategy
@@ -126,8 +127,14 @@ class ServiceConvergence:
 
     async def _new_replica(self, fresh: bool) -> str:
         number = self._next_number()
-        cid = await self.rollout.create(self.spec, self.image.ref, number, with_aliases=fresh)
         name = f"{self.rollout.ctx.stack}-{self.spec.service}-{number}"
+        try:
+            cid = await self.rollout.create(self.spec, self.image.ref, number, with_aliases=fresh)
+        except NodeUnreachableError:
+            raise  # the node is gone: nothing can be undone now; the next deploy converges
+        except FleetdeckError as exc:
+            # The engine refused the replica (a start error, a clash): a failed gate as well.
+            raise HealthGateError(f"{name} could not start: {exc.message}") from exc
         if self.job:
             await self._wait_job(cid, name)
         else:

@@ -189,6 +189,23 @@ class StackRepository:
             )
             return int(top or 0) + 1
 
+    async def close_interrupted(self) -> None:
+        """Deploys a stopped server left open are over: record them as failed.
+
+        Called at start-up, before any deploy of this server can be running; the next deploy
+        of such a stack converges from what runs (see the host applier).
+        """
+        message = "interrupted: the server stopped during this deploy"
+        async with self._store.transaction() as session:
+            for row in await session.scalars(
+                select(StackRevision).where(StackRevision.result == "deploying")
+            ):
+                row.result, row.message = "failed", message
+            for stack in await session.scalars(
+                select(StackDefinition).where(StackDefinition.status == "deploying")
+            ):
+                stack.status, stack.message = "unknown", message
+
     async def add_revision(self, stack: StackDefinition, revision: StackRevision) -> None:
         """Store a revision (result ``deploying`` until :meth:`finish_revision`)."""
         async with self._store.transaction() as session:
