@@ -62,6 +62,8 @@ secrets:
     change = next(c for c in plan if c["service"] == "app")
     assert change["action"] == "recreate" and "secret-value.db" in change["reason"]
     fleetdeck("stack", "deploy", stack, env=env)
+    # The replacement took the next free number while the old replica still ran.
+    container = docker(node, "ps", "-q", "--filter", f"label=com.docker.compose.project={stack}")
     assert docker(node, "exec", container, "cat", "/run/secrets/db") == new_value
     with client_for(fleet3) as client:
         seen: list[Any] = [
