@@ -10,16 +10,12 @@ applier for Swarm environments) are picked by the environment's kind. A deploy i
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
-import importlib
-import importlib.util
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
-from fleetdeck.server.fleet.api_swarm import manager_of
 from fleetdeck.server.fleet.common import pick_node_link
 from fleetdeck.server.stacks import files as stack_files
 from fleetdeck.server.stacks.deploy import DeployRun
@@ -28,6 +24,7 @@ from fleetdeck.server.stacks.host_applier import HostApplier
 from fleetdeck.server.stacks.plan import DeployTarget, Strategy, TargetKind
 from fleetdeck.server.stacks.repository import StackRepository, Variable
 from fleetdeck.server.stacks.service_support import collect_files, revision_json
+from fleetdeck.server.stacks.swarm_applier import SwarmApplier
 from fleetdeck.server.store.models_stacks import StackRevision
 
 if TYPE_CHECKING:
@@ -96,7 +93,7 @@ class StackService:
         hash_key = hashlib.sha256(b"fleetdeck stack config hash\0" + master_key).digest()
         self._hash_key = hash_key
         self.host = HostApplier(self._link_for, hash_key, registry_auth)
-        self._swarm: Any = None
+        self._swarm: SwarmApplier | None = None
         self._locks: dict[str, asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ targets
@@ -115,19 +112,8 @@ class StackService:
         """The applier for a kind of environment."""
         if kind is TargetKind.host:
             return self.host
-        name = "fleetdeck.server.stacks.swarm_applier"
-        if importlib.util.find_spec(name) is None:
-            raise ConflictError(
-                "deploying stacks to a Swarm is not available in this server yet",
-                hint="deploy to a plain-host environment",
-            )
         if self._swarm is None:
-            module = importlib.import_module(name)
-            self._swarm = module.SwarmApplier(
-                functools.partial(manager_of, self.fleet),
-                self.fleet.inventory,
-                hash_key=self._hash_key,
-            )
+            self._swarm = SwarmApplier.for_fleet(self.fleet, hash_key=self._hash_key)
         applier: StackApplier = self._swarm
         return applier
 
