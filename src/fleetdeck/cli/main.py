@@ -27,6 +27,8 @@ app.command("agent")(agent.agent)
 # --- fleet commands over the typed client (fleetdeck.client); see docs/dev/fleet-core.md ---
 from fleetdeck.cli import (  # noqa: E402 - kept together as one block of the fleet commands
     admin,
+    alert_channels,
+    alerts,
     container_io,
     containers,
     environments,
@@ -56,6 +58,10 @@ app.add_typer(admin.tokens, name="tokens")
 app.add_typer(admin.top)
 app.command("metrics")(metrics.metrics)
 app.add_typer(reports.app, name="report")
+app.add_typer(alerts.alerts, name="alerts")
+app.add_typer(alerts.rules, name="rules")
+app.add_typer(alert_channels.silence, name="silence")
+app.add_typer(alert_channels.channels, name="channels")
 # --- end of fleet commands ---
 
 

@@ -8,6 +8,7 @@ It is the only way the CLI, tests and benchmarks talk to a server; see
 from __future__ import annotations
 
 from fleetdeck.client.admin import AdminAPI
+from fleetdeck.client.alerts import AlertsAPI
 from fleetdeck.client.containers import ContainersAPI
 from fleetdeck.client.logs import LogsAPI
 from fleetdeck.client.metrics import MetricsAPI
@@ -17,7 +18,7 @@ from fleetdeck.client.swarm import SwarmAPI
 
 
 class FleetdeckClient(
-    AdminAPI, ContainersAPI, ResourcesAPI, SwarmAPI, MetricsAPI, LogsAPI, StacksAPI
+    AdminAPI, ContainersAPI, ResourcesAPI, SwarmAPI, MetricsAPI, LogsAPI, StacksAPI, AlertsAPI
 ):
     """A synchronous fleetdeck API client (use it as a context manager to close it).
 

@@ -14,6 +14,7 @@ reverse. What the lifespan puts on ``app.state`` is the server's internal interf
 ``secrets``                :class:`~fleetdeck.server.secrets.SecretBox`
 ``login_limiter``          :class:`~fleetdeck.server.auth.ratelimit.LoginRateLimiter`
 ``registry_auth_for``      ``async (image_ref) -> {"username","password","serveraddress"} | None``
+``alerts``                 :class:`~fleetdeck.server.alerts.AlertService` (``report_event``)
 ``migration_backup``       the backup file made before migrating, or None
 ``stacks``                 :class:`~fleetdeck.server.stacks.service.StackService`
 =========================  ===============================================================
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from fleetdeck import __version__
-from fleetdeck.server import fleet, logs, metrics, stacks, ui
+from fleetdeck.server import alerts, fleet, logs, metrics, stacks, ui
 from fleetdeck.server.audit import AuditLog
 from fleetdeck.server.auth.ratelimit import LoginRateLimiter
 from fleetdeck.server.auth.users import ADMIN_USERNAME, ensure_admin
@@ -98,11 +99,13 @@ def create_app(settings: ServerSettings) -> FastAPI:
             await fleet.start(app)
             await metrics.start(app)
             await logs.start(app)
+            await alerts.start(app)
             await stacks.start(app)
             try:
                 yield
             finally:
                 await stacks.stop(app)
+                await alerts.stop(app)
                 await logs.stop(app)
                 await metrics.stop(app)
                 await fleet.stop(app)
@@ -126,6 +129,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(metrics.router, prefix=API_PREFIX)
     app.include_router(logs.router, prefix=API_PREFIX)
     app.include_router(stacks.router, prefix=API_PREFIX)
+    app.include_router(alerts.router, prefix=API_PREFIX)
     app.include_router(metrics.prometheus_router)  # /metrics and /api/v1/prometheus/targets
     ui.install(app)  # the web UI at / (pages, static files, change feed)
     return app

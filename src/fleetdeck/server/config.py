@@ -70,6 +70,19 @@ class ServerSettings(BaseSettings):
         metrics_rollup_interval_seconds: How often metrics are rolled up and pruned.
         stacks_blocking_rules: Hardening rules that block a stack deploy instead of warning
             (``privileged,docker-socket,…``; see docs/stacks.md).
+        alerts_evaluation_interval_s: Longest gap between two alert evaluations (changes in
+            the inventory and new samples also wake the evaluator).
+        alerts_repeat_interval_minutes: Default time before a still-firing alert is sent again.
+        alerts_delivery_timeout_s: Longest one notification attempt may take.
+        alerts_delivery_attempts: Attempts per notification before it is recorded as failed.
+        alerts_delivery_backoff_s: Wait before the first retry (doubled on each retry).
+        alerts_cpu_percent: Built-in rule threshold: host CPU %.
+        alerts_memory_percent: Built-in rule threshold: host memory %.
+        alerts_disk_percent: Built-in rule threshold: filesystem space used %.
+        alerts_threshold_for_minutes: How long a built-in threshold must hold before it fires.
+        alerts_restart_loop_count: Built-in restart loop rule: restarts (N) ...
+        alerts_restart_loop_minutes: ... within this many minutes (M).
+        alerts_history_days: How long resolved alerts and delivery history are kept.
     """
 
     model_config = SettingsConfigDict(
@@ -96,6 +109,18 @@ class ServerSettings(BaseSettings):
     metrics_hour_retention_days: float = Field(default=400, gt=0)
     metrics_rollup_interval_seconds: float = Field(default=60, ge=1, le=3600)
     stacks_blocking_rules: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    alerts_evaluation_interval_s: float = Field(default=15, gt=0)
+    alerts_repeat_interval_minutes: float = Field(default=240, gt=0)
+    alerts_delivery_timeout_s: float = Field(default=20, gt=0)
+    alerts_delivery_attempts: int = Field(default=5, ge=1)
+    alerts_delivery_backoff_s: float = Field(default=5, gt=0)
+    alerts_cpu_percent: float = Field(default=90, gt=0)
+    alerts_memory_percent: float = Field(default=90, gt=0)
+    alerts_disk_percent: float = Field(default=90, gt=0)
+    alerts_threshold_for_minutes: float = Field(default=5, ge=0)
+    alerts_restart_loop_count: int = Field(default=3, ge=1)
+    alerts_restart_loop_minutes: float = Field(default=10, gt=0)
+    alerts_history_days: float = Field(default=7, gt=0)
 
     @field_validator("listen")
     @classmethod

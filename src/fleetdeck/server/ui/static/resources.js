@@ -118,6 +118,11 @@
     },
   };
 
+  if (window.fleetdeckAlertPages) {
+    Object.assign(PAGES, window.fleetdeckAlertPages({ fd, el, run, form, enc, when, canOperate, isAdmin, extra,
+      environments: JSON.parse(root.dataset.environments || "[]") }));
+  }
+
   // ---------------------------------------------------------------- helpers
   // fields: [name, placeholder, required, type] — type "password", or a list of options (a select).
   function form(title, fields, submit, note) {

@@ -1,0 +1,331 @@
+"""``fleetdeck alerts`` (list, show, ack) and ``fleetdeck rules`` (ls, show, add, edit, rm…)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from fleetdeck.cli.common import CaCertOpt, OutputOpt, TokenOpt, UrlOpt, client_from, dump, emit
+from fleetdeck.cli.output import OutputFormat, print_json, print_table
+
+if TYPE_CHECKING:
+    from fleetdeck.client.alerts import Alert, Rule
+
+alerts = typer.Typer(help="Alerts (bare `alerts` lists the active ones).")
+rules = typer.Typer(help="Alert rules: built-in and your own (bare `rules` lists them).")
+
+Conn = tuple[str | None, str | None, str | None]
+
+
+def _labels(alert: Alert) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()) if k != "environment")
+
+
+def _print_alerts(conn: Conn, state: str | None, rule: str | None, env: str | None,
+                  output: OutputFormat) -> None:  # fmt: skip
+    with client_from(*conn) as client:
+        page = client.list_alerts(state=state, rule=rule, environment=env)
+    if output is OutputFormat.json:
+        print_json([dump(a) for a in page.items])
+        return
+    rows = [
+        [a.id[:12], a.state + (" (acked)" if a.acked_by else ""), a.severity, a.rule,
+         a.labels.get("environment", ""), _labels(a), a.summary, a.suppressed or ""]
+        for a in page.items
+    ]  # fmt: skip
+    columns = ["ID", "STATE", "SEVERITY", "RULE", "ENV", "LABELS", "SUMMARY", "HELD BY"]
+    print_table(None, columns, rows)
+
+
+StateOpt = Annotated[
+    str | None, typer.Option("--state", help="pending, firing, resolved or active (default).")
+]
+AllOpt = Annotated[bool, typer.Option("--all", "-a", help="Resolved ones too.")]
+RuleOpt = Annotated[str | None, typer.Option("--rule", help="Only this rule's alerts.")]
+EnvFilterOpt = Annotated[str | None, typer.Option("--env", "-e", help="Only this environment.")]
+
+
+@alerts.callback(invoke_without_command=True)
+def alerts_main(
+    ctx: typer.Context,
+    state: StateOpt = None,
+    all_: AllOpt = False,
+    rule: RuleOpt = None,
+    env: EnvFilterOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """List alerts (active ones unless --state or --all)."""
+    if ctx.invoked_subcommand is None:
+        chosen = state or (None if all_ else "active")
+        _print_alerts((url, token, ca_cert), chosen, rule, env, output)
+
+
+@alerts.command("ls")
+def alerts_ls(
+    state: StateOpt = None,
+    all_: AllOpt = False,
+    rule: RuleOpt = None,
+    env: EnvFilterOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """List alerts (active ones unless --state or --all)."""
+    chosen = state or (None if all_ else "active")
+    _print_alerts((url, token, ca_cert), chosen, rule, env, output)
+
+
+@alerts.command("show")
+def alerts_show(
+    alert_id: Annotated[str, typer.Argument(help="Alert id.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Show one alert."""
+    with client_from(url, token, ca_cert) as client:
+        alert = client.get_alert(alert_id)
+    data = dump(alert)
+    if output is OutputFormat.json:
+        print_json(data)
+    else:
+        print_table(None, ["FIELD", "VALUE"], [[k, v] for k, v in data.items()])
+
+
+@alerts.command("ack")
+def alerts_ack(
+    alert_id: Annotated[str, typer.Argument(help="Alert id.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Acknowledge an alert: it is not sent again while it keeps firing."""
+    with client_from(url, token, ca_cert) as client:
+        alert = client.ack_alert(alert_id)
+    emit(output, dump(alert), f"alert {alert.id} acknowledged")
+
+
+# ---------------------------------------------------------------- rules
+def _rule_row(r: Rule) -> list[Any]:
+    if r.condition == "metric":
+        what = f"{r.target} {r.metric} {r.operator} {r.threshold:g}"
+    elif r.condition == "restart_loop":
+        what = f"restart_loop ≥{r.threshold:g} in {r.window:g}s"
+    else:
+        what = r.condition
+    scope = " ".join(
+        [*(f"env={e}" for e in r.environments), *(f"tag={t}" for t in r.tags),
+         *(f"stack={s}" for s in r.stacks), *(f"label:{lb}" for lb in r.labels)]
+    )  # fmt: skip
+    return [r.name, "on" if r.enabled else "off", r.severity, what, f"{r.for_:g}s", scope,
+            "built-in" if r.builtin else ""]  # fmt: skip
+
+
+def _print_rules(conn: Conn, output: OutputFormat) -> None:
+    with client_from(*conn) as client:
+        items = client.list_rules()
+    if output is OutputFormat.json:
+        print_json([r.model_dump(mode="json", by_alias=True) for r in items])
+    else:
+        columns = ["NAME", "ENABLED", "SEVERITY", "CONDITION", "FOR", "SCOPE", ""]
+        print_table(None, columns, [_rule_row(r) for r in items])
+
+
+@rules.callback(invoke_without_command=True)
+def rules_main(
+    ctx: typer.Context,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """List rules (same as `rules ls`)."""
+    if ctx.invoked_subcommand is None:
+        _print_rules((url, token, ca_cert), output)
+
+
+@rules.command("ls")
+def rules_ls(
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """List rules."""
+    _print_rules((url, token, ca_cert), output)
+
+
+@rules.command("show")
+def rules_show(
+    name: Annotated[str, typer.Argument(help="Rule name.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Show one rule."""
+    with client_from(url, token, ca_cert) as client:
+        rule = client.get_rule(name)
+    data = rule.model_dump(mode="json", by_alias=True)
+    if output is OutputFormat.json:
+        print_json(data)
+    else:
+        print_table(None, ["FIELD", "VALUE"], [[k, v] for k, v in data.items()])
+
+
+def _spec(**values: Any) -> dict[str, Any]:
+    """Only the options given (lists given empty are left out too)."""
+    return {k: v for k, v in values.items() if v is not None and v != []}
+
+
+MetricOpt = Annotated[str | None, typer.Option("--metric", "-m", help="Metric name.")]
+TargetOpt = Annotated[str | None, typer.Option("--target", help="host or container.")]
+OpOpt = Annotated[str | None, typer.Option("--op", help="> >= < <= == !=")]
+ThresholdOpt = Annotated[
+    float | None, typer.Option("--threshold", help="Threshold (restarts for restart_loop).")
+]
+ForOpt = Annotated[str | None, typer.Option("--for", help="How long it must hold (30s, 5m).")]
+WindowOpt = Annotated[str | None, typer.Option("--window", help="restart_loop window (10m).")]
+SeverityOpt = Annotated[str | None, typer.Option("--severity", help="info, warning, critical.")]
+EnvsOpt = Annotated[
+    list[str] | None, typer.Option("--env", "-e", help="Scope: environment (repeat).")
+]
+TagsOpt = Annotated[
+    list[str] | None, typer.Option("--tag", help="Scope: environment tag (repeat).")
+]
+StacksOpt = Annotated[list[str] | None, typer.Option("--stack", help="Scope: stack (repeat).")]
+LabelsOpt = Annotated[
+    list[str] | None, typer.Option("--label", "-l", help="Scope: K or K=V (repeat).")
+]
+ChannelsOpt = Annotated[
+    list[str] | None, typer.Option("--channel", help="Notify only these (repeat).")
+]
+RepeatOpt = Annotated[str | None, typer.Option("--repeat", help="Repeat interval (4h).")]
+DescOpt = Annotated[str | None, typer.Option("--description", help="What it means.")]
+InstanceOpt = Annotated[str | None, typer.Option("--instance", help="Only this mount/interface.")]
+
+
+@rules.command("add")
+def rules_add(
+    name: Annotated[str, typer.Argument(help="Rule name (lower-case, digits, - _ .).")],
+    condition: Annotated[
+        str, typer.Option("--condition", "-c", help="metric or a built-in condition.")
+    ] = "metric",
+    metric: MetricOpt = None,
+    target: TargetOpt = None,
+    op: OpOpt = None,
+    threshold: ThresholdOpt = None,
+    for_: ForOpt = None,
+    window: WindowOpt = None,
+    severity: SeverityOpt = None,
+    env: EnvsOpt = None,
+    tag: TagsOpt = None,
+    stack: StacksOpt = None,
+    label: LabelsOpt = None,
+    channel: ChannelsOpt = None,
+    repeat: RepeatOpt = None,
+    description: DescOpt = None,
+    instance: InstanceOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Add a rule: `rules add busy -m cpu_cores --target container --op ">" --threshold 1.5`."""
+    spec = _spec(
+        name=name, condition=condition, metric=metric, target=target, operator=op,
+        threshold=threshold, window=window, severity=severity, environments=env, tags=tag,
+        stacks=stack, labels=label, channels=channel, repeat=repeat, description=description,
+        instance=instance,
+    )  # fmt: skip
+    if for_ is not None:
+        spec["for"] = for_
+    with client_from(url, token, ca_cert) as client:
+        rule = client.create_rule(spec)
+    emit(output, rule.model_dump(mode="json", by_alias=True), f"rule {rule.name} added")
+
+
+@rules.command("edit")
+def rules_edit(
+    name: Annotated[str, typer.Argument(help="Rule name.")],
+    metric: MetricOpt = None,
+    op: OpOpt = None,
+    threshold: ThresholdOpt = None,
+    for_: ForOpt = None,
+    window: WindowOpt = None,
+    severity: SeverityOpt = None,
+    env: EnvsOpt = None,
+    tag: TagsOpt = None,
+    stack: StacksOpt = None,
+    label: LabelsOpt = None,
+    channel: ChannelsOpt = None,
+    repeat: RepeatOpt = None,
+    description: DescOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Change a rule (the options given replace the rule's values)."""
+    changes = _spec(
+        metric=metric, operator=op, threshold=threshold, window=window, severity=severity,
+        environments=env, tags=tag, stacks=stack, labels=label, channels=channel,
+        repeat=repeat, description=description,
+    )  # fmt: skip
+    if for_ is not None:
+        changes["for"] = for_
+    with client_from(url, token, ca_cert) as client:
+        rule = client.update_rule(name, changes)
+    emit(output, rule.model_dump(mode="json", by_alias=True), f"rule {rule.name} changed")
+
+
+def _toggle(name: str, enabled: bool, conn: Conn, output: OutputFormat) -> None:
+    with client_from(*conn) as client:
+        rule = client.set_rule_enabled(name, enabled)
+    state = "enabled" if enabled else "disabled"
+    emit(output, rule.model_dump(mode="json", by_alias=True), f"rule {rule.name} {state}")
+
+
+@rules.command("enable")
+def rules_enable(
+    name: Annotated[str, typer.Argument(help="Rule name.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Turn a rule on."""
+    _toggle(name, True, (url, token, ca_cert), output)
+
+
+@rules.command("disable")
+def rules_disable(
+    name: Annotated[str, typer.Argument(help="Rule name.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Turn a rule off (its alerts resolve)."""
+    _toggle(name, False, (url, token, ca_cert), output)
+
+
+@rules.command("rm")
+def rules_rm(
+    name: Annotated[str, typer.Argument(help="Rule name.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Delete a rule of yours (built-in ones can only be disabled)."""
+    with client_from(url, token, ca_cert) as client:
+        client.delete_rule(name)
+    emit(output, {"removed": name}, f"rule {name} removed")

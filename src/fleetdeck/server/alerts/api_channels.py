@@ -1,0 +1,197 @@
+"""``/channels`` (Apprise URLs, admin), their test action, and ``/deliveries`` (history).
+
+A channel's URL is checked by Apprise before it is stored, encrypted with the master key
+(context ``channel:NAME``), and never served back: the API shows Apprise's privacy
+rendering (tokens and passwords as ``****``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime  # noqa: TC003 - pydantic reads annotations at run time
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
+from fleetdeck.server.alerts.channels import NAME_RE, check_url
+from fleetdeck.server.alerts.rules import SEVERITIES
+from fleetdeck.server.audit import audited
+from fleetdeck.server.auth.deps import Admin, Operator, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.routes import RequestBody
+from fleetdeck.server.store.models_alerts import AlertDelivery, NotificationChannel
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+router = APIRouter(tags=["alerts"])
+#: Longest the test action waits for its attempt before answering with the row as it is.
+TEST_WAIT_MARGIN_S = 5.0
+
+
+class ChannelCreate(RequestBody):
+    """``POST /channels``."""
+
+    name: str = Field(min_length=1, max_length=64)
+    url: str = Field(min_length=1, max_length=4096)
+    min_severity: str = "info"
+    enabled: bool = True
+
+
+class ChannelUpdate(RequestBody):
+    """``PATCH /channels/{name}``."""
+
+    url: str | None = Field(default=None, min_length=1, max_length=4096)
+    min_severity: str | None = None
+    enabled: bool | None = None
+
+
+class ChannelOut(BaseModel):
+    """A channel as the API serves it (the URL masked)."""
+
+    name: str
+    kind: str
+    url: str
+    min_severity: str
+    enabled: bool
+    created_at: datetime
+
+
+class DeliveryOut(BaseModel):
+    """One notification to one channel, and how it went."""
+
+    id: str
+    channel: str
+    event: str
+    rule: str | None
+    alert_ids: list[str]
+    title: str
+    body: str
+    severity: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def channel_out(row: NotificationChannel) -> ChannelOut:
+    """The API view of a channel."""
+    return ChannelOut(name=row.name, kind=row.kind, url=row.url_masked,
+                      min_severity=row.min_severity, enabled=row.enabled,
+                      created_at=row.created_at)  # fmt: skip
+
+
+def delivery_out(row: AlertDelivery) -> DeliveryOut:
+    """The API view of a delivery."""
+    return DeliveryOut.model_validate(row, from_attributes=True)
+
+
+def _severity(value: str) -> str:
+    if value not in SEVERITIES:
+        raise InvalidInputError(f"bad severity {value!r}", hint=f"one of {', '.join(SEVERITIES)}")
+    return value
+
+
+async def _channel(request: Request, session: AsyncSession, name: str) -> NotificationChannel:
+    row = await session.scalar(select(NotificationChannel).where(NotificationChannel.name == name))
+    if row is None:
+        raise NotFoundError(f"no channel {name!r}", hint="list them with: fleetdeck channels ls")
+    return row
+
+
+@router.get("/channels")
+async def list_channels(request: Request, who: Viewer) -> list[ChannelOut]:
+    """Every channel (URLs masked)."""
+    async with request.app.state.store.session() as session:
+        rows = (
+            await session.scalars(select(NotificationChannel).order_by(NotificationChannel.name))
+        ).all()
+    return [channel_out(r) for r in rows]
+
+
+@router.post("/channels", status_code=201)
+async def create_channel(body: ChannelCreate, request: Request, who: Admin) -> ChannelOut:
+    """Add a channel: the URL is checked by Apprise, then stored encrypted."""
+    async with audited(request, who.username, "channel.create", body.name):
+        if not NAME_RE.match(body.name):
+            raise InvalidInputError(f"invalid channel name {body.name!r}",
+                                    hint="lower-case letters, digits, _ . -")  # fmt: skip
+        kind, masked = check_url(body.url)
+        sealed = request.app.state.secrets.seal(body.url.strip(), f"channel:{body.name}")
+        async with request.app.state.store.transaction() as session:
+            if await session.scalar(
+                select(NotificationChannel.id).where(NotificationChannel.name == body.name)
+            ):
+                raise ConflictError(f"channel {body.name!r} exists already")
+            row = NotificationChannel(
+                name=body.name, kind=kind, url_encrypted=sealed, url_masked=masked,
+                min_severity=_severity(body.min_severity), enabled=body.enabled,
+            )  # fmt: skip
+            session.add(row)
+    return channel_out(row)
+
+
+@router.patch("/channels/{name}")
+async def update_channel(
+    name: str, body: ChannelUpdate, request: Request, who: Admin
+) -> ChannelOut:
+    """Change a channel's URL, minimum severity or whether it is used."""
+    async with audited(request, who.username, "channel.update", name):
+        checked = check_url(body.url) if body.url is not None else None
+        async with request.app.state.store.transaction() as session:
+            row = await _channel(request, session, name)
+            if checked is not None and body.url is not None:
+                row.kind, row.url_masked = checked
+                row.url_encrypted = request.app.state.secrets.seal(
+                    body.url.strip(), f"channel:{name}"
+                )
+            if body.min_severity is not None:
+                row.min_severity = _severity(body.min_severity)
+            if body.enabled is not None:
+                row.enabled = body.enabled
+    return channel_out(row)
+
+
+@router.delete("/channels/{name}")
+async def delete_channel(name: str, request: Request, who: Admin) -> dict[str, bool]:
+    """Remove a channel (its delivery history stays until pruned)."""
+    async with audited(request, who.username, "channel.delete", name):
+        async with request.app.state.store.transaction() as session:
+            await session.delete(await _channel(request, session, name))
+    return {"ok": True}
+
+
+@router.post("/channels/{name}/test")
+async def test_channel(name: str, request: Request, who: Operator) -> DeliveryOut:
+    """Send a test notification now and answer with how it went (sent or failed, and why)."""
+    async with audited(request, who.username, "channel.test", name) as detail:
+        async with request.app.state.store.session() as session:
+            await _channel(request, session, name)
+        wait = request.app.state.settings.alerts_delivery_timeout_s + TEST_WAIT_MARGIN_S
+        row = await request.app.state.alerts.send_test(name, wait)
+        if row is None:  # the channel was deleted meanwhile
+            raise NotFoundError(f"no channel {name!r}")
+        detail["status"] = row.status
+    return delivery_out(row)
+
+
+@router.get("/deliveries")
+async def list_deliveries(
+    request: Request,
+    who: Viewer,
+    channel: str | None = None,
+    status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[DeliveryOut]:
+    """Delivery history, newest first."""
+    stmt = select(AlertDelivery).order_by(AlertDelivery.created_at.desc()).limit(limit)
+    if channel:
+        stmt = stmt.where(AlertDelivery.channel == channel)
+    if status:
+        stmt = stmt.where(AlertDelivery.status == status)
+    async with request.app.state.store.session() as session:
+        rows = (await session.scalars(stmt)).all()
+    return [delivery_out(r) for r in rows]

@@ -1,0 +1,149 @@
+"""``app.state.alerts``: the alerting part's interface to the rest of the server.
+
+Other parts raise event-style alerts through :meth:`AlertService.report_event`, e.g. the
+stacks part when a deployment fails::
+
+    await app.state.alerts.report_event(
+        "stack_deploy_failed",
+        {"environment": "prod", "stack": "shop"},
+        "deploy of shop failed: image not found",
+        severity="critical",
+    )
+    # later, when a deployment of that stack succeeds:
+    await app.state.alerts.report_event(
+        "stack_deploy_failed", {"environment": "prod", "stack": "shop"}, "deployed", resolved=True
+    )
+
+It is safe to call from anywhere in the server's event loop: it never raises (problems are
+logged), returns quickly (one small transaction), and does nothing when no enabled rule of
+that kind takes the labels in.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from fleetdeck.server.alerts.conditions import fingerprint, labels_in_scope
+from fleetdeck.server.alerts.messages import test_message
+from fleetdeck.server.alerts.rules import SEVERITIES
+from fleetdeck.server.alerts.state import AlertState, Event, Notified
+from fleetdeck.server.store.models_alerts import Alert, AlertDelivery, AlertRule
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from fleetdeck.server.alerts.delivery import DeliveryWorker
+    from fleetdeck.server.alerts.evaluator import AlertEvaluator
+    from fleetdeck.server.alerts.figures import LatestFigures, RestartHistory
+
+log = logging.getLogger(__name__)
+
+
+class AlertService:
+    """The evaluator, the delivery worker and the figures they share."""
+
+    def __init__(self, evaluator: AlertEvaluator, worker: DeliveryWorker) -> None:
+        self.evaluator = evaluator
+        self.worker = worker
+        self.figures: LatestFigures = evaluator.figures
+        self.restarts: RestartHistory = evaluator.restarts
+        #: The inventory's metrics sink before ours was chained in (given back at stop).
+        self.previous_sink: Callable[[str, str, dict[str, Any]], None] | None = None
+
+    def offer_metrics(self, environment: str, node: str, message: dict[str, Any]) -> None:
+        """A metrics message from an agent stream: keep the figures, evaluate soon."""
+        if self.figures.offer(environment, node, message):
+            self.evaluator.wake()
+
+    async def report_event(
+        self,
+        kind: str,
+        labels: dict[str, str],
+        message: str,
+        severity: str | None = None,
+        *,
+        resolved: bool = False,
+    ) -> None:
+        """Raise (or with ``resolved=True`` resolve) an event-style alert; never raises.
+
+        Args:
+            kind: The condition, e.g. ``stack_deploy_failed``; rules of that condition apply.
+            labels: What the event is about: ``environment``, ``stack``, ``node``… (strings).
+            message: One line for the operator.
+            severity: ``info``/``warning``/``critical``; default the rule's.
+            resolved: The condition is over (e.g. the next deploy succeeded).
+        """
+        try:
+            await self._report(kind, {str(k): str(v) for k, v in labels.items()}, message,
+                               severity, resolved)  # fmt: skip
+        except Exception:
+            log.exception("report_event(%r, %r) failed; the event is not alerted", kind, labels)
+
+    async def _report(
+        self, kind: str, labels: dict[str, str], message: str, severity: str | None, resolved: bool
+    ) -> None:
+        now = datetime.now(UTC)
+        view = self.evaluator.view(now.timestamp())
+        async with self.evaluator.store.transaction() as session:
+            rules = (
+                await session.scalars(
+                    select(AlertRule).where(
+                        AlertRule.condition == kind, AlertRule.enabled.is_(True)
+                    )
+                )
+            ).all()
+            for rule in rules:
+                if not labels_in_scope(rule, labels, view):
+                    continue
+                fp = fingerprint(rule.name, labels)
+                alert = await session.scalar(
+                    select(Alert).where(Alert.fingerprint == fp, Alert.state != AlertState.resolved)
+                )
+                if resolved:
+                    if alert is not None:
+                        alert.state, alert.resolved_at, alert.summary = (
+                            AlertState.resolved,
+                            now,
+                            message,
+                        )
+                    continue
+                if alert is not None:
+                    alert.summary = message
+                    continue
+                session.add(
+                    Alert(
+                        fingerprint=fp,
+                        rule=rule.name,
+                        severity=severity if severity in SEVERITIES else rule.severity,
+                        state=AlertState.firing,
+                        labels=labels,
+                        summary=message,
+                        started_at=now,
+                        fired_at=now,
+                        notified=Notified.none,
+                    )
+                )
+        self.evaluator.wake()
+
+    async def send_test(self, channel: str, wait_s: float) -> AlertDelivery | None:
+        """Queue a test notification to ``channel``; wait for its (only) attempt."""
+        title, body = test_message(channel)
+        async with self.evaluator.store.transaction() as session:
+            row = AlertDelivery(
+                channel=channel,
+                event=Event.test.value,
+                rule=None,
+                alert_ids=[],
+                title=title,
+                body=body,
+                severity="info",
+                status="pending",
+                next_attempt_at=datetime.now(UTC),
+            )
+            session.add(row)
+        self.worker.wake()
+        return await self.worker.wait_attempted(row.id, wait_s)
