@@ -100,11 +100,12 @@ def test_cpu_rule_fires_to_webhook_and_mail_then_resolves(fleet3: LabRecord) -> 
         for _ in range(2):
             docker(node, "exec", name, "wget", "-qO-", "http://127.0.0.1/cgi-bin/cpu?seconds=60")
         peaks: list[float] = []
-        wait_for(
-            f"the burn in the history of {target} (peaks so far: {peaks})",
-            lambda: peaks.append(_cpu_peak(client, target)) or peaks[-1] > BURN_CORES,
-            timeout=90,
-        )
+
+        def burning() -> bool:
+            peaks.append(_cpu_peak(client, target))
+            return peaks[-1] > BURN_CORES
+
+        wait_for(f"the burn in the history of {target} (peaks seen: {peaks})", burning, timeout=90)
         wait_for("FIRING at the webhook", lambda: _count(hook.titles(rule), "FIRING"), timeout=90)
         wait_for("FIRING by mail", lambda: _count(mail.subjects(rule), "FIRING"), timeout=60)
         firing = client.list_alerts(rule=rule, state="firing").items
