@@ -8,6 +8,7 @@ import typer
 
 from fleetdeck.cli.common import CaCertOpt, OutputOpt, TokenOpt, UrlOpt, client_from, dump, emit
 from fleetdeck.cli.output import OutputFormat, print_json, print_table
+from fleetdeck.durations import format_duration
 
 if TYPE_CHECKING:
     from fleetdeck.client.alerts import Alert, Rule
@@ -18,8 +19,10 @@ rules = typer.Typer(help="Alert rules: built-in and your own (bare `rules` lists
 Conn = tuple[str | None, str | None, str | None]
 
 
-def _labels(alert: Alert) -> str:
-    return " ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()) if k != "environment")
+def _target(alert: Alert) -> str:
+    labels = alert.labels
+    path = "/".join(str(labels[k]) for k in ("environment", "node", "container") if k in labels)
+    return f"{path} {labels['instance']}" if "instance" in labels else path
 
 
 def _print_alerts(conn: Conn, state: str | None, rule: str | None, env: str | None,
@@ -29,12 +32,21 @@ def _print_alerts(conn: Conn, state: str | None, rule: str | None, env: str | No
     if output is OutputFormat.json:
         print_json([dump(a) for a in page.items])
         return
+    held = any(a.suppressed for a in page.items)
     rows = [
-        [a.id[:12], a.state + (" (acked)" if a.acked_by else ""), a.severity, a.rule,
-         a.labels.get("environment", ""), _labels(a), a.summary, a.suppressed or ""]
+        [a.id[:8], a.state + (" (acked)" if a.acked_by else ""), a.severity, a.rule, _target(a),
+         a.summary, *([a.suppressed or ""] if held else [])]
         for a in page.items
     ]  # fmt: skip
-    columns = ["ID", "STATE", "SEVERITY", "RULE", "ENV", "LABELS", "SUMMARY", "HELD BY"]
+    columns = [
+        "ID",
+        "STATE",
+        "SEVERITY",
+        "RULE",
+        "TARGET",
+        "SUMMARY",
+        *(["HELD BY"] if held else []),
+    ]
     print_table(None, columns, rows)
 
 
@@ -117,15 +129,23 @@ def _rule_row(r: Rule) -> list[Any]:
     if r.condition == "metric":
         what = f"{r.target} {r.metric} {r.operator} {r.threshold:g}"
     elif r.condition == "restart_loop":
-        what = f"restart_loop ≥{r.threshold:g} in {r.window:g}s"
+        what = f"restarts ≥{r.threshold:g} in {format_duration(r.window)}"
     else:
         what = r.condition
     scope = " ".join(
         [*(f"env={e}" for e in r.environments), *(f"tag={t}" for t in r.tags),
          *(f"stack={s}" for s in r.stacks), *(f"label:{lb}" for lb in r.labels)]
     )  # fmt: skip
-    return [r.name, "on" if r.enabled else "off", r.severity, what, f"{r.for_:g}s", scope,
-            "built-in" if r.builtin else ""]  # fmt: skip
+    kind = "built-in" if r.builtin else "yours"
+    return [
+        r.name,
+        "on" if r.enabled else "off",
+        r.severity,
+        what,
+        format_duration(r.for_),
+        scope,
+        kind,
+    ]
 
 
 def _print_rules(conn: Conn, output: OutputFormat) -> None:
@@ -134,7 +154,7 @@ def _print_rules(conn: Conn, output: OutputFormat) -> None:
     if output is OutputFormat.json:
         print_json([r.model_dump(mode="json", by_alias=True) for r in items])
     else:
-        columns = ["NAME", "ENABLED", "SEVERITY", "CONDITION", "FOR", "SCOPE", ""]
+        columns = ["NAME", "ON", "SEVERITY", "CONDITION", "FOR", "SCOPE", "KIND"]
         print_table(None, columns, [_rule_row(r) for r in items])
 
 

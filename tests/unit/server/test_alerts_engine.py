@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from .alerts_helpers import Engine
 
 
+#: The built-in node-unreachable rule's ``for``.
+HELD = timedelta(seconds=30)
+
+
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
     db = Store(f"sqlite+aiosqlite:///{tmp_path / 'alerts.db'}")
@@ -80,6 +84,7 @@ async def test_node_unreachable_fires_once_repeats_after_interval_and_resolves_o
     e = await engine(store, tmp_path, builtin=True)
     await add_channel(store, "good", "json://good")
     await _unreachable(e, "prod", "n1")
+    assert await e.evaluator.evaluate(T0 - HELD) == 0  # built-in: pending for 30 s first
     assert await e.evaluator.evaluate(T0) == 1
     assert await e.evaluator.evaluate(T0 + timedelta(seconds=30)) == 0  # deduplicated
     [alert] = await _alerts(store)
@@ -101,6 +106,7 @@ async def test_an_acknowledged_alert_is_not_repeated(store: Store, tmp_path: Pat
     e = await engine(store, tmp_path, builtin=True)
     await add_channel(store, "good", "json://good")
     await _unreachable(e, "prod", "n1")
+    await e.evaluator.evaluate(T0 - HELD)
     await e.evaluator.evaluate(T0)
     async with store.transaction() as session:
         alert = (await session.scalars(select(Alert))).one()
@@ -165,6 +171,7 @@ async def test_silences_and_maintenance_hold_notifications_back(
         )
     for env, node in (("prod", "n1"), ("prod", "n3"), ("lab", "n9")):
         await _unreachable(e, env, node)
+    await e.evaluator.evaluate(T0)
     assert await e.evaluator.evaluate(T0 + timedelta(minutes=1)) == 1  # only prod/n3
     held = {a.labels["node"]: a.suppressed for a in await _alerts(store)}
     assert held["n3"] is None and held["n9"] == "maintenance:lab"
@@ -192,6 +199,7 @@ async def test_a_crash_between_passes_sends_nothing_twice(store: Store, tmp_path
     e = await engine(store, tmp_path, builtin=True)
     await add_channel(store, "good", "json://good")
     await _unreachable(e, "prod", "n1")
+    await e.evaluator.evaluate(T0 - HELD)
     await e.evaluator.evaluate(T0)
     again = await engine(store, tmp_path)  # a restarted server: same store, fresh memory
     await _unreachable(again, "prod", "n1")
@@ -232,6 +240,7 @@ async def test_a_failing_and_a_hanging_channel_do_not_hold_back_a_good_one(
         url = {"bad": "json://fail", "slow": "json://hang", "good": "json://good"}[name]
         await add_channel(store, name, url)
     await _unreachable(e, "prod", "n1")
+    await e.evaluator.evaluate(T0 - HELD)
     assert await e.evaluator.evaluate(T0) == 3
     e.worker.start()
     try:

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from fleetdeck.durations import parse_seconds
 from fleetdeck.errors import InvalidInputError, NotFoundError
-from fleetdeck.server.alerts.rules import parse_duration
 from fleetdeck.server.alerts.silences import parse_matchers
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Operator, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
@@ -92,7 +92,7 @@ def period(body: _Period) -> tuple[datetime, datetime]:
     if (ends is None) == (body.duration is None):
         raise InvalidInputError("give either ends_at or duration", hint="e.g. duration: 2h")
     if ends is None:
-        ends = starts + timedelta(seconds=parse_duration(body.duration, "duration") or 0)
+        ends = starts + timedelta(seconds=parse_seconds(body.duration, "duration") or 0)
     if ends <= starts:
         raise InvalidInputError("the end must be after the start")
     return starts, ends

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from fleetdeck.durations import format_duration
 from fleetdeck.server.alerts import rules as r
 from fleetdeck.server.metrics.catalog import CONTAINER, HOST, METRICS
 
@@ -144,7 +145,7 @@ def _container_holds(rule: AlertRule, c: EngineContainer, view: FleetView) -> tu
     window = rule.window_s or 600.0
     count = view.restarts.restarts_within(c.id, window, view.now)
     limit = rule.threshold or 1
-    text = f"container {c.name} restarted {count} times in {r.format_duration(window)}"
+    text = f"container {c.name} restarted {count} times in {format_duration(window)}"
     return count >= limit, text, count
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fleetdeck.durations import format_duration, parse_seconds
 from fleetdeck.errors import InvalidInputError
 from fleetdeck.server.metrics.catalog import CONTAINER, HOST, METRICS
 
@@ -49,47 +50,6 @@ OPERATORS: dict[str, Any] = {
 SEVERITIES = ("info", "warning", "critical")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 LABEL_RE = re.compile(r"^[A-Za-z0-9_.\-/:]+(=.*)?$")
-_DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?"
-                          r"(?:(\d+(?:\.\d+)?)s)?$")  # fmt: skip
-MAX_DURATION_S = 30 * 86400.0
-
-
-def parse_duration(value: str | float | None, field: str) -> float | None:
-    """``90``, ``"90s"``, ``"5m"``, ``"1h30m"``, ``"2d"`` as seconds; InvalidInputError else."""
-    if value is None:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        text = str(value).strip().lower()
-        match = _DURATION_RE.match(text) if text else None
-        if text.replace(".", "", 1).isdigit():
-            seconds = float(text)
-        elif match is None or not any(match.groups()):
-            raise InvalidInputError(
-                f"bad duration {value!r} for {field}", hint="use e.g. 30s, 5m, 1h30m or seconds"
-            )
-        else:
-            d, h, m, s = (float(g) if g else 0.0 for g in match.groups())
-            seconds = d * 86400 + h * 3600 + m * 60 + s
-    if not 0 <= seconds <= MAX_DURATION_S:
-        raise InvalidInputError(f"{field} must be between 0 and 30 days")
-    return seconds
-
-
-def format_duration(seconds: float | None) -> str:
-    """Seconds as ``1h30m`` (the short form people type)."""
-    if seconds is None:
-        return ""
-    total = int(round(seconds))
-    if total == 0:
-        return "0s"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if total >= size:
-            parts.append(f"{total // size}{unit}")
-            total %= size
-    return "".join(parts)
 
 
 class RuleSpec(BaseModel):
@@ -217,7 +177,7 @@ def validate_rule(spec: RuleSpec, environments: set[str], channels: set[str]) ->
             f"bad severity {spec.severity!r}", hint=f"one of {', '.join(SEVERITIES)}"
         )
     kind = _kind_of(spec)
-    window = parse_duration(spec.window, "window")
+    window = parse_seconds(spec.window, "window")
     if spec.condition == RESTART_LOOP:
         if spec.threshold is None or spec.threshold < 1:
             raise InvalidInputError("a restart loop rule needs threshold (restarts) ≥ 1")
@@ -229,7 +189,7 @@ def validate_rule(spec: RuleSpec, environments: set[str], channels: set[str]) ->
             raise InvalidInputError(
                 f"unknown channel {name!r}", hint="list them with: fleetdeck channels ls"
             )
-    repeat = parse_duration(spec.repeat, "repeat")
+    repeat = parse_seconds(spec.repeat, "repeat")
     if repeat is not None and repeat < 60:
         raise InvalidInputError("repeat must be at least 1 minute")
     metric_rule = spec.condition == METRIC
@@ -243,7 +203,7 @@ def validate_rule(spec: RuleSpec, environments: set[str], channels: set[str]) ->
         "threshold": spec.threshold if spec.condition in (METRIC, RESTART_LOOP) else None,
         "instance": spec.instance if metric_rule else None,
         "window_s": window if spec.condition == RESTART_LOOP else None,
-        "for_s": parse_duration(spec.for_, "for") or 0.0,
+        "for_s": parse_seconds(spec.for_, "for") or 0.0,
         "severity": spec.severity,
         "scope": {
             "environments": sorted(set(spec.environments)),
@@ -304,8 +264,18 @@ def builtin_rules(settings: ServerSettings) -> list[RuleSpec]:
         STACK_DEPLOY_FAILED: "A stack deployment failed.",
     }
     specs = [
-        RuleSpec(name="node-unreachable", condition=NODE_UNREACHABLE, severity="critical"),
-        RuleSpec(name="engine-down", condition=ENGINE_DOWN, severity="critical"),
+        # 30 s: a link that drops and reconnects (a server or agent restart) pages nobody.
+        RuleSpec.model_validate(
+            {
+                "name": "node-unreachable",
+                "condition": NODE_UNREACHABLE,
+                "severity": "critical",
+                "for": 30,
+            }
+        ),
+        RuleSpec.model_validate(
+            {"name": "engine-down", "condition": ENGINE_DOWN, "severity": "critical", "for": 30}
+        ),
         RuleSpec.model_validate(
             {"name": "container-exited", "condition": CONTAINER_EXITED, "for": 30}
         ),
