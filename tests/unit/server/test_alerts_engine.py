@@ -8,13 +8,13 @@ failing or hanging channel does not hold back a good one.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
 
-from fleetdeck.server.alerts.delivery import DeliveryPolicy
+from fleetdeck.server.alerts.delivery import BATCH, DeliveryPolicy
 from fleetdeck.server.alerts.service import AlertService
 from fleetdeck.server.alerts.state import AlertState, advance
 from fleetdeck.server.store import Store
@@ -259,3 +259,32 @@ async def test_a_failing_and_a_hanging_channel_do_not_hold_back_a_good_one(
     assert rows["good"].attempts == 1
     # The good channel was served before the slow one's first attempt timed out.
     assert e.notifier.sent and e.notifier.sent[0][0] == "json://good"
+
+
+async def test_a_hanging_channel_s_backlog_does_not_starve_another_channel(
+    store: Store, tmp_path: Path
+) -> None:
+    policy = DeliveryPolicy(attempts=1, backoff_s=0.05, timeout_s=5)
+    e = await engine(store, tmp_path, policy=policy)
+    await add_channel(store, "slow", "json://hang")
+    await add_channel(store, "good", "json://good")
+    async with store.transaction() as session:
+        for i in range(BATCH + 10):  # older than the good channel's row: first in line
+            session.add(_delivery("slow", T0 + timedelta(seconds=i)))
+        session.add(_delivery("good", T0 + timedelta(minutes=5)))
+    e.worker.start()
+    try:
+        async with asyncio.timeout(4):  # well before the slow channel's first timeout
+            while not e.notifier.sent:
+                await asyncio.sleep(0.05)
+    finally:
+        await e.worker.stop()
+    assert e.notifier.sent[0][0] == "json://good"
+    assert e.notifier.attempts.count("json://hang") == 1  # one send in flight per channel
+
+
+def _delivery(channel: str, created: datetime) -> AlertDelivery:
+    return AlertDelivery(
+        channel=channel, event="firing", rule="r", alert_ids=[], title="t", body="b",
+        severity="warning", status="pending", next_attempt_at=created, created_at=created,
+    )  # fmt: skip

@@ -94,27 +94,40 @@ class DeliveryWorker:
                 await asyncio.wait_for(self._wake.wait(), IDLE_S)
 
     async def run_due(self) -> int:
-        """Start a send for every due row whose channel is free; return how many started."""
-        now = datetime.now(UTC)
-        async with self.store.session() as session:
-            rows = (
-                await session.scalars(
-                    select(AlertDelivery)
-                    .where(AlertDelivery.status == PENDING, AlertDelivery.next_attempt_at <= now)
-                    .order_by(AlertDelivery.created_at)
-                    .limit(BATCH)
-                )
-            ).all()
+        """Start a send for every channel that is free and has a due row; return how many.
+
+        Each round leaves out the channels already sending, so a busy channel's backlog can
+        never fill the batch and keep another channel's rows from being seen.
+        """
         started = 0
-        for row in rows:
-            if row.channel in self._busy:
-                continue
-            self._busy.add(row.channel)
-            task = asyncio.create_task(self._send(row.id, row.channel), name=f"notify-{row.id}")
-            self._sends.add(task)
-            task.add_done_callback(self._sends.discard)
-            started += 1
-        return started
+        while True:
+            rows = await self._due(datetime.now(UTC))
+            round_started = 0
+            for row in rows:
+                if row.channel in self._busy:
+                    continue
+                self._busy.add(row.channel)
+                task = asyncio.create_task(self._send(row.id, row.channel), name=f"notify-{row.id}")
+                self._sends.add(task)
+                task.add_done_callback(self._sends.discard)
+                round_started += 1
+            started += round_started
+            if not round_started or len(rows) < BATCH:
+                return started
+
+    async def _due(self, now: datetime) -> list[AlertDelivery]:
+        async with self.store.session() as session:
+            rows = await session.scalars(
+                select(AlertDelivery)
+                .where(
+                    AlertDelivery.status == PENDING,
+                    AlertDelivery.next_attempt_at <= now,
+                    AlertDelivery.channel.not_in(sorted(self._busy)),
+                )
+                .order_by(AlertDelivery.created_at)
+                .limit(BATCH)
+            )
+            return list(rows.all())
 
     async def _send(self, delivery_id: str, channel: str) -> None:
         try:
