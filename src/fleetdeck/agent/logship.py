@@ -133,6 +133,7 @@ class LogBuffer:
         self.max_lines = max_lines
         self.max_bytes = max_bytes
         self._entries: deque[Entry] = deque()
+        self._lines = 0  # entries that are lines (announcements do not count)
         self._bytes = 0
         #: Dropped lines per container since the last :meth:`take_dropped`.
         self.dropped: dict[str, int] = {}
@@ -145,11 +146,12 @@ class LogBuffer:
     def offer(self, container_id: str, stream: str, ns: int, text: str) -> bool:
         """Queue a line without waiting; False (and counted) if the buffer is full."""
         size = len(text)
-        if len(self._entries) >= self.max_lines or self._bytes + size > self.max_bytes:
+        if self._lines >= self.max_lines or self._bytes + size > self.max_bytes:
             self.dropped[container_id] = self.dropped.get(container_id, 0) + 1
             self.dropped_total += 1
             return False
         self._entries.append((container_id, stream, ns, text))
+        self._lines += 1
         self._bytes += size
         self.ready.set()
         return True
@@ -164,7 +166,9 @@ class LogBuffer:
         out: list[Entry] = []
         while self._entries and len(out) < limit:
             entry = self._entries.popleft()
-            self._bytes -= len(entry[3]) if entry[0] else 0
+            if entry[0]:
+                self._lines -= 1
+                self._bytes -= len(entry[3])
             out.append(entry)
         if not self._entries:
             self.ready.clear()
@@ -178,7 +182,7 @@ class LogBuffer:
     def clear(self) -> None:
         """Forget every queued entry (a new consumer starts again from its own cursors)."""
         self._entries.clear()
-        self._bytes = 0
+        self._lines = self._bytes = 0
         self.ready.clear()
 
 
@@ -214,7 +218,7 @@ class LogShipper:
     ) -> None:
         self.engine = engine
         self.inventory = inventory
-        self.buffer = buffer or LogBuffer()
+        self.buffer = buffer if buffer is not None else LogBuffer()
         self._sources: dict[str, _Source] = {}
         self._session = 0
         self._watch: asyncio.Task[None] | None = None

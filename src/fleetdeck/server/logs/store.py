@@ -34,6 +34,8 @@ STREAMS = {"stdout": 1, "stderr": 2}
 STREAM_NAMES = {1: "stdout", 2: "stderr"}
 #: Rows deleted per pruning transaction (keeps each write short so ingest never waits long).
 PRUNE_CHUNK = 5000
+#: Pages of FTS index work per merge after a pruning chunk (bounded, so ingest waits little).
+MERGE_PAGES = 500
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS log_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -200,12 +202,12 @@ class LogStore:
         size = conn.execute("PRAGMA page_size").fetchone()[0]
         return int((pages - free) * size)
 
-    def _delete_chunk(self, where: str, args: tuple[Any, ...]) -> int:
+    def _delete_chunk(self, where: str, args: tuple[Any, ...], limit: int = PRUNE_CHUNK) -> int:
         conn = self.connection()
         with conn:
             rows = conn.execute(
                 f"SELECT id, line FROM log_lines WHERE {where} ORDER BY id LIMIT ?",  # noqa: S608 - fixed clauses
-                (*args, PRUNE_CHUNK),
+                (*args, limit),
             ).fetchall()
             if not rows:
                 return 0
@@ -227,11 +229,20 @@ class LogStore:
         while (count := self._delete_chunk("time_ns < ?", (cutoff,))) > 0:
             deleted += count
         while self.size_bytes() > max_bytes:
-            count = self._delete_chunk("1 = 1", ())
+            # About 5 % of the lines at a time, so the cut lands close under the bound.
+            low, high = (
+                self.connection()
+                .execute("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM log_lines")
+                .fetchone()
+            )
+            count = self._delete_chunk("1 = 1", (), max(100, min(PRUNE_CHUNK, (high - low) // 20)))
+            deleted += count
+            # Deleted rows leave tombstones in the FTS index until its segments are merged.
+            self._merge_index("optimize" if count == 0 else "merge")
             if count == 0:
                 break
-            deleted += count
-            self.connection().execute("PRAGMA incremental_vacuum")
+        if deleted:
+            self._merge_index("merge")
         conn = self.connection()
         with conn:
             # Sources with no lines left and not heard of for the retention are forgotten.
@@ -242,8 +253,21 @@ class LogStore:
             )
         self._source_ids.clear()
         if deleted:
-            conn.execute("PRAGMA incremental_vacuum")
+            # Copy the WAL into the file so the vacuumed file really shrinks on disk.
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return deleted
+
+    def _merge_index(self, how: str) -> None:
+        """Fold the FTS index's delete markers into its segments, and free emptied pages."""
+        conn = self.connection()
+        with conn:
+            if how == "optimize":
+                conn.execute("INSERT INTO log_fts (log_fts) VALUES ('optimize')")
+            else:
+                conn.execute(
+                    "INSERT INTO log_fts (log_fts, rank) VALUES ('merge', ?)", (-MERGE_PAGES,)
+                )
+        conn.executescript("PRAGMA incremental_vacuum;")  # runs every step (one page each)
 
     # ---------------------------------------------------------------- stats
     def stats(self) -> dict[str, Any]:
