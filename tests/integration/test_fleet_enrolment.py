@@ -171,8 +171,8 @@ def _server_pids(server: ServerRecord) -> list[int]:
     return _pids("fleetdeck", "server", "--data-dir", server.data_dir)
 
 
-def _start_server(server: ServerRecord) -> None:
-    """Start the lab's server again exactly as ``start_server`` did (same dir, address)."""
+def _start_server(server: ServerRecord, extra_env: dict[str, str] | None = None) -> None:
+    """Start the lab's server again as ``start_server`` did (same dir, address; more env)."""
     data_dir = Path(server.data_dir)
     password = (data_dir / "admin-password").read_text()
     gateway = server.url.removeprefix("https://").rsplit(":", 1)[0]
@@ -180,6 +180,7 @@ def _start_server(server: ServerRecord) -> None:
         [
             "env",
             f"FLEETDECK_ADMIN_PASSWORD={password}",
+            *(f"{k}={v}" for k, v in (extra_env or {}).items()),
             sys.executable,
             "-m",
             "fleetdeck",
@@ -191,7 +192,8 @@ def _start_server(server: ServerRecord) -> None:
         ],
         str(data_dir / "server.log"),
     )
-    wait_for("the lab server to answer again", lambda: _healthy(server), timeout=60)
+    # Generous: with six test runs on two cores, a start was seen to take 40 s.
+    wait_for("the lab server to answer again", lambda: _healthy(server), timeout=180)
 
 
 def _ensure_server(server: ServerRecord) -> None:

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.staticfiles import StaticFiles
 
-from fleetdeck.server.ui import pages, pages_admin, pages_alerts, pages_metrics, stacks
+from fleetdeck.server.ui import (
+    pages,
+    pages_admin,
+    pages_alerts,
+    pages_logs,
+    pages_metrics,
+    stacks,
+)
 from fleetdeck.server.ui.changes import ChangeFeed
 from fleetdeck.server.ui.web import HERE
 
@@ -31,6 +38,7 @@ def install(app: FastAPI) -> None:
     app.include_router(stacks.router)
     app.include_router(pages_metrics.router)
     app.include_router(pages_alerts.router)
+    app.include_router(pages_logs.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     inner = app.router.lifespan_context
 

@@ -33,6 +33,7 @@ NAV = (
     ("/", "Dashboard", Role.viewer),
     ("/containers", "Containers", Role.viewer),
     ("/stacks", "Stacks", Role.viewer),
+    ("/logs", "Logs", Role.viewer),
     ("/environments", "Environments", Role.viewer),
     ("/images", "Images", Role.viewer),
     ("/volumes", "Volumes", Role.viewer),
