@@ -93,7 +93,7 @@ class LogCollector:
         #: Per node ``ENV/NODE``: lines received, dropped by the agent, its buffer, last status.
         self.nodes: dict[str, dict[str, Any]] = {}
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logs-writer")
-        self._followers: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._followers: dict[tuple[str, str], tuple[AgentLink, asyncio.Task[None]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
     async def on_writer(self, fn: Callable[..., T], *args: Any) -> T:
@@ -110,7 +110,7 @@ class LogCollector:
 
     async def stop(self) -> None:
         """Stop everything (what is queued is not written: cursors make agents resend it)."""
-        tasks = [*self._tasks, *self._followers.values()]
+        tasks = [*self._tasks, *(task for _, task in self._followers.values())]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -131,14 +131,13 @@ class LogCollector:
     async def _watch_loop(self) -> None:
         while True:
             links = self._links()
+            for key in [k for k, (link, _) in self._followers.items() if links.get(k) is not link]:
+                self._followers.pop(key)[1].cancel()  # removed, or replaced (re-enrolled node)
             for key, link in links.items():
-                task = self._followers.get(key)
-                if task is None or task.done():
-                    self._followers[key] = asyncio.create_task(
-                        self._follow(link), name=f"logs {link.where}"
-                    )
-            for key in [k for k in self._followers if k not in links]:
-                self._followers.pop(key).cancel()
+                running = self._followers.get(key)
+                if running is None or running[1].done():
+                    task = asyncio.create_task(self._follow(link), name=f"logs {link.where}")
+                    self._followers[key] = (link, task)
             await asyncio.sleep(WATCH_INTERVAL_S)
 
     async def _follow(self, link: AgentLink) -> None:
