@@ -95,3 +95,18 @@ def test_service_status_counts_tasks() -> None:
     status = service_status("s", _service(NEW), tasks)
     assert (status.service, status.desired, status.running, status.healthy) == ("web", 3, 1, 1)
     assert [c["name"] for c in status.containers] == ["s_web.1", "s_web.2"]
+
+
+def test_a_replaced_spec_is_a_rollback_whatever_the_managers_clock() -> None:
+    ours = {"io.fleetdeck.stack.fingerprint": "{new}", "com.docker.stack.image": "web:2"}
+    theirs = {"io.fleetdeck.stack.fingerprint": "{old}", "com.docker.stack.image": "web:1"}
+    watch = Watch("web", "s_web", sent=("{new}", "web:2"))
+    ahead = _service(NEW, "updating", at=1)
+    ahead["Spec"]["Labels"] = ours
+    check(watch, ahead, [_task(OLD)] * 3, SINCE)
+    assert not watch.rolled_back
+    # the manager's clock is behind: its status looks older than the deploy, so it is ignored
+    back = _service(OLD, "rollback_completed", at=-60)
+    back["Spec"]["Labels"] = theirs
+    check(watch, back, [_task(OLD)] * 3, SINCE)
+    assert watch.rolled_back and watch.failed.startswith("the update failed and Swarm rolled")

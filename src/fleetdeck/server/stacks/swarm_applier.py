@@ -32,7 +32,12 @@ from fleetdeck.server.stacks.plan import (
     TargetKind,
 )
 from fleetdeck.server.stacks.swarm_compare import compare, image_of, removal, with_fingerprint
-from fleetdeck.server.stacks.swarm_converge import Watch, converge, service_status
+from fleetdeck.server.stacks.swarm_converge import (
+    Watch,
+    converge,
+    service_status,
+    spec_labels,
+)
 from fleetdeck.server.stacks.swarm_objects import (
     DataObject,
     NetworkObject,
@@ -319,7 +324,8 @@ class SwarmApplier:
                 version = existing[full]["Version"]["Index"]
                 body = {"spec": spec, "version": version}
                 await link.call("POST", f"/v1/swarm/stacks/services/{full}/update", json_body=body)
-            return Watch(change.service, full, global_mode="Global" in (spec.get("Mode") or {}))
+            global_mode = "Global" in (spec.get("Mode") or {})
+            return Watch(change.service, full, global_mode=global_mode, sent=spec_labels(spec))
 
         results = await asyncio.gather(*(send(c) for c in plan.changes))
         return [w for w in results if w is not None]

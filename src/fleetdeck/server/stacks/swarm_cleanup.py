@@ -105,7 +105,9 @@ async def roll_back_others(
         if service.get("PreviousSpec"):
             await link.call("POST", f"/v1/swarm/services/{watch.full_name}/rollback")
             message = "rolling back with the rest of the stack"
-            back.append(replace(watch, done=False, failed="", last="", expect_rollback=True))
+            back.append(
+                replace(watch, done=False, failed="", last="", expect_rollback=True, sent=("", ""))
+            )
         else:
             await link.call("DELETE", f"/v1/swarm/stacks/services/{watch.full_name}")
             message = "removed: it was new in the failed deploy"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from fleetdeck.server.stacks.plan import ProgressEvent, ServiceStatus
 from fleetdeck.server.stacks.swarm_compare import replicas_of
+from fleetdeck.server.stacks.swarm_spec import FINGERPRINT, STACK_IMAGE
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -43,6 +44,8 @@ class Watch:
     rolled_back: bool = False
     #: A rollback we asked for (the rest of a stack whose update failed): it is the goal.
     expect_rollback: bool = False
+    #: The labels naming the spec we sent (fingerprint, image); empty for a rollback.
+    sent: tuple[str, str] = ("", "")
     failed: str = ""
     last: str = ""
     cause: str = ""
@@ -109,6 +112,16 @@ def _why(service: dict[str, Any], tasks: list[dict[str, Any]]) -> str:
     return str(failed[-1].get("error") or failed[-1].get("message") or "") if failed else ""
 
 
+def _spec_labels(service: dict[str, Any]) -> tuple[str, str]:
+    labels = (service.get("Spec") or {}).get("Labels") or {}
+    return str(labels.get(FINGERPRINT, "")), str(labels.get(STACK_IMAGE, ""))
+
+
+def spec_labels(spec: dict[str, Any]) -> tuple[str, str]:
+    """The (fingerprint, image) labels of a spec fleetdeck sends."""
+    return _spec_labels({"Spec": spec})
+
+
 def check(
     watch: Watch, service: dict[str, Any] | None, tasks: list[dict[str, Any]], since: datetime
 ) -> str:
@@ -120,10 +133,13 @@ def check(
     if state == _ROLLING_BACK:
         watch.cause = watch.cause or _why(service, tasks) or message
         return f"rolling back: {watch.cause}"
-    if state == _ROLLED_BACK and not (watch.rolled_back or watch.expect_rollback):
-        # Swarm calls the rollback complete before the old tasks are back: wait for them.
+    replaced = watch.sent != ("", "") and _spec_labels(service) != watch.sent
+    if (state == _ROLLED_BACK or replaced) and not (watch.rolled_back or watch.expect_rollback):
+        # Our spec is gone (Swarm put the previous one back): that is a rollback even when
+        # the manager's clock makes its update status look older than our deploy. Swarm
+        # calls the rollback complete before the old tasks are back: wait for them.
         watch.rolled_back = True
-        watch.cause = watch.cause or _why(service, tasks) or message
+        watch.cause = watch.cause or _why(service, tasks) or message or "spec replaced"
     if state in _STUCK:
         watch.failed = message or "update paused"
         return watch.failed
