@@ -200,6 +200,12 @@ async def converge(
             await asyncio.sleep(POLL_S)
 
 
+def _task_health(state: str, has_check: bool) -> str | None:
+    if not has_check:
+        return None
+    return {"running": "healthy", "starting": "starting"}.get(state)
+
+
 def service_status(
     stack: str, service: dict[str, Any], tasks: list[dict[str, Any]]
 ) -> ServiceStatus:
@@ -208,12 +214,16 @@ def service_status(
     live = [t for t in mine if t.get("desired_state") == "running"]
     running = [t for t in live if t.get("state") == "running"]
     desired = service.get("replicas")
+    container = ((service.get("Spec") or {}).get("TaskTemplate") or {}).get("ContainerSpec", {})
+    has_check = (container.get("HealthCheck") or {}).get("Test", ["NONE"])[:1] != ["NONE"]
     containers = [
         {
             "id": t.get("container_id") or t.get("id"),
             "name": f"{service.get('name')}.{t.get('slot') or t.get('node_id')}",
             "node": t.get("node"),
             "state": t.get("state"),
+            # Swarm holds a task with a healthcheck in "starting" until it is healthy.
+            "health": _task_health(str(t.get("state")), has_check),
             "desired_state": t.get("desired_state"),
             "error": t.get("error"),
             "image": t.get("image"),
