@@ -11,9 +11,9 @@ printed next to its anchor from the same run (medians of ``--runs``):
   ``docker stack deploy`` of the same file again (it resolves every image and re-sends every
   spec), and whether either changed a service (service versions before and after).
 
-fleetdeck runs in-process here, over the server's own mutual-TLS links to the lab's agents
-(the same applier the server's stack service uses), so the figure is the applier's work and
-the agent round trips, not the CLI's start-up.
+Both are run as an operator would: ``fleetdeck stack deploy NAME -f FILE --env swarm``
+(the CLI, through the lab's server and the manager's agent) and ``docker stack deploy`` on
+the manager; both figures include their CLI's start-up.
 
 Run as root: ``.venv/bin/python bench/stacks_swarm_bench.py [--runs 3] [--services 10]``.
 """
@@ -21,8 +21,8 @@ Run as root: ``.venv/bin/python bench/stacks_swarm_bench.py [--runs 3] [--servic
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -31,13 +31,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.integration.swarm_stack_helpers import ENV, Recorder, applier_for  # noqa: E402
 
 from common import machine  # noqa: E402
-from fleetdeck.compose import load_project  # noqa: E402
 from fleetdeck.lab import Lab, LabRecord, NodeRecord  # noqa: E402
-from fleetdeck.server.stacks.plan import DeployTarget, Strategy, TargetKind  # noqa: E402
 
 
 def stack_file(image: str, services: int) -> str:
@@ -117,29 +113,33 @@ def docker_round(
     return returned, converged, again, changed
 
 
-async def fleetdeck_round(record: LabRecord, path: Path, stack: str) -> tuple[float, float, bool]:
+def fleetdeck(record: LabRecord, *args: str) -> None:
+    """Run the fleetdeck CLI against the lab's server (as an operator's script would)."""
+    assert record.server is not None
+    env = {
+        **os.environ,
+        "FLEETDECK_URL": record.server.url,
+        "FLEETDECK_TOKEN": record.server.token,
+        "FLEETDECK_CA_CERT": record.server.ca_cert,
+    }
+    subprocess.run(
+        [sys.executable, "-m", "fleetdeck", *args], env=env, capture_output=True, check=True
+    )
+
+
+def fleetdeck_round(record: LabRecord, path: Path, stack: str) -> tuple[float, float, bool]:
     """(cold deploy to converged, unchanged re-deploy, re-deploy changed something)."""
     node = record.nodes[0]
-    project = load_project([path], project_name=stack, env={})
-    target = DeployTarget(stack, ENV, TargetKind.swarm)
-    async with applier_for(record) as applier:
-        start = time.perf_counter()
-        plan = await applier.plan(project, target)
-        outcome = await applier.apply(
-            project, plan, target, strategy=Strategy.auto, progress=Recorder()
-        )
-        cold = time.perf_counter() - start
-        assert outcome.ok, outcome.message
-        before = versions(node, stack)
-        start = time.perf_counter()
-        plan = await applier.plan(project, target)
-        outcome = await applier.apply(
-            project, plan, target, strategy=Strategy.auto, progress=Recorder()
-        )
-        again = time.perf_counter() - start
-        assert outcome.ok, outcome.message
-        changed = versions(node, stack) != before
-        await applier.remove(stack, target, progress=Recorder())
+    deploy = ("stack", "deploy", stack, "-f", str(path), "--env", "swarm")
+    start = time.perf_counter()
+    fleetdeck(record, *deploy)
+    cold = time.perf_counter() - start
+    before = versions(node, stack)
+    start = time.perf_counter()
+    fleetdeck(record, *deploy)
+    again = time.perf_counter() - start
+    changed = versions(node, stack) != before
+    fleetdeck(record, "stack", "rm", stack, "--yes")
     remove(node, stack)
     return cold, again, changed
 
@@ -170,7 +170,7 @@ def main() -> None:
             # warm-up: every node pulls the image once, for both tools alike
             docker_round(manager, path, "warm", args.services)
             for run in range(args.runs):
-                cold, again, touched = asyncio.run(fleetdeck_round(record, path, f"fd{run}"))
+                cold, again, touched = fleetdeck_round(record, path, f"fd{run}")
                 results["fd_cold"].append(cold)
                 results["fd_again"].append(again)
                 changed["fleetdeck"] |= touched
@@ -185,17 +185,21 @@ def main() -> None:
         lab.down()
     n = args.services
     print(f"{n}-service stack on a 3-node Swarm, medians of {args.runs} runs")
-    print(f"cold deploy, fleetdeck (to converged)          {med(results['fd_cold'])}")
-    print(f"  anchor: docker stack deploy (to converged)   {med(results['dk_conv'])}")
-    print(f"  anchor: docker stack deploy (command return) {med(results['dk_ret'])}")
-    print(
-        f"unchanged re-deploy, fleetdeck                 {med(results['fd_again'])}"
-        f"  services changed: {'yes' if changed['fleetdeck'] else 'no'}"
-    )
-    print(
-        f"  anchor: docker stack deploy again            {med(results['dk_again'])}"
-        f"  services changed: {'yes' if changed['docker'] else 'no'}"
-    )
+    rows = [
+        ("cold deploy, fleetdeck CLI (to converged)", med(results["fd_cold"])),
+        ("  anchor: docker stack deploy (to converged)", med(results["dk_conv"])),
+        ("  anchor: docker stack deploy (command return)", med(results["dk_ret"])),
+        (
+            "unchanged re-deploy, fleetdeck CLI",
+            f"{med(results['fd_again'])}  services changed: {changed['fleetdeck']}",
+        ),
+        (
+            "  anchor: docker stack deploy again",
+            f"{med(results['dk_again'])}  services changed: {changed['docker']}",
+        ),
+    ]
+    for label, value in rows:
+        print(f"{label:<48}{value}")
 
 
 if __name__ == "__main__":

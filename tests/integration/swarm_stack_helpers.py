@@ -1,84 +1,22 @@
-"""Driving the Swarm stack applier against a real lab Swarm, and watching it as an operator.
+"""Watching a stack on a real lab Swarm as an operator would.
 
-``applier_for`` builds the server's own agent links in-process, with the lab server's client
-certificate (the same mutual TLS the server uses), so a test exercises the real agents, the
-real manager and the real applier. ``load`` runs a steady HTTP load from a container on the
-stack's overlay network that resolves the service's DNS round-robin name on every request.
+``load`` runs a steady HTTP load from a container on the stack's overlay network that
+resolves the service's DNS round-robin name on every request; ``stack_services`` reads
+``docker stack services``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fleetdeck.errors import ConflictError
-from fleetdeck.server.fleet.inventory import FleetInventory, NodeStatus
-from fleetdeck.server.fleet.links import ClientTLS, FleetLinks
-from fleetdeck.server.stacks.swarm_applier import SwarmApplier
-from tests.conftest import client_for
 from tests.integration.docker_cli import docker
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import Iterator
 
-    from fleetdeck.lab import LabRecord, NodeRecord
-    from fleetdeck.server.fleet.links import AgentLink
-    from fleetdeck.server.stacks.plan import ProgressEvent
-
-ENV = "swarm"
-
-
-@contextlib.asynccontextmanager
-async def applier_for(record: LabRecord) -> AsyncIterator[SwarmApplier]:
-    """A SwarmApplier over fresh links to the lab's agents (closed afterwards)."""
-    assert record.server is not None
-    data_dir = Path(record.server.data_dir)
-    tls = ClientTLS(
-        ca_cert=data_dir / "ca" / "ca.pem",
-        cert=data_dir / "tls" / "server.pem",
-        key=data_dir / "tls" / "server.key",
-    )
-    inventory = FleetInventory()
-    links = FleetLinks(tls, inventory)
-    with client_for(record) as client:
-        environment = client.get_environment(ENV)
-    for node in environment.nodes:
-        assert node.agent_url
-        links.add(ENV, node.name, node.agent_url)
-
-    def manager(env: str) -> AgentLink:
-        for link in links.of(env):
-            state = inventory.find_node(env, link.node)
-            if state and state.info and state.info.swarm.role == "manager":
-                return link
-        raise ConflictError(f"no manager in {env}")
-
-    deadline = time.monotonic() + 60
-    while not all(s.status is NodeStatus.up for s in inventory.nodes(ENV)):
-        assert time.monotonic() < deadline, "agents did not answer"
-        await asyncio.sleep(0.2)
-    try:
-        yield SwarmApplier(manager, inventory, hash_key=b"test-key")
-    finally:
-        await links.close()
-
-
-class Recorder:
-    """Collects progress events (the deploy's stream, as the API would send it)."""
-
-    def __init__(self) -> None:
-        self.events: list[ProgressEvent] = []
-
-    async def __call__(self, event: ProgressEvent) -> None:
-        """Keep one event."""
-        self.events.append(event)
-
-    def text(self) -> str:
-        """Every event as one line each (to search for leaked values)."""
-        return "\n".join(str(e.to_json()) for e in self.events)
+    from fleetdeck.lab import NodeRecord
 
 
 def stack_services(manager: NodeRecord, stack: str) -> dict[str, str]:
