@@ -8,11 +8,13 @@ Every figure is printed next to its anchor, measured in the same run on the same
   (the anchor); medians over ``--rounds`` rounds, each on a fresh project name;
 * failed requests during a rolling update of a 3-replica web service (lab ``web`` v1 → v2):
   a load container on the stack's network requests ``http://web/`` in a loop (a fresh
-  DNS answer each time, 5 s timeout) from before the update until after it ends; fleetdeck's rolling update against
-  ``docker-compose up -d`` of the same change (the anchor), per round, medians.
+  DNS answer each time, 5 s timeout) from before the update until after it ends;
+  fleetdeck's rolling update against ``docker-compose up -d`` of the same change (the
+  anchor), per round, medians.
 
 Run as root after ``scripts/setup.sh``:
-``.venv/bin/python bench/stacks_bench.py [--rounds 3] [--tools fleetdeck,compose]``.
+``.venv/bin/python bench/stacks_bench.py [--rounds 3]
+[--tools fleetdeck,compose]``.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, summary  # noqa: E402
 from fleetdeck.lab import Lab, LabRecord  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SERVICES = 10
 LOAD_SETTLE_S = 2.0
@@ -78,11 +83,13 @@ class Tools:
         }
 
     def write(self, name: str, text: str) -> Path:
+        """Write a stack file into the work dir."""
         path = self.workdir / name
         path.write_text(text)
         return path
 
     def run(self, argv: list[str], env: dict[str, str] | None = None, check: bool = True) -> str:
+        """Run a command; stop the benchmark with its stderr when it fails."""
         proc = subprocess.run(
             argv, capture_output=True, text=True, timeout=600, check=False, env=env
         )
@@ -91,34 +98,53 @@ class Tools:
         return proc.stdout
 
     def docker(self, *args: str) -> str:
+        """The docker CLI on the lab node's engine."""
         return self.run(["docker", "-H", self.node.docker_host, *args])
 
     def fleetdeck(self, *args: str) -> str:
+        """The fleetdeck CLI against the lab's server."""
         return self.run([sys.executable, "-m", "fleetdeck", *args], env=self.cli_env)
 
     def fd_deploy(self, project: str, file: Path) -> None:
+        """``fleetdeck stack deploy`` (returns once converged and healthy)."""
         self.fleetdeck("stack", "deploy", project, "-f", str(file), "--env", self.env)
 
     def fd_remove(self, project: str) -> None:
-        self.fleetdeck("stack", "rm", project, "--yes")
+        """``fleetdeck stack rm``, waiting for its containers to go.
+
+        The CLI may give up waiting for the answer on a loaded machine while the server goes
+        on removing: what counts is that the containers are gone.
+        """
+        argv = [sys.executable, "-m", "fleetdeck", "stack", "rm", project, "--yes"]
+        self.run(argv, env=self.cli_env, check=False)
+        deadline = time.monotonic() + 300
+        while self.count(project) and time.monotonic() < deadline:
+            time.sleep(1)
 
     def dc(self, project: str, file: Path, *args: str, check: bool = True) -> None:
+        """Debian's docker-compose on the lab node's engine."""
         argv = ["docker-compose", "-H", self.node.docker_host, "-p", project, "-f", str(file)]
         self.run([*argv, *args], check=check)
 
     def dc_deploy(self, project: str, file: Path) -> None:
+        """``docker-compose up -d``."""
         self.dc(project, file, "up", "-d")
 
     def dc_remove(self, project: str, file: Path) -> None:
+        """``docker-compose down``."""
         # dockerd 20.10 sometimes still counts a just-removed endpoint: retry the network.
         self.dc(project, file, "down", "-t", "1", check=False)
         for _ in range(20):
             if not self.docker("network", "ls", "-q", "--filter", f"name={project}_default"):
                 return
-            self.run(["docker", "-H", self.node.docker_host, "network", "rm", f"{project}_default"], check=False)
+            self.run(
+                ["docker", "-H", self.node.docker_host, "network", "rm", f"{project}_default"],
+                check=False,
+            )
             time.sleep(0.5)
 
     def count(self, project: str) -> int:
+        """How many containers carry the project's label."""
         out = self.docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={project}")
         return len(out.split())
 

@@ -30,7 +30,8 @@ def login(browser: Browser, url: str, user: str, password: str, **context: objec
     page.get_by_label("Username").fill(user)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    # Password hashing is deliberately slow; on a loaded 2-core machine it takes seconds.
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible(timeout=30000)
     return page
 
 

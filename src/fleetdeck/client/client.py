@@ -14,11 +14,20 @@ from fleetdeck.client.logs import LogsAPI
 from fleetdeck.client.metrics import MetricsAPI
 from fleetdeck.client.resources import ResourcesAPI
 from fleetdeck.client.stacks import StacksAPI
+from fleetdeck.client.stacks_adopt import StackAdoptionAPI
 from fleetdeck.client.swarm import SwarmAPI
 
 
 class FleetdeckClient(
-    AdminAPI, ContainersAPI, ResourcesAPI, SwarmAPI, MetricsAPI, LogsAPI, StacksAPI, AlertsAPI
+    AdminAPI,
+    ContainersAPI,
+    ResourcesAPI,
+    SwarmAPI,
+    MetricsAPI,
+    LogsAPI,
+    StacksAPI,
+    StackAdoptionAPI,
+    AlertsAPI,
 ):
     """A synchronous fleetdeck API client (use it as a context manager to close it).
 

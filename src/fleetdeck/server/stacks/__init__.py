@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.server.secrets import load_master_key
+from fleetdeck.server.stacks import api_adopt
 from fleetdeck.server.stacks.api import router
 from fleetdeck.server.stacks.deploy import wait_running
 from fleetdeck.server.stacks.repository import StackRepository
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["router", "start", "stop"]
 log = logging.getLogger("fleetdeck.server.stacks")
+router.include_router(api_adopt.router)  # POST /stacks/{name}/adopt
 
 
 def _outcome_reporter(app: FastAPI) -> Any:

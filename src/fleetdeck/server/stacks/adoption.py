@@ -22,11 +22,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import ConflictError, NotFoundError
-from fleetdeck.server.stacks.plan import DiscoveredStack, TargetKind
+from fleetdeck.server.fleet.inventory import MAX_LIMIT, ContainerQuery
+from fleetdeck.server.stacks.files import check_files, check_stack_name
+from fleetdeck.server.stacks.plan import Action, DiscoveredStack, TargetKind
+from fleetdeck.server.stacks.service import Proposal
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from fleetdeck.server.stacks.files import StackFile
+    from fleetdeck.server.stacks.service import StackService
     from fleetdeck.types import Container
 
 COMPOSE_PROJECT = "com.docker.compose.project"
@@ -39,8 +44,6 @@ STACK_NAMESPACE = "com.docker.stack.namespace"
 SWARM_SERVICE = "com.docker.swarm.service.name"
 #: fleetdeck's own label on what it deployed (see docs/stacks.md, "Labels").
 FLEETDECK_REVISION = "io.fleetdeck.stack.revision"
-#: The diff reason for a container another tool made (its config hash is not comparable).
-ADOPTED_REASON = "adopted, config hash unknown"
 
 
 @dataclass
@@ -54,6 +57,8 @@ class FoundStack:
     nodes: set[str] = field(default_factory=set)
     containers: int = 0
     running: int = 0
+    #: Running and not failing a healthcheck.
+    healthy: int = 0
     #: Where the project came from, when its labels say (``docker-compose 1.29.2`` …).
     made_by: str | None = None
     config_files: str | None = None
@@ -61,8 +66,8 @@ class FoundStack:
 
     @property
     def status(self) -> str:
-        """Running (all up), partial (some), stopped (none)."""
-        if self.containers and self.running == self.containers:
+        """Running (all up and healthy), partial (some), stopped (none running)."""
+        if self.containers and self.healthy == self.containers:
             return "running"
         return "partial" if self.running else "stopped"
 
@@ -141,6 +146,7 @@ def discover(
         stack.nodes.add(c.node)
         stack.containers += 1
         stack.running += c.state == "running"
+        stack.healthy += c.state == "running" and c.health in (None, "healthy")
         _note_origin(stack, c.labels)
     return [found[key] for key in sorted(found)]
 
@@ -205,3 +211,57 @@ def adoption_warnings(found: FoundStack, file_services: Iterable[str]) -> list[s
         for svc in sorted(declared - found.services)
     ]
     return warnings
+
+
+def fleet_containers(service: StackService) -> list[Container]:
+    """Every container of the fleet as the inventory holds it now."""
+    query = ContainerQuery(limit=MAX_LIMIT)
+    return service.fleet.inventory.containers(query)[0]
+
+
+async def managed_keys(service: StackService) -> set[tuple[str, str]]:
+    """``(environment, name)`` of every stack fleetdeck manages (has files for)."""
+    return {(row.environment, row.name) for row in await service.repo.all() if row.files}
+
+
+async def adopt_stack(
+    service: StackService,
+    name: str,
+    environment: str,
+    files: list[StackFile],
+    env_file: str | None,
+) -> list[str]:
+    """Attach ``files`` to the unmanaged stack ``name`` on ``environment``; change no container.
+
+    The files are checked as a deploy would check them (a plan is computed, so bad YAML, an
+    unknown key, a missing variable or image fails here) before the definition is stored.
+
+    Returns:
+        Warnings about services that run but are not in the files, or the other way round.
+
+    Raises:
+        NotFoundError: Nothing labelled with that project runs on the environment.
+        ConflictError: fleetdeck already manages it, or a stored stack of that name exists.
+        InvalidInputError: The files are not a valid stack.
+    """
+    check_stack_name(name)
+    service.fleet.require_environment(environment)
+    found = find_unmanaged(
+        fleet_containers(service), name, environment, await managed_keys(service)
+    )
+    existing = await service.repo.find(name)
+    if existing is not None and existing.files:
+        raise ConflictError(
+            f"a stack called {name!r} is already managed on {existing.environment!r}",
+            hint="stack names are unique across the fleet: remove that one first",
+        )
+    kind = service.kind_of(environment)
+    if kind is not found.kind:
+        raise ConflictError(
+            f"{name!r} runs as a {found.kind.value} stack but {environment!r} is a {kind.value}",
+        )
+    proposal = Proposal(environment=environment, files=check_files(files), env_file=env_file)
+    plan = await service.plan(name, proposal)
+    await service.repo.save(name, environment, kind.value, proposal.files or [], env_file)
+    services = [c.service for c in plan.changes if c.action is not Action.remove]
+    return adoption_warnings(found, services)

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from fleetdeck.server.stacks.host_spec import ServiceSpec
 
 RegistryAuth = Callable[[str], Awaitable[dict[str, str] | None]]
+#: The reason for replacing a container another tool made (an adopted stack's, see
+#: adoption.py): without fleetdeck's per-key hashes its config hash cannot be compared.
+ADOPTED = "adopted, config hash unknown"
 
 
 @dataclass(frozen=True)
@@ -149,9 +152,12 @@ def plan_service(
     outdated = [c for c in containers if c not in current]
     reasons: list[str] = []
     keys: set[str] = set()
+    foreign = [c for c in outdated if not c.key_hashes]
     for c in outdated:
-        if c.config_hash != spec.config_hash:
+        if c.config_hash != spec.config_hash and c.key_hashes:
             keys.update(changed_keys(c.key_hashes, spec.key_hashes) or ["(unknown)"])
+    if foreign:
+        reasons.append(ADOPTED)
     if keys:
         reasons.append("config changed: " + ", ".join(sorted(keys)))
     old_images = {c.image_id for c in outdated if c.config_hash == spec.config_hash}

@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import FleetdeckError
+from fleetdeck.server.stacks.adoption import discover, fleet_containers
 from fleetdeck.server.stacks.plan import DeployTarget, TargetKind
 
 if TYPE_CHECKING:
@@ -61,15 +62,8 @@ async def list_stacks(service: StackService) -> list[dict[str, Any]]:
             "status": status, "services": len({c.service for c in containers}),
             "revision": row.revision, "updated_at": row.updated_at.isoformat(),
         })  # fmt: skip
-    for (environment, name), containers in sorted(running.items()):
-        if (environment, name) in managed:
-            continue
-        swarm = any(_SWARM_NAMESPACE in c.labels for c in containers)
-        result.append({
-            "name": name, "environment": environment, "kind": "swarm" if swarm else "host",
-            "managed": False, "status": _status(containers),
-            "services": len({c.service for c in containers}), "revision": None, "updated_at": None,
-        })  # fmt: skip
+    # Unmanaged ones, with what their labels tell (made by, files): see adoption.py.
+    result.extend(found.to_json() for found in discover(fleet_containers(service), managed))
     return result
 
 

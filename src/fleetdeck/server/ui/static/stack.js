@@ -208,6 +208,7 @@
     const res = $("[data-deploy-result]");
     res.className = "deploy-result"; res.dataset.result = "running"; res.textContent = title + "…";
     $("[data-deploy-title]").textContent = title;
+    $("[data-diff-panel]").hidden = true;  // what it previewed is being applied now
     $("[data-deploy-panel]").hidden = false;
     $("[data-deploy-panel]").scrollIntoView({ block: "nearest" });
     let result = null;
@@ -227,8 +228,7 @@
   async function deploy() {
     if (!needName()) return;
     const result = await streamAction("Deploy " + state.name, stackPath() + "/deploy", body({ strategy: $("[data-stack-strategy]").value }));
-    if (result && !state.managed) location.href = "/stacks/" + enc(state.name);
-    else if (result) load();
+    if (result) { becomeStack(); load(); }
   }
   async function rollback(revision) {
     const label = revision == null ? "the previous revision" : "revision " + revision;
@@ -246,12 +246,25 @@
     if (input) input.focus();
     return false;
   }
+  // A new stack, once saved or deployed, is that stack's page (without a reload, so the
+  // deploy's progress stays in view).
+  function becomeStack() {
+    if (location.pathname === "/stacks/" + enc(state.name)) return;
+    history.replaceState(null, "", "/stacks/" + enc(state.name));
+    const input = $("[data-stack-name]");
+    if (input) input.closest("label").hidden = true;
+    document.title = state.name + " · fleetdeck";
+    const head = document.querySelector(".page-head h1");
+    if (head) head.lastChild.textContent = " / " + state.name;
+  }
+
   async function save() {
     if (!needName()) return;
     try {
       await fd.api("PUT", stackPath(), body());
       fd.toast(`Saved ${state.name} (not deployed)`, "ok");
-      if (!state.managed) location.href = "/stacks/" + enc(state.name);
+      becomeStack();
+      load();
     } catch (err) { fd.fail(err, "Save"); }
   }
   async function adopt() {
@@ -268,8 +281,10 @@
   async function remove() {
     const ok = await fd.confirm(`Remove stack ${state.name}?`, "Its containers or services, networks and secrets are removed and fleetdeck forgets it. Named volumes are kept.", "Remove");
     if (!ok) return;
+    const btn = $("[data-stack-remove]");
+    btn.disabled = true; btn.textContent = "Removing…";
     try { await fd.api("DELETE", stackPath()); fd.toast(`Removed ${state.name}`, "ok"); location.href = "/stacks"; }
-    catch (err) { fd.fail(err, "Remove"); }
+    catch (err) { fd.fail(err, "Remove"); btn.disabled = false; btn.textContent = "Remove"; }
   }
 
   // ---------------------------------------------------------------- loading the stack
@@ -283,6 +298,8 @@
     show("[data-stack-deploy]", !state.adopt);
     show("[data-stack-save]", !state.adopt);
     show("[data-stack-remove]", state.managed);
+    const strategy = $("[data-stack-strategy]");
+    if (strategy) strategy.closest("label").hidden = state.adopt;
     page.dataset.mode = state.adopt ? "adopt" : state.managed ? "managed" : "new";
   }
   async function loadDiscovered() {
@@ -295,7 +312,9 @@
     summary(found);
     const notice = $("[data-adopt-notice]");
     notice.hidden = false;
-    notice.textContent = `${found.name} runs on ${found.environment}` + (found.made_by ? ` (made by ${found.made_by}` + (found.config_files ? `, from ${found.working_dir ? found.working_dir + "/" : ""}${found.config_files}` : "") + ")" : "") +
+    const files = (found.config_files || "").split(",").filter(Boolean)
+      .map((f) => (f.startsWith("/") || !found.working_dir ? f : `${found.working_dir}/${f}`)).join(", ");
+    notice.textContent = `${found.name} runs on ${found.environment}` + (found.made_by ? ` (made by ${found.made_by}` + (files ? `, from ${files}` : "") + ")" : "") +
       ` but fleetdeck does not manage it. ` + (canOperate ? "Paste its Compose file below and adopt it; nothing is restarted until you deploy." : "");
     if (!editor.value.trim()) {
       const svcs = found.service_names || [];

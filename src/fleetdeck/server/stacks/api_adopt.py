@@ -1,0 +1,46 @@
+"""``POST /api/v1/stacks/{name}/adopt``: take over a Compose project or Swarm stack found running.
+
+Adopting stores the given files as the stack's definition and touches no container; the
+answer is the stack as ``GET /stacks/{name}`` shows it, now managed, plus ``warnings`` about
+services that the next deploy would remove or create (see :mod:`.adoption`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from fleetdeck.errors import FleetdeckError
+from fleetdeck.server.stacks import listing
+from fleetdeck.server.stacks.adoption import adopt_stack
+from fleetdeck.server.stacks.api import FileBody, Operator, stacks_of
+from fleetdeck.server.stacks.files import StackFile
+
+#: Included in the stacks router (prefix ``/stacks``).
+router = APIRouter(tags=["stacks"])
+
+
+class AdoptBody(BaseModel):
+    """Where the stack runs and the Compose file(s) it was made from."""
+
+    environment: str
+    files: list[FileBody]
+    env_file: str | None = None
+
+
+@router.post("/{name}/adopt")
+async def adopt(request: Request, who: Operator, name: str, body: AdoptBody) -> dict[str, Any]:
+    """Manage the running project ``name`` from now on, with ``files`` as its definition."""
+    service = stacks_of(request)
+    files = [StackFile(f.name, f.content) for f in body.files]
+    detail = {"environment": body.environment}
+    audit = request.app.state.audit
+    try:
+        warnings = await adopt_stack(service, name, body.environment, files, body.env_file)
+    except FleetdeckError as exc:
+        await audit.record(who.username, "stack.adopt", name, f"error: {exc.message}", detail)
+        raise
+    await audit.record(who.username, "stack.adopt", name, "ok", detail)
+    return await listing.stack_detail(service, name) | {"warnings": warnings}

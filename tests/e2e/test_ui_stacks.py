@@ -1,0 +1,199 @@
+"""The stacks pages in headless Chromium against a server managing the real 3-node lab.
+
+An operator writes a stack in the editor (errors shown with file:line as they type), previews
+the diff, deploys it and watches the progress, updates it, rolls it back from the history,
+and adopts a project that docker-compose started; a viewer sees the same pages without any
+action. Screenshots go to ``artifacts/screenshots/stacks-*.png``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import uuid
+from typing import TYPE_CHECKING, TypeVar
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Error as PlaywrightError
+
+from fleetdeck.errors import FleetdeckError
+from fleetdeck.lab import Lab
+from fleetdeck.types import Role
+from tests.conftest import client_for
+from tests.e2e.ui_helpers import login, shot
+from tests.integration.docker_cli import docker
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from fleetdeck.lab import LabRecord
+
+pytestmark = [pytest.mark.lab, pytest.mark.e2e]
+
+TAG = uuid.uuid4().hex[:6]
+STACK = f"ui{TAG}"
+VIEWER, VIEWER_PASSWORD = f"stackviewer-{TAG}", "viewer-password-1"
+DEPLOY_TIMEOUT_MS = 180_000
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+def lab(request: pytest.FixtureRequest) -> Iterator[LabRecord]:
+    """The ``fleet3`` lab (or a running lab named by FLEETDECK_E2E_LAB) with a viewer."""
+    existing = os.environ.get("FLEETDECK_E2E_LAB")
+    record = Lab(existing).require_record() if existing else request.getfixturevalue("fleet3")
+    with client_for(record) as client:
+        client.create_user(VIEWER, VIEWER_PASSWORD, Role.viewer)
+    yield record
+    with client_for(record) as client:
+        for name in (STACK, f"dc{TAG}"):
+            with contextlib.suppress(FleetdeckError):  # gone already when the test passed
+                client.remove_stack(name)
+        client.delete_user(VIEWER)
+
+
+def _file(image: str) -> str:
+    return f"services:\n  web:\n    image: {image}\n    deploy:\n      replicas: 2\n"
+
+
+def _retrying(work: Callable[[], T]) -> T:
+    """Run a navigation again when Chromium saw a network change.
+
+    Other labs' veths come and go on this machine while tests run: net::ERR_NETWORK_CHANGED.
+    """
+    for _ in range(3):
+        try:
+            return work()
+        except PlaywrightError as exc:
+            if "ERR_NETWORK_CHANGED" not in str(exc):
+                raise
+    return work()
+
+
+def _login(browser: Browser, lab: LabRecord, user: str, password: str) -> Page:
+    assert lab.server is not None
+    url = lab.server.url
+    return _retrying(lambda: login(browser, url, user, password))
+
+
+def _goto(page: Page, url: str) -> None:
+    _retrying(lambda: page.goto(url))
+
+
+def _deploy_and_wait(page: Page) -> None:
+    page.get_by_role("button", name="Deploy").click()
+    result = page.locator("[data-deploy-result]")
+    expect(result).not_to_have_attribute("data-result", "running", timeout=DEPLOY_TIMEOUT_MS)
+    expect(result).to_have_attribute("data-result", "ok")
+
+
+def test_write_validate_diff_deploy_update_and_roll_back(browser: Browser, lab: LabRecord) -> None:
+    assert lab.server is not None
+    page = _login(browser, lab, "admin", lab.server.admin_password)
+    url = page.url.rsplit("/", 1)[0]
+    _goto(page, url + "/stacks")
+    page.get_by_role("link", name="New stack").click()
+    page.get_by_label("Name").fill(STACK)
+    page.locator("[data-stack-env]").select_option("node1")
+    editor = page.locator("[data-editor]")
+    # Validation as you type: an unknown key is named with its file and line.
+    editor.fill(_file(lab.images["web"]).replace("    deploy:", "    deploy:\n      replica: 2"))
+    errors = page.locator("[data-validation]")
+    expect(errors).to_have_attribute("data-state", "bad")
+    expect(errors).to_contain_text("compose.yaml:")
+    expect(errors).to_contain_text("replica")
+    expect(page.locator("[data-gutter] .bad")).to_have_count(1)
+    shot(page, "stacks-editor-error")
+    editor.fill(_file(lab.images["web"]))
+    expect(errors).to_have_attribute("data-state", "ok")
+    expect(errors).to_contain_text("1 service: web")
+
+    page.get_by_role("button", name="Preview diff").click()
+    expect(page.locator("[data-change=web] [data-action-badge]")).to_have_text("create")
+    _deploy_and_wait(page)
+    expect(page.locator("[data-progress=web]")).to_be_visible()
+    shot(page, "stacks-deployed")
+    page.wait_for_url(f"**/stacks/{STACK}")
+    expect(page.locator("[data-stack-page]")).to_have_attribute("data-mode", "managed")
+
+    # Update to web v2: the diff says why, the deploy rolls it out.
+    page.locator("[data-editor]").fill(_file(lab.images["web_v2"]))
+    expect(errors).to_have_attribute("data-state", "ok")
+    page.get_by_role("button", name="Preview diff").click()
+    expect(page.locator("[data-change=web] [data-action-badge]")).to_have_text("recreate")
+    expect(page.locator("[data-change=web]")).to_contain_text("image")
+    _deploy_and_wait(page)
+    expect(page.locator("[data-deploy-result]")).to_contain_text("revision 2")
+    shot(page, "stacks-updated")
+
+    # History: roll back to revision 1 from the list.
+    page.get_by_role("tab", name="History").click()
+    expect(page.locator("[data-revision-row]")).to_have_count(2)
+    page.locator("[data-rollback='1']").click()
+    page.locator("[data-confirm-ok]").click()
+    result = page.locator("[data-deploy-result]")
+    expect(result).to_contain_text("Roll back")
+    expect(result).to_have_attribute("data-result", "ok", timeout=DEPLOY_TIMEOUT_MS)
+    expect(page.locator("[data-revision-row]")).to_have_count(3)
+    shot(page, "stacks-history")
+    page.get_by_role("tab", name="Services").click()
+    expect(page.locator("[data-service=web]")).to_contain_text("2/2")
+    expect(page.locator("[data-service=web]")).to_contain_text("fleetdeck/web")
+    node = lab.nodes[0]
+    images = docker(node, "ps", "--filter", f"label=com.docker.compose.project={STACK}",
+                    "--format", "{{.Image}}").split()  # fmt: skip
+    assert len(images) == 2 and all(":2" not in i for i in images), images
+
+    # A viewer sees the stack and its history, and no action at all.
+    viewer = _login(browser, lab, VIEWER, VIEWER_PASSWORD)
+    _goto(viewer, f"{url}/stacks/{STACK}")
+    expect(viewer.locator("[data-validation]")).to_have_attribute("data-state", "ok")
+    expect(viewer.locator("[data-editor]")).to_have_attribute("readonly", "")
+    assert viewer.locator("[data-stack-deploy], [data-stack-remove]").count() == 0
+    viewer.get_by_role("tab", name="History").click()
+    expect(viewer.locator("[data-revision-row]")).to_have_count(3)
+    assert viewer.locator("[data-rollback]").count() == 0
+    shot(viewer, "stacks-viewer")
+
+    # Remove, with confirmation.
+    page.get_by_role("button", name="Remove").click()
+    page.locator("[data-confirm-ok]").click()
+    page.wait_for_url("**/stacks", timeout=DEPLOY_TIMEOUT_MS)  # stops its containers first
+    expect(page.locator(f"[data-stack={STACK}]")).to_have_count(0)
+
+
+def test_adopt_a_docker_compose_project_from_the_list(
+    browser: Browser, lab: LabRecord, tmp_path: Path
+) -> None:
+    project, node = f"dc{TAG}", lab.nodes[1]
+    path = tmp_path / "docker-compose.yml"
+    text = _file(lab.images["web"])
+    path.write_text(text)
+    compose = ["docker-compose", "-p", project, "-f", str(path)]
+    run_env = {**os.environ, "DOCKER_HOST": node.docker_host}
+    subprocess.run([*compose, "up", "-d"], env=run_env, check=True, capture_output=True)
+    try:
+        assert lab.server is not None
+        page = _login(browser, lab, "admin", lab.server.admin_password)
+        url = page.url.rsplit("/", 1)[0]
+        _goto(page, url + "/stacks")
+        row = page.locator(f"[data-stack={project}]")
+        expect(row).to_have_attribute("data-managed", "false", timeout=30_000)
+        expect(row).to_contain_text("discovered")
+        shot(page, "stacks-list")
+        row.get_by_role("link", name="Adopt…").click()
+        expect(page.locator("[data-stack-page]")).to_have_attribute("data-mode", "adopt")
+        expect(page.locator("[data-adopt-notice]")).to_contain_text("docker compose 1.29.2")
+        page.locator("[data-editor]").fill(text)
+        expect(page.locator("[data-validation]")).to_have_attribute("data-state", "ok")
+        shot(page, "stacks-adopt")
+        page.get_by_role("button", name="Adopt").click()
+        page.locator("[data-confirm-ok]").click()
+        expect(page.locator("[data-stack-page]")).to_have_attribute("data-mode", "managed")
+        page.get_by_role("button", name="Preview diff").click()
+        expect(page.locator("[data-change=web]")).to_contain_text("adopted, config hash unknown")
+    finally:
+        subprocess.run([*compose, "down", "-t", "1"], env=run_env, check=False, capture_output=True)
