@@ -56,7 +56,8 @@ class Journal:
     """What a deploy did, so that a failed one can be undone."""
 
     created: list[tuple[str, str]] = field(default_factory=list)  # (service, container id)
-    retired: list[tuple[str, str]] = field(default_factory=list)  # stopped old replicas
+    retired: list[tuple[str, str]] = field(default_factory=list)  # old replicas, to remove
+    stopped: list[tuple[str, str]] = field(default_factory=list)  # were running: undo restarts
     detached: list[tuple[str, str]] = field(default_factory=list)  # old, alias removed
     stopping: list[asyncio.Task[None]] = field(default_factory=list)  # stops in flight
 
@@ -178,6 +179,7 @@ class Rollout:
             # Out of DNS and drained: its stop (grace period included) need not hold up the
             # next batch; commit/undo wait for it.
             self.journal.stopping.append(asyncio.create_task(self._stop(spec, old)))
+            self.journal.stopped.append((spec.service, old.id))
         self.journal.retired.append((spec.service, old.id))
 
     async def _stop(self, spec: ServiceSpec, old: ObservedContainer) -> None:
@@ -207,10 +209,10 @@ class Rollout:
         for service, cid in reversed(self.journal.created):
             await self.node.remove(cid)
             await self.say("rollback", "info", f"removed new replica {cid[:12]}", service, None)
-        restored = {cid for _, cid in self.journal.retired}
-        for _, cid in self.journal.retired:
+        restored = {cid for _, cid in self.journal.stopped}
+        for _, cid in self.journal.stopped:
             await self.node.action(cid, "start")
-        for service, cid in [*self.journal.retired, *self.journal.detached]:
+        for service, cid in [*self.journal.stopped, *self.journal.detached]:
             spec = specs.get(service)
             if spec is None:
                 continue
