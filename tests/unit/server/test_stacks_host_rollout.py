@@ -1,0 +1,133 @@
+"""The rollout order on a plain host, against a fake node (the agent boundary).
+
+What matters: a new replica gets the service alias only once healthy, an old one loses it
+before it stops, and a failed gate puts the old replicas back (started, with their alias).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from fleetdeck.compose import load_project
+from fleetdeck.server.stacks import host_rollout
+from fleetdeck.server.stacks.host_converge import ServiceConvergence, update_policy
+from fleetdeck.server.stacks.host_node import ObservedContainer
+from fleetdeck.server.stacks.host_plan import ImageChoice
+from fleetdeck.server.stacks.host_rollout import HealthGateError, ReplicaContext, Rollout
+from fleetdeck.server.stacks.host_spec import L_HASH, L_NUMBER, L_SERVICE, build_spec
+from fleetdeck.server.stacks.plan import ProgressEvent, Strategy
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+NET = "shop_default"
+
+
+class _FakeNode:
+    """Containers in memory; records every call in order."""
+
+    where = "env/node"
+
+    def __init__(self, healthy: bool) -> None:
+        self.healthy = healthy
+        self.calls: list[tuple[str, str]] = []
+        self.containers: dict[str, dict[str, Any]] = {}
+        self._next = 0
+
+    def add(self, cid: str, number: int, config_hash: str, aliases: list[str]) -> ObservedContainer:
+        self.containers[cid] = {"number": number, "hash": config_hash, "state": "running",
+                                "aliases": aliases, "new": False}  # fmt: skip
+        return self._observed(cid)
+
+    def _observed(self, cid: str) -> ObservedContainer:
+        c = self.containers[cid]
+        health = ("healthy" if self.healthy else "unhealthy") if c["new"] else "healthy"
+        return ObservedContainer.from_inspect({
+            "Id": cid, "Name": f"/shop-web-{c['number']}", "Image": "sha256:img",
+            "State": {"Status": c["state"], "Health": {"Status": health}},
+            "Config": {"Image": "img", "Healthcheck": {"Test": ["CMD", "true"]},
+                       "Labels": {L_SERVICE: "web", L_NUMBER: str(c["number"]), L_HASH: c["hash"]}},
+            "NetworkSettings": {"Networks": {NET: {"Aliases": c["aliases"]}}},
+        })  # fmt: skip
+
+    async def create_container(self, name: str, config: dict[str, Any], networks: Any) -> str:
+        self._next += 1
+        cid = f"new{self._next}"
+        aliases = config["NetworkingConfig"]["EndpointsConfig"][NET]["Aliases"]
+        number = int(name.rsplit("-", 1)[1])
+        self.containers[cid] = {"number": number, "hash": "h2", "state": "created",
+                                "aliases": list(aliases), "new": True}  # fmt: skip
+        self.calls.append(("create", cid))
+        return cid
+
+    async def action(self, cid: str, action: str, timeout: int | None = None) -> None:
+        self.containers[cid]["state"] = "running" if action == "start" else "exited"
+        self.calls.append((action, cid))
+
+    async def inspect(self, cid: str) -> ObservedContainer | None:
+        return self._observed(cid) if cid in self.containers else None
+
+    async def reconnect(self, network: str, cid: str, aliases: list[str]) -> None:
+        self.containers[cid]["aliases"] = list(aliases)
+        self.calls.append(("alias+" if "web" in aliases else "alias-", cid))
+
+    async def remove(self, cid: str) -> None:
+        self.containers.pop(cid, None)
+        self.calls.append(("remove", cid))
+
+
+async def _ignore(_: ProgressEvent) -> None:
+    return None
+
+
+async def _roll(tmp_path: Path, healthy: bool) -> tuple[_FakeNode, Rollout, Exception | None]:
+    path = tmp_path / "compose.yaml"
+    path.write_text("services:\n  web:\n    image: r/web:2\n    deploy: {replicas: 2}\n")
+    project = load_project([path], project_name="shop", env={})
+    spec = build_spec(project, "web", secret_versions={}, hash_key=b"k")
+    node = _FakeNode(healthy)
+    old = [node.add("old1", 1, "h1", ["web"]), node.add("old2", 2, "h1", ["web"])]
+    rollout = Rollout(node, ReplicaContext("shop", 2, "/w", []), _ignore)  # type: ignore[arg-type]
+    image = ImageChoice("r/web@sha256:b", "r/web@sha256:b", "sha256:new")
+    policy = update_policy(spec, None, Strategy.start_first)
+    error: Exception | None = None
+    try:
+        await ServiceConvergence(rollout, spec, image, policy).run(old)
+    except HealthGateError as exc:
+        error = exc
+    return node, rollout, error
+
+
+@pytest.fixture(autouse=True)
+def _no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(host_rollout, "DRAIN_S", 0.0)
+    monkeypatch.setattr(host_rollout, "POLL_S", 0.0)
+
+
+async def test_new_replicas_get_the_name_when_healthy_and_old_ones_lose_it_before_stopping(
+    tmp_path: Path,
+) -> None:
+    node, rollout, error = await _roll(tmp_path, healthy=True)
+    assert error is None
+    await rollout.commit()
+    calls = node.calls
+    for new, old in (("new1", "old1"), ("new2", "old2")):
+        assert calls.index(("create", new)) < calls.index(("alias+", new))
+        assert calls.index(("alias+", new)) < calls.index(("alias-", old))
+        assert calls.index(("alias-", old)) < calls.index(("stop", old))
+    assert sorted(node.containers) == ["new1", "new2"]
+    assert all(c["aliases"] == ["web"] for c in node.containers.values())
+
+
+async def test_a_failed_gate_restores_the_old_replicas(tmp_path: Path) -> None:
+    node, rollout, error = await _roll(tmp_path, healthy=False)
+    assert isinstance(error, HealthGateError)
+    assert "healthcheck" in error.message
+    await rollout.undo({"web": build_spec(
+        load_project([tmp_path / "compose.yaml"], project_name="shop", env={}), "web",
+        secret_versions={}, hash_key=b"k")})  # fmt: skip
+    assert sorted(node.containers) == ["old1", "old2"]
+    assert all(c["state"] == "running" and c["aliases"] == ["web"]
+               for c in node.containers.values())  # fmt: skip
