@@ -219,6 +219,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tools", default="fleetdeck,compose")
     parser.add_argument("--name", default="benchstacks")
+    parser.add_argument(
+        "--existing", action="store_true", help="use the running lab --name (with --server)"
+    )
     args = parser.parse_args()
     which = [t for t in ("fleetdeck", "compose") if t in args.tools.split(",")]
     compose_version = subprocess.run(
@@ -226,8 +229,11 @@ def main() -> None:
     ).stdout.strip()
     print(f"machine: {machine()}; docker-compose {compose_version}")
     lab = Lab(args.name)
-    lab.down()
-    record, _ = lab.up(nodes=1, server=True)
+    if args.existing:
+        record = lab.require_record()
+    else:
+        lab.down()
+        record, _ = lab.up(nodes=1, server=True)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             tools = Tools(record, Path(tmp))
@@ -235,7 +241,8 @@ def main() -> None:
                 tools.docker("pull", image)
             report(tools, which, args.rounds)
     finally:
-        lab.down()
+        if not args.existing:
+            lab.down()
 
 
 def report(tools: Tools, which: list[str], rounds: int) -> None:
