@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Coroutine
 
     from fleetdeck.server.stacks.deploy import DeployRun
+    from fleetdeck.server.stacks.plan import DeployOutcome
     from fleetdeck.server.stacks.service import StackService
 
 router = APIRouter(prefix="/stacks", tags=["stacks"])
@@ -148,29 +149,31 @@ async def diff(
 
 async def _stream(request: Request, who: Principal, action: str, name: str,
                   run: DeployRun) -> StreamingResponse:  # fmt: skip
+    """Stream the run; its audit entry and the stack's lock belong to the run, not the reader.
+
+    A client that goes away mid-stream must neither keep the lock held nor lose the audit
+    entry, so both happen when the deploy itself ends.
+    """
     audit = request.app.state.audit
     lock = stacks_of(request).lock(name)
 
-    async def lines() -> AsyncIterator[bytes]:
-        result = "error: interrupted"
+    async def after(outcome: DeployOutcome) -> None:
         try:
-            async for item in run.start():
-                if item.get("type") == "result":
-                    result = "ok" if item["ok"] else f"error: {item['message']}"
-                yield (json.dumps(item, default=str) + "\n").encode()
-        finally:
+            result = "ok" if outcome.ok else f"error: {outcome.message}"
             await audit.record(
                 who.username, action, name, result, {"revision": run.target.revision}
             )
-
-    async def guarded() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in lines():
-                yield chunk
         finally:
             lock.release()
 
-    return StreamingResponse(guarded(), media_type="application/x-ndjson")
+    run.after = after
+    events = run.start()  # the deploy runs from here on, read or not
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for item in events:
+            yield (json.dumps(item, default=str) + "\n").encode()
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
 
 
 async def _locked(request: Request, name: str) -> None:

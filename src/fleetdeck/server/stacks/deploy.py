@@ -44,6 +44,8 @@ class DeployRun:
     strategy: Strategy
     finish: Callable[[DeployOutcome], Awaitable[None]]
     queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
+    #: Called when the deploy ended, whoever still reads the stream (audit, lock release).
+    after: Callable[[DeployOutcome], Awaitable[None]] | None = None
 
     async def _progress(self, event: ProgressEvent) -> None:
         await self.queue.put({"type": "progress", **event.to_json()})
@@ -67,6 +69,8 @@ class DeployRun:
         try:
             await self.finish(outcome)
         finally:
+            if self.after is not None:
+                await self.after(outcome)
             await self.queue.put(
                 {
                     "type": "result",
