@@ -171,11 +171,26 @@ class BaseClient:
         raise error_from_response(response, logged_in=bool(self.config.token))
 
     def _request(
-        self, method: str, path: str, *, params: Params = None, json_body: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = None,
+        json_body: Any = None,
+        timeout: float | None = None,
     ) -> Any:
-        """Send one request; the decoded JSON body (None when empty) or a FleetdeckError."""
+        """Send one request; the decoded JSON body (None when empty) or a FleetdeckError.
+
+        ``timeout`` overrides the client's for routes that wait on engines (e.g. removals).
+        """
         with self._translate_transport_errors():
-            response = self._http.request(method, path, params=_clean(params), json=json_body)
+            response = self._http.request(
+                method,
+                path,
+                params=_clean(params),
+                json=json_body,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
         self._raise_for_status(response)
         if not response.content:
             return None

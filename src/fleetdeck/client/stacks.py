@@ -28,6 +28,10 @@ def _definition(
     return body
 
 
+#: Diffs and removals wait on the node's engine and registry: longer than a plain request.
+LONG_S = 300.0
+
+
 class StacksAPI(BaseClient):
     """Routes under ``/stacks``."""
 
@@ -60,7 +64,9 @@ class StacksAPI(BaseClient):
     ) -> dict[str, Any]:
         """``PUT /stacks/{name}``: save a definition (validated; nothing deployed)."""
         body = _definition(environment, files, env_file)
-        result: dict[str, Any] = self._request("PUT", self._stack(name), json_body=body)
+        result: dict[str, Any] = self._request(
+            "PUT", self._stack(name), json_body=body, timeout=LONG_S
+        )
         return result
 
     def diff_stack(
@@ -72,7 +78,8 @@ class StacksAPI(BaseClient):
     ) -> dict[str, Any]:
         """``POST /stacks/{name}/diff``: ``{changes, findings, notes}``."""
         body = _definition(environment, files, env_file)
-        result: dict[str, Any] = self._request("POST", f"{self._stack(name)}/diff", json_body=body)
+        path = f"{self._stack(name)}/diff"
+        result: dict[str, Any] = self._request("POST", path, json_body=body, timeout=LONG_S)
         return result
 
     def deploy_stack(
@@ -116,7 +123,7 @@ class StacksAPI(BaseClient):
 
     def remove_stack(self, name: str) -> dict[str, Any]:
         """``DELETE /stacks/{name}``: containers removed (named volumes kept), stack forgotten."""
-        result: dict[str, Any] = self._request("DELETE", self._stack(name))
+        result: dict[str, Any] = self._request("DELETE", self._stack(name), timeout=LONG_S)
         return result
 
     def stack_variables(self, name: str) -> list[dict[str, Any]]:
