@@ -214,3 +214,37 @@ def test_silenced_rule_and_maintenance_window_deliver_nothing(fleet3: LabRecord)
             timeout=60,
         )
         assert hook.titles(quiet) == []
+
+
+def test_restart_loop_and_unhealthy_fire_and_resolve(fleet3: LabRecord) -> None:
+    node = fleet3.nodes[0]
+    tag = uuid.uuid4().hex[:8]
+    loop, sick = f"loop-{tag}", f"sick-{tag}"
+    with ExitStack() as stack:
+        client = stack.enter_context(client_for(fleet3))
+        hook = stack.enter_context(WebhookReceiver())
+        made = _Cleanup(client)
+        stack.callback(made.close)
+        client.create_channel(f"hook-{tag}", hook.url)
+        made.channels.append(f"hook-{tag}")
+        scope = {"labels": [f"fdtest={tag}"], "channels": made.channels}
+        client.create_rule({"name": loop, "condition": "restart_loop", "threshold": 3,
+                            "window": "10m", **scope})  # fmt: skip
+        client.create_rule({"name": sick, "condition": "container_unhealthy", **scope})
+        made.rules += [loop, sick]
+        crasher, web = f"crash-{tag}", f"web-{tag}"
+        made.containers += [(node, crasher), (node, web)]
+        docker(node, "run", "-d", "--restart", "always", "--label", f"fdtest={tag}",
+               "--name", crasher, fleet3.images["base"], "sh", "-c", "sleep 1; exit 1")  # fmt: skip
+        docker(node, "run", "-d", "--label", f"fdtest={tag}", "--name", web, fleet3.images["web"])
+        wait_for("the web container", lambda: client.list_containers(name=web).total == 1)
+        docker(node, "exec", web, "wget", "-qO-", "http://127.0.0.1/cgi-bin/sick")
+        wait_for("restart loop FIRING", lambda: _count(hook.titles(loop), "FIRING"), timeout=120)
+        wait_for("unhealthy FIRING", lambda: _count(hook.titles(sick), "FIRING"), timeout=60)
+        docker(node, "exec", web, "wget", "-qO-", "http://127.0.0.1/cgi-bin/well")
+        wait_for("unhealthy RESOLVED", lambda: _count(hook.titles(sick), "RESOLVED"), timeout=60)
+        docker(node, "rm", "-f", crasher)  # gone: nothing restarts any more
+        wait_for("restart loop RESOLVED", lambda: _count(hook.titles(loop), "RESOLVED"), timeout=60)
+        for rule in (loop, sick):
+            titles = hook.titles(rule)
+            assert _count(titles, "FIRING") == 1 and _count(titles, "RESOLVED") == 1, titles
