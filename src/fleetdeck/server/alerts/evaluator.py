@@ -1,7 +1,7 @@
 """The alert evaluator: a reconciler that turns the fleet's state into alerts and the outbox.
 
 Each pass (every :data:`~AlertEvaluator` ``interval_s`` at most, and soon after any inventory
-change or new metrics batch, but not more often than :data:`MIN_GAP_S`):
+change or new metrics batch, but not more often than every :data:`MIN_GAP_S` seconds):
 
 1. takes a :class:`~fleetdeck.server.alerts.conditions.FleetView` of the inventory and the
    latest figures;
@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Least time between two passes (bursts of inventory changes make one pass, not many).
-MIN_GAP_S = 1.0
+MIN_GAP_S = 2.0
 #: Passes between two prunings of old resolved alerts and delivery history.
 PRUNE_EVERY = 240
 
