@@ -73,7 +73,8 @@ def test_a_channel_is_added_and_tested_from_the_ui(admin: Page, fleet3: LabRecor
 def test_rules_silences_and_alerts_pages(admin: Page, fleet3: LabRecord) -> None:
     base = url_of(fleet3)
     admin.goto(base + "/rules")
-    expect(admin.locator("nav a[aria-current=page]")).to_have_text("Rules")
+    expect(admin.locator("#nav a[aria-current=page]")).to_have_text("Alerts")
+    expect(admin.locator("nav.subnav a[aria-current=page]")).to_have_text("Rules")
     for builtin in ("node-unreachable", "host-cpu-high", "stack-deploy-failed"):
         expect(admin.locator("[data-resource-table] tbody tr", has_text=builtin)).to_have_count(1)
     shot(admin, "alert-rules")

@@ -41,10 +41,7 @@ NAV = (
     ("/registries", "Registries", Role.viewer),
     ("/swarm", "Swarm", Role.viewer),
     ("/reports/capacity", "Capacity", Role.viewer),
-    ("/alerts", "Alerts", Role.viewer),
-    ("/rules", "Rules", Role.viewer),
-    ("/silences", "Silences", Role.viewer),
-    ("/channels", "Channels", Role.viewer),
+    ("/alerts", "Alerts", Role.viewer),  # with rules, silences and channels as sub-pages
     ("/users", "Users", Role.admin),
     ("/tokens", "API tokens", Role.viewer),
     ("/audit", "Audit log", Role.admin),
