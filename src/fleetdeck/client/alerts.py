@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fleetdeck.client.base import BaseClient, quote_segment
 
+#: How long ``test_channel`` waits for the server's answer (it waits for the send).
+TEST_TIMEOUT_S = 90.0
+
 
 class Alert(BaseModel):
     """One alert (a rule's condition for one target)."""
@@ -256,7 +259,8 @@ class AlertsAPI(BaseClient):
     def test_channel(self, name: str) -> Delivery:
         """``POST /channels/{name}/test``: send a test notification; how it went."""
         path = f"/channels/{quote_segment(name)}/test"
-        return Delivery.model_validate(self._request("POST", path))
+        # The server waits for the attempt (up to its delivery timeout, 20 s by default).
+        return Delivery.model_validate(self._request("POST", path, timeout=TEST_TIMEOUT_S))
 
     def list_deliveries(
         self, *, channel: str | None = None, status: str | None = None, limit: int = 100
