@@ -613,7 +613,8 @@ def socket_port() -> Any:
 def _get_json_retrying(url: str, context: ssl.SSLContext) -> dict[str, Any]:
     import urllib.request
 
-    deadline = time.monotonic() + 20
+    # Generous: with several test runs on two cores, importing the agent alone took 20 s.
+    deadline = time.monotonic() + 90
     while True:
         try:
             with urllib.request.urlopen(url, context=context, timeout=5) as response:  # noqa: S310
