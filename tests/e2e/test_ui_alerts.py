@@ -28,6 +28,8 @@ pytestmark = [pytest.mark.lab, pytest.mark.e2e]
 
 TAG = uuid.uuid4().hex[:6]
 WIDE = {"width": 1366, "height": 860}
+#: Milliseconds to wait for what a page fetches (the machine may be busy with other tests).
+LOADED = 30000
 
 
 def url_of(record: LabRecord) -> str:
@@ -58,13 +60,13 @@ def test_a_channel_is_added_and_tested_from_the_ui(admin: Page, fleet3: LabRecor
         add.get_by_role("button", name="Add a channel").click()
         ok_toast(admin, f"Add channel {name}: done")
         row = admin.locator("[data-resource-table] tbody tr", has_text=name)
-        expect(row).to_contain_text("****")
+        expect(row).to_contain_text("****", timeout=LOADED)
         assert secret not in admin.content()
         row.get_by_role("button", name="Send test").click()
         ok_toast(admin, f"Test to {name}: sent")
         wait_for("the test at the receiver", lambda: hook.titles(name), timeout=30)
         history = admin.locator("[data-resource-extra] tbody tr", has_text=name)
-        expect(history.first).to_contain_text("sent")
+        expect(history.first).to_contain_text("sent", timeout=LOADED)
         shot(admin, "alert-channels")
     with client_for(fleet3) as client:
         client.delete_channel(name)
@@ -75,6 +77,8 @@ def test_rules_silences_and_alerts_pages(admin: Page, fleet3: LabRecord) -> None
     admin.goto(base + "/rules")
     expect(admin.locator("#nav a[aria-current=page]")).to_have_text("Alerts")
     expect(admin.locator("nav.subnav a[aria-current=page]")).to_have_text("Rules")
+    # The table is filled by a fetch: on a loaded machine that can take longer than 5 s.
+    expect(admin.locator("[data-resource-status]")).to_contain_text("item(s)", timeout=LOADED)
     for builtin in ("node-unreachable", "host-cpu-high", "stack-deploy-failed"):
         expect(admin.locator("[data-resource-table] tbody tr", has_text=builtin)).to_have_count(1)
     shot(admin, "alert-rules")
@@ -107,5 +111,5 @@ def test_rules_silences_and_alerts_pages(admin: Page, fleet3: LabRecord) -> None
 
     admin.goto(base + "/alerts")
     expect(admin.get_by_role("heading", name="Alerts")).to_be_visible()
-    expect(admin.locator("[data-resource-status]")).to_contain_text("item(s)")
+    expect(admin.locator("[data-resource-status]")).to_contain_text("item(s)", timeout=LOADED)
     shot(admin, "alerts")
