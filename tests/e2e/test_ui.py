@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 from fleetdeck.lab import Lab
 from fleetdeck.types import Role
 from tests.conftest import client_for
-from tests.e2e.ui_helpers import login, shot
+from tests.e2e.ui_helpers import goto, login, shot
 from tests.integration.docker_cli import docker
 
 if TYPE_CHECKING:
@@ -214,7 +214,7 @@ def test_screenshots_of_the_other_pages(browser: Browser, admin: Page, lab: UiLa
         ("/tokens", "tokens", "[data-resource-table] table"),
         ("/audit", "audit", "[data-resource-table] table"),
     ):
-        admin.goto(lab.url + path)
+        goto(admin, lab.url + path)
         expect(admin.locator(ready).first).to_be_visible()
         shot(admin, name)
     dark = new_page(
@@ -226,11 +226,11 @@ def test_screenshots_of_the_other_pages(browser: Browser, admin: Page, lab: UiLa
         viewport={"width": 1366, "height": 860},
     )
     shot(dark, "dashboard-dark")
-    dark.goto(lab.url + "/containers")
+    goto(dark, lab.url + "/containers")
     shot(dark, "containers-dark")
     dark.context.close()
     phone = new_page(browser, lab, "admin", lab.password, viewport={"width": 390, "height": 844})
     shot(phone, "dashboard-phone")
     phone.context.close()
-    admin.goto(lab.url + "/login")  # signed in: goes on to the dashboard
+    goto(admin, lab.url + "/login")  # signed in: goes on to the dashboard
     expect(admin.get_by_role("heading", name="Dashboard")).to_be_visible()

@@ -12,21 +12,20 @@ import contextlib
 import os
 import subprocess
 import uuid
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from playwright.sync_api import Error as PlaywrightError
 
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.lab import Lab
 from fleetdeck.types import Role
 from tests.conftest import client_for
-from tests.e2e.ui_helpers import login, shot
+from tests.e2e.ui_helpers import goto, login, retrying, shot
 from tests.integration.docker_cli import docker
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
     from pathlib import Path
 
     from fleetdeck.lab import LabRecord
@@ -37,7 +36,6 @@ TAG = uuid.uuid4().hex[:6]
 STACK = f"ui{TAG}"
 VIEWER, VIEWER_PASSWORD = f"stackviewer-{TAG}", "viewer-password-1"
 DEPLOY_TIMEOUT_MS = 180_000
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -59,28 +57,10 @@ def _file(image: str) -> str:
     return f"services:\n  web:\n    image: {image}\n    deploy:\n      replicas: 2\n"
 
 
-def _retrying(work: Callable[[], T]) -> T:
-    """Run a navigation again when Chromium saw a network change.
-
-    Other labs' veths come and go on this machine while tests run: net::ERR_NETWORK_CHANGED.
-    """
-    for _ in range(3):
-        try:
-            return work()
-        except PlaywrightError as exc:
-            if "ERR_NETWORK_CHANGED" not in str(exc):
-                raise
-    return work()
-
-
 def _login(browser: Browser, lab: LabRecord, user: str, password: str) -> Page:
     assert lab.server is not None
     url = lab.server.url
-    return _retrying(lambda: login(browser, url, user, password))
-
-
-def _goto(page: Page, url: str) -> None:
-    _retrying(lambda: page.goto(url))
+    return retrying(lambda: login(browser, url, user, password))
 
 
 def _deploy_and_wait(page: Page) -> None:
@@ -94,7 +74,7 @@ def test_write_validate_diff_deploy_update_and_roll_back(browser: Browser, lab: 
     assert lab.server is not None
     page = _login(browser, lab, "admin", lab.server.admin_password)
     url = page.url.rsplit("/", 1)[0]
-    _goto(page, url + "/stacks")
+    goto(page, url + "/stacks")
     page.get_by_role("link", name="New stack").click()
     page.get_by_label("Name").fill(STACK)
     page.locator("[data-stack-env]").select_option("node1")
@@ -149,7 +129,7 @@ def test_write_validate_diff_deploy_update_and_roll_back(browser: Browser, lab: 
 
     # A viewer sees the stack and its history, and no action at all.
     viewer = _login(browser, lab, VIEWER, VIEWER_PASSWORD)
-    _goto(viewer, f"{url}/stacks/{STACK}")
+    goto(viewer, f"{url}/stacks/{STACK}")
     expect(viewer.locator("[data-validation]")).to_have_attribute("data-state", "ok")
     expect(viewer.locator("[data-editor]")).to_have_attribute("readonly", "")
     assert viewer.locator("[data-stack-deploy], [data-stack-remove]").count() == 0
@@ -179,7 +159,7 @@ def test_adopt_a_docker_compose_project_from_the_list(
         assert lab.server is not None
         page = _login(browser, lab, "admin", lab.server.admin_password)
         url = page.url.rsplit("/", 1)[0]
-        _goto(page, url + "/stacks")
+        goto(page, url + "/stacks")
         row = page.locator(f"[data-stack={project}]")
         expect(row).to_have_attribute("data-managed", "false", timeout=30_000)
         expect(row).to_contain_text("discovered")

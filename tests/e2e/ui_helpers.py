@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Error as PlaywrightError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+T = TypeVar("T")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -33,6 +40,26 @@ def login(browser: Browser, url: str, user: str, password: str, **context: objec
     # Password hashing is deliberately slow; on a loaded 2-core machine it takes seconds.
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible(timeout=30000)
     return page
+
+
+def retrying(work: Callable[[], T]) -> T:
+    """Run a navigation again when Chromium saw a network change.
+
+    Labs add and remove veths on this machine while tests run; Chromium then aborts a
+    navigation in flight with net::ERR_NETWORK_CHANGED, which says nothing about fleetdeck.
+    """
+    for _ in range(3):
+        try:
+            return work()
+        except PlaywrightError as exc:
+            if "ERR_NETWORK_CHANGED" not in str(exc):
+                raise
+    return work()
+
+
+def goto(page: Page, url: str) -> None:
+    """``page.goto`` that survives a network change (see :func:`retrying`)."""
+    retrying(lambda: page.goto(url))
 
 
 def shot(page: Page, name: str) -> None:
