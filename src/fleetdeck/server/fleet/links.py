@@ -1,8 +1,11 @@
 """The server's mutually authenticated links to agents.
 
 One :class:`AgentLink` per node: a long-lived inventory stream (reconnected with backoff after
-any outage, each reconnect starting from a fresh snapshot) and short operation calls that fail
-fast while the node is known to be unreachable, so one dead node never slows the others.
+any outage, each reconnect starting from a fresh snapshot) and operation calls that fail fast
+while the node is known to be unreachable, so one dead node never slows the others. A call
+already in flight when the stream marks the node unreachable is abandoned at that moment: a
+partitioned node never answers, and waiting out a long call's own timeout (ten minutes for a
+container stop or an image build, none for a pull) would hang a deploy for nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import json
 import logging
 import ssl
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
@@ -29,12 +32,13 @@ from fleetdeck.errors import (
 from fleetdeck.server.fleet.inventory import FleetInventory, NodeStatus
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable
     from pathlib import Path
 
     from websockets.asyncio.client import connect as Connect
 
 log = logging.getLogger("fleetdeck.server.links")
+T = TypeVar("T")
 
 #: The agent sends a heartbeat every 2 s; this much silence means the node is unreachable.
 STREAM_SILENCE_S = 6.0
@@ -100,6 +104,9 @@ class AgentLink:
         self._task: asyncio.Task[None] | None = None
         #: Time of the newest metrics sample received: a reconnect asks only for later ones.
         self.metrics_since: str | None = None
+        #: Set when the stream loses the node; a fresh event once the stream is back. Calls in
+        #: flight wait on the event of the period they started in.
+        self._lost = asyncio.Event()
 
     @property
     def where(self) -> str:
@@ -130,6 +137,7 @@ class AgentLink:
             except (httpx.HTTPError, OSError, ValueError, FleetdeckError) as exc:
                 error = _describe(exc)
             self.inventory.mark_unreachable(self.environment, self.node, error)
+            self._lost.set()
             log.warning("link %s: %s; retrying in %.1fs", self.where, error, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX_S)
@@ -150,6 +158,8 @@ class AgentLink:
             async for line in resp.aiter_lines():
                 if line.strip():
                     message = json.loads(line)
+                    if self._lost.is_set():
+                        self._lost = asyncio.Event()
                     self.inventory.apply(self.environment, self.node, message)
                     if message.get("type") == "metrics":
                         self.metrics_since = str(message.get("time") or "") or None
@@ -178,6 +188,28 @@ class AgentLink:
                 hint="the operation was not attempted; retry once the node is back",
             )
 
+    async def _unless_lost(self, work: Awaitable[T], lost: asyncio.Event) -> T:
+        """Await ``work``, abandoning it when ``lost`` is set (the stream lost the node)."""
+        task = asyncio.ensure_future(work)
+        watch = asyncio.ensure_future(lost.wait())
+        try:
+            await asyncio.wait((task, watch), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pending in (task, watch):
+                if not pending.done():
+                    pending.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
+                        await pending
+        if task.cancelled() or not task.done():
+            state = self.inventory.find_node(self.environment, self.node)
+            why = state.error if state is not None and state.error else "no answer"
+            raise NodeUnreachableError(
+                f"node {self.where} became unreachable during the call ({why})",
+                hint="the call was abandoned: it may or may not have taken effect on the node; "
+                "retry once the node is back",
+            )
+        return task.result()
+
     async def call(
         self,
         method: str,
@@ -189,14 +221,15 @@ class AgentLink:
     ) -> Any:
         """Call an agent route and return its JSON body (or None), mapping its errors."""
         self._fail_fast()
+        request = self._client.request(
+            method,
+            path,
+            params=_clean(params),
+            json=json_body,
+            timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT_S),
+        )
         try:
-            resp = await self._client.request(
-                method,
-                path,
-                params=_clean(params),
-                json=json_body,
-                timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT_S),
-            )
+            resp = await self._unless_lost(request, self._lost)
         except httpx.HTTPError as exc:
             raise NodeUnreachableError(f"node {self.where}: {_describe(exc)}") from exc
         self._check_peer(resp)
@@ -215,18 +248,31 @@ class AgentLink:
     ) -> AsyncIterator[str]:
         """Stream an agent route's NDJSON response line by line (logs, pull progress)."""
         self._fail_fast()
-        timeout = httpx.Timeout(None, connect=CONNECT_TIMEOUT_S)
+        lost = self._lost
+        request = self._client.build_request(
+            method,
+            path,
+            params=_clean(params),
+            json=json_body,
+            timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT_S),
+        )
         try:
-            async with self._client.stream(
-                method, path, params=_clean(params), json=json_body, timeout=timeout
-            ) as resp:
+            resp = await self._unless_lost(self._client.send(request, stream=True), lost)
+            try:
                 self._check_peer(resp)
                 if not resp.is_success:
                     await resp.aread()
                     _raise_for_agent(resp, self.where)
-                async for line in resp.aiter_lines():
+                lines = resp.aiter_lines()
+                while True:
+                    try:
+                        line = await self._unless_lost(anext(lines), lost)
+                    except StopAsyncIteration:
+                        break
                     if line.strip():
                         yield line
+            finally:
+                await resp.aclose()
         except httpx.HTTPError as exc:
             raise NodeUnreachableError(f"node {self.where}: {_describe(exc)}") from exc
 

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from fleetdeck.errors import FleetdeckError
+from fleetdeck.errors import FleetdeckError, NodeUnreachableError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
@@ -61,6 +61,10 @@ class DeployRun:
                 strategy=self.strategy,
                 progress=self._progress,
             )
+        except NodeUnreachableError as exc:
+            # Nothing can be undone on a node we cannot reach; the next deploy converges.
+            message = f"{exc.message}; the deploy stopped there: deploy again once the node is back"
+            outcome = DeployOutcome(False, message)
         except FleetdeckError as exc:
             outcome = DeployOutcome(False, exc.message)
         except Exception as exc:  # the deploy must end with a result, whatever broke
