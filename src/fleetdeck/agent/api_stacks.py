@@ -11,7 +11,7 @@ proxies its engine's socket. The server's host applier is the only caller.
 | ``POST /v1/stacks/networks/{net}/reconnect`` | ``{container, aliases, keep_address}`` |
 | ``GET /v1/stacks/images?ref=`` | local image ``{id, repo_digests, repo_tags}`` or 404 |
 | ``POST /v1/stacks/images/digest`` | ``{image, auth?}`` → ``{digest}`` from the registry |
-| ``POST /v1/stacks/build`` | ``{tag, context: base64 tar, params}`` → ``{id, log}`` |
+| ``POST /v1/stacks/build?tag=&params=`` | body: the context as a tar (streamed) → ``{id, log}`` |
 | ``PUT /v1/stacks/files/{stack}`` | ``{files: {key: base64}}`` → ``{paths: {key: host path}}`` |
 | ``DELETE /v1/stacks/files/{stack}`` | ``{keep: [paths]}`` (optional) |
 | ``GET /v1/stacks/ports`` | ``{tcp: [..], udp: [..]}`` ports in use on the host |
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import Any
 
 from aiohttp import web
@@ -31,8 +32,9 @@ from fleetdeck.agent.api_resources import RegistryAuth
 from fleetdeck.agent.api_support import ENGINE, INVENTORY, read_body
 from fleetdeck.errors import InvalidInputError
 
-#: Largest build context accepted (the server sends the stack directory's subtree).
-MAX_CONTEXT_BYTES = 64 * 1024 * 1024
+#: Largest build context accepted (the server sends the stack directory's subtree). It comes as
+#: the raw request body, read in chunks: the 1 MiB limit on JSON bodies does not apply to it.
+MAX_CONTEXT_BYTES = 256 * 1024 * 1024
 _BUILD_PARAMS = {"dockerfile", "target", "buildargs", "labels", "nocache", "pull"}
 
 
@@ -57,14 +59,6 @@ class DigestBody(BaseModel):
 
     image: str = Field(min_length=1)
     auth: RegistryAuth | None = None
-
-
-class BuildBody(BaseModel):
-    """``POST /v1/stacks/build``."""
-
-    tag: str = Field(min_length=1)
-    context: str
-    params: dict[str, str] = {}
 
 
 class FilesBody(BaseModel):
@@ -133,16 +127,25 @@ async def image_digest(request: web.Request) -> web.Response:
 
 
 async def build(request: web.Request) -> web.Response:
-    """Build an image from the uploaded tar context (base64 in the JSON body)."""
-    body = await read_body(request, BuildBody)
+    """Build an image from the tar context streamed as the request body."""
+    tag = request.query.get("tag", "")
+    if not tag:
+        raise InvalidInputError("the build needs a tag (?tag=)")
     try:
-        context = base64.b64decode(body.context, validate=True)
-    except binascii.Error:
-        raise InvalidInputError("the build context must be base64") from None
-    if len(context) > MAX_CONTEXT_BYTES:
-        raise InvalidInputError(f"build context larger than {MAX_CONTEXT_BYTES} bytes")
-    params = {k: v for k, v in body.params.items() if k in _BUILD_PARAMS and v}
-    result = await ops.build_image(request.app[ENGINE], context, body.tag, params)
+        raw_params = json.loads(request.query.get("params") or "{}")
+    except json.JSONDecodeError:
+        raise InvalidInputError("params must be a JSON object") from None
+    if not isinstance(raw_params, dict):
+        raise InvalidInputError("params must be a JSON object")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(1 << 20):
+        size += len(chunk)
+        if size > MAX_CONTEXT_BYTES:
+            raise InvalidInputError(f"build context larger than {MAX_CONTEXT_BYTES} bytes")
+        chunks.append(chunk)
+    params = {k: str(v) for k, v in raw_params.items() if k in _BUILD_PARAMS and v}
+    result = await ops.build_image(request.app[ENGINE], b"".join(chunks), tag, params)
     return web.json_response(result)
 
 

@@ -217,15 +217,20 @@ class AgentLink:
         *,
         params: dict[str, Any] | None = None,
         json_body: Any = None,
+        content: bytes | None = None,
         timeout: float = CALL_TIMEOUT_S,
     ) -> Any:
-        """Call an agent route and return its JSON body (or None), mapping its errors."""
+        """Call an agent route and return its JSON body (or None), mapping its errors.
+
+        ``content`` is a raw body (a build context's tar) sent instead of ``json_body``.
+        """
         self._fail_fast()
         request = self._client.request(
             method,
             path,
             params=_clean(params),
             json=json_body,
+            content=content,
             timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT_S),
         )
         try:

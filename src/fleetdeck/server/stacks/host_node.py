@@ -178,9 +178,9 @@ class HostNode:
 
     async def build(self, context_tar: bytes, tag: str, params: dict[str, str]) -> str:
         """Build an image on the node; its id."""
-        body = {"tag": tag, "context": base64.b64encode(context_tar).decode(), "params": params}
+        query = {"tag": tag, "params": json.dumps(params)}
         response = await self.link.call(
-            "POST", "/v1/stacks/build", json_body=body, timeout=LONG_CALL_S
+            "POST", "/v1/stacks/build", params=query, content=context_tar, timeout=LONG_CALL_S
         )
         return str(response["id"])
 

@@ -104,7 +104,13 @@ async def resolve_images(
 
     async def one(name: str) -> ImageChoice:
         service = project.services[name]
-        if service.build is not None and name not in pinned:
+        if service.build is not None:
+            if name in pinned:
+                # A rollback: the image that revision built, while the node still has it;
+                # otherwise it is built again from the revision's own files.
+                local = await node.image(pinned[name])
+                if local is not None:
+                    return ImageChoice(ref=local["id"], digest=local["id"], local_id=local["id"])
             tag = service.image or f"{stack}-{name}"
             local = await node.image(tag)
             return ImageChoice(
