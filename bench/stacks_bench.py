@@ -245,6 +245,19 @@ def main() -> None:
             lab.down()
 
 
+def startup(tool: str) -> float:
+    """One start of the tool's CLI printing its version: the floor under every call.
+
+    A no-op re-deploy is mostly this for both tools, so it is printed beside their figures.
+    """
+    command = (
+        [sys.executable, "-m", "fleetdeck", "version"]
+        if tool == "fleetdeck"
+        else ["docker-compose", "version", "--short"]
+    )
+    return timed(lambda: subprocess.run(command, capture_output=True, check=True))
+
+
 def report(tools: Tools, which: list[str], rounds: int) -> None:
     cold: dict[str, list[float]] = {t: [] for t in which}
     again: dict[str, list[float]] = {t: [] for t in which}
@@ -262,6 +275,9 @@ def report(tools: Tools, which: list[str], rounds: int) -> None:
     print("unchanged re-deploy of the same stack:")
     for tool in which:
         print(f"  {label[tool]:32s} {summary(again[tool])}")
+    print("the CLI's own start-up (printing its version, 5 runs each):")
+    for tool in which:
+        print(f"  {label[tool]:32s} {summary([startup(tool) for _ in range(5)])}")
     print("rolling update web v1 -> v2, 3 replicas, under load (failed / total requests):")
     for tool in which:
         runs = fails[tool]
