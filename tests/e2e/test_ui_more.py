@@ -96,7 +96,8 @@ def test_registries_add_and_remove_and_the_password_never_shows(
     name, secret = f"reg-{TAG}", f"registry-secret-{uuid.uuid4().hex}"
     admin.goto(url_of(fleet) + "/registries")
     expect(admin.get_by_role("heading", name="Registries")).to_be_visible()
-    expect(admin.locator("nav a[aria-current=page]")).to_have_text("Registries")
+    expect(admin.locator("#nav a[aria-current=page]")).to_have_text("Resources")
+    expect(admin.locator("nav.subnav a[aria-current=page]")).to_have_text("Registries")
     add = admin.locator("[data-resource-tools] form")
     add.locator("input[name=name]").fill(name)
     add.locator("input[name=url]").fill(f"https://registry-{TAG}.example:5000")

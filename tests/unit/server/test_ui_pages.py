@@ -73,8 +73,9 @@ async def test_an_operator_sees_action_buttons_and_a_viewer_none(
         assert detail.status_code == 200
         assert ('data-action="stop"' in detail.text) is buttons
         assert ("data-console-connect" in detail.text) is buttons
-        nav = (await client.get("/")).text
-        assert ('href="/users"' in nav) is buttons  # admin-only pages only for admins
+        access = (await client.get("/tokens")).text  # the Access section's sub-navigation
+        assert ('href="/users"' in access) is buttons  # admin-only pages only for admins
+        assert ('href="/audit"' in access) is buttons
     client.cookies.clear()
 
 

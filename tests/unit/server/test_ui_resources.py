@@ -1,4 +1,4 @@
-"""The table pages over the API: registries in the navigation for everyone, Swarm's script."""
+"""The table pages over the API: registries under Resources for everyone, Swarm's script."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ async def test_every_role_sees_the_registries_page_and_only_admins_get_its_actio
     for token, admin in ((admin_token, "1"), (viewer, "")):
         client.cookies.set("fleetdeck_session", token)
         nav = (await client.get("/")).text
-        assert 'href="/registries"' in nav
+        assert 'href="/images"' in nav and ">Resources<" in nav  # the section's entry
+        images = (await client.get("/images")).text
+        assert 'href="/registries"' in images  # in the Resources sub-navigation
         page = await client.get("/registries")
         assert page.status_code == 200
         assert 'data-resource="registries"' in page.text
@@ -51,4 +53,19 @@ async def test_the_swarm_page_loads_its_script_before_the_table_engine(
     script = await client.get("/static/swarm.js")
     assert script.status_code == 200
     assert "window.fleetdeckSwarm" in script.text
+    client.cookies.clear()
+
+
+async def test_the_navigation_fits_ten_entries_and_sections_mark_their_page(
+    client: httpx.AsyncClient, admin_token: str
+) -> None:
+    client.cookies.set("fleetdeck_session", admin_token)
+    page = (await client.get("/volumes")).text
+    main = page.split('<nav id="nav"', 1)[1].split("</nav>", 1)[0]
+    assert main.count("<a ") == 10
+    assert 'href="/images" aria-current="page">Resources' in main
+    sub = page.split('<nav class="subnav"', 1)[1].split("</nav>", 1)[0]
+    assert 'aria-label="Resources"' in sub
+    assert 'href="/volumes" aria-current="page">Volumes' in sub
+    assert [label in sub for label in ("Images", "Networks", "Registries")] == [True] * 3
     client.cookies.clear()

@@ -19,9 +19,8 @@ if TYPE_CHECKING:
 
 router = APIRouter(include_in_schema=False)
 
-#: One "Alerts" entry in the main navigation; the four pages link to each other.
-SUBNAV = [("/alerts", "Alerts"), ("/rules", "Rules"), ("/silences", "Silences"),
-          ("/channels", "Channels")]  # fmt: skip
+#: One "Alerts" entry in the main navigation; the four pages link to each other
+#: (``SECTIONS`` in :mod:`fleetdeck.server.ui.web`).
 ALERT_PAGES = {
     "alerts": "Alerts",
     "rules": "Alert rules",
@@ -35,7 +34,7 @@ def _alert_page(kind: str, title: str) -> None:
         envs = [e.name for e in fleet_of(request).views()]
         return render(
             request, who, "resource.html", kind=kind, title=title, environments=envs,
-            swarm_environments=[], path="/alerts", subnav=SUBNAV, current=f"/{kind}",
+            swarm_environments=[],
         )  # fmt: skip
 
     page.__name__ = f"{kind}_page"

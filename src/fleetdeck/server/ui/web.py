@@ -28,24 +28,63 @@ if TYPE_CHECKING:
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
-#: The sections of the navigation bar: (path, label, role needed to see it).
+#: The entries of the navigation bar: (path, label, role needed to see it). Ten entries fit
+#: on one line at 1280 px; related pages share an entry (see SECTIONS).
 NAV = (
     ("/", "Dashboard", Role.viewer),
     ("/containers", "Containers", Role.viewer),
     ("/stacks", "Stacks", Role.viewer),
     ("/logs", "Logs", Role.viewer),
     ("/environments", "Environments", Role.viewer),
-    ("/images", "Images", Role.viewer),
-    ("/volumes", "Volumes", Role.viewer),
-    ("/networks", "Networks", Role.viewer),
-    ("/registries", "Registries", Role.viewer),
     ("/swarm", "Swarm", Role.viewer),
     ("/reports/capacity", "Capacity", Role.viewer),
-    ("/alerts", "Alerts", Role.viewer),  # with rules, silences and channels as sub-pages
-    ("/users", "Users", Role.admin),
-    ("/tokens", "API tokens", Role.viewer),
-    ("/audit", "Audit log", Role.admin),
+    ("/images", "Resources", Role.viewer),
+    ("/alerts", "Alerts", Role.viewer),
+    ("/tokens", "Access", Role.viewer),
 )
+
+#: Pages grouped under one navigation entry (keyed by its path): each page of a group shows
+#: the group's sub-navigation, (path, label, role needed to see it).
+SECTIONS: dict[str, tuple[tuple[str, str, Role], ...]] = {
+    "/images": (
+        ("/images", "Images", Role.viewer),
+        ("/volumes", "Volumes", Role.viewer),
+        ("/networks", "Networks", Role.viewer),
+        ("/registries", "Registries", Role.viewer),
+    ),
+    "/alerts": (
+        ("/alerts", "Alerts", Role.viewer),
+        ("/rules", "Rules", Role.viewer),
+        ("/silences", "Silences", Role.viewer),
+        ("/channels", "Channels", Role.viewer),
+    ),
+    "/tokens": (
+        ("/tokens", "API tokens", Role.viewer),
+        ("/users", "Users", Role.admin),
+        ("/audit", "Audit log", Role.admin),
+    ),
+}
+
+
+def navigation(path: str, role: Role | None) -> dict[str, Any]:
+    """A page's navigation: the entries its user may see, the one to mark, its sub-navigation."""
+
+    def allowed(need: Role) -> bool:
+        return role is not None and role.allows(need)
+
+    entries = [(p, label) for p, label, need in NAV if allowed(need)]
+    current = "/" if path == "/" else next((p for p, _ in entries[1:] if path.startswith(p)), None)
+    subnav: list[tuple[str, str]] = []
+    for entry, pages in SECTIONS.items():
+        if any(path == page or path.startswith(page + "/") for page, _, _ in pages):
+            current = entry
+            subnav = [(page, label) for page, label, need in pages if allowed(need)]
+    return {
+        "nav": entries,
+        "nav_current": current,
+        "section": next((label for p, label in entries if p == current), ""),
+        "subnav": subnav if len(subnav) > 1 else [],
+    }
 
 
 def ago(value: datetime | str | None) -> str:
@@ -98,7 +137,7 @@ def render(request: Request, who: Principal | None, template: str, **context: An
         "who": who,
         "can_operate": who is not None and role.allows(Role.operator),
         "is_admin": who is not None and role.allows(Role.admin),
-        "nav": [(p, label) for p, label, need in NAV if who is not None and role.allows(need)],
+        **navigation(request.url.path, role if who is not None else None),
         "path": request.url.path,
         "version": __version__,
     }
