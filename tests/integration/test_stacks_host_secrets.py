@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import sys
 import threading
 import uuid
 from pathlib import Path
@@ -12,10 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from fleetdeck.lab.system import spawn_daemon
 from tests.conftest import client_for, fleetdeck, fleetdeck_json, server_env
 from tests.integration.docker_cli import docker
-from tests.integration.fleet_helpers import wait_for
+from tests.integration.server_helpers import server_pid, start_server, stop_server
 
 if TYPE_CHECKING:
     from fleetdeck.lab import LabRecord
@@ -100,39 +97,6 @@ def test_image_built_on_the_node_from_the_stacks_files(fleet3: LabRecord, tmp_pa
     fleetdeck("stack", "rm", stack, "-y", env=env)
 
 
-def _server_pid(data_dir: str) -> int | None:
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"server" in argv and data_dir.encode() in argv and b"fleetdeck" in argv:
-            return int(entry.name)
-    return None
-
-
-def _restart_server(record: LabRecord) -> None:
-    assert record.server is not None
-    data_dir = record.server.data_dir
-    password = (Path(data_dir) / "admin-password").read_text().strip()
-    spawn_daemon(
-        ["env", f"FLEETDECK_ADMIN_PASSWORD={password}", sys.executable, "-m", "fleetdeck",
-         "server", "--data-dir", data_dir, "--listen", f"{record.gateway}:8443"],
-        str(Path(data_dir) / "server.log"),
-    )  # fmt: skip
-
-    def nodes_up() -> bool:
-        try:
-            with client_for(record) as client:
-                return all(e.status == "up" for e in client.list_environments())
-        except Exception:  # noqa: BLE001 - the server is still starting
-            return False
-
-    wait_for("the restarted server with every node up", nodes_up, timeout=90)
-
-
 def test_deploy_interrupted_by_killing_the_server_converges(
     fleet3: LabRecord, tmp_path: Path
 ) -> None:
@@ -162,13 +126,10 @@ services:
     thread = threading.Thread(target=deploy, daemon=True)
     thread.start()
     assert started.wait(120), "the deploy never started a container"
-    pid = _server_pid(fleet3.server.data_dir)
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
+    assert server_pid(fleet3.server.data_dir) is not None
+    stop_server(fleet3, signal.SIGKILL)
     thread.join(30)
-    data_dir = fleet3.server.data_dir
-    wait_for("the server to be gone", lambda: _server_pid(data_dir) is None)
-    _restart_server(fleet3)
+    start_server(fleet3)
     fleetdeck("stack", "deploy", stack, "-f", str(path), "--env", node.name, env=env)
     names = docker(node, "ps", "-a", "--filter", f"label=com.docker.compose.project={stack}",
                    "--format", "{{.Names}} {{.State}}").splitlines()  # fmt: skip

@@ -9,7 +9,7 @@ proxies its engine's socket. The server's host applier is the only caller.
 | ``POST /v1/stacks/containers`` | ``{name, config, networks}`` → ``{id}`` (created, not started) |
 | ``POST /v1/stacks/networks`` | Engine network body → the network (bridge subnets pinned) |
 | ``POST /v1/stacks/networks/{net}/reconnect`` | ``{container, aliases, keep_address}`` |
-| ``GET /v1/stacks/images?ref=`` | local image ``{id, repo_digests, repo_tags}`` or 404 |
+| ``GET /v1/stacks/images?ref=`` | local image ``{id, repo_digests, repo_tags, user}`` or 404 |
 | ``POST /v1/stacks/images/digest`` | ``{image, auth?}`` → ``{digest}`` from the registry |
 | ``POST /v1/stacks/build?tag=&params=`` | body: the context as a tar (streamed) → ``{id, log}`` |
 | ``PUT /v1/stacks/files/{stack}`` | ``{files: {key: base64}}`` → ``{paths: {key: host path}}`` |

@@ -148,12 +148,17 @@ async def create_network(engine: Engine, body: dict[str, Any]) -> dict[str, Any]
 
 
 async def image_inspect(engine: Engine, ref: str) -> dict[str, Any]:
-    """``{id, repo_digests, repo_tags}`` of a local image, or NotFoundError."""
+    """``{id, repo_digests, repo_tags, user}`` of a local image, or NotFoundError.
+
+    ``user`` is the image's own ``USER`` (``""`` when it sets none): the hardening report's
+    ``root-user`` rule needs it for services whose file sets no ``user:``.
+    """
     raw = await engine.request("GET", f"images/{ref}/json")
     return {
         "id": raw.get("Id"),
         "repo_digests": raw.get("RepoDigests") or [],
         "repo_tags": raw.get("RepoTags") or [],
+        "user": str((raw.get("Config") or {}).get("User") or ""),
     }
 
 

@@ -118,15 +118,30 @@ def read_env_file(path: Path | None) -> str | None:
         raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
 
 
+def finding_lines(findings: list[dict[str, Any]]) -> list[str]:
+    """Hardening findings for people: one line per rule and message, blocking ones first.
+
+    ``[warn] s0, s1, s2: has no memory limit (no-memory-limit)`` reads better than one line
+    per service per rule once a stack has more than a few services.
+    """
+    grouped: dict[tuple[bool, str, str], list[str]] = {}
+    for item in findings:
+        key = (not item.get("blocking"), item["rule"], item["message"])
+        grouped.setdefault(key, []).append(item["service"])
+    lines = []
+    for (warning, rule, message), services in sorted(grouped.items(), key=lambda kv: kv[0][0]):
+        level = "warn" if warning else "block"
+        lines.append(f"[{level}] {', '.join(services)}: {message} ({rule})")
+    return lines
+
+
 def _plan_lines(plan: dict[str, Any]) -> None:
     for change in plan.get("changes", []):
         if change["action"] != "unchanged":
             err_console.print(f"  {change['action']:<9} {change['service']}: {change['reason']}",
                               highlight=False, markup=False)  # fmt: skip
-    for finding in plan.get("findings", []):
-        level = "block" if finding.get("blocking") else "warn"
-        text = f"  [{level}] {finding['service']}: {finding['message']} ({finding['rule']})"
-        err_console.print(text, highlight=False, markup=False)
+    for line in finding_lines(plan.get("findings", [])):
+        err_console.print(f"  {line}", highlight=False, markup=False)
     for note in plan.get("notes", []):
         err_console.print(f"  note: {note}", highlight=False, markup=False)
 
@@ -214,9 +229,8 @@ def diff(
         return
     rows = [[c["service"], c["action"], c["reason"]] for c in plan["changes"]]
     print_table(None, ["SERVICE", "ACTION", "REASON"], rows)
-    for finding in plan["findings"]:
-        level = "block" if finding.get("blocking") else "warn"
-        typer.echo(f"[{level}] {finding['service']}: {finding['message']} ({finding['rule']})")
+    for line in finding_lines(plan["findings"]):
+        typer.echo(line)
     for note in plan["notes"]:
         typer.echo(f"note: {note}")
 

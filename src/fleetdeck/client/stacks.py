@@ -76,7 +76,7 @@ class StacksAPI(BaseClient):
         files: list[dict[str, str]] | None = None,
         env_file: str | None = None,
     ) -> dict[str, Any]:
-        """``POST /stacks/{name}/diff``: ``{changes, findings, notes}``."""
+        """``POST /stacks/{name}/diff``: ``{changes, findings, notes, image_users}``."""
         body = _definition(environment, files, env_file)
         path = f"{self._stack(name)}/diff"
         result: dict[str, Any] = self._request("POST", path, json_body=body, timeout=LONG_S)

@@ -141,10 +141,11 @@ async def put_stack(
 async def diff(
     request: Request, _: Viewer, name: str, body: DefinitionBody | None = None
 ) -> dict[str, Any]:
-    """What a deploy would change."""
+    """What a deploy would change (``image_users``: each inspected image's own USER)."""
     plan = await stacks_of(request).plan(name, body.proposal() if body else None)
     data = plan.to_json()
-    return {"changes": data["changes"], "findings": data["findings"], "notes": data["notes"]}
+    keys = ("changes", "findings", "notes", "image_users")
+    return {key: data[key] for key in keys}
 
 
 async def _stream(request: Request, who: Principal, action: str, name: str,

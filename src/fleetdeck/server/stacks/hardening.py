@@ -3,6 +3,11 @@
 Rules (names are stable; the server setting ``stacks_blocking_rules`` lists the ones that
 stop a deploy instead of warning): ``privileged``, ``docker-socket``, ``host-network``,
 ``host-pid``, ``root-user``, ``no-memory-limit``, ``latest-tag``.
+
+``root-user`` looks at the service's ``user:`` and, when the file sets none, at the image's own
+``USER`` as the node reports it (most images set one). An image the node does not have yet
+cannot be inspected without pulling it: that is said as such, as a warning that never blocks,
+rather than reported as root.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from typing import TYPE_CHECKING
 from fleetdeck.server.stacks.plan import Finding
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Collection, Mapping
 
     from fleetdeck.compose import Project, Service
 
@@ -26,6 +31,14 @@ RULES = (
     "latest-tag",
 )
 _SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
+_ROOT = ("", "0", "root")
+#: A finding that says what could not be checked: shown, never blocking.
+UNKNOWN = "unknown"
+
+
+def image_key(project: Project, name: str) -> str:
+    """The image reference a service names (``PROJECT-SERVICE`` for a build without ``image``)."""
+    return project.services[name].image or f"{project.name}-{name}"
 
 
 def _memory_limit(service: Service) -> bool:
@@ -42,8 +55,39 @@ def _latest(image: str | None) -> bool:
     return ":" not in last or last.endswith(":latest")
 
 
-def service_findings(name: str, service: Service) -> list[tuple[str, str]]:
-    """``(rule, message)`` for one service."""
+def _root_user(
+    service: Service, image: str, image_user: str | None, *, inspected: bool
+) -> tuple[str, str] | None:
+    """``(rule or UNKNOWN, message)`` when the service may run as root.
+
+    ``image_user`` is the image's ``USER`` (``""``: none), or None when it was not inspected;
+    ``inspected`` False: the applier inspects no image (the file's ``user:`` alone decides).
+    """
+    if service.user:
+        user = service.user.split(":")[0]
+        return ("root-user", f"runs as root (user: {service.user})") if user in _ROOT else None
+    if not inspected:
+        return ("root-user", "runs as root (no user set)")
+    if image_user is None:
+        return (
+            UNKNOWN,
+            f"sets no user and image {image} is not on the node yet: its USER is unknown "
+            "(root-user not checked)",
+        )
+    if image_user.split(":")[0] in _ROOT:
+        return ("root-user", "runs as root (no user set, and the image sets none)")
+    return None
+
+
+def service_findings(
+    name: str,
+    service: Service,
+    image_user: str | None = None,
+    *,
+    image: str = "",
+    inspected: bool = False,
+) -> list[tuple[str, str]]:
+    """``(rule, message)`` for one service; ``image_user``, ``inspected`` as in _root_user."""
     found: list[tuple[str, str]] = []
     if service.privileged:
         found.append(("privileged", "runs privileged: full access to the host's devices"))
@@ -56,9 +100,9 @@ def service_findings(name: str, service: Service) -> list[tuple[str, str]]:
         found.append(("host-network", "uses the host's network namespace"))
     if service.pid == "host":
         found.append(("host-pid", "uses the host's PID namespace"))
-    user = (service.user or "").split(":")[0]
-    if user in ("", "0", "root"):
-        found.append(("root-user", "runs as root (no user set)" if not user else "runs as root"))
+    root = _root_user(service, image or service.image or name, image_user, inspected=inspected)
+    if root is not None:
+        found.append(root)
     if not _memory_limit(service):
         found.append(("no-memory-limit", "has no memory limit"))
     if _latest(service.image):
@@ -66,10 +110,30 @@ def service_findings(name: str, service: Service) -> list[tuple[str, str]]:
     return found
 
 
-def findings(project: Project, blocking: Collection[str]) -> list[Finding]:
-    """Every finding of the project, blocking where the server's setting says so."""
-    return [
-        Finding(rule=rule, service=name, message=message, blocking=rule in blocking)
-        for name, service in sorted(project.services.items())
-        for rule, message in service_findings(name, service)
-    ]
+def findings(
+    project: Project,
+    blocking: Collection[str],
+    image_users: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """Every finding of the project, blocking where the server's setting says so.
+
+    Args:
+        project: The loaded project.
+        blocking: Rules that block a deploy.
+        image_users: The ``USER`` of each image inspected on the node, by image reference
+            (:func:`image_key`); an image missing from it was not inspected. None when the
+            applier inspects no image (a Swarm's): a service without ``user:`` counts as root.
+    """
+    result: list[Finding] = []
+    for name, service in sorted(project.services.items()):
+        key = image_key(project, name)
+        image_user = image_users.get(key) if image_users is not None else None
+        found = service_findings(
+            name, service, image_user, image=key, inspected=image_users is not None
+        )
+        for rule, message in found:
+            if rule == UNKNOWN:
+                result.append(Finding(rule="root-user", service=name, message=message))
+            else:
+                result.append(Finding(rule, name, message, blocking=rule in blocking))
+    return result

@@ -25,6 +25,7 @@ from fleetdeck.server.stacks.host_plan import (
     ImageChoice,
     RegistryAuth,
     check_ports,
+    image_users,
     plan_orphans,
     plan_service,
     resolve_images,
@@ -118,6 +119,7 @@ class HostApplier:
         _, observed, specs, images = await self._prepare(project, target)
         jobs = jobs_of(project)
         plan = Plan(stack=target.stack, environment=target.environment)
+        plan.image_users = image_users(project, images)
         for name in sorted(specs):
             change = plan_service(specs[name], images[name], observed.of(name), name in jobs)
             plan.changes.append(change)

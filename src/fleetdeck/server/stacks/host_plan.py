@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import FleetdeckError, InvalidInputError
+from fleetdeck.server.stacks.hardening import image_key
 from fleetdeck.server.stacks.host_spec import changed_keys
 from fleetdeck.server.stacks.plan import Action, Change
 
@@ -37,12 +38,19 @@ class ImageChoice:
         digest: What the revision records and rollbacks pin (``repo@sha256:…`` or an id).
         local_id: The image's id if it is on the node already (else it must be pulled).
         build: The image is built on the node during the apply.
+        user: The image's own ``USER`` (``""``: none) when it is on the node; None when it
+            could not be inspected (not pulled yet), for the ``root-user`` hardening rule.
     """
 
     ref: str
     digest: str
     local_id: str | None
     build: bool = False
+    user: str | None = None
+
+
+def _user(local: dict[str, Any] | None) -> str | None:
+    return str(local.get("user") or "") if local is not None else None
 
 
 def repository(ref: str) -> str:
@@ -68,7 +76,9 @@ async def resolve_image(
     """
     if pinned:
         local = await node.image(pinned)
-        return ImageChoice(ref=pinned, digest=pinned, local_id=local["id"] if local else None)
+        return ImageChoice(
+            ref=pinned, digest=pinned, local_id=local["id"] if local else None, user=_user(local)
+        )
     registry_error: FleetdeckError | None = None
     try:
         digest = await node.registry_digest(image, await auth(image))
@@ -78,11 +88,16 @@ async def resolve_image(
         pinned_ref = f"{repository(image)}@{digest}"
         local = await node.image(pinned_ref)
         return ImageChoice(
-            ref=pinned_ref, digest=pinned_ref, local_id=local["id"] if local else None
+            ref=pinned_ref,
+            digest=pinned_ref,
+            local_id=local["id"] if local else None,
+            user=_user(local),
         )
     local = await node.image(image)
     if local is not None:
-        return ImageChoice(ref=local["id"], digest=local["id"], local_id=local["id"])
+        return ImageChoice(
+            ref=local["id"], digest=local["id"], local_id=local["id"], user=_user(local)
+        )
     reason = registry_error.message if registry_error else "not found"
     raise InvalidInputError(
         f"service {service!r}: image {image!r} does not exist on {node.where} "
@@ -110,17 +125,36 @@ async def resolve_images(
                 # otherwise it is built again from the revision's own files.
                 local = await node.image(pinned[name])
                 if local is not None:
-                    return ImageChoice(ref=local["id"], digest=local["id"], local_id=local["id"])
-            tag = service.image or f"{stack}-{name}"
+                    return ImageChoice(
+                        ref=local["id"], digest=local["id"], local_id=local["id"], user=_user(local)
+                    )
+            tag = service.image or f"{stack}-{name}"  # = hardening.image_key
             local = await node.image(tag)
             return ImageChoice(
-                ref=tag, digest=local["id"] if local else tag, local_id=None, build=True
+                ref=tag,
+                digest=local["id"] if local else tag,
+                local_id=None,
+                build=True,
+                user=_user(local),
             )
         assert service.image is not None  # noqa: S101 - the loader requires image or build
         return await resolve_image(node, name, service.image, pinned=pinned.get(name), auth=auth)
 
     choices = await asyncio.gather(*(one(name) for name in names))
     return dict(zip(names, choices, strict=True))
+
+
+def image_users(project: Project, images: dict[str, ImageChoice]) -> dict[str, str]:
+    """The ``USER`` of every image inspected on the node, by the image reference the file uses.
+
+    Images not on the node yet (pulled during the apply) are left out: the hardening report
+    says their user is unknown rather than guessing root.
+    """
+    users: dict[str, str] = {}
+    for name, choice in images.items():
+        if choice.user is not None:
+            users[image_key(project, name)] = choice.user
+    return users
 
 
 def matches(container: ObservedContainer, spec: ServiceSpec, image: ImageChoice) -> bool:

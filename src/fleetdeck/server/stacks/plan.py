@@ -95,6 +95,9 @@ class Plan:
 
     ``notes`` carries facts about the target that change how the stack runs, e.g. "the
     routing mesh is unavailable on this Swarm: ports are published in host mode".
+    ``image_users`` is the ``USER`` each image sets (``""``: none), by the image reference the
+    file names, for the images the applier inspected on the node; None when it inspects none.
+    The hardening report's ``root-user`` rule reads it.
     """
 
     stack: str
@@ -102,6 +105,7 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    image_users: dict[str, str] | None = None
 
     @property
     def is_noop(self) -> bool:
@@ -116,6 +120,7 @@ class Plan:
             "changes": [change.to_json() for change in self.changes],
             "findings": [finding.to_json() for finding in self.findings],
             "notes": list(self.notes),
+            "image_users": self.image_users,
         }
 
 

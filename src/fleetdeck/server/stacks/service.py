@@ -180,7 +180,7 @@ class StackService:
             )
         target = DeployTarget(stack=name, environment=environment, kind=kind, secrets=secrets)
         plan = await self.applier(kind).plan(project, target)
-        plan.findings = findings(project, self.blocking)
+        plan.findings = findings(project, self.blocking, plan.image_users)
         return plan
 
     # ------------------------------------------------------------------ deploys
@@ -216,21 +216,15 @@ class StackService:
         project, secrets = self.load(
             directory, name, files, env_file, values, swarm=kind is TargetKind.swarm
         )
-        blocking = [f for f in findings(project, self.blocking) if f.blocking]
-        if blocking:
-            first = blocking[0]
-            raise InvalidInputError(
-                f"service {first.service!r}: {first.message} (rule {first.rule} blocks deploys)",
-                hint="change the service, or the server's stacks_blocking_rules",
-            )
         target = DeployTarget(
             stack=name, environment=environment, kind=kind, secrets=secrets,
             pinned_images=dict(pinned or {}), working_dir=str(directory),
             config_files=tuple(str(directory / f) for f in stack_files.compose_files(files)),
         )  # fmt: skip
         applier = self.applier(kind)
-        plan = await applier.plan(project, target)
-        plan.findings = findings(project, self.blocking)
+        plan = await applier.plan(project, target)  # changes nothing on the node
+        plan.findings = findings(project, self.blocking, plan.image_users)
+        refuse_blocked(plan)
         stored = await self.repo.save(name, environment, kind.value, files, env_file)
         if variables is not None:
             await self.repo.replace_variables(stored, variables)
@@ -309,6 +303,29 @@ class StackService:
 
         await self.applier(kind).remove(name, target, progress=ignore)  # the caller holds the lock
         await self.repo.delete(name)
+
+
+def refuse_blocked(plan: Plan) -> None:
+    """Refuse a deploy whose plan has blocking findings, naming each rule and its services.
+
+    Checked once the plan is known (images inspected on the node, so ``root-user`` sees each
+    image's own USER) and before anything is stored or changed.
+    """
+    blocked: dict[str, list[str]] = {}
+    for finding in plan.findings:
+        if finding.blocking:
+            blocked.setdefault(finding.rule, []).append(finding.service)
+    if not blocked:
+        return
+    first = next(f for f in plan.findings if f.blocking)
+    rules = "; ".join(
+        f"rule {rule} blocks deploys: service(s) {', '.join(dict.fromkeys(services))}"
+        for rule, services in blocked.items()
+    )
+    raise InvalidInputError(
+        f"service {first.service!r}: {first.message} ({rules})",
+        hint="change the service, or the server's stacks_blocking_rules",
+    )
 
 
 def _located(message: str) -> dict[str, Any]:
