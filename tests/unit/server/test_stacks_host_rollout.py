@@ -6,6 +6,7 @@ before it stops, and a failed gate puts the old replicas back (started, with the
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -82,22 +83,26 @@ async def _ignore(_: ProgressEvent) -> None:
     return None
 
 
-async def _roll(tmp_path: Path, healthy: bool) -> tuple[_FakeNode, Rollout, Exception | None]:
+async def _roll(
+    tmp_path: Path, healthy: bool, failure_action: str = "rollback", old_replicas: int = 2
+) -> tuple[_FakeNode, Rollout, HealthGateError | None, ServiceConvergence]:
     path = tmp_path / "compose.yaml"
     path.write_text("services:\n  web:\n    image: r/web:2\n    deploy: {replicas: 2}\n")
     project = load_project([path], project_name="shop", env={})
     spec = build_spec(project, "web", secret_versions={}, hash_key=b"k")
     node = _FakeNode(healthy)
-    old = [node.add("old1", 1, "h1", ["web"]), node.add("old2", 2, "h1", ["web"])]
+    old = [node.add(f"old{n}", n, "h1", ["web"]) for n in range(1, old_replicas + 1)]
     rollout = Rollout(node, ReplicaContext("shop", 2, "/w", []), _ignore)  # type: ignore[arg-type]
     image = ImageChoice("r/web@sha256:b", "r/web@sha256:b", "sha256:new")
     policy = update_policy(spec, None, Strategy.start_first)
-    error: Exception | None = None
+    policy = dataclasses.replace(policy, failure_action=failure_action)
+    convergence = ServiceConvergence(rollout, spec, image, policy)
+    error: HealthGateError | None = None
     try:
-        await ServiceConvergence(rollout, spec, image, policy).run(old)
+        await convergence.run(old)
     except HealthGateError as exc:
         error = exc
-    return node, rollout, error
+    return node, rollout, error, convergence
 
 
 @pytest.fixture(autouse=True)
@@ -109,7 +114,7 @@ def _no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_new_replicas_get_the_name_when_healthy_and_old_ones_lose_it_before_stopping(
     tmp_path: Path,
 ) -> None:
-    node, rollout, error = await _roll(tmp_path, healthy=True)
+    node, rollout, error, _ = await _roll(tmp_path, healthy=True)
     assert error is None
     await rollout.commit()
     calls = node.calls
@@ -122,12 +127,52 @@ async def test_new_replicas_get_the_name_when_healthy_and_old_ones_lose_it_befor
 
 
 async def test_a_failed_gate_restores_the_old_replicas(tmp_path: Path) -> None:
-    node, rollout, error = await _roll(tmp_path, healthy=False)
+    node, rollout, error, _ = await _roll(tmp_path, healthy=False)
     assert isinstance(error, HealthGateError)
     assert "healthcheck" in error.message
+    assert (error.service, error.failure_action) == ("web", "rollback")
     await rollout.undo({"web": build_spec(
         load_project([tmp_path / "compose.yaml"], project_name="shop", env={}), "web",
         secret_versions={}, hash_key=b"k")})  # fmt: skip
     assert sorted(node.containers) == ["old1", "old2"]
     assert all(c["state"] == "running" and c["aliases"] == ["web"]
                for c in node.containers.values())  # fmt: skip
+
+
+async def test_pause_stops_where_it_is_and_undoes_nothing(tmp_path: Path) -> None:
+    node, rollout, error, _ = await _roll(tmp_path, healthy=False, failure_action="pause")
+    assert error is not None and (error.service, error.failure_action) == ("web", "pause")
+    await rollout.settle()
+    # Start-first: the failed replica ran beside the old ones, which still serve; no second
+    # replica was tried, and the failed one stays (for a person to look at), without the name.
+    assert sorted(node.containers) == ["new1", "old1", "old2"]
+    assert node.containers["new1"]["state"] == "running"
+    assert "web" not in node.containers["new1"]["aliases"]
+    assert all(node.containers[c]["aliases"] == ["web"] for c in ("old1", "old2"))
+
+
+async def test_continue_replaces_every_replica_and_the_failed_ones_take_no_traffic(
+    tmp_path: Path,
+) -> None:
+    node, rollout, error, convergence = await _roll(
+        tmp_path, healthy=False, failure_action="continue"
+    )
+    assert error is None
+    assert len(convergence.failures) == 2
+    assert all("failed its healthcheck" in m for m in convergence.failures)
+    await rollout.commit()
+    assert sorted(node.containers) == ["new1", "new2"]  # the old replicas were retired
+    assert all(c["state"] == "running" and "web" not in c["aliases"]
+               for c in node.containers.values())  # fmt: skip
+
+
+async def test_continue_on_a_new_service_takes_the_failed_replicas_out_of_the_name(
+    tmp_path: Path,
+) -> None:
+    node, _, error, convergence = await _roll(
+        tmp_path, healthy=False, failure_action="continue", old_replicas=0
+    )
+    assert error is None and len(convergence.failures) == 2
+    # Created with the name (a first deploy), then taken out of it once they failed.
+    assert ("alias-", "new1") in node.calls and ("alias-", "new2") in node.calls
+    assert all("web" not in c["aliases"] for c in node.containers.values())

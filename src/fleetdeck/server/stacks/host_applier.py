@@ -150,10 +150,13 @@ class HostApplier:
         images = await self._images(node, project, images, rollout, target)
         digests = {name: images[name].digest for name in specs}
         try:
-            await self._services(project, observed, specs, images, rollout, strategy)
+            failures = await self._services(project, observed, specs, images, rollout, strategy)
         except HealthGateError as exc:
-            if self._failure_action(project, exc) != "rollback":
-                return DeployOutcome(False, f"{exc.message}; stopped (no rollback)", False, digests)
+            if exc.failure_action == "pause":
+                await rollout.settle()
+                message = f"{exc.message}; update paused (failure_action: pause), nothing undone"
+                await rollout.say("done", "failed", message, exc.service, None)
+                return DeployOutcome(False, message, False, digests)
             await rollout.undo(specs)
             message = f"{exc.message}; rolled back to the previous containers"
             return DeployOutcome(False, message, True, digests)
@@ -165,17 +168,15 @@ class HostApplier:
                 )
         await rollout.commit()
         await node.prune_files(target.stack, sorted(ctx.file_paths.values()))
+        if failures:
+            message = "; ".join(failures) + (
+                "; update continued (failure_action: continue): every replica was replaced, "
+                "the failed ones run without the service name"
+            )
+            await rollout.say("done", "failed", message, None, None)
+            return DeployOutcome(False, message, False, digests)
         await rollout.say("done", "ok", "stack converged and healthy", None, None)
         return DeployOutcome(True, "converged and healthy", False, digests)
-
-    @staticmethod
-    def _failure_action(project: Project, exc: HealthGateError) -> str:
-        for name, service in project.services.items():
-            if name in exc.message:
-                update = update_config(service)
-                if update is not None and update.failure_action:
-                    return update.failure_action
-        return "rollback"
 
     async def _resources(
         self, node: HostNode, project: Project, observed: Observed, rollout: Rollout
@@ -270,8 +271,15 @@ class HostApplier:
         images: dict[str, ImageChoice],
         rollout: Rollout,
         strategy: Strategy,
-    ) -> None:
+    ) -> list[str]:
+        """Converge level by level; the replicas that failed under ``continue``.
+
+        Raises:
+            HealthGateError: A gate failed under ``rollback`` or ``pause`` (a rollback wins
+                when services of one level failed with different actions: undo is safest).
+        """
         jobs = jobs_of(project)
+        failures: list[str] = []
         for level in startup_order(project):
             runs = [
                 ServiceConvergence(
@@ -280,13 +288,20 @@ class HostApplier:
                     images[name],
                     update_policy(specs[name], update_config(project.services[name]), strategy),
                     job=name in jobs,
-                ).run(observed.of(name))
+                )
                 for name in level
             ]
-            results = await asyncio.gather(*runs, return_exceptions=True)
-            for result in results:
-                if isinstance(result, BaseException):
-                    raise result
+            results = await asyncio.gather(
+                *(run.run(observed.of(run.spec.service)) for run in runs), return_exceptions=True
+            )
+            errors = [r for r in results if isinstance(r, BaseException)]
+            gates = [e for e in errors if isinstance(e, HealthGateError)]
+            if len(gates) < len(errors):
+                raise next(e for e in errors if not isinstance(e, HealthGateError))
+            if gates:
+                raise min(gates, key=lambda e: e.failure_action != "rollback")
+            failures.extend(message for run in runs for message in run.failures)
+        return failures
 
     async def remove(
         self,

@@ -57,7 +57,12 @@ def update_policy(
 
 
 class ServiceConvergence:
-    """Brings one service from its observed containers to its spec."""
+    """Brings one service from its observed containers to its spec.
+
+    A replica that fails its health gate raises :class:`HealthGateError` carrying the
+    service's ``failure_action``, except with ``continue``: then the replica is kept running
+    without the service's name, the update goes on, and :attr:`failures` says what failed.
+    """
 
     def __init__(
         self,
@@ -73,6 +78,7 @@ class ServiceConvergence:
         self.image = image
         self.policy = policy
         self.job = job
+        self.failures: list[str] = []
         self._numbers: set[int] = set()
 
     def _next_number(self) -> int:
@@ -83,7 +89,15 @@ class ServiceConvergence:
         return number
 
     async def run(self, containers: list[ObservedContainer]) -> None:
-        """Converge; raises HealthGateError when a new replica fails its gate."""
+        """Converge; raises HealthGateError when a new replica fails its gate (not continue)."""
+        try:
+            await self._converge(containers)
+        except HealthGateError as exc:
+            exc.service = self.spec.service
+            exc.failure_action = self.policy.failure_action
+            raise
+
+    async def _converge(self, containers: list[ObservedContainer]) -> None:
         self._numbers = {c.number for c in containers}
         spec, wanted = self.spec, self.spec.replicas
         current = [c for c in containers if is_current(c, spec, self.image, self.job)]
@@ -94,7 +108,10 @@ class ServiceConvergence:
         for container in keep:
             if container.running and not self.job and self._lacks_aliases(container):
                 # A replica an interrupted deploy left without its name: gate, then name it.
-                await self._gate_and_attach(container.id, container.name)
+                try:
+                    await self._gate_and_attach(container.id, container.name)
+                except HealthGateError as exc:
+                    await self._failed(exc, container.id)
         need = wanted - len(keep)
         fresh = not containers
         while need > 0:
@@ -108,7 +125,7 @@ class ServiceConvergence:
             if self.policy.start_first:
                 for item in old:
                     await self.rollout.retire(spec, item, drain=True)
-            keep.extend(new)  # type: ignore[arg-type]
+            keep.extend(cid for cid in new if cid is not None)  # type: ignore[misc]
             need -= count
             if need > 0 and self.policy.delay:
                 await asyncio.sleep(self.policy.delay)
@@ -125,7 +142,7 @@ class ServiceConvergence:
         await self.rollout.wait_healthy(self.spec, cid, name, self.policy.monitor)
         await self.rollout.attach(self.spec, cid)
 
-    async def _new_replica(self, fresh: bool) -> str:
+    async def _new_replica(self, fresh: bool) -> str | None:
         number = self._next_number()
         name = f"{self.rollout.ctx.stack}-{self.spec.service}-{number}"
         try:
@@ -134,11 +151,29 @@ class ServiceConvergence:
             raise  # the node is gone: nothing can be undone now; the next deploy converges
         except FleetdeckError as exc:
             # The engine refused the replica (a start error, a clash): a failed gate as well.
-            raise HealthGateError(f"{name} could not start: {exc.message}") from exc
-        if self.job:
-            await self._wait_job(cid, name)
-        else:
-            await self._gate_and_attach(cid, name)
+            failed = HealthGateError(f"{name} could not start: {exc.message}")
+            failed.__cause__ = exc
+            return await self._failed(failed, None)
+        try:
+            if self.job:
+                await self._wait_job(cid, name)
+            else:
+                await self._gate_and_attach(cid, name)
+        except HealthGateError as exc:
+            return await self._failed(exc, cid)
+        return cid
+
+    async def _failed(self, exc: HealthGateError, cid: str | None) -> str | None:
+        """Raise a failed gate, or with ``continue`` keep the replica out of the name."""
+        if self.policy.failure_action != "continue":
+            raise exc
+        self.failures.append(exc.message)
+        if cid is not None:
+            await self.rollout.exclude(self.spec, cid)
+        await self.rollout.say(
+            "health", "failed", f"{exc.message}; kept without the service name (continue)",
+            self.spec.service, None,
+        )  # fmt: skip
         return cid
 
     async def _wait_job(self, cid: str, name: str) -> None:

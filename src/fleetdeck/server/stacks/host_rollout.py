@@ -37,7 +37,24 @@ Progress = Callable[[ProgressEvent], Awaitable[None]]
 
 
 class HealthGateError(FleetdeckError):
-    """A new replica did not become healthy (the deploy is rolled back)."""
+    """A new replica did not become healthy.
+
+    ``service`` is the service whose replica failed and ``failure_action`` its
+    ``update_config.failure_action`` (``rollback``, ``pause`` or ``continue``), both set by
+    the service's convergence: the applier acts on them, never on the message's text.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str | None = None,
+        failure_action: str = "rollback",
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.service = service
+        self.failure_action = failure_action
 
 
 @dataclass
@@ -157,17 +174,27 @@ class Rollout:
             if not set(wanted) <= set(seen.aliases(net)) or net not in seen.networks:
                 await self.node.reconnect(net, seen.id, wanted)
 
+    async def _drop_aliases(self, spec: ServiceSpec, seen: ObservedContainer) -> None:
+        for net in spec.networks:
+            service_names = spec.networks[net].get("Aliases") or []
+            if net in seen.networks and set(seen.aliases(net)) & set(service_names):
+                own = [a for a in seen.aliases(net) if a not in service_names]
+                await self.node.reconnect(net, seen.id, own)
+
     async def detach(self, spec: ServiceSpec, old: ObservedContainer) -> None:
         """Take an old replica out of the service's DNS name, keeping its address."""
-        for net in spec.networks:
-            if net in old.networks and old.aliases(net):
-                own = [
-                    a
-                    for a in old.aliases(net)
-                    if a not in (spec.networks[net].get("Aliases") or [])
-                ]
-                await self.node.reconnect(net, old.id, own)
+        await self._drop_aliases(spec, old)
         self.journal.detached.append((spec.service, old.id))
+
+    async def exclude(self, spec: ServiceSpec, cid: str) -> None:
+        """Keep a replica that failed its gate running, but out of the service's DNS name.
+
+        ``update_config.failure_action: continue``: the update goes on, and a failed replica
+        must take no traffic (it is left for a person to look at, not undone).
+        """
+        seen = await self.node.inspect(cid)
+        if seen is not None:
+            await self._drop_aliases(spec, seen)
 
     async def retire(self, spec: ServiceSpec, old: ObservedContainer, *, drain: bool) -> None:
         """Detach, drain and stop an old replica (kept until the deploy succeeded)."""
