@@ -135,6 +135,12 @@ def test_rolling_update_under_load_and_failed_update_rolls_back(
     digest = first["image_digests"]["web"]
     web1 = next(n for n in _ids(node, stack) if "-web-" in n)
     assert docker(node, "inspect", "-f", "{{.Config.Image}}", web1) == digest
+    # Two rolling updates later the replicas still take the lowest free numbers (each retired
+    # replica was renamed <id12>_NAME, freeing its number), and none is left over.
+    names = _ids(node, stack)
+    numbers = sorted(int(n.rsplit("-", 1)[1]) for n in names if n.startswith(f"{stack}-web-"))
+    assert len(numbers) == 3 and set(numbers) <= {1, 2, 3, 4}, names
+    assert len(names) == 4, names  # 3 web + the loader
     assert _fails(node, stack)[1] == 0
     fleetdeck("stack", "rm", stack, "-y", env=env)
 

@@ -39,14 +39,15 @@ class _FakeNode:
 
     def add(self, cid: str, number: int, config_hash: str, aliases: list[str]) -> ObservedContainer:
         self.containers[cid] = {"number": number, "hash": config_hash, "state": "running",
-                                "aliases": aliases, "new": False}  # fmt: skip
+                                "aliases": aliases, "new": False,
+                                "name": f"shop-web-{number}"}  # fmt: skip
         return self._observed(cid)
 
     def _observed(self, cid: str) -> ObservedContainer:
         c = self.containers[cid]
         health = ("healthy" if self.healthy else "unhealthy") if c["new"] else "healthy"
         return ObservedContainer.from_inspect({
-            "Id": cid, "Name": f"/shop-web-{c['number']}", "Image": "sha256:img",
+            "Id": cid, "Name": f"/{c['name']}", "Image": "sha256:img",
             "State": {"Status": c["state"], "Health": {"Status": health}},
             "Config": {"Image": "img", "Healthcheck": {"Test": ["CMD", "true"]},
                        "Labels": {L_SERVICE: "web", L_NUMBER: str(c["number"]), L_HASH: c["hash"]}},
@@ -58,8 +59,9 @@ class _FakeNode:
         cid = f"new{self._next}"
         aliases = config["NetworkingConfig"]["EndpointsConfig"][NET]["Aliases"]
         number = int(name.rsplit("-", 1)[1])
+        assert name not in self.names(), f"{name} is taken"
         self.containers[cid] = {"number": number, "hash": "h2", "state": "created",
-                                "aliases": list(aliases), "new": True}  # fmt: skip
+                                "aliases": list(aliases), "new": True, "name": name}  # fmt: skip
         self.calls.append(("create", cid))
         return cid
 
@@ -78,23 +80,42 @@ class _FakeNode:
         self.containers.pop(cid, None)
         self.calls.append(("remove", cid))
 
+    async def rename(self, cid: str, name: str) -> None:
+        assert name not in self.names(), f"{name} is taken"
+        self.containers[cid]["name"] = name
+        self.calls.append(("rename", cid))
+
+    def names(self) -> list[str]:
+        return [c["name"] for c in self.containers.values()]
+
 
 async def _ignore(_: ProgressEvent) -> None:
     return None
 
 
 async def _roll(
-    tmp_path: Path, healthy: bool, failure_action: str = "rollback", old_replicas: int = 2
+    tmp_path: Path,
+    healthy: bool,
+    failure_action: str = "rollback",
+    old_replicas: int = 2,
+    node: _FakeNode | None = None,
+    strategy: Strategy = Strategy.start_first,
 ) -> tuple[_FakeNode, Rollout, HealthGateError | None, ServiceConvergence]:
     path = tmp_path / "compose.yaml"
-    path.write_text("services:\n  web:\n    image: r/web:2\n    deploy: {replicas: 2}\n")
+    replicas = max(old_replicas, 2)
+    path.write_text(
+        f"services:\n  web:\n    image: r/web:2\n    deploy: {{replicas: {replicas}}}\n"
+    )
     project = load_project([path], project_name="shop", env={})
     spec = build_spec(project, "web", secret_versions={}, hash_key=b"k")
-    node = _FakeNode(healthy)
-    old = [node.add(f"old{n}", n, "h1", ["web"]) for n in range(1, old_replicas + 1)]
+    if node is None:
+        node = _FakeNode(healthy)
+        old = [node.add(f"old{n}", n, "h1", ["web"]) for n in range(1, old_replicas + 1)]
+    else:
+        old = [node._observed(cid) for cid in node.containers]
     rollout = Rollout(node, ReplicaContext("shop", 2, "/w", []), _ignore)  # type: ignore[arg-type]
     image = ImageChoice("r/web@sha256:b", "r/web@sha256:b", "sha256:new")
-    policy = update_policy(spec, None, Strategy.start_first)
+    policy = update_policy(spec, None, strategy)
     policy = dataclasses.replace(policy, failure_action=failure_action)
     convergence = ServiceConvergence(rollout, spec, image, policy)
     error: HealthGateError | None = None
@@ -137,6 +158,38 @@ async def test_a_failed_gate_restores_the_old_replicas(tmp_path: Path) -> None:
     assert sorted(node.containers) == ["old1", "old2"]
     assert all(c["state"] == "running" and c["aliases"] == ["web"]
                for c in node.containers.values())  # fmt: skip
+
+
+async def test_an_undo_renames_the_retired_replicas_back(tmp_path: Path) -> None:
+    node, rollout, error, _ = await _roll(tmp_path, healthy=False, strategy=Strategy.stop_first)
+    assert error is not None
+    # Stop-first: old1 was retired (renamed old1_shop-web-1) and new1 took number 1.
+    assert node.containers["old1"]["name"] == "old1_shop-web-1"
+    assert node.containers["new1"]["name"] == "shop-web-1"
+    await rollout.undo({"web": build_spec(
+        load_project([tmp_path / "compose.yaml"], project_name="shop", env={}), "web",
+        secret_versions={}, hash_key=b"k")})  # fmt: skip
+    assert sorted(node.names()) == ["shop-web-1", "shop-web-2"]  # the fake refuses taken names
+    assert all(c["state"] == "running" for c in node.containers.values())
+
+
+async def test_replicas_take_the_lowest_free_number_across_rolling_updates(
+    tmp_path: Path,
+) -> None:
+    node, rollout, error, _ = await _roll(tmp_path, healthy=True, old_replicas=3)
+    assert error is None
+    # Start-first: the first new replica is 4 while 1-3 serve; then each takes the number
+    # the old replica it replaced gave up by being renamed.
+    assert sorted(node.names())[:3] == ["old1_shop-web-1", "old2_shop-web-2", "old3_shop-web-3"]
+    await rollout.commit()
+    assert sorted(node.names()) == ["shop-web-1", "shop-web-2", "shop-web-4"]
+    for container in node.containers.values():
+        container["hash"], container["new"] = "h1", False  # the next update replaces them
+    _, rollout, error, _ = await _roll(tmp_path, healthy=True, old_replicas=3, node=node)
+    assert error is None
+    await rollout.commit()
+    numbers = sorted(c["number"] for c in node.containers.values())
+    assert len(numbers) == 3 and set(numbers) <= {1, 2, 3, 4}, numbers
 
 
 async def test_pause_stops_where_it_is_and_undoes_nothing(tmp_path: Path) -> None:

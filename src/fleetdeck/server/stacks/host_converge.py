@@ -82,6 +82,7 @@ class ServiceConvergence:
         self._numbers: set[int] = set()
 
     def _next_number(self) -> int:
+        """The lowest number no container of the service holds (as Compose numbers)."""
         number = 1
         while number in self._numbers:
             number += 1
@@ -98,9 +99,12 @@ class ServiceConvergence:
             raise
 
     async def _converge(self, containers: list[ObservedContainer]) -> None:
-        self._numbers = {c.number for c in containers}
+        # A replica retired earlier (renamed <id12>_NAME) holds no number; it is never kept.
+        self._numbers = {c.number for c in containers if not c.replaced}
         spec, wanted = self.spec, self.spec.replicas
-        current = [c for c in containers if is_current(c, spec, self.image, self.job)]
+        current = [
+            c for c in containers if not c.replaced and is_current(c, spec, self.image, self.job)
+        ]
         others = sorted(
             (c for c in containers if c not in current), key=lambda c: (c.running, c.number)
         )
@@ -120,17 +124,22 @@ class ServiceConvergence:
             serving = len(keep) > 0
             if not self.policy.start_first:
                 for item in old:
-                    await self.rollout.retire(spec, item, drain=serving)
+                    await self._retire(item, drain=serving)
             new = await asyncio.gather(*(self._new_replica(fresh) for _ in range(count)))
             if self.policy.start_first:
                 for item in old:
-                    await self.rollout.retire(spec, item, drain=True)
+                    await self._retire(item, drain=True)
             keep.extend(cid for cid in new if cid is not None)  # type: ignore[misc]
             need -= count
             if need > 0 and self.policy.delay:
                 await asyncio.sleep(self.policy.delay)
         for item in [*others, *extra]:
-            await self.rollout.retire(spec, item, drain=item.running)
+            await self._retire(item, drain=item.running)
+
+    async def _retire(self, item: ObservedContainer, *, drain: bool) -> None:
+        """Retire an old replica; it is renamed, so its number is free for the next one."""
+        await self.rollout.retire(self.spec, item, drain=drain)
+        self._numbers.discard(item.number)
 
     def _lacks_aliases(self, container: ObservedContainer) -> bool:
         return any(

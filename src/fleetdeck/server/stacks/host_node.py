@@ -93,6 +93,15 @@ class ObservedContainer:
             exit_code=state.get("ExitCode") if state.get("Status") == "exited" else None,
         )
 
+    @property
+    def replaced(self) -> bool:
+        """Renamed ``<id12>_NAME`` when a rolling update retired it (Compose's convention).
+
+        Such a container no longer holds its ``STACK-SERVICE-N`` name, so a new replica can
+        take that number; an undo renames it back.
+        """
+        return self.name.startswith(f"{self.id[:12]}_")
+
     def aliases(self, network: str) -> list[str]:
         """The container's aliases on ``network`` (empty when not connected)."""
         endpoint = self.networks.get(network) or {}
@@ -209,6 +218,10 @@ class HostNode:
         await self.link.call(
             "POST", f"/v1/containers/{container}/{action}", params=params, timeout=LONG_CALL_S
         )
+
+    async def rename(self, container: str, name: str) -> None:
+        """Rename a container (Engine ``POST /containers/{id}/rename``)."""
+        await self.link.call("POST", f"/v1/containers/{container}/rename", params={"name": name})
 
     async def remove(self, container: str) -> None:
         """Remove a container (force); gone already is fine."""

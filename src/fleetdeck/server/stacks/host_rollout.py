@@ -76,6 +76,7 @@ class Journal:
     retired: list[tuple[str, str]] = field(default_factory=list)  # old replicas, to remove
     stopped: list[tuple[str, str]] = field(default_factory=list)  # were running: undo restarts
     detached: list[tuple[str, str]] = field(default_factory=list)  # old, alias removed
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (id, name before) of retired
     stopping: list[asyncio.Task[None]] = field(default_factory=list)  # stops in flight
 
 
@@ -197,9 +198,17 @@ class Rollout:
             await self._drop_aliases(spec, seen)
 
     async def retire(self, spec: ServiceSpec, old: ObservedContainer, *, drain: bool) -> None:
-        """Detach, drain and stop an old replica (kept until the deploy succeeded)."""
+        """Detach, rename, drain and stop an old replica (kept until the deploy succeeded).
+
+        It is renamed ``<id12>_STACK-SERVICE-N`` as Compose renames a replaced container, so
+        its number is free for a new replica (numbers stay low across rolling updates).
+        """
         if old.running:
             await self.detach(spec, old)
+        if not old.replaced:
+            await self.node.rename(old.id, f"{old.id[:12]}_{old.name}")
+            self.journal.renamed.append((old.id, old.name))
+        if old.running:
             if drain:
                 await self.say("stop", "info", f"draining {old.name}", spec.service, old.name)
                 await asyncio.sleep(DRAIN_S)
@@ -236,6 +245,8 @@ class Rollout:
         for service, cid in reversed(self.journal.created):
             await self.node.remove(cid)
             await self.say("rollback", "info", f"removed new replica {cid[:12]}", service, None)
+        for cid, name in reversed(self.journal.renamed):
+            await self.node.rename(cid, name)  # its name is free: the new replica is gone
         restored = {cid for _, cid in self.journal.stopped}
         for _, cid in self.journal.stopped:
             await self.node.action(cid, "start")
