@@ -16,7 +16,9 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from fleetdeck.agent.api_resources import RegistryAuth
 from fleetdeck.agent.api_support import ENGINE, read_body
+from fleetdeck.agent.engine_resources import registry_auth_header
 from fleetdeck.agent.swarm_summary import summarize_service, summarize_task
 from fleetdeck.errors import InvalidInputError
 
@@ -28,9 +30,14 @@ _KINDS = ("secrets", "configs")
 
 
 class ServiceCreateBody(BaseModel):
-    """``POST /v1/swarm/stacks/services``: a full Swarm ServiceSpec."""
+    """``POST /v1/swarm/stacks/services``: a full Swarm ServiceSpec.
+
+    ``auth``: the image registry's credentials, handed to the engine as ``X-Registry-Auth``
+    so every node can pull a private image (``docker stack deploy --with-registry-auth``).
+    """
 
     spec: dict[str, Any]
+    auth: RegistryAuth | None = None
 
 
 class ServiceUpdateBody(BaseModel):
@@ -38,6 +45,18 @@ class ServiceUpdateBody(BaseModel):
 
     spec: dict[str, Any]
     version: int = Field(ge=0)
+    auth: RegistryAuth | None = None
+
+
+class DigestBody(BaseModel):
+    """``POST /v1/swarm/stacks/images/digest``: a tag, and its registry's credentials."""
+
+    image: str = Field(min_length=1)
+    auth: RegistryAuth | None = None
+
+
+def _auth_headers(auth: RegistryAuth | None) -> dict[str, str] | None:
+    return registry_auth_header(auth.model_dump()) if auth is not None else None
 
 
 class NetworkSpecBody(BaseModel):
@@ -135,7 +154,7 @@ async def create_service(request: web.Request) -> web.Response:
     body = await read_body(request, ServiceCreateBody)
     _require_namespace(body.spec.get("Labels"), "service")
     answer = await request.app[ENGINE].request(
-        "POST", "services/create", body=body.spec, swarm=True
+        "POST", "services/create", body=body.spec, headers=_auth_headers(body.auth), swarm=True
     )
     result = {"id": answer.get("ID", ""), "warnings": answer.get("Warnings") or []}
     return web.json_response(result, status=201)
@@ -154,6 +173,7 @@ async def update_service(request: web.Request) -> web.Response:
         f"services/{current['ID']}/update",
         params={"version": body.version},
         body=body.spec,
+        headers=_auth_headers(body.auth),
         swarm=True,
     )
     return web.json_response({"warnings": (answer or {}).get("Warnings") or []})
@@ -229,15 +249,20 @@ async def remove_data(request: web.Request) -> web.Response:
 
 
 async def image_digest(request: web.Request) -> web.Response:
-    """``GET /v1/swarm/stacks/images/digest?image=REF``: the registry's digest of a tag.
+    """The registry's digest of a tag (``GET ?image=REF``, or ``POST {image, auth}``).
 
     Like ``docker stack deploy --resolve-image always``: ask the registry (through the
-    engine's distribution endpoint) so every node runs the same image bytes.
+    engine's distribution endpoint) so every node runs the same image bytes. A private
+    registry needs its credentials, which only the POST form carries.
     """
-    ref = (request.query.get("image") or "").strip()
+    if request.method == "POST":
+        body = await read_body(request, DigestBody)
+        ref, headers = body.image.strip(), _auth_headers(body.auth)
+    else:
+        ref, headers = (request.query.get("image") or "").strip(), None
     if not ref:
         raise InvalidInputError("query parameter 'image' is required")
-    answer = await request.app[ENGINE].request("GET", f"distribution/{ref}/json")
+    answer = await request.app[ENGINE].request("GET", f"distribution/{ref}/json", headers=headers)
     digest = str((answer.get("Descriptor") or {}).get("digest") or "")
     return web.json_response({"image": ref, "digest": digest})
 
@@ -247,6 +272,7 @@ def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/v1/swarm/stacks", list_stacks)
     r.add_get("/v1/swarm/stacks/images/digest", image_digest)
+    r.add_post("/v1/swarm/stacks/images/digest", image_digest)
     r.add_post("/v1/swarm/stacks/services", create_service)
     r.add_post("/v1/swarm/stacks/services/{id}/update", update_service)
     r.add_delete("/v1/swarm/stacks/services/{id}", remove_service)

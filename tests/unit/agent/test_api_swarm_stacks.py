@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import web
@@ -22,12 +23,18 @@ class FakeEngine:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, Any]] = []
+        self.headers: list[dict[str, str] | None] = []
 
     async def request(self, method: str, path: str, **kw: Any) -> Any:
         """One engine request: record it, answer as a manager would."""
         self.sent.append((method, path, kw.get("body")))
-        if path.startswith("services/") and method == "GET":
-            return {"ID": "s1", "Spec": {"Name": "x", "Labels": {}}}
+        self.headers.append(kw.get("headers"))
+        if path.startswith("distribution/"):
+            return {"Descriptor": {"digest": "sha256:" + "a" * 64}}
+        if path == "services/s1" and method == "GET":  # a stack's service
+            return {"ID": "s1", "Spec": {"Name": "shop_web", "Labels": NS}}
+        if path.startswith("services/") and method == "GET":  # an operator's own
+            return {"ID": "s2", "Spec": {"Name": "x", "Labels": {}}}
         if path == "configs":
             return [{"ID": "c1", "Spec": {"Name": "shop_site_1", "Labels": NS, "Data": "aGk="}}]
         if method == "GET":
@@ -79,5 +86,32 @@ async def test_secrets_are_created_and_their_data_never_answered() -> None:
         assert (await client.post("/v1/swarm/stacks/volumes", json=body)).status == 422
         snapshot = await (await client.get("/v1/swarm/stacks/shop")).json()
         assert snapshot["configs"] == [{"ID": "c1", "Spec": {"Name": "shop_site_1", "Labels": NS}}]
+    finally:
+        await client.close()
+
+
+async def test_registry_credentials_go_to_the_engine_with_the_lookup_and_the_spec() -> None:
+    """``--with-registry-auth``: the engine gets them as X-Registry-Auth; nodes can pull."""
+    engine = FakeEngine()
+    client = await _client(engine)
+    auth = {"username": "ci", "password": "pw", "serveraddress": "reg.lan:5000"}
+    try:
+        body = {"image": "reg.lan:5000/app:1", "auth": auth}
+        answer = await (await client.post("/v1/swarm/stacks/images/digest", json=body)).json()
+        assert answer["digest"] == "sha256:" + "a" * 64
+        spec = {"Name": "shop_web", "Labels": NS}
+        created = await client.post("/v1/swarm/stacks/services", json={"spec": spec, "auth": auth})
+        assert created.status == 201
+        update = {"spec": spec, "version": 3, "auth": auth}
+        assert (await client.post("/v1/swarm/stacks/services/s1/update", json=update)).ok
+        sent = [
+            json.loads(base64.urlsafe_b64decode(h["X-Registry-Auth"])) for h in engine.headers if h
+        ]
+        assert sent == [auth, auth, auth]  # lookup, create, update
+        # without credentials no header at all (a public registry)
+        engine.headers.clear()
+        await client.post("/v1/swarm/stacks/services", json={"spec": spec})
+        await client.get("/v1/swarm/stacks/images/digest", params={"image": "app:1"})
+        assert engine.headers == [None, None]
     finally:
         await client.close()

@@ -93,6 +93,7 @@ class StackService:
         hash_key = hashlib.sha256(b"fleetdeck stack config hash\0" + master_key).digest()
         self._hash_key = hash_key
         self.host = HostApplier(self._link_for, hash_key, registry_auth)
+        self._registry_auth = registry_auth
         self._swarm: SwarmApplier | None = None
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -113,7 +114,9 @@ class StackService:
         if kind is TargetKind.host:
             return self.host
         if self._swarm is None:
-            self._swarm = SwarmApplier.for_fleet(self.fleet, hash_key=self._hash_key)
+            self._swarm = SwarmApplier.for_fleet(
+                self.fleet, hash_key=self._hash_key, registry_auth=self._registry_auth
+            )
         applier: StackApplier = self._swarm
         return applier
 

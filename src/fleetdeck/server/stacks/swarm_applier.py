@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.fleet.inventory import FleetInventory
     from fleetdeck.server.fleet.links import AgentLink
     from fleetdeck.server.fleet.service import Fleet
+    from fleetdeck.server.stacks.host_plan import RegistryAuth
     from fleetdeck.server.stacks.plan import DeployTarget
 
 Progress = Callable[[ProgressEvent], Awaitable[None]]
@@ -90,6 +91,10 @@ class SwarmApplier:
         hash_key: Key of the HMAC that names secrets by content (so a name never gives away a
             hash of a secret value someone could guess offline).
         converge_timeout_s: How long an apply waits for the services to converge.
+        registry_auth: ``async (image) -> credentials | None``: what ``fleetdeck registry``
+            stores for the image's registry. They go with the digest lookup and with every
+            service spec, as ``docker stack deploy --with-registry-auth`` sends them, so each
+            node can pull a private image.
     """
 
     def __init__(
@@ -99,16 +104,29 @@ class SwarmApplier:
         *,
         hash_key: bytes = b"",
         converge_timeout_s: float = CONVERGE_TIMEOUT_S,
+        registry_auth: RegistryAuth | None = None,
     ) -> None:
         self._manager_for = manager_for
         self.inventory = inventory
         self.hash_key = hash_key
         self.converge_timeout_s = converge_timeout_s
+        self._auth = registry_auth
 
     @classmethod
-    def for_fleet(cls, fleet: Fleet, *, hash_key: bytes = b"") -> SwarmApplier:
+    def for_fleet(
+        cls, fleet: Fleet, *, hash_key: bytes = b"", registry_auth: RegistryAuth | None = None
+    ) -> SwarmApplier:
         """The applier for a server's fleet (managers picked as the Swarm API picks them)."""
-        return cls(lambda env: manager_of(fleet, env), fleet.inventory, hash_key=hash_key)
+        return cls(
+            lambda env: manager_of(fleet, env),
+            fleet.inventory,
+            hash_key=hash_key,
+            registry_auth=registry_auth,
+        )
+
+    async def _credentials(self, image: str) -> dict[str, str] | None:
+        """The stored credentials for ``image``'s registry, if any."""
+        return await self._auth(image) if self._auth is not None and image else None
 
     # ---------------------------------------------------------------- helpers
     def _link(self, environment: str) -> AgentLink:
@@ -140,10 +158,9 @@ class SwarmApplier:
         async def one(ref: str) -> tuple[str, str]:
             if "@sha256:" in ref:
                 return ref, ref
+            body = {"image": ref, "auth": await self._credentials(ref)}
             try:
-                answer = await link.call(
-                    "GET", "/v1/swarm/stacks/images/digest", params={"image": ref}
-                )
+                answer = await link.call("POST", "/v1/swarm/stacks/images/digest", json_body=body)
             except (NotFoundError, InvalidInputError) as exc:
                 services = ", ".join(repr(s) for s in users[ref])
                 raise InvalidInputError(
@@ -318,11 +335,13 @@ class SwarmApplier:
             step = "scale" if change.action is Action.scale else "create"
             what = change.reason or change.action.value
             await progress(ProgressEvent(stack, step, "started", what, change.service))
+            auth = await self._credentials(image_of(spec))
             if change.action is Action.create:
-                await link.call("POST", "/v1/swarm/stacks/services", json_body={"spec": spec})
+                body: dict[str, Any] = {"spec": spec, "auth": auth}
+                await link.call("POST", "/v1/swarm/stacks/services", json_body=body)
             else:
                 version = existing[full]["Version"]["Index"]
-                body = {"spec": spec, "version": version}
+                body = {"spec": spec, "version": version, "auth": auth}
                 await link.call("POST", f"/v1/swarm/stacks/services/{full}/update", json_body=body)
             global_mode = "Global" in (spec.get("Mode") or {})
             return Watch(change.service, full, global_mode=global_mode, sent=spec_labels(spec))
