@@ -117,6 +117,11 @@ async def stack_objects(request: web.Request) -> web.Response:
         "secrets": [_strip_data(s) for s in secrets],
         "configs": [_strip_data(c) for c in configs],
         "nodes": len(nodes),
+        # Hostname → the manager's view of each node (ready, down…): a task on a down node
+        # never reports back, and Swarm's updater waits for it forever.
+        "node_states": {
+            hostnames[n["ID"]] or n["ID"]: (n.get("Status") or {}).get("State", "") for n in nodes
+        },
     }
     return web.json_response(body)
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fleetdeck.server.stacks.swarm_converge import Watch, check, service_status
+from fleetdeck.server.stacks.swarm_stalls import DOWN_NODE_GRACE_S, UNPLACEABLE_GRACE_S
 
 SINCE = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 NEW = {"Image": "web:2"}
@@ -110,3 +111,57 @@ def test_a_replaced_spec_is_a_rollback_whatever_the_managers_clock() -> None:
     back["Spec"]["Labels"] = theirs
     check(watch, back, [_task(OLD)] * 3, SINCE)
     assert watch.rolled_back and watch.failed.startswith("the update failed and Swarm rolled")
+
+
+def test_done_only_once_replaced_tasks_have_stopped() -> None:
+    watch = Watch("web", "s_web")
+    stopping = _task(OLD, "running", desired_state="shutdown", node="n3")
+    tasks = [*[_task(NEW, node="n1")] * 3, stopping]
+    message = check(watch, _service(NEW, "completed"), tasks, SINCE, node_states={"n3": "ready"})
+    assert not watch.done and "1 replaced task(s) still stopping" in message
+    # ... unless its node is down: nothing will ever report that task stopped
+    check(watch, _service(NEW, "completed"), tasks, SINCE, node_states={"n3": "down"})
+    assert watch.done
+
+
+def test_a_task_on_a_down_node_ends_the_wait_after_a_grace() -> None:
+    watch = Watch("web", "s_web")
+    tasks = [_task(NEW, node="n1"), _task(NEW, node="n2"), _task(OLD, node="n3")]
+    states = {"n1": "ready", "n2": "ready", "n3": "down"}
+    service = _service(NEW, "updating")
+    check(watch, service, tasks, SINCE, node_states=states, now=100.0)
+    assert not watch.failed
+    check(watch, service, tasks, SINCE, node_states=states, now=100.0 + DOWN_NODE_GRACE_S)
+    assert watch.failed.startswith("node n3 is down") and not watch.undo
+
+
+def test_a_node_back_up_restarts_the_grace() -> None:
+    watch = Watch("web", "s_web")
+    tasks = [_task(NEW, node="n1"), _task(OLD, node="n3")]
+    service = _service(NEW, "updating")
+    check(watch, service, tasks, SINCE, node_states={"n3": "down"}, now=0.0)
+    check(watch, service, tasks, SINCE, node_states={"n3": "ready"}, now=5.0)
+    check(watch, service, tasks, SINCE, node_states={"n3": "down"}, now=DOWN_NODE_GRACE_S + 1)
+    assert not watch.failed
+
+
+def test_an_old_task_left_on_a_node_down_for_long_does_not_count() -> None:
+    watch = Watch("web", "s_web")
+    stale = _task(OLD, "running", desired_state="shutdown", node="n3", updated_at=_iso(-3600))
+    tasks = [*[_task(NEW, node="n1")] * 2, stale]
+    service = _service(NEW, "updating")
+    for now in (0.0, 60.0):
+        check(watch, service, tasks, SINCE, node_states={"n3": "down"}, now=now)
+    assert not watch.failed
+
+
+def test_a_task_no_node_can_take_is_undone_after_a_grace() -> None:
+    watch = Watch("web", "s_web")
+    reason = "no suitable node (scheduling constraints not satisfied on 3 nodes)"
+    pending = _task(NEW, "pending", desired_state="running", error=reason)
+    tasks = [pending, *[_task(OLD)] * 3]
+    service = _service(NEW, "updating")
+    check(watch, service, tasks, SINCE, node_states={}, now=0.0)
+    assert not watch.failed
+    check(watch, service, tasks, SINCE, node_states={}, now=UNPLACEABLE_GRACE_S)
+    assert watch.failed == f"no node can run its tasks: {reason}" and watch.undo

@@ -277,7 +277,9 @@ class SwarmApplier:
             return DeployOutcome(True, "nothing to change", image_digests=digests)
         failed = [w for w in watches if w.failed]
         if failed:
-            rolled_back = any(w.rolled_back for w in failed)
+            # Swarm rolled one back, or one can never converge (no node can take its tasks):
+            # either way the stack goes back as one unit.
+            rolled_back = any(w.rolled_back or w.undo for w in failed)
             if rolled_back:
                 since = datetime.now(UTC)
                 back = await swarm_cleanup.roll_back_others(link, stack, watches, progress)

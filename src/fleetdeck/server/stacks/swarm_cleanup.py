@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from fleetdeck.errors import ConflictError, FleetdeckError, NotFoundError
 from fleetdeck.server.stacks.plan import ProgressEvent
 from fleetdeck.server.stacks.swarm_spec import NAMESPACE
+from fleetdeck.server.stacks.swarm_stalls import StallClock
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -92,7 +93,9 @@ async def roll_back_others(
 
     A stack is one unit: a half-updated stack (new API, old worker) may be worse than either
     version, so services this deploy updated are rolled back and services it created removed.
-    Answers the rollbacks to wait for.
+    A service whose update can never converge (``watch.undo``: no node can take its tasks) is
+    rolled back here too, since Swarm itself would keep waiting. Answers the rollbacks to
+    wait for.
     """
     back: list[Watch] = []
     for watch in watches:
@@ -106,7 +109,16 @@ async def roll_back_others(
             await link.call("POST", f"/v1/swarm/services/{watch.full_name}/rollback")
             message = "rolling back with the rest of the stack"
             back.append(
-                replace(watch, done=False, failed="", last="", expect_rollback=True, sent=("", ""))
+                replace(
+                    watch,
+                    done=False,
+                    failed="",
+                    last="",
+                    expect_rollback=True,
+                    sent=("", ""),
+                    undo=False,
+                    stalls=StallClock(),
+                )  # fmt: skip
             )
         else:
             await link.call("DELETE", f"/v1/swarm/stacks/services/{watch.full_name}")

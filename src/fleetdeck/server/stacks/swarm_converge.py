@@ -13,12 +13,22 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.server.stacks.plan import ProgressEvent, ServiceStatus
 from fleetdeck.server.stacks.swarm_compare import replicas_of
 from fleetdeck.server.stacks.swarm_spec import FINGERPRINT, STACK_IMAGE
+from fleetdeck.server.stacks.swarm_stalls import (
+    DOWN_NODE_GRACE_S,
+    UNPLACEABLE_GRACE_S,
+    StallClock,
+    down_nodes,
+    lingering,
+    stuck_on_down_nodes,
+    unplaceable,
+)
+from fleetdeck.server.stacks.swarm_stalls import docker_time as _time
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -47,21 +57,12 @@ class Watch:
     #: The labels naming the spec we sent (fingerprint, image); empty for a rollback.
     sent: tuple[str, str] = ("", "")
     failed: str = ""
+    #: The update cannot succeed (no node can take a task): fleetdeck undoes it, with the stack.
+    undo: bool = False
     last: str = ""
     cause: str = ""
     seen: set[str] = field(default_factory=set)
-
-
-def _time(raw: Any) -> datetime | None:
-    """Docker's RFC 3339 time (nanoseconds, ``Z``) as an aware UTC datetime."""
-    if not isinstance(raw, str) or not raw:
-        return None
-    head, _, frac = raw.rstrip("Z").partition(".")
-    try:
-        parsed = datetime.fromisoformat(head + ("." + frac[:6] if frac else ""))
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC)
+    stalls: StallClock = field(default_factory=StallClock)
 
 
 def _update_state(service: dict[str, Any], since: datetime) -> tuple[str, str]:
@@ -123,9 +124,19 @@ def spec_labels(spec: dict[str, Any]) -> tuple[str, str]:
 
 
 def check(
-    watch: Watch, service: dict[str, Any] | None, tasks: list[dict[str, Any]], since: datetime
+    watch: Watch,
+    service: dict[str, Any] | None,
+    tasks: list[dict[str, Any]],
+    since: datetime,
+    *,
+    node_states: dict[str, str] | None = None,
+    now: float | None = None,
 ) -> str:
-    """Update ``watch`` from one snapshot; return a progress message when something moved."""
+    """Update ``watch`` from one snapshot; return a progress message when something moved.
+
+    ``node_states`` (hostname → the manager's node state) and ``now`` (a monotonic clock)
+    let a stall that Swarm would wait on forever end the wait (see swarm_stalls).
+    """
     if service is None:
         watch.failed = "the service disappeared"
         return watch.failed
@@ -153,13 +164,47 @@ def check(
         last = failures[-1]
         watch.failed = f"tasks keep failing: {last.get('error') or last.get('message')}"
         return watch.failed
+    down = down_nodes(node_states)
     settled = state in ("", "completed", _ROLLED_BACK)
+    stopping = lingering(service, tasks, down)
     if settled and len(running) == want and (want > 0 or watch.global_mode or not current):
         if watch.rolled_back:
             watch.failed = f"the update failed and Swarm rolled it back ({watch.cause})"
             return watch.failed
-        watch.done = True
-    return f"{len(running)}/{want} tasks running" + (f" ({state})" if state else "")
+        if not stopping:
+            watch.done = True
+            return f"{len(running)}/{want} tasks running"
+    message = f"{len(running)}/{want} tasks running" + (f" ({state})" if state else "")
+    if stopping:
+        message += f", {stopping} replaced task(s) still stopping"
+    return _stalled(watch, service, tasks, since, down, current, now) or message
+
+
+def _stalled(
+    watch: Watch,
+    service: dict[str, Any],
+    tasks: list[dict[str, Any]],
+    since: datetime,
+    down: set[str],
+    current: list[dict[str, Any]],
+    now: float | None,
+) -> str:
+    """End a wait Swarm would never end by itself; answer the failure, or ``""``."""
+    if now is None:
+        return ""
+    lost = stuck_on_down_nodes(service, tasks, down, since)
+    if watch.stalls.lasted("down", bool(lost), now, DOWN_NODE_GRACE_S):
+        watch.failed = (
+            f"node {', '.join(lost)} is down (the manager lost it) and holds tasks of this "
+            "service: Swarm's update cannot finish until it is back"
+        )
+        return watch.failed
+    reason = unplaceable(current)
+    if watch.stalls.lasted("unplaceable", bool(reason), now, UNPLACEABLE_GRACE_S):
+        watch.failed = f"no node can run its tasks: {reason}"
+        watch.undo = not watch.expect_rollback
+        return watch.failed
+    return ""
 
 
 async def converge(
@@ -179,11 +224,18 @@ async def converge(
         snapshot = await link.call("GET", f"/v1/swarm/stacks/{stack}")
         services = {s["name"]: s for s in snapshot["services"]}
         for watch in pending:
-            message = check(watch, services.get(watch.full_name), snapshot["tasks"], since)
+            message = check(
+                watch,
+                services.get(watch.full_name),
+                snapshot["tasks"],
+                since,
+                node_states=snapshot.get("node_states"),
+                now=loop.time(),
+            )
             if watch.done:
                 await progress(ProgressEvent(stack, "health", "ok", message, watch.service))
             elif watch.failed:
-                step = "rollback" if watch.rolled_back else "health"
+                step = "rollback" if watch.rolled_back or watch.undo else "health"
                 await progress(ProgressEvent(stack, step, "failed", watch.failed, watch.service))
             elif message and message != watch.last:
                 await progress(ProgressEvent(stack, "health", "info", message, watch.service))
