@@ -200,8 +200,11 @@ class StackService:
         *,
         pinned: dict[str, str] | None = None,
         variables: list[Variable] | None = None,
+        restores: int | None = None,
     ) -> DeployRun:
         """Validate and plan a deploy; store the definition and a new revision.
+
+        ``restores`` is the revision a rollback deploys again (its message says so).
 
         Raises:
             FleetdeckError: Anything wrong is reported here, before anything changes.
@@ -243,15 +246,19 @@ class StackService:
         await self.repo.set_status(name, "deploying", f"revision {number}", None)
         target = DeployTarget(**{**target.__dict__, "revision": number})
         return DeployRun(
-            name, project, plan, target, applier, strategy, self._finisher(stored, number)
-        )
+            name, project, plan, target, applier, strategy,
+            self._finisher(stored, number, restores),
+        )  # fmt: skip
 
-    def _finisher(self, stored: StackDefinition, number: int) -> Any:
+    def _finisher(self, stored: StackDefinition, number: int, restores: int | None) -> Any:
         previous = stored.revision
 
         async def finish(outcome: DeployOutcome) -> None:
             if outcome.rolled_back and previous is not None:
                 outcome.message += f" (revision {previous})"
+            if restores is not None:
+                # History must say what a rollback restored, not only what it changed.
+                outcome.message = f"rollback to revision {restores}: {outcome.message}"
             result = "ok" if outcome.ok else ("rolled_back" if outcome.rolled_back else "failed")
             await self.repo.finish_revision(
                 stored, number, result, outcome.message, outcome.image_digests
@@ -281,7 +288,7 @@ class StackService:
         variables = [Variable.from_revision(v) for v in row.variables]
         return await self.prepare(
             name, actor, proposal, Strategy(row.strategy), pinned=dict(row.image_digests),
-            variables=variables,
+            variables=variables, restores=revision,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ the rest
