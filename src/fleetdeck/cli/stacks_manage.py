@@ -33,12 +33,15 @@ variables = typer.Typer(help="Per-stack variables and secrets.", no_args_is_help
 
 @app.command("ls")
 def list_stacks(
+    env: Annotated[
+        str | None, typer.Option("--env", "-e", help="Only the stacks of this environment.")
+    ] = None,
     url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
     output: OutputOpt = OutputFormat.table,
 ) -> None:  # fmt: skip
     """Managed stacks, and Compose projects / Swarm stacks found running."""
     with client_from(url, token, ca_cert) as client:
-        stacks = client.list_stacks()
+        stacks = client.list_stacks(env)
     if output is OutputFormat.json:
         print_json(stacks)
         return

@@ -38,9 +38,10 @@ class StacksAPI(BaseClient):
     def _stack(self, name: str) -> str:
         return f"/stacks/{quote_segment(name)}"
 
-    def list_stacks(self) -> list[dict[str, Any]]:
-        """``GET /stacks``: managed stacks and the ones found running."""
-        result: list[dict[str, Any]] = self._request("GET", "/stacks")
+    def list_stacks(self, environment: str | None = None) -> list[dict[str, Any]]:
+        """``GET /stacks``: managed stacks and the ones found running (of one environment)."""
+        params = {"environment": environment} if environment else None
+        result: list[dict[str, Any]] = self._request("GET", "/stacks", params=params)
         return result
 
     def get_stack(self, name: str) -> dict[str, Any]:

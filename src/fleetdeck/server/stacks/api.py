@@ -95,9 +95,18 @@ async def _audit(request: Request, who: Principal, action: str, target: str, res
 
 
 @router.get("")
-async def list_stacks(request: Request, _: Viewer) -> list[dict[str, Any]]:
-    """Managed stacks and the Compose projects / Swarm stacks found running."""
-    return await listing.list_stacks(stacks_of(request))
+async def list_stacks(
+    request: Request, _: Viewer, environment: str | None = None
+) -> list[dict[str, Any]]:
+    """Managed stacks and the Compose projects / Swarm stacks found running.
+
+    ``environment`` keeps only the stacks of that environment (an unknown one is a 404).
+    """
+    service = stacks_of(request)
+    if environment is not None:
+        service.fleet.require_environment(environment)
+    stacks = await listing.list_stacks(service)
+    return [s for s in stacks if environment is None or s["environment"] == environment]
 
 
 @router.post("/validate")
