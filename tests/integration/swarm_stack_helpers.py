@@ -2,14 +2,16 @@
 
 ``load`` runs a steady HTTP load from a container on the stack's overlay network that
 resolves the service's DNS round-robin name on every request; ``stack_services`` reads
-``docker stack services``.
+``docker stack services``; ``service_versions`` and ``update_state`` read
+``docker service inspect``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tests.integration.docker_cli import docker
 
@@ -74,3 +76,24 @@ def load(node: NodeRecord, network: str, url: str, image: str) -> Iterator[Load]
         yield Load(node, name)
     finally:
         docker(node, "rm", "-f", name, check=False)
+
+
+def service_inspect(manager: NodeRecord, *names: str) -> list[dict[str, Any]]:
+    """``docker service inspect`` of the named services (raw documents)."""
+    found: list[dict[str, Any]] = json.loads(docker(manager, "service", "inspect", *names))
+    return found
+
+
+def service_versions(manager: NodeRecord, stack: str) -> dict[str, tuple[str, int]]:
+    """Every service of a stack (per ``docker stack services``): name → (ID, version)."""
+    names = docker(manager, "stack", "services", stack, "--format", "{{.Name}}").split()
+    if not names:
+        return {}
+    found = service_inspect(manager, *names)
+    return {s["Spec"]["Name"]: (s["ID"], s["Version"]["Index"]) for s in found}
+
+
+def update_state(manager: NodeRecord, service: str) -> str:
+    """Swarm's update status of a service (``""`` when it never had an update)."""
+    status = service_inspect(manager, service)[0].get("UpdateStatus") or {}
+    return str(status.get("State") or "")
