@@ -38,6 +38,15 @@ pytestmark = pytest.mark.lab
 ENV = "swarm"
 
 
+def _cli_env(record: LabRecord) -> dict[str, str]:
+    """The CLI pointed at the lab's server, printing wide.
+
+    Rich wraps at 80 columns without a terminal, which could split a node name or a finding
+    across lines.
+    """
+    return {**server_env(record), "COLUMNS": "500"}
+
+
 def _write(tmp_path: Path, name: str, text: str) -> list[str]:
     path = tmp_path / name
     path.write_text(text)
@@ -47,7 +56,7 @@ def _write(tmp_path: Path, name: str, text: str) -> list[str]:
 def _deploy(record: LabRecord, stack: str, files: list[str], *, ok: bool = True) -> str:
     """``stack deploy`` (``ok``: whether it must succeed); answer what it printed."""
     proc = fleetdeck(
-        "stack", "deploy", stack, *files, "--env", ENV, env=server_env(record), check=False
+        "stack", "deploy", stack, *files, "--env", ENV, env=_cli_env(record), check=False
     )
     said = proc.stdout + proc.stderr
     assert (proc.returncode == 0) is ok, said
@@ -217,7 +226,7 @@ def test_hardening_findings_show_on_swarm_diff_and_deploy(
     swarm3: LabRecord, tmp_path: Path
 ) -> None:
     stack = f"sh{uuid.uuid4().hex[:6]}"
-    env = server_env(swarm3)
+    env = _cli_env(swarm3)
     # The socket-mounting service has no replicas: its findings matter, not its tasks.
     files = _write(tmp_path, "hardening.yml", f"""services:
   web:
@@ -271,7 +280,7 @@ def _node_status(manager: NodeRecord, node: NodeRecord) -> str:
 
 def test_a_worker_partitioned_mid_update_ends_the_deploy(swarm3: LabRecord, tmp_path: Path) -> None:
     stack = f"sp{uuid.uuid4().hex[:6]}"
-    manager, env = swarm3.nodes[0], server_env(swarm3)
+    manager, env = swarm3.nodes[0], _cli_env(swarm3)
     web = f"{stack}_web"
     expected = {web: "3/3", f"{stack}_side": "1/1"}
     try:
