@@ -1,7 +1,10 @@
 """``fleetdeck stack deploy|diff|rollback``: plans and deploys through the server.
 
-The Compose files given with ``-f`` are sent by their base names; ``--env-file`` is sent as
-the stack's env file. Exit status: 0 only when the stack converged and is healthy; a failed
+The Compose files given with ``-f`` are sent by their base names, with the files they refer
+to (build contexts, env files, secret/config files) under their directory; ``--env-file`` is
+sent as the stack's env file. Files are read as bytes: a binary one (an archive, an image, a
+file in another encoding) is sent base64-encoded and arrives byte for byte. Compose files and
+env files must be UTF-8 text. Exit status: 0 only when the stack converged and is healthy; a failed
 or rolled-back deploy exits 1 with the reason; rejected input exits 2 before anything changed.
 """
 
@@ -16,6 +19,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from fleetdeck.cli.common import CaCertOpt, OutputOpt, TokenOpt, UrlOpt, client_from
 from fleetdeck.cli.output import OutputFormat, err_console, print_json, print_table
+from fleetdeck.client.stack_files import stack_file
 from fleetdeck.errors import FleetdeckError, InvalidInputError
 
 if TYPE_CHECKING:
@@ -39,18 +43,27 @@ StrategyOpt = Annotated[
 _STRATEGIES = ("auto", "start-first", "stop-first")
 
 
+def read_text(path: Path, what: str) -> str:
+    """A Compose or env file's text, or InvalidInputError naming it (unreadable, not UTF-8)."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidInputError(
+            f"{what} {path} is not UTF-8 text", hint="save it as UTF-8"
+        ) from None
+
+
 def read_files(files: list[Path] | None) -> list[dict[str, str]] | None:
-    """The ``-f`` files as ``{name, content}`` (base names must differ)."""
+    """The ``-f`` files as ``{name, content}`` (base names must differ), then what they use."""
     if not files:
         return None
     result: list[dict[str, str]] = []
     for path in files:
         if any(item["name"] == path.name for item in result):
             raise InvalidInputError(f"two files are called {path.name}", hint="rename one")
-        try:
-            result.append({"name": path.name, "content": path.read_text()})
-        except OSError as exc:
-            raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
+        result.append({"name": path.name, "content": read_text(path, "Compose file")})
     names = {item["name"] for item in result}
     return result + [f for f in related_files(files) if f["name"] not in names]
 
@@ -87,11 +100,11 @@ def related_files(files: list[Path]) -> list[dict[str, str]]:
     import yaml
 
     root = files[0].resolve().parent
-    result: dict[str, str] = {}
+    result: dict[str, bytes] = {}
     for compose in files:
         try:
-            data = yaml.safe_load(compose.read_text())
-        except (OSError, yaml.YAMLError):
+            data = yaml.safe_load(compose.read_text(encoding="utf-8"))
+        except (OSError, ValueError, yaml.YAMLError):
             continue  # the server names the problem with its line
         for ref in _referenced(data):
             if "$" in ref:
@@ -104,18 +117,22 @@ def related_files(files: list[Path]) -> list[dict[str, str]]:
                 if path.is_file() and ".git" not in path.parts:
                     name = str(path.relative_to(root))
                     if path not in [c.resolve() for c in files]:
-                        result.setdefault(name, path.read_text(errors="replace"))
-    return [{"name": name, "content": content} for name, content in sorted(result.items())]
+                        result.setdefault(name, _read_bytes(path))
+    return [stack_file(name, data) for name, data in sorted(result.items())]
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def read_env_file(path: Path | None) -> str | None:
     """The ``--env-file`` text."""
     if path is None:
         return None
-    try:
-        return path.read_text()
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
+    return read_text(path, "env file")
 
 
 def finding_lines(findings: list[dict[str, Any]]) -> list[str]:

@@ -37,6 +37,10 @@ def read_env_file(
     """
     try:
         text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInputError(
+            f"env file {path} is not UTF-8 text", hint="save it as UTF-8"
+        ) from None
     except OSError as exc:
         raise InvalidInputError(
             f"cannot read env file {path}: {exc.strerror or exc}",

@@ -196,6 +196,10 @@ def read_yaml(path: Path) -> LocDict:
     """
     try:
         text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInputError(
+            f"compose file {path} is not UTF-8 text", hint="save it as UTF-8"
+        ) from None
     except OSError as exc:
         raise InvalidInputError(
             f"cannot read compose file {path}: {exc.strerror or exc}",

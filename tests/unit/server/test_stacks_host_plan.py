@@ -101,7 +101,7 @@ def test_file_names_that_escape_are_refused(name: str) -> None:
 def test_files_are_checked() -> None:
     assert check_file_name("config/app.conf") == "config/app.conf"
     with pytest.raises(InvalidInputError, match="twice"):
-        check_files([StackFile("a.yaml", ""), StackFile("a.yaml", "")])
+        check_files([StackFile("a.yaml", b""), StackFile("a.yaml", b"")])
 
 
 def test_hardening_findings_and_blocking(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from fleetdeck.errors import ConflictError, FleetdeckError
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.stacks import listing
-from fleetdeck.server.stacks.files import StackFile, check_stack_name
+from fleetdeck.server.stacks.files import check_stack_name, from_wire
 from fleetdeck.server.stacks.plan import Strategy
 from fleetdeck.server.stacks.service import Proposal, check_variable_key
 from fleetdeck.types import Role
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Coroutine
 
     from fleetdeck.server.stacks.deploy import DeployRun
+    from fleetdeck.server.stacks.files import StackFile
     from fleetdeck.server.stacks.plan import DeployOutcome
     from fleetdeck.server.stacks.service import StackService
 
@@ -35,10 +36,20 @@ Operator = Annotated[Principal, Depends(require(Role.operator))]
 
 
 class FileBody(BaseModel):
-    """One file of a stack."""
+    """One file of a stack: ``content`` when it is UTF-8 text, else ``content_base64``."""
 
     name: str = Field(min_length=1, max_length=255)
-    content: str
+    content: str | None = None
+    content_base64: str | None = None
+
+    def to_file(self) -> StackFile:
+        """The file's exact bytes (InvalidInputError naming it when neither or both given)."""
+        return from_wire(self.name, self.content, self.content_base64)
+
+
+def to_files(bodies: list[FileBody]) -> list[StackFile]:
+    """The files of a request, in order."""
+    return [body.to_file() for body in bodies]
 
 
 class DefinitionBody(BaseModel):
@@ -50,9 +61,7 @@ class DefinitionBody(BaseModel):
 
     def proposal(self) -> Proposal:
         """As the service takes it."""
-        files = (
-            [StackFile(f.name, f.content) for f in self.files] if self.files is not None else None
-        )
+        files = to_files(self.files) if self.files is not None else None
         return Proposal(self.environment, files, self.env_file)
 
 
@@ -112,7 +121,7 @@ async def list_stacks(
 @router.post("/validate")
 async def validate(request: Request, _: Viewer, body: ValidateBody) -> dict[str, Any]:
     """Validate files for the editor (changes nothing)."""
-    files = [StackFile(f.name, f.content) for f in body.files]
+    files = to_files(body.files)
     return await stacks_of(request).validate(files, body.env_file, body.variables)
 
 
@@ -134,7 +143,7 @@ async def put_stack(
         stored = await service.repo.require(name) if body.files is None else None
         proposal = body.proposal()
         files = proposal.files or (
-            [StackFile(f["name"], f["content"]) for f in stored.files] if stored else []
+            await service.repo.files(stored.name, stored.files) if stored else []
         )
         environment = proposal.environment or (stored.environment if stored else "")
         kind = service.kind_of(environment)

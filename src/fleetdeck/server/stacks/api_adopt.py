@@ -15,8 +15,7 @@ from pydantic import BaseModel
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.stacks import listing
 from fleetdeck.server.stacks.adoption import adopt_stack
-from fleetdeck.server.stacks.api import FileBody, Operator, stacks_of
-from fleetdeck.server.stacks.files import StackFile
+from fleetdeck.server.stacks.api import FileBody, Operator, stacks_of, to_files
 
 #: Included in the stacks router (prefix ``/stacks``).
 router = APIRouter(tags=["stacks"])
@@ -34,10 +33,10 @@ class AdoptBody(BaseModel):
 async def adopt(request: Request, who: Operator, name: str, body: AdoptBody) -> dict[str, Any]:
     """Manage the running project ``name`` from now on, with ``files`` as its definition."""
     service = stacks_of(request)
-    files = [StackFile(f.name, f.content) for f in body.files]
     detail = {"environment": body.environment}
     audit = request.app.state.audit
     try:
+        files = to_files(body.files)
         warnings = await adopt_stack(service, name, body.environment, files, body.env_file)
     except FleetdeckError as exc:
         await audit.record(who.username, "stack.adopt", name, f"error: {exc.message}", detail)

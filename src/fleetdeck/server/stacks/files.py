@@ -4,15 +4,23 @@ The store keeps the files; to load them with the Compose loader (which resolves 
 paths, env files and build contexts from disk) they are written under
 ``data_dir/stacks/NAME/``. A file name must stay inside that directory: absolute names,
 ``..`` steps and odd characters are refused before anything is written.
+
+A file is bytes: build contexts hold archives, images and files in any encoding, and they
+are stored, written and tarred exactly. Only the files fleetdeck itself reads as text
+(Compose files, env files) must be UTF-8; on the wire a file is ``{name, content}`` when it
+is UTF-8 text and ``{name, content_base64}`` otherwise (see :func:`to_wire`).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import shutil
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -27,16 +35,72 @@ if TYPE_CHECKING:
 STACK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _FILE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 ENV_FILE_NAME = ".fleetdeck.env"
-MAX_FILE_BYTES = 1024 * 1024
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_STACK_BYTES = 64 * 1024 * 1024
 MAX_FILES = 200
 
 
 @dataclass(frozen=True)
 class StackFile:
-    """One file of a stack: its relative name and text."""
+    """One file of a stack: its relative name and exact bytes."""
 
     name: str
-    content: str
+    data: bytes
+
+    @classmethod
+    def of_text(cls, name: str, content: str) -> StackFile:
+        """A text file (stored as UTF-8)."""
+        return cls(name, content.encode())
+
+    @cached_property
+    def text(self) -> str | None:
+        """The content when it is UTF-8 text, else None (a binary file)."""
+        try:
+            return self.data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    @cached_property
+    def sha256(self) -> str:
+        """The content's SHA-256 (hex): how the store finds its bytes."""
+        return hashlib.sha256(self.data).hexdigest()
+
+    def require_text(self, what: str) -> str:
+        """The content as text, or InvalidInputError naming the file (``what``: its role)."""
+        if self.text is None:
+            raise InvalidInputError(
+                f"{what} {self.name!r} is not UTF-8 text",
+                hint="save it as UTF-8 (only build-context and other files may be binary)",
+            )
+        return self.text
+
+
+def to_wire(item: StackFile) -> dict[str, str | int]:
+    """A file as the API serves it: ``content`` for UTF-8 text, else ``content_base64``.
+
+    ``size`` (bytes) and ``sha256`` come along so that a client can show a binary file
+    without decoding it.
+    """
+    body: dict[str, str | int] = {"name": item.name}
+    if item.text is not None:
+        body["content"] = item.text
+    else:
+        body["content_base64"] = base64.b64encode(item.data).decode()
+    return body | {"size": len(item.data), "sha256": item.sha256}
+
+
+def from_wire(name: str, content: str | None, content_base64: str | None) -> StackFile:
+    """A file as a request gives it: exactly one of ``content`` or ``content_base64``."""
+    if (content is None) == (content_base64 is None):
+        raise InvalidInputError(
+            f"file {name!r}: give exactly one of 'content' (UTF-8 text) or 'content_base64'"
+        )
+    if content is not None:
+        return StackFile.of_text(name, content)
+    try:
+        return StackFile(name, base64.b64decode(content_base64 or "", validate=True))
+    except ValueError:
+        raise InvalidInputError(f"file {name!r}: 'content_base64' is not valid base64") from None
 
 
 def check_stack_name(name: str) -> str:
@@ -72,13 +136,24 @@ def check_files(files: list[StackFile]) -> list[StackFile]:
     if len(files) > MAX_FILES:
         raise InvalidInputError(f"a stack has at most {MAX_FILES} files")
     seen: set[str] = set()
+    total = 0
     for item in files:
         name = check_file_name(item.name)
         if name in seen:
             raise InvalidInputError(f"file {name!r} is given twice")
-        if len(item.content.encode()) > MAX_FILE_BYTES:
-            raise InvalidInputError(f"file {name!r} is larger than {MAX_FILE_BYTES} bytes")
+        if len(item.data) > MAX_FILE_BYTES:
+            raise InvalidInputError(
+                f"file {name!r} is {len(item.data)} bytes, over the {MAX_FILE_BYTES} bytes "
+                "a stack file may have"
+            )
+        total += len(item.data)
         seen.add(name)
+    if total > MAX_STACK_BYTES:
+        raise InvalidInputError(
+            f"the stack's files total {total} bytes, over the {MAX_STACK_BYTES} bytes a stack "
+            "may have",
+            hint="keep large artefacts in an image or a registry, not in the stack",
+        )
     return files
 
 
@@ -91,14 +166,17 @@ def compose_files(files: list[StackFile]) -> list[str]:
 
     Top-level ``*.yml``/``*.yaml`` files named ``compose…``/``docker-compose…`` or with a
     top-level ``services:`` key; other files (configs, env files, build contexts) go along.
+    A file named as a Compose file must be UTF-8 text (InvalidInputError naming it).
     """
-    names = [
-        f.name
-        for f in files
-        if "/" not in f.name
-        and f.name.endswith((".yml", ".yaml"))
-        and (_COMPOSE_NAME.match(f.name) or _SERVICES_KEY.search(f.content))
-    ]
+    names = []
+    for f in files:
+        if "/" in f.name or not f.name.endswith((".yml", ".yaml")):
+            continue
+        if _COMPOSE_NAME.match(f.name):
+            f.require_text("Compose file")
+            names.append(f.name)
+        elif f.text is not None and _SERVICES_KEY.search(f.text):
+            names.append(f.name)
     if not names:
         raise InvalidInputError(
             "no Compose file among the stack's files", hint="name it compose.yaml"
@@ -117,7 +195,7 @@ def materialise(directory: Path, files: list[StackFile], env_file: str | None) -
         if not path.is_relative_to(root):
             raise InvalidInputError(f"file name {item.name!r} escapes the stack directory")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(item.content)
+        path.write_bytes(item.data)
     if env_file is not None:
         (root / ENV_FILE_NAME).write_text(env_file)
 

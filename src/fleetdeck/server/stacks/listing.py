@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.stacks.adoption import discover, fleet_containers
+from fleetdeck.server.stacks.files import to_wire
 from fleetdeck.server.stacks.plan import DeployTarget, TargetKind
 
 if TYPE_CHECKING:
@@ -75,7 +76,8 @@ async def stack_detail(service: StackService, name: str) -> dict[str, Any]:
     status = row.status if row.status in ("deploying", "failed") else _status(containers)
     return {
         "name": row.name, "environment": row.environment, "kind": row.kind, "managed": True,
-        "files": list(row.files), "env_file": row.env_file, "revision": row.revision,
+        "files": [to_wire(f) for f in await service.repo.files(row.name, row.files)],
+        "env_file": row.env_file, "revision": row.revision,
         "status": status if row.files else "unknown", "message": row.message,
         "variables": [v.to_json() for v in variables],
     }  # fmt: skip

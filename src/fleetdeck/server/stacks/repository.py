@@ -1,6 +1,7 @@
-"""Stack definitions, variables and revisions in the store.
+"""Stack definitions, variables, revisions and their files in the store.
 
-Secret variable values are sealed with the server's :class:`SecretBox` before they reach
+Files are stored once per stack by content (:mod:`.blobs`); rows hold ``{name, sha256,
+size}``. Secret variable values are sealed with the server's :class:`SecretBox` before they reach
 this module's callers' rows and are only opened for a deploy; nothing here logs values.
 """
 
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, select
 
 from fleetdeck.errors import NotFoundError
+from fleetdeck.server.stacks import blobs
 from fleetdeck.server.store.models_stacks import StackDefinition, StackRevision, StackVariable
 
 if TYPE_CHECKING:
@@ -96,10 +98,16 @@ class StackRepository:
                 row = StackDefinition(name=name)
                 session.add(row)
             row.environment, row.kind = environment, kind
-            row.files = [{"name": f.name, "content": f.content} for f in files]
+            await blobs.store(session, name, files, self._store.is_sqlite)
+            row.files = blobs.refs(files)
             row.env_file = env_file
             row.updated_at = datetime.now(UTC)
         return await self.require(name)
+
+    async def files(self, stack: str, entries: list[Any]) -> list[StackFile]:
+        """The files a definition or revision row lists (``row.files``), with their bytes."""
+        async with self._store.session() as session:
+            return await blobs.load(session, stack, entries)
 
     async def set_status(self, name: str, status: str, message: str, revision: int | None) -> None:
         """Record how the stack stands after a deploy."""
@@ -112,13 +120,14 @@ class StackRepository:
                 row.revision = revision
 
     async def delete(self, name: str) -> None:
-        """Forget a stack (variables and revisions go with it)."""
+        """Forget a stack (variables, revisions and file contents go with it)."""
         async with self._store.transaction() as session:
             row = await session.scalar(select(StackDefinition).where(StackDefinition.name == name))
             if row is not None:
                 await session.execute(delete(StackVariable).where(StackVariable.stack_id == row.id))
                 await session.execute(delete(StackRevision).where(StackRevision.stack_id == row.id))
                 await session.delete(row)
+            await blobs.forget(session, name)
 
     # ----------------------------------------------------------------- variables
     async def variables(self, stack: StackDefinition) -> list[Variable]:
@@ -206,10 +215,14 @@ class StackRepository:
             ):
                 stack.status, stack.message = "unknown", message
 
-    async def add_revision(self, stack: StackDefinition, revision: StackRevision) -> None:
-        """Store a revision (result ``deploying`` until :meth:`finish_revision`)."""
+    async def add_revision(
+        self, stack: StackDefinition, revision: StackRevision, files: list[StackFile]
+    ) -> None:
+        """Store a revision of ``files`` (result ``deploying`` until :meth:`finish_revision`)."""
         async with self._store.transaction() as session:
+            await blobs.store(session, stack.name, files, self._store.is_sqlite)
             revision.stack_id = stack.id
+            revision.files = blobs.refs(files)
             session.add(revision)
 
     async def finish_revision(

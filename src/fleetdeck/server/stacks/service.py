@@ -139,7 +139,7 @@ class StackService:
             files, env_file = stack_files.check_files(proposal.files), proposal.env_file
         else:
             assert stored is not None  # noqa: S101 - checked above
-            files = [stack_files.StackFile(f["name"], f["content"]) for f in stored.files]
+            files = await self.repo.files(stored.name, stored.files)
             env_file = stored.env_file
         self.fleet.require_environment(environment)
         return stored, environment, files, env_file
@@ -239,9 +239,9 @@ class StackService:
             stored,
             StackRevision(
                 revision=number, actor=actor, environment=environment, strategy=strategy.value,
-                files=[{"name": f.name, "content": f.content} for f in files], env_file=env_file,
-                variables=[v.to_revision() for v in chosen], image_digests={},
+                env_file=env_file, variables=[v.to_revision() for v in chosen], image_digests={},
             ),
+            files,
         )  # fmt: skip
         await self.repo.set_status(name, "deploying", f"revision {number}", None)
         target = DeployTarget(**{**target.__dict__, "revision": number})
@@ -283,7 +283,7 @@ class StackService:
                 raise ConflictError(f"stack {name!r} has no earlier successful revision")
             revision = earlier[0].revision
         row = await self.repo.revision(stored, revision)
-        files = [stack_files.StackFile(f["name"], f["content"]) for f in row.files]
+        files = await self.repo.files(name, row.files)
         proposal = Proposal(environment=row.environment, files=files, env_file=row.env_file)
         variables = [Variable.from_revision(v) for v in row.variables]
         return await self.prepare(
@@ -295,12 +295,13 @@ class StackService:
     async def history(self, name: str) -> list[dict[str, Any]]:
         """Revisions, newest first."""
         stored = await self.repo.require(name)
-        return [revision_json(r, full=False) for r in await self.repo.revisions(stored)]
+        return [revision_json(r) for r in await self.repo.revisions(stored)]
 
     async def revision(self, name: str, number: int) -> dict[str, Any]:
         """One revision with its files (secret values never included)."""
         stored = await self.repo.require(name)
-        return revision_json(await self.repo.revision(stored, number), full=True)
+        row = await self.repo.revision(stored, number)
+        return revision_json(row, files=await self.repo.files(name, row.files))
 
     async def remove(self, name: str) -> None:
         """Remove the stack's containers/services (named volumes kept) and forget it."""

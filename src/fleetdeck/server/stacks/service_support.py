@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import InvalidInputError
+from fleetdeck.server.stacks.files import to_wire
 
 if TYPE_CHECKING:
     from fleetdeck.compose import Project
+    from fleetdeck.server.stacks.files import StackFile
     from fleetdeck.server.store.models_stacks import StackRevision
 
 
@@ -65,8 +67,8 @@ def collect_files(
     return result
 
 
-def revision_json(row: StackRevision, *, full: bool) -> dict[str, Any]:
-    """A revision as the API serves it (``history`` items; ``full`` adds the files)."""
+def revision_json(row: StackRevision, *, files: list[StackFile] | None = None) -> dict[str, Any]:
+    """A revision as the API serves it (``history`` items; with ``files``, the whole of it)."""
     data: dict[str, Any] = {
         "revision": row.revision,
         "time": row.time.isoformat(),
@@ -77,8 +79,8 @@ def revision_json(row: StackRevision, *, full: bool) -> dict[str, Any]:
         "image_digests": dict(row.image_digests or {}),
         "strategy": row.strategy,
     }
-    if full:
-        data["files"] = list(row.files)
+    if files is not None:
+        data["files"] = [to_wire(f) for f in files]
         data["env_file"] = row.env_file
         data["variables"] = [
             {"key": v["key"], "secret": bool(v.get("secret")),

@@ -1,7 +1,9 @@
-"""Stack tables: definitions, per-stack variables (secrets sealed) and revisions.
+"""Stack tables: definitions, per-stack variables (secrets sealed), revisions and file blobs.
 
 A stack's files are kept here (the store is the truth; the data dir only holds a copy for
-loading). Secret variable values are sealed with the master key (``SecretBox``) and bound to
+loading). The definition and each revision list their files as ``{name, sha256, size}``;
+the bytes live once per stack in ``stack_blobs`` (a context deployed 20 times is stored once).
+Secret variable values are sealed with the master key (``SecretBox``) and bound to
 ``stack:NAME:var:KEY``; a revision copies the sealed bytes, so a rollback restores exactly.
 """
 
@@ -25,6 +27,7 @@ class StackDefinition(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     environment: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16), default="host")
+    #: [{name, sha256, size}]: the bytes are in ``stack_blobs``.
     files: Mapped[list[Any]] = mapped_column(JSON, default=list)
     env_file: Mapped[str | None] = mapped_column(Text)
     revision: Mapped[int | None] = mapped_column(Integer)
@@ -64,8 +67,27 @@ class StackRevision(Base):
     result: Mapped[str] = mapped_column(String(16), default="deploying")
     message: Mapped[str] = mapped_column(Text, default="")
     strategy: Mapped[str] = mapped_column(String(16), default="auto")
+    #: [{name, sha256, size}] as on the definition.
     files: Mapped[list[Any]] = mapped_column(JSON, default=list)
     env_file: Mapped[str | None] = mapped_column(Text)
     #: [{key, secret, value|null, sealed: base64|null}]: secrets stay sealed.
     variables: Mapped[list[Any]] = mapped_column(JSON, default=list)
     image_digests: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class StackBlob(Base):
+    """The bytes of one file content of a stack, stored once whatever refers to it.
+
+    Keyed by the stack's name (not its row id) so that the rows of a stack and its revisions
+    share them; removed with the stack.
+    """
+
+    __tablename__ = "stack_blobs"
+    __table_args__ = (UniqueConstraint("stack", "sha256"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    stack: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
