@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from fleetdeck.client.stack_files import file_bytes, stack_file
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.lab import Lab
 from fleetdeck.types import Role
@@ -47,7 +48,7 @@ def lab(request: pytest.FixtureRequest) -> Iterator[LabRecord]:
         client.create_user(VIEWER, VIEWER_PASSWORD, Role.viewer)
     yield record
     with client_for(record) as client:
-        for name in (STACK, f"dc{TAG}"):
+        for name in (STACK, f"dc{TAG}", f"bin{TAG}"):
             with contextlib.suppress(FleetdeckError):  # gone already when the test passed
                 client.remove_stack(name)
         client.delete_user(VIEWER)
@@ -177,3 +178,32 @@ def test_adopt_a_docker_compose_project_from_the_list(
         expect(page.locator("[data-change=web]")).to_contain_text("adopted, config hash unknown")
     finally:
         subprocess.run([*compose, "down", "-t", "1"], env=run_env, check=False, capture_output=True)
+
+
+def test_a_binary_file_is_shown_read_only_and_kept_when_saved(
+    browser: Browser, lab: LabRecord
+) -> None:
+    assert lab.server is not None
+    name, blob = f"bin{TAG}", bytes(range(256))
+    compose = _file(lab.images["web"])
+    with client_for(lab) as client:
+        files = [stack_file("compose.yaml", compose.encode()), stack_file("blob.bin", blob)]
+        client.save_stack(name, "node1", files)
+    page = _login(browser, lab, "admin", lab.server.admin_password)
+    goto(page, page.url.rsplit("/", 1)[0] + f"/stacks/{name}")
+    tab = page.locator("[data-file='blob.bin']")
+    expect(tab).to_contain_text("binary, 256 bytes")
+    tab.click()
+    expect(page.locator("[data-binary-note]")).to_contain_text("binary, 256 bytes")
+    expect(page.locator("[data-editor]")).to_have_attribute("readonly", "")
+    shot(page, "stacks-binary-file")
+    page.locator("[data-file='compose.yaml']").click()
+    page.locator("[data-editor]").fill(compose.replace("replicas: 2", "replicas: 1"))
+    expect(page.locator("[data-validation]")).to_have_attribute("data-state", "ok")
+    page.locator("[data-stack-save]").click()
+    expect(page.locator(".toast.ok")).to_contain_text(f"Saved {name}")
+    with client_for(lab) as client:
+        saved = {f["name"]: file_bytes(f) for f in client.get_stack(name)["files"]}
+        client.remove_stack(name)
+    assert saved == {"compose.yaml": compose.replace("replicas: 2", "replicas: 1").encode(),
+                     "blob.bin": blob}  # fmt: skip

@@ -27,13 +27,20 @@
   const envSelect = $("[data-stack-env]");
   const chosenEnv = () => (envSelect ? envSelect.value : state.environment);
   const envFile = () => $("[data-envfile]").value || null;
-  const body = (extra) => Object.assign({ environment: chosenEnv(), files: state.files, env_file: envFile() }, extra || {});
+  // A binary file (not UTF-8) comes as {name, content_base64, size}: shown read-only as
+  // "binary, N bytes" and sent back untouched, so saving from the editor keeps it.
+  const isBinary = (f) => f.content_base64 !== undefined;
+  const fromServer = (f) => (isBinary(f) ? { name: f.name, content_base64: f.content_base64, size: f.size } : { name: f.name, content: f.content });
+  const sendable = () => state.files.map((f) => (isBinary(f) ? { name: f.name, content_base64: f.content_base64 } : { name: f.name, content: f.content }));
+  const body = (extra) => Object.assign({ environment: chosenEnv(), files: sendable(), env_file: envFile() }, extra || {});
 
   // ---------------------------------------------------------------- tabs (arrow keys move)
   const select = fd.setupTabs(page, (name) => page.dispatchEvent(new CustomEvent("tab:shown", { detail: name })));
 
   // ---------------------------------------------------------------- editor and its files
   const editor = $("[data-editor]"), gutter = $("[data-gutter]"), filesBar = $("[data-files]");
+  const binaryNote = el("p", { class: "muted small", "data-binary-note": "", hidden: "" });
+  filesBar.after(binaryNote);
   let errorLines = new Set();
   function drawGutter() {
     const n = editor.value.split("\n").length;
@@ -44,7 +51,8 @@
   }
   function drawFiles() {
     filesBar.replaceChildren(...state.files.map((f, i) => {
-      const b = el("button", { type: "button", class: "btn small" + (i === state.current ? " primary" : ""), "aria-pressed": String(i === state.current), "data-file": f.name }, f.name);
+      const label = isBinary(f) ? `${f.name} (binary, ${f.size} bytes)` : f.name;
+      const b = el("button", { type: "button", class: "btn small" + (i === state.current ? " primary" : ""), "aria-pressed": String(i === state.current), "data-file": f.name }, label);
       b.addEventListener("click", () => openFile(i));
       return b;
     }));
@@ -65,8 +73,12 @@
   }
   function openFile(i, line) {
     state.current = i;
-    editor.value = state.files[i].content;
-    editor.setAttribute("aria-label", "Compose file " + state.files[i].name);
+    const f = state.files[i], binary = isBinary(f);
+    editor.value = binary ? "" : f.content;
+    editor.readOnly = binary || !canOperate;
+    binaryNote.hidden = !binary;
+    binaryNote.textContent = binary ? `${f.name}: binary, ${f.size} bytes — read-only here, kept as it is when the stack is saved` : "";
+    editor.setAttribute("aria-label", (binary ? "Binary file " : "Compose file ") + f.name);
     drawFiles(); markErrors(); drawGutter();
     if (line) goToLine(line);
   }
@@ -78,7 +90,10 @@
     editor.scrollTop = Math.max(0, (line - 4) * parseFloat(getComputedStyle(editor).lineHeight || "18"));
     drawGutter();
   }
-  editor.addEventListener("input", () => { state.files[state.current].content = editor.value; drawGutter(); validateSoon(); });
+  editor.addEventListener("input", () => {
+    if (isBinary(state.files[state.current])) return;
+    state.files[state.current].content = editor.value; drawGutter(); validateSoon();
+  });
   editor.addEventListener("scroll", () => { gutter.scrollTop = editor.scrollTop; });
   $("[data-envfile]").addEventListener("input", validateSoon);
 
@@ -95,7 +110,7 @@
     if (inflight) inflight.abort();
     inflight = new AbortController();
     try {
-      const result = await fd.api("POST", "/stacks/validate", { files: state.files, env_file: envFile(), variables: {} }, { signal: inflight.signal });
+      const result = await fd.api("POST", "/stacks/validate", { files: sendable(), env_file: envFile(), variables: {} }, { signal: inflight.signal });
       if (mine !== seq) return;
       showValidation(result);
     } catch (err) {
@@ -329,7 +344,7 @@
       state.stack = s; state.managed = s.managed !== false; state.adopt = false;
       state.environment = s.environment;
       if (envSelect) envSelect.value = s.environment;
-      if (s.files && s.files.length) { state.files = s.files.map((f) => ({ name: f.name, content: f.content })); openFile(Math.min(state.current, state.files.length - 1)); }
+      if (s.files && s.files.length) { state.files = s.files.map(fromServer); openFile(Math.min(state.current, state.files.length - 1)); }
       $("[data-envfile]").value = s.env_file || "";
       $("[data-adopt-notice]").hidden = true;
       summary(s);

@@ -87,7 +87,7 @@
       const r = await fd.api("GET", `${S.stackPath()}/revisions/${rev}`);
       const digests = Object.entries(r.image_digests || {}).map(([svc, ref]) => el("li", {}, el("strong", {}, svc), " ", el("code", {}, ref)));
       box.replaceChildren(el("h3", {}, `Revision ${rev}`), digests.length ? el("ul", { class: "digests" }, digests) : "",
-        ...(r.files || []).map((f) => el("details", { open: "" }, el("summary", {}, f.name), el("pre", { class: "json", tabindex: "0" }, f.content))));
+        ...(r.files || []).map((f) => el("details", { open: "" }, el("summary", {}, f.name), f.content_base64 !== undefined ? el("p", { class: "muted", "data-binary-file": f.name }, `binary, ${f.size} bytes`) : el("pre", { class: "json", tabindex: "0" }, f.content))));
       box.hidden = false;
       box.scrollIntoView({ block: "nearest" });
     } catch (err) { fd.fail(err, "Revision " + rev); }
