@@ -1,0 +1,43 @@
+"""The CLI reads a stack's files as bytes: binary build-context files go as base64."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from fleetdeck.cli.stacks_deploy import read_env_file, read_files
+from fleetdeck.client.stack_files import file_bytes
+from fleetdeck.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def test_a_build_directory_is_sent_byte_for_byte(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  app:\n    build: ./app\n")
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "Dockerfile").write_text("FROM scratch\n")
+    (app / "all.bin").write_bytes(bytes(range(256)))
+    (app / "latin1.txt").write_bytes("café".encode("latin-1"))
+    files = read_files([compose])
+    assert files is not None
+    by_name = {f["name"]: f for f in files}
+    assert by_name["compose.yaml"]["content"].startswith("services:")
+    assert by_name["app/Dockerfile"] == {"name": "app/Dockerfile", "content": "FROM scratch\n"}
+    assert "content_base64" in by_name["app/all.bin"]
+    assert file_bytes(by_name["app/all.bin"]) == bytes(range(256))
+    assert file_bytes(by_name["app/latin1.txt"]) == "café".encode("latin-1")
+
+
+def test_compose_and_env_files_must_be_utf8(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_bytes(b"services:\n  a: {image: \xff}\n")
+    with pytest.raises(InvalidInputError, match=r"Compose file .*compose.yaml is not UTF-8"):
+        read_files([compose])
+    env = tmp_path / "prod.env"
+    env.write_bytes(b"A=\xe9\n")
+    with pytest.raises(InvalidInputError, match=r"env file .*prod.env is not UTF-8"):
+        read_env_file(env)
