@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainSerializer
 
 
 class Role(StrEnum):
@@ -158,3 +159,95 @@ class NetworkInfo(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
     subnets: list[str] = Field(default_factory=list)
     containers: list[str] = Field(default_factory=list)
+
+
+def _isoformat(value: datetime) -> str:
+    return value.isoformat()
+
+
+#: A time the server writes as ``datetime.isoformat()`` (``+00:00``, not pydantic's ``Z``):
+#: the metrics and capacity answers have always had that form, and scripts may compare it.
+IsoDatetime = Annotated[datetime, PlainSerializer(_isoformat, return_type=str, when_used="json")]
+
+
+class MetricName(BaseModel):
+    """One metric the store keeps (``GET /metrics/names``)."""
+
+    name: str
+    unit: str
+    kinds: list[str]
+    description: str
+    instance: str | None = None
+
+
+class MetricPoint(BaseModel):
+    """One step's average, and the lowest and highest sample in it."""
+
+    time: IsoDatetime
+    value: float
+    min: float | None = None
+    max: float | None = None
+
+
+class MetricSeries(BaseModel):
+    """The points of one instance (a mount point, an interface, or "" for none)."""
+
+    instance: str
+    target: str | None = None  # the container's name, for ENV/NODE/* queries
+    points: list[MetricPoint]
+
+
+class MetricsResult(BaseModel):
+    """``GET /metrics/query``: a metric's averages per step over ``[start, end)``."""
+
+    target: str
+    kind: str
+    metric: str
+    unit: str
+    start: IsoDatetime
+    end: IsoDatetime
+    step: int
+    resolution: str = "raw"
+    series: list[MetricSeries]
+
+
+class CapacityContainer(BaseModel):
+    """A running container's p95 use against its limits (None: no data or no limit)."""
+
+    container: str
+    cpu_cores_p95: float | None
+    cpu_limit_cores: float | None
+    memory_working_set_bytes_p95: float | None
+    memory_limit_bytes: float | None
+    no_limits: list[str]
+    limits_far_above_use: list[str]
+
+
+class CapacityNode(BaseModel):
+    """One node's p50/p95 CPU and memory over the window, and its headroom."""
+
+    environment: str
+    node: str
+    status: str
+    step: int
+    samples: int
+    cpu_count: float | None
+    cpu_cores_p50: float | None
+    cpu_cores_p95: float | None
+    cpu_headroom_cores: float | None
+    memory_total_bytes: float | None
+    memory_used_bytes_p50: float | None
+    memory_used_bytes_p95: float | None
+    memory_headroom_bytes: float | None
+    containers: list[CapacityContainer]
+
+
+class CapacityReport(BaseModel):
+    """``GET /reports/capacity``: the capacity report over a window."""
+
+    window: str
+    start: IsoDatetime
+    end: IsoDatetime
+    step: int
+    oversize_factor: float
+    nodes: list[CapacityNode]

@@ -18,7 +18,7 @@ from fleetdeck.cli.common import (
 from fleetdeck.cli.output import OutputFormat, print_json, print_table
 
 if TYPE_CHECKING:
-    from fleetdeck.client.metrics import CapacityReport
+    from fleetdeck.types import CapacityReport
 
 app = typer.Typer(help="Reports over the fleet's metrics history.", no_args_is_help=True)
 

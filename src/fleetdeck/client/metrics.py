@@ -2,94 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime  # noqa: TC003 - pydantic needs it at run time
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING
 
 from fleetdeck.client.base import BaseClient
+from fleetdeck.types import CapacityReport, MetricName, MetricsResult
 
-
-class MetricPoint(BaseModel):
-    """One step's average, and the lowest and highest sample in it."""
-
-    time: datetime
-    value: float
-    min: float | None = None
-    max: float | None = None
-
-
-class MetricSeries(BaseModel):
-    """The points of one instance (mount point, interface, or "" when the metric has none)."""
-
-    instance: str
-    target: str | None = None  # the container's name, for ENV/NODE/* queries
-    points: list[MetricPoint]
-
-
-class MetricsResult(BaseModel):
-    """The answer of a metrics query."""
-
-    target: str
-    kind: str
-    metric: str
-    unit: str
-    start: datetime
-    end: datetime
-    step: int
-    resolution: str = "raw"
-    series: list[MetricSeries]
-
-
-class MetricName(BaseModel):
-    """A metric the server keeps."""
-
-    name: str
-    unit: str
-    kinds: list[str]
-    description: str
-    instance: str | None = None
-
-
-class CapacityContainer(BaseModel):
-    """A running container's p95 use against its limits (None: no data or no limit)."""
-
-    container: str
-    cpu_cores_p95: float | None
-    cpu_limit_cores: float | None
-    memory_working_set_bytes_p95: float | None
-    memory_limit_bytes: float | None
-    no_limits: list[str]
-    limits_far_above_use: list[str]
-
-
-class CapacityNode(BaseModel):
-    """One node's p50/p95 CPU and memory over the window, and its headroom."""
-
-    environment: str
-    node: str
-    status: str
-    step: int
-    samples: int
-    cpu_count: float | None
-    cpu_cores_p50: float | None
-    cpu_cores_p95: float | None
-    cpu_headroom_cores: float | None
-    memory_total_bytes: float | None
-    memory_used_bytes_p50: float | None
-    memory_used_bytes_p95: float | None
-    memory_headroom_bytes: float | None
-    containers: list[CapacityContainer]
-
-
-class CapacityReport(BaseModel):
-    """The capacity report over a window."""
-
-    window: str
-    start: datetime
-    end: datetime
-    step: int
-    oversize_factor: float
-    nodes: list[CapacityNode]
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 class MetricsAPI(BaseClient):

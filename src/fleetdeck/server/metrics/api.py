@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
 
 from fleetdeck.durations import parse_duration
 from fleetdeck.errors import NotFoundError
@@ -14,49 +13,9 @@ from fleetdeck.server.metrics.capacity import CapacityReporter
 from fleetdeck.server.metrics.catalog import METRICS
 from fleetdeck.server.metrics.query import DEFAULT_RETENTION, MetricsQuery
 from fleetdeck.server.metrics.retention import Retention  # noqa: TC001 - a return annotation
+from fleetdeck.types import CapacityReport, MetricName, MetricsResult
 
 router = APIRouter(tags=["metrics"])
-
-
-class MetricName(BaseModel):
-    """One metric the store keeps."""
-
-    name: str
-    unit: str
-    kinds: list[str]
-    description: str
-    instance: str | None
-
-
-class MetricPoint(BaseModel):
-    """One step's average, and the lowest and highest sample in it."""
-
-    time: str
-    value: float
-    min: float | None = None
-    max: float | None = None
-
-
-class MetricSeriesOut(BaseModel):
-    """The points of one instance (a mount point, an interface, or "" for none)."""
-
-    instance: str
-    target: str | None = None  # the container's name, for ENV/NODE/* queries
-    points: list[MetricPoint]
-
-
-class MetricsResult(BaseModel):
-    """``GET /metrics/query``."""
-
-    target: str
-    kind: str
-    metric: str
-    unit: str
-    start: str
-    end: str
-    step: int
-    resolution: str = "raw"
-    series: list[MetricSeriesOut]
 
 
 @router.get("/metrics/names")
@@ -101,48 +60,6 @@ async def metrics_query(
 def _retention(request: Request) -> Retention:
     reconciler = getattr(request.app.state, "metrics_retention", None)
     return reconciler.retention if reconciler is not None else DEFAULT_RETENTION
-
-
-class CapacityContainer(BaseModel):
-    """A running container's use against its limits (None: no data or no limit)."""
-
-    container: str
-    cpu_cores_p95: float | None
-    cpu_limit_cores: float | None
-    memory_working_set_bytes_p95: float | None
-    memory_limit_bytes: float | None
-    no_limits: list[str]
-    limits_far_above_use: list[str]
-
-
-class CapacityNode(BaseModel):
-    """One node's p50/p95 CPU and memory over the window, and its headroom."""
-
-    environment: str
-    node: str
-    status: str
-    step: int
-    samples: int
-    cpu_count: float | None
-    cpu_cores_p50: float | None
-    cpu_cores_p95: float | None
-    cpu_headroom_cores: float | None
-    memory_total_bytes: float | None
-    memory_used_bytes_p50: float | None
-    memory_used_bytes_p95: float | None
-    memory_headroom_bytes: float | None
-    containers: list[CapacityContainer]
-
-
-class CapacityReport(BaseModel):
-    """``GET /reports/capacity``."""
-
-    window: str
-    start: str
-    end: str
-    step: int
-    oversize_factor: float
-    nodes: list[CapacityNode]
 
 
 @router.get("/reports/capacity")
