@@ -208,6 +208,44 @@
     return select;
   }
 
+  // ---------------------------------------------------------------- charts (stats, history)
+  // A <canvas> sized to its box (w × h CSS pixels, or the given fallbacks while it is not laid
+  // out) at the screen's pixel ratio, so lines stay sharp: its cleared 2D context drawing in
+  // CSS pixels, with w and h.
+  function chartCanvas(canvas, width, height) {
+    const dpr = window.devicePixelRatio || 1;
+    const w = canvas.clientWidth || width, h = canvas.clientHeight || height;
+    canvas.width = w * dpr; canvas.height = h * dpr;
+    const ctx = canvas.getContext("2d");
+    ctx.scale(dpr, dpr);
+    ctx.clearRect(0, 0, w, h);
+    return { ctx, w, h };
+  }
+
+  // Three grid lines across the chart's width at top, middle and bottom, labelled fmt(max),
+  // fmt(max / 2) and fmt(0) in the theme's colours; the muted 11px text style stays set for
+  // the caller's own labels.
+  function chartGrid(ctx, w, top, bottom, max, fmt) {
+    const css = getComputedStyle(document.documentElement);
+    ctx.strokeStyle = css.getPropertyValue("--border");
+    ctx.fillStyle = css.getPropertyValue("--muted");
+    ctx.font = "11px sans-serif";
+    ctx.lineWidth = 1;
+    for (let g = 0; g <= 2; g++) {
+      const y = top + ((bottom - top) * g) / 2;
+      ctx.beginPath(); ctx.moveTo(0, y); ctx.lineTo(w, y); ctx.stroke();
+      ctx.fillText(fmt(max * (1 - g / 2)), 4, y + (g === 2 ? -3 : 11));
+    }
+  }
+
+  // Bytes in binary units for chart labels: "512 B", "1.5 MiB".
+  function bytes(n) {
+    const u = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let i = 0;
+    while (Math.abs(n) >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+    return (i ? n.toFixed(1) : Math.round(n)) + " " + u[i];
+  }
+
   // ---------------------------------------------------------------- page furniture
   function setupTheme() {
     $$("[data-theme-toggle]").forEach((b) => {
@@ -275,6 +313,7 @@
     startLive();
   }
 
-  window.fleetdeck = { api, toast, fail, confirm: confirmDialog, refreshLive, containerAction, refreshTimes, ApiError, readNdjson, setupTabs };
+  window.fleetdeck = { api, toast, fail, confirm: confirmDialog, refreshLive, containerAction, refreshTimes, ApiError, readNdjson, setupTabs,
+    chartCanvas, chartGrid, bytes };
   document.addEventListener("DOMContentLoaded", setup);
 })();

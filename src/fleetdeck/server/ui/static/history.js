@@ -8,12 +8,7 @@
   const RANGES = [["15m", 900], ["1h", 3600], ["6h", 21600], ["24h", 86400], ["7d", 604800], ["30d", 2592000]];
   const COLORS = ["#3b82f6", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#06b6d4", "#ec4899", "#84cc16"];
   const REFRESH_MS = 30000;
-  const bytes = (n) => {
-    const u = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let i = 0;
-    while (Math.abs(n) >= 1024 && i < u.length - 1) { n /= 1024; i++; }
-    return (i ? n.toFixed(1) : Math.round(n)) + " " + u[i];
-  };
+  const bytes = fd.bytes;
   const FORMAT = {
     "%": (v) => v.toFixed(v < 10 ? 1 : 0) + " %",
     cores: (v) => v.toFixed(v && v < 0.1 ? 3 : 2),
@@ -117,13 +112,7 @@
   }
 
   function draw(canvas, lines, chart, start, end, step) {
-    const dpr = window.devicePixelRatio || 1;
-    const w = canvas.clientWidth || 480, h = canvas.clientHeight || 160;
-    canvas.width = w * dpr; canvas.height = h * dpr;
-    const ctx = canvas.getContext("2d");
-    ctx.scale(dpr, dpr);
-    ctx.clearRect(0, 0, w, h);
-    const css = getComputedStyle(document.documentElement);
+    const { ctx, w, h } = fd.chartCanvas(canvas, 480, 160);
     const fmt = FORMAT[chart.unit] || FORMAT[""];
     let max = 0;
     lines.forEach((l) => l.points.forEach(([, v]) => { if (v > max) max = v; }));
@@ -132,15 +121,7 @@
     const left = 0, bottom = h - 16, top = 6;
     const x = (t) => left + ((t - start) / (end - start)) * (w - left);
     const y = (v) => bottom - (v / max) * (bottom - top);
-    ctx.strokeStyle = css.getPropertyValue("--border");
-    ctx.fillStyle = css.getPropertyValue("--muted");
-    ctx.font = "11px sans-serif";
-    ctx.lineWidth = 1;
-    for (let g = 0; g <= 2; g++) {
-      const gy = top + ((bottom - top) * g) / 2;
-      ctx.beginPath(); ctx.moveTo(0, gy); ctx.lineTo(w, gy); ctx.stroke();
-      ctx.fillText(fmt(max * (1 - g / 2)), 4, gy + (g === 2 ? -3 : 11));
-    }
+    fd.chartGrid(ctx, w, top, bottom, max, fmt);
     const span = end - start;
     [0, 0.5, 1].forEach((f) => {
       const label = timeLabel(start + f * span, span);

@@ -13,37 +13,17 @@
   const state = { points: 0, draws: 0, last: null, timer: null, errors: 0 };
   window.fleetdeckStats = state;
 
-  const bytes = (n) => {
-    const u = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let i = 0;
-    while (Math.abs(n) >= 1024 && i < u.length - 1) { n /= 1024; i++; }
-    return (i ? n.toFixed(1) : Math.round(n)) + " " + u[i];
-  };
+  const bytes = fd.bytes;
   const COLORS = ["#3b82f6", "#f59e0b"];
 
   function draw(name, fmt) {
-    const canvas = panel.querySelector(`[data-chart=${name}]`);
-    const dpr = window.devicePixelRatio || 1;
-    const w = canvas.clientWidth || 480, h = canvas.clientHeight || 140;
-    canvas.width = w * dpr; canvas.height = h * dpr;
-    const ctx = canvas.getContext("2d");
-    ctx.scale(dpr, dpr);
-    ctx.clearRect(0, 0, w, h);
+    const { ctx, w, h } = fd.chartCanvas(panel.querySelector(`[data-chart=${name}]`), 480, 140);
     const lines = series[name];
     let max = 0;
     lines.forEach((s) => s.forEach((v) => { if (v > max) max = v; }));
     max = Math.max(max * 1.15, FLOOR[name]);
     const slots = Math.max(MIN_WINDOW, Math.max(...lines.map((s) => s.length))) - 1;
-    const css = getComputedStyle(document.documentElement);
-    ctx.strokeStyle = css.getPropertyValue("--border");
-    ctx.fillStyle = css.getPropertyValue("--muted");
-    ctx.font = "11px sans-serif";
-    ctx.lineWidth = 1;
-    for (let g = 0; g <= 2; g++) {
-      const y = 6 + ((h - 12) * g) / 2;
-      ctx.beginPath(); ctx.moveTo(0, y); ctx.lineTo(w, y); ctx.stroke();
-      ctx.fillText(fmt(max * (1 - g / 2)), 4, y + (g === 2 ? -3 : 11));
-    }
+    fd.chartGrid(ctx, w, 6, h - 6, max, fmt);
     lines.forEach((s, k) => {
       if (s.length < 1) return;
       ctx.strokeStyle = COLORS[k]; ctx.lineWidth = 2;
