@@ -200,7 +200,7 @@ class AgentLink:
                     pending.cancel()
                     with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
                         await pending
-        if task.cancelled() or not task.done():
+        if task.cancelled():  # the watch won: the node was lost first
             state = self.inventory.find_node(self.environment, self.node)
             why = state.error if state is not None and state.error else "no answer"
             raise NodeUnreachableError(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import FleetdeckError, InvalidInputError
@@ -49,8 +49,19 @@ class ImageChoice:
     user: str | None = None
 
 
-def _user(local: dict[str, Any] | None) -> str | None:
-    return str(local.get("user") or "") if local is not None else None
+def _by_ref(ref: str, local: dict[str, Any] | None) -> ImageChoice:
+    """``ref`` (a pinned ``repo@sha256:…``), on the node already when ``local`` was found."""
+    return ImageChoice(
+        ref=ref,
+        digest=ref,
+        local_id=local["id"] if local is not None else None,
+        user=str(local.get("user") or "") if local is not None else None,
+    )
+
+
+def _by_id(local: dict[str, Any]) -> ImageChoice:
+    """An image on the node, by its id (a local or earlier-built image)."""
+    return _by_ref(str(local["id"]), local)
 
 
 def repository(ref: str) -> str:
@@ -75,10 +86,7 @@ async def resolve_image(
     local image of that name (built or loaded by hand on the node).
     """
     if pinned:
-        local = await node.image(pinned)
-        return ImageChoice(
-            ref=pinned, digest=pinned, local_id=local["id"] if local else None, user=_user(local)
-        )
+        return _by_ref(pinned, await node.image(pinned))
     registry_error: FleetdeckError | None = None
     try:
         digest = await node.registry_digest(image, await auth(image))
@@ -86,18 +94,10 @@ async def resolve_image(
         registry_error = exc
     else:
         pinned_ref = f"{repository(image)}@{digest}"
-        local = await node.image(pinned_ref)
-        return ImageChoice(
-            ref=pinned_ref,
-            digest=pinned_ref,
-            local_id=local["id"] if local else None,
-            user=_user(local),
-        )
+        return _by_ref(pinned_ref, await node.image(pinned_ref))
     local = await node.image(image)
     if local is not None:
-        return ImageChoice(
-            ref=local["id"], digest=local["id"], local_id=local["id"], user=_user(local)
-        )
+        return _by_id(local)
     reason = registry_error.message if registry_error else "not found"
     raise InvalidInputError(
         f"service {service!r}: image {image!r} does not exist on {node.where} "
@@ -125,18 +125,11 @@ async def resolve_images(
                 # otherwise it is built again from the revision's own files.
                 local = await node.image(pinned[name])
                 if local is not None:
-                    return ImageChoice(
-                        ref=local["id"], digest=local["id"], local_id=local["id"], user=_user(local)
-                    )
+                    return _by_id(local)
             tag = service.image or f"{stack}-{name}"  # = hardening.image_key
-            local = await node.image(tag)
-            return ImageChoice(
-                ref=tag,
-                digest=local["id"] if local else tag,
-                local_id=None,
-                build=True,
-                user=_user(local),
-            )
+            seen = _by_ref(tag, await node.image(tag))
+            # built during the apply; the digest is the image's id once it exists
+            return replace(seen, digest=seen.local_id or tag, local_id=None, build=True)
         assert service.image is not None  # noqa: S101 - the loader requires image or build
         return await resolve_image(node, name, service.image, pinned=pinned.get(name), auth=auth)
 
