@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import ssl
 import time
 from typing import TYPE_CHECKING
 
 import pytest
 from aiohttp import web
 
-from fleetdeck import pki
 from fleetdeck.errors import NodeUnreachableError
 from fleetdeck.server.fleet.inventory import FleetInventory, NodeStatus
-from fleetdeck.server.fleet.links import AgentLink, ClientTLS
+from fleetdeck.server.fleet.links import AgentLink
+
+from .tls_agent import serve_agent
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -67,46 +67,22 @@ class Agent:
         return web.json_response({"ok": True})
 
 
-def _write(ca: pki.CertificateAuthority, directory: Path, name: str, cn: str) -> Path:
-    key = pki.new_key()
-    cert = ca.issue(cn, key.public_key(), ip_addresses=["127.0.0.1"])
-    pki.write_private(directory / f"{name}.key", pki.key_pem(key))
-    (directory / f"{name}.pem").write_bytes(pki.cert_pem(cert))
-    return directory / name
-
-
 @pytest.fixture
 async def link(tmp_path: Path) -> AsyncIterator[AgentLink]:
-    ca = pki.CertificateAuthority.create()
-    (tmp_path / "ca.pem").write_bytes(pki.cert_pem(ca.cert))
-    agent_base = _write(ca, tmp_path, "agent", "agent:env/node")
-    server_base = _write(ca, tmp_path, "server", pki.SERVER_CLIENT_CN)
     agent = Agent()
     app = web.Application()
     app.router.add_get("/v1/inventory/stream", agent.stream)
     app.router.add_post("/v1/slow", agent.slow)
     app.router.add_post("/v1/lines", agent.lines)
     app.router.add_get("/v1/quick", agent.quick)
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(f"{agent_base}.pem", f"{agent_base}.key")
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ctx)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    tls = ClientTLS(
-        ca_cert=tmp_path / "ca.pem",
-        cert=server_base.with_suffix(".pem"),
-        key=server_base.with_suffix(".key"),
-    )
-    link = AgentLink("env", "node", f"https://127.0.0.1:{port}", tls, FleetInventory())
-    link.start()
-    try:
-        yield link
-    finally:
-        await link.close()
-        agent.released.set()
-        await runner.cleanup()
+    async with serve_agent(app, tmp_path) as served:
+        link = AgentLink("env", "node", served.url, served.tls, FleetInventory())
+        link.start()
+        try:
+            yield link
+        finally:
+            await link.close()
+            agent.released.set()  # hanging handlers end, so the server can stop
 
 
 async def _until_up(link: AgentLink) -> None:
