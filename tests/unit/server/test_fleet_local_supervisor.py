@@ -69,14 +69,14 @@ async def test_a_child_that_exits_is_restarted_with_growing_backoff(tmp_path: Pa
     try:
         await _until("five starts", lambda: len(_starts(starts)) >= 5)
         assert supervisor.restarts("dev") >= 4
+        # The delays the supervisor chose (not wall-clock gaps between starts, which carry
+        # the interpreter's start-up and are at the mercy of a loaded machine): doubling
+        # from backoff_min, capped at backoff_max.
+        assert supervisor.restart_delays("dev")[:4] == [0.1, 0.2, 0.4, 0.4]
     finally:
         await supervisor.close()
     times = _starts(starts)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    # Delays 0.1, 0.2, 0.4, 0.4 (plus the interpreter's start-up, the same each time).
-    assert gaps[1] > gaps[0] + 0.05
-    assert gaps[2] > gaps[1] + 0.1
-    assert gaps[3] < gaps[2] + 0.15  # capped at backoff_max
+    assert len(times) >= 5
     await asyncio.sleep(0.6)
     assert len(_starts(starts)) == len(times)  # nothing restarts after close()
 

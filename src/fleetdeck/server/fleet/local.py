@@ -30,7 +30,8 @@ import shutil
 import signal
 import socket
 import sys
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -131,6 +132,8 @@ class _Child:
     task: asyncio.Task[None] | None = None
     stopping: bool = False
     restarts: int = 0
+    #: The most recent restart delays chosen, oldest first (what the backoff decided).
+    delays: deque[float] = field(default_factory=lambda: deque(maxlen=16))
 
 
 class LocalAgentSupervisor:
@@ -185,6 +188,11 @@ class LocalAgentSupervisor:
         child = self._children.get(environment)
         return child.restarts if child else 0
 
+    def restart_delays(self, environment: str) -> list[float]:
+        """The delays chosen before the child's recent restarts, oldest first."""
+        child = self._children.get(environment)
+        return list(child.delays) if child else []
+
     async def start(self, environment: str, docker_host: str) -> str:
         """Start (if not running) the child of ``environment``; return its URL at once.
 
@@ -236,6 +244,7 @@ class LocalAgentSupervisor:
                 code,
                 backoff,
             )
+            child.delays.append(backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.backoff_max)
             if child.stopping:
