@@ -8,8 +8,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="${FLEETDECK_STATE_DIR:-$ROOT/.state}"
 UV_VERSION="0.13.9"
 # docker-compose (Debian's 1.29.2): the anchor of bench/stacks_bench.py and the project the adoption test adopts.
+# faketime: scripts/test runs the unit tests again with the clock a year ahead.
 APT_PACKAGES=(docker.io docker-registry busybox-static iproute2 iptables util-linux python3 python3-venv ca-certificates
-  chromium docker-compose)
+  chromium docker-compose faketime)
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }

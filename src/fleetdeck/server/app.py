@@ -17,6 +17,7 @@ reverse. What the lifespan puts on ``app.state`` is the server's internal interf
 ``alerts``                 :class:`~fleetdeck.server.alerts.AlertService` (``report_event``)
 ``migration_backup``       the backup file made before migrating, or None
 ``stacks``                 :class:`~fleetdeck.server.stacks.service.StackService`
+``clock``                  :class:`~fleetdeck.clock.Clock`, the present of every part
 =========================  ===============================================================
 """
 
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from fleetdeck import __version__
+from fleetdeck.clock import SYSTEM
 from fleetdeck.server import alerts, fleet, logs, metrics, stacks, ui
 from fleetdeck.server.audit import AuditLog
 from fleetdeck.server.auth.ratelimit import LoginRateLimiter
@@ -56,6 +58,7 @@ from fleetdeck.server.tls import prepare_tls
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from fleetdeck.clock import Clock
     from fleetdeck.server.config import ServerSettings
 
 log = logging.getLogger(__name__)
@@ -89,8 +92,8 @@ async def _open(app: FastAPI, settings: ServerSettings) -> Store:
     return store
 
 
-def create_app(settings: ServerSettings) -> FastAPI:
-    """The fleetdeck server application for ``settings``."""
+def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
+    """The fleetdeck server application for ``settings``; ``clock`` is its present."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -122,6 +125,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.clock = clock
     install_error_handlers(app)
     for module in (health, ca, auth, users, tokens, audit, registries, events, console):
         app.include_router(module.router, prefix=API_PREFIX)

@@ -8,21 +8,27 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import func, select
 
+from fleetdeck.clock import FrozenClock
 from fleetdeck.errors import InvalidInputError
+from fleetdeck.server.app import create_app
 from fleetdeck.server.fleet.inventory import FleetInventory
 from fleetdeck.server.metrics.query import MAX_POINTS, MetricsQuery
 from fleetdeck.server.metrics.writer import MetricsWriter
 from fleetdeck.server.store.models import MetricSample
 
-from .conftest import bearer
+from .conftest import ADMIN_PASSWORD, bearer, client_for, login
 
 if TYPE_CHECKING:
     import httpx
     from fastapi import FastAPI
 
+    from fleetdeck.server.config import ServerSettings
     from fleetdeck.server.store import Store
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+#: The present these tests assume: two minutes after the first sample, so raw samples are
+#: within retention and queries read them (the server's clock, not the machine's, decides).
+CLOCK = FrozenClock(T0 + timedelta(minutes=2))
 
 
 def message(
@@ -44,7 +50,7 @@ def message(
 
 
 async def fill(store: Store) -> MetricsWriter:
-    writer = MetricsWriter(store, retention_s=10 * 365 * 86400)
+    writer = MetricsWriter(store, retention_s=86400, clock=CLOCK)
     items = [("env", "n1", message(T0 + timedelta(seconds=10 * i), float(i))) for i in range(12)]
     assert await writer.write(items) == 12 * 7
     return writer
@@ -52,7 +58,8 @@ async def fill(store: Store) -> MetricsWriter:
 
 async def run(store: Store, target: str, metric: str, step: int = 30) -> dict[str, Any]:
     end = (T0 + timedelta(minutes=2)).isoformat()
-    return await MetricsQuery.build(target, metric, T0.isoformat(), end, step).run(store)
+    query = MetricsQuery.build(target, metric, T0.isoformat(), end, step, clock=CLOCK)
+    return await query.run(store)
 
 
 async def test_points_are_averaged_per_step(store: Store) -> None:
@@ -90,7 +97,7 @@ async def test_a_redeployed_container_keeps_one_history_by_name(store: Store) ->
     later = T0 + timedelta(seconds=125)
     await writer.write([("env", "n1", message(later, 50.0, cid="c2new"))])
     end = (T0 + timedelta(minutes=3)).isoformat()
-    query = MetricsQuery.build("env/n1/web", "cpu_cores", T0.isoformat(), end, 180)
+    query = MetricsQuery.build("env/n1/web", "cpu_cores", T0.isoformat(), end, 180, clock=CLOCK)
     assert (await query.run(store))["series"][0]["points"][0]["value"] == pytest.approx(
         (sum(range(12)) + 50.0) / 13
     )
@@ -153,3 +160,23 @@ async def test_the_api_serves_names_and_history(
     assert bad.status_code == 422 and bad.json()["error"] == "invalid_input"
     unauthenticated = await client.get("/api/v1/metrics/names")
     assert unauthenticated.status_code == 401
+
+
+async def test_the_api_takes_the_present_from_the_server_clock(settings: ServerSettings) -> None:
+    # A server whose present is T0 + 2 min: the default range (the last hour) and the choice
+    # of raw samples follow that clock, whatever the machine's date is.
+    application = create_app(settings, clock=CLOCK)
+    async with application.router.lifespan_context(application), client_for(application) as c:
+        token = await login(c, "admin", ADMIN_PASSWORD)
+        made = await c.post("/api/v1/environments", json={"name": "e1"}, headers=bearer(token))
+        assert made.status_code == 201, made.text
+        for i in range(12):
+            at = T0 + timedelta(seconds=10 * i)
+            application.state.fleet.inventory.apply("e1", "n1", message(at, float(i)))
+        await application.state.metrics.drained()
+        params = {"target": "e1/n1/web", "metric": "cpu_cores", "step": "30"}
+        answer = await c.get("/api/v1/metrics/query", params=params, headers=bearer(token))
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["end"] == CLOCK.now().isoformat() and result["step"] == 30
+    assert [p["value"] for p in result["series"][0]["points"]][-4:] == [1.0, 4.0, 7.0, 10.0]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import delete, func, select
 
+from fleetdeck.clock import FrozenClock
 from fleetdeck.server.metrics.query import MetricsQuery, pick_resolution
 from fleetdeck.server.metrics.retention import (
     HOUR,
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from fleetdeck.server.store import Store
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # on an hour boundary
+#: The present of the writer: after every sample these tests write, none past retention.
+CLOCK = FrozenClock(T0 + timedelta(days=1))
 LONG = Retention(raw_s=10 * 365 * 86400.0, minute_s=10 * 365 * 86400.0, hour_s=20 * 365 * 86400.0)
 
 
@@ -39,7 +42,7 @@ def sample(at: datetime, value: float) -> tuple[str, str, dict[str, Any]]:
 
 async def write_hours(store: Store, hours: int, skip: range = range(0)) -> MetricsWriter:
     """Samples every 10 s for ``hours`` hours; value = sample index (skip some indexes)."""
-    writer = MetricsWriter(store, retention_s=LONG.raw_s)
+    writer = MetricsWriter(store, retention_s=LONG.raw_s, clock=CLOCK)
     items = [
         sample(T0 + timedelta(seconds=10 * i), float(i))
         for i in range(hours * 360)

@@ -65,7 +65,8 @@ def _service(app: FastAPI) -> AlertService:
         backoff_s=settings.alerts_delivery_backoff_s,
         timeout_s=settings.alerts_delivery_timeout_s,
     )
-    worker = DeliveryWorker(app.state.store, app.state.secrets, AppriseNotifier(), policy)
+    clock = app.state.clock
+    worker = DeliveryWorker(app.state.store, app.state.secrets, AppriseNotifier(), policy, clock)
     config = EvaluatorConfig(
         interval_s=settings.alerts_evaluation_interval_s,
         repeat_s=settings.alerts_repeat_interval_minutes * 60,
@@ -85,6 +86,7 @@ def _service(app: FastAPI) -> AlertService:
         RestartHistory(),
         worker,
         config,
+        clock=clock,
     )
     return AlertService(evaluator, worker)
 

@@ -72,9 +72,13 @@ class MaintenanceOut(BaseModel):
     state: str
 
 
-def _state(starts_at: datetime, ends_at: datetime) -> str:
-    now = datetime.now(UTC)
+def _state(starts_at: datetime, ends_at: datetime, now: datetime) -> str:
     return "expired" if ends_at <= now else "pending" if starts_at > now else "active"
+
+
+def _now(request: Request) -> datetime:
+    now: datetime = request.app.state.clock.now()
+    return now
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
@@ -85,9 +89,9 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def period(body: _Period) -> tuple[datetime, datetime]:
-    """The (start, end) a request asks for; InvalidInputError if it is empty or unclear."""
-    starts = _aware(body.starts_at, "starts_at") or datetime.now(UTC)
+def period(body: _Period, now: datetime) -> tuple[datetime, datetime]:
+    """The (start, end) a request asks for, from ``now`` unless it says; else InvalidInputError."""
+    starts = _aware(body.starts_at, "starts_at") or now
     ends = _aware(body.ends_at, "ends_at")
     if (ends is None) == (body.duration is None):
         raise InvalidInputError("give either ends_at or duration", hint="e.g. duration: 2h")
@@ -98,21 +102,21 @@ def period(body: _Period) -> tuple[datetime, datetime]:
     return starts, ends
 
 
-def silence_out(row: AlertSilence) -> SilenceOut:
+def silence_out(row: AlertSilence, now: datetime) -> SilenceOut:
     """The API view of a silence."""
     return SilenceOut(
         id=row.id, matchers=row.matchers, starts_at=row.starts_at, ends_at=row.ends_at,
         comment=row.comment, created_by=row.created_by, created_at=row.created_at,
-        state=_state(row.starts_at, row.ends_at),
+        state=_state(row.starts_at, row.ends_at, now),
     )  # fmt: skip
 
 
-def maintenance_out(row: MaintenanceWindow) -> MaintenanceOut:
+def maintenance_out(row: MaintenanceWindow, now: datetime) -> MaintenanceOut:
     """The API view of a maintenance window."""
     return MaintenanceOut(
         id=row.id, environment=row.environment, starts_at=row.starts_at, ends_at=row.ends_at,
         reason=row.reason, created_by=row.created_by, created_at=row.created_at,
-        state=_state(row.starts_at, row.ends_at),
+        state=_state(row.starts_at, row.ends_at, now),
     )  # fmt: skip
 
 
@@ -123,7 +127,7 @@ async def list_silences(request: Request, who: Viewer) -> list[SilenceOut]:
         rows = (
             await session.scalars(select(AlertSilence).order_by(AlertSilence.created_at.desc()))
         ).all()
-    return [silence_out(r) for r in rows]
+    return [silence_out(r, _now(request)) for r in rows]
 
 
 @router.post("/silences", status_code=201)
@@ -132,20 +136,19 @@ async def create_silence(body: SilenceCreate, request: Request, who: Operator) -
     detail = {"matchers": body.matchers}
     async with audited(request, who.username, "silence.create", ",".join(body.matchers), detail):
         matchers = parse_matchers(body.matchers)
-        starts, ends = period(body)
+        starts, ends = period(body, _now(request))
         async with request.app.state.store.transaction() as session:
             row = AlertSilence(matchers=matchers, starts_at=starts, ends_at=ends,
                                comment=body.comment, created_by=who.username)  # fmt: skip
             session.add(row)
     request.app.state.alerts.evaluator.wake()
-    return silence_out(row)
+    return silence_out(row, _now(request))
 
 
-def _end(row: T | None, what: str, key: str) -> T:
+def _end(row: T | None, what: str, key: str, now: datetime) -> T:
     """End ``row`` now (a pending one ends before it starts); NotFoundError if it is None."""
     if row is None:
         raise NotFoundError(f"no {what} {key!r}")
-    now = datetime.now(UTC)
     if row.ends_at > now:
         row.ends_at = max(now, row.starts_at)
     return row
@@ -156,9 +159,11 @@ async def expire_silence(silence_id: str, request: Request, who: Operator) -> Si
     """End a silence now."""
     async with audited(request, who.username, "silence.expire", silence_id):
         async with request.app.state.store.transaction() as session:
-            row = _end(await session.get(AlertSilence, silence_id), "silence", silence_id)
+            row = _end(
+                await session.get(AlertSilence, silence_id), "silence", silence_id, _now(request)
+            )
     request.app.state.alerts.evaluator.wake()
-    return silence_out(row)
+    return silence_out(row, _now(request))
 
 
 @router.get("/maintenance")
@@ -170,7 +175,7 @@ async def list_maintenance(request: Request, who: Viewer) -> list[MaintenanceOut
                 select(MaintenanceWindow).order_by(MaintenanceWindow.created_at.desc())
             )
         ).all()
-    return [maintenance_out(r) for r in rows]
+    return [maintenance_out(r, _now(request)) for r in rows]
 
 
 @router.post("/maintenance", status_code=201)
@@ -184,13 +189,13 @@ async def create_maintenance(
             raise InvalidInputError(
                 f"unknown environment {body.environment!r}", hint="list them with: fleetdeck env ls"
             )
-        starts, ends = period(body)
+        starts, ends = period(body, _now(request))
         async with request.app.state.store.transaction() as session:
             row = MaintenanceWindow(environment=body.environment, starts_at=starts, ends_at=ends,
                                     reason=body.reason, created_by=who.username)  # fmt: skip
             session.add(row)
     request.app.state.alerts.evaluator.wake()
-    return maintenance_out(row)
+    return maintenance_out(row, _now(request))
 
 
 @router.delete("/maintenance/{window_id}")
@@ -199,6 +204,6 @@ async def end_maintenance(window_id: str, request: Request, who: Operator) -> Ma
     async with audited(request, who.username, "maintenance.end", window_id):
         async with request.app.state.store.transaction() as session:
             found = await session.get(MaintenanceWindow, window_id)
-            row = _end(found, "maintenance window", window_id)
+            row = _end(found, "maintenance window", window_id, _now(request))
     request.app.state.alerts.evaluator.wake()
-    return maintenance_out(row)
+    return maintenance_out(row, _now(request))

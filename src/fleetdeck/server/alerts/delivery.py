@@ -15,16 +15,18 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from fleetdeck.clock import SYSTEM
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.alerts.state import Event
 from fleetdeck.server.store.models_alerts import AlertDelivery, NotificationChannel
 
 if TYPE_CHECKING:
+    from fleetdeck.clock import Clock
     from fleetdeck.server.alerts.channels import Notifier
     from fleetdeck.server.secrets import SecretBox
     from fleetdeck.server.store import Store
@@ -55,9 +57,15 @@ class DeliveryWorker:
     """Sends pending deliveries; one task per send, one send in flight per channel."""
 
     def __init__(
-        self, store: Store, box: SecretBox, notifier: Notifier, policy: DeliveryPolicy
+        self,
+        store: Store,
+        box: SecretBox,
+        notifier: Notifier,
+        policy: DeliveryPolicy,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.store = store
+        self.clock = clock
         self.box = box
         self.notifier = notifier
         self.policy = policy
@@ -101,7 +109,7 @@ class DeliveryWorker:
         """
         started = 0
         while True:
-            rows = await self._due(datetime.now(UTC))
+            rows = await self._due(self.clock.now())
             round_started = 0
             for row in rows:
                 if row.channel in self._busy:
@@ -167,7 +175,7 @@ class DeliveryWorker:
     async def _record(
         self, delivery_id: str, error: str | None, final: bool
     ) -> AlertDelivery | None:
-        now = datetime.now(UTC)
+        now = self.clock.now()
         async with self.store.transaction() as session:
             row = await session.get(AlertDelivery, delivery_id)
             if row is None:

@@ -25,11 +25,12 @@ import contextlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import delete, or_, select
 
+from fleetdeck.clock import SYSTEM
 from fleetdeck.server.alerts.conditions import Candidate, FleetView, candidates
 from fleetdeck.server.alerts.messages import group_message
 from fleetdeck.server.alerts.rules import EVENT_CONDITIONS, SEVERITIES
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from fleetdeck.clock import Clock
     from fleetdeck.server.alerts.delivery import DeliveryWorker
     from fleetdeck.server.alerts.figures import LatestFigures, RestartHistory
     from fleetdeck.server.fleet.inventory import FleetInventory
@@ -110,8 +112,10 @@ class AlertEvaluator:
         worker: DeliveryWorker,
         config: EvaluatorConfig,
         gate: LeaderGate | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.store = store
+        self.clock = clock
         self.inventory = inventory
         self.env_tags = env_tags
         self.figures = figures
@@ -178,7 +182,7 @@ class AlertEvaluator:
 
     async def evaluate(self, now: datetime | None = None) -> int:
         """One pass; returns how many deliveries it queued."""
-        now = now or datetime.now(UTC)
+        now = now or self.clock.now()
         view = self.view(now.timestamp())
         unknown = {(s.environment, s.node) for s in view.nodes if s.status.value == "pending"}
         async with self.store.transaction() as session:
@@ -348,7 +352,7 @@ class AlertEvaluator:
 
     async def prune(self, now: datetime | None = None) -> None:
         """Delete resolved alerts and finished deliveries older than the history setting."""
-        cutoff = (now or datetime.now(UTC)) - timedelta(seconds=self.config.history_s)
+        cutoff = (now or self.clock.now()) - timedelta(seconds=self.config.history_s)
         try:
             async with self.store.transaction() as session:
                 await session.execute(

@@ -22,7 +22,6 @@ that kind takes the labels in.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -86,7 +85,7 @@ class AlertService:
     async def _report(
         self, kind: str, labels: dict[str, str], message: str, severity: str | None, resolved: bool
     ) -> None:
-        now = datetime.now(UTC)
+        now = self.evaluator.clock.now()
         view = self.evaluator.view(now.timestamp())
         async with self.evaluator.store.transaction() as session:
             rules = (
@@ -142,7 +141,7 @@ class AlertService:
                 body=body,
                 severity="info",
                 status="pending",
-                next_attempt_at=datetime.now(UTC),
+                next_attempt_at=self.evaluator.clock.now(),
             )
             session.add(row)
         self.worker.wake()

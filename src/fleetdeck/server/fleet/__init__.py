@@ -36,7 +36,10 @@ async def start(app: FastAPI) -> None:
         ca_cert=server_tls.ca_cert_path, cert=server_tls.cert_path, key=server_tls.key_path
     )
     ttl = timedelta(minutes=app.state.settings.join_token_ttl_minutes)
-    fleet = Fleet(SqlFleetRepository(app.state.store), app.state.ca, tls, join_token_ttl=ttl)
+    fleet = Fleet(
+        SqlFleetRepository(app.state.store), app.state.ca, tls, join_token_ttl=ttl,
+        clock=app.state.clock,
+    )  # fmt: skip
     # Local environments: the server runs their agents as children, state in the data dir.
     supervisor = LocalAgentSupervisor(app.state.settings.data_dir / "local-agents")
     fleet.local = LocalEnvironments(fleet, supervisor)

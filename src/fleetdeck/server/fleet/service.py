@@ -22,6 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from fleetdeck import pki
+from fleetdeck.clock import SYSTEM
 from fleetdeck.errors import (
     ConflictError,
     FleetdeckError,
@@ -35,6 +36,7 @@ from fleetdeck.server.fleet.views import environment_view
 from fleetdeck.types import Container
 
 if TYPE_CHECKING:
+    from fleetdeck.clock import Clock
     from fleetdeck.server.fleet.local_envs import LocalEnvironments
     from fleetdeck.server.fleet.views import EnvironmentView
 
@@ -136,8 +138,10 @@ class Fleet:
         ca: pki.CertificateAuthority,
         tls: ClientTLS,
         join_token_ttl: timedelta = timedelta(hours=1),
+        clock: Clock = SYSTEM,
     ) -> None:
         self.repo = repo
+        self.clock = clock
         self.ca = ca
         self.inventory = FleetInventory()
         self.links = FleetLinks(tls, self.inventory)
@@ -256,7 +260,7 @@ class Fleet:
         await self.repo.add_join_token(
             environment,
             pki.hash_secret(secret),
-            datetime.now(UTC) + self.join_token_ttl,
+            self.clock.now() + self.join_token_ttl,
             created_by,
         )
         return token
@@ -298,7 +302,7 @@ class Fleet:
     async def _admit(
         self, secret: str, csr_pem: str, address: str, listen_url: str, hostname: str
     ) -> dict[str, str]:
-        environment = await self.repo.consume_join_token(pki.hash_secret(secret), datetime.now(UTC))
+        environment = await self.repo.consume_join_token(pki.hash_secret(secret), self.clock.now())
         env = self.require_environment(environment)
         node_name = self.node_name(env, hostname, listen_url)
         try:
@@ -316,7 +320,7 @@ class Fleet:
             hostname=hostname,
             agent_url=listen_url.rstrip("/"),
             cert_serial=str(cert.serial_number),
-            enrolled_at=datetime.now(UTC),
+            enrolled_at=self.clock.now(),
         )
         replaced = [n for n in env.nodes if n.name == node_name]
         if replaced:

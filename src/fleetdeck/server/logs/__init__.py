@@ -39,6 +39,7 @@ async def start(app: FastAPI) -> None:
         retention_s=settings.logs_retention_days * 86400.0,
         max_bytes=int(settings.logs_max_mb * 1024 * 1024),
         prune_interval_s=settings.logs_prune_interval_s,
+        clock=app.state.clock,
     )
     collector.start()
     app.state.logs = collector

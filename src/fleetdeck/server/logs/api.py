@@ -16,6 +16,7 @@ from fleetdeck.server.logs.query import DEFAULT_LIMIT, LogQuery, ns_to_iso, pars
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from datetime import datetime
 
     from fleetdeck.server.logs.collector import LogCollector
 
@@ -83,8 +84,12 @@ def build_query(
     until: str | None,
     limit: int,
     offset: int,
+    now: datetime,
 ) -> LogQuery:
-    """A validated query from request parameters (InvalidInputError names what is wrong)."""
+    """A validated query from request parameters (InvalidInputError names what is wrong).
+
+    ``now`` is the present that relative times (``since=15m``) count back from.
+    """
     return LogQuery(
         text=q,
         raw=raw,
@@ -94,8 +99,8 @@ def build_query(
         stack=stack or None,
         service=service or None,
         stream=stream or None,
-        since=parse_when(since, "since"),
-        until=parse_when(until, "until"),
+        since=parse_when(since, "since", now),
+        until=parse_when(until, "until", now),
         limit=limit,
         offset=offset,
     ).validate()
@@ -128,6 +133,7 @@ async def logs_search(
     query = build_query(
         q=q, raw=raw, environment=environment, node=node, container=container, stack=stack,
         service=service, stream=stream, since=since, until=until, limit=limit, offset=offset,
+        now=request.app.state.clock.now(),
     )  # fmt: skip
     hits, more = await asyncio.to_thread(search, collector_of(request).store, query)
     return LogSearchResult(
@@ -159,6 +165,7 @@ async def logs_tail(
     query = build_query(
         q=q, raw=False, environment=environment, node=node, container=container, stack=stack,
         service=service, stream=stream, since=None, until=None, limit=max(backlog, 1), offset=0,
+        now=request.app.state.clock.now(),
     )  # fmt: skip
     collector = collector_of(request)
     follower = collector.hub.follow(query)

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from fleetdeck.agent.logship import Cursor
+from fleetdeck.clock import SYSTEM
 from fleetdeck.errors import FleetdeckError, NotFoundError
 from fleetdeck.server.logs.query import ns_to_iso
 from fleetdeck.server.logs.store import Batch, LogStore, SourceKey
@@ -32,6 +33,7 @@ from fleetdeck.server.logs.store import Batch, LogStore, SourceKey
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from fleetdeck.clock import Clock
     from fleetdeck.server.fleet.links import AgentLink
     from fleetdeck.server.fleet.service import Fleet
     from fleetdeck.server.logs.tail import TailHub
@@ -69,6 +71,7 @@ class LogCollector:
         retention_s: Lines older than this are not stored and are pruned.
         max_bytes: The store's size bound (oldest lines pruned first).
         prune_interval_s: Seconds between pruning runs.
+        clock: The present that the age limit counts back from.
     """
 
     def __init__(
@@ -80,8 +83,10 @@ class LogCollector:
         retention_s: float,
         max_bytes: int,
         prune_interval_s: float,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.store = store
+        self.clock = clock
         self.fleet = fleet
         self.hub = hub
         self.retention_s = retention_s
@@ -254,7 +259,11 @@ class LogCollector:
     async def prune(self) -> int:
         """Prune by age and size now; return the number of lines deleted."""
         deleted = await self.on_writer(
-            lambda: self.store.prune(max_age_s=self.retention_s, max_bytes=self.max_bytes)
+            lambda: self.store.prune(
+                max_age_s=self.retention_s,
+                max_bytes=self.max_bytes,
+                now_ns=int(self.clock.time() * 1e9),
+            )
         )
         self.pruned += deleted
         return deleted

@@ -36,7 +36,8 @@ async def start(app: FastAPI) -> None:
     """Start the writer and the retention loop; route the agents' metrics to the writer."""
     settings = app.state.settings
     retention = Retention.from_settings(settings)
-    writer = MetricsWriter(app.state.store, retention_s=retention.raw_s)
+    clock = app.state.clock
+    writer = MetricsWriter(app.state.store, retention_s=retention.raw_s, clock=clock)
     writer.start()
     app.state.metrics = writer
     reconciler = MetricsRetentionReconciler(
@@ -44,6 +45,7 @@ async def start(app: FastAPI) -> None:
         retention,
         interval=settings.metrics_rollup_interval_seconds,
         on_pruned=writer.forget_series,
+        clock=clock,
     )
     reconciler.start()
     app.state.metrics_retention = reconciler

@@ -47,7 +47,10 @@ async def metrics_query(
 
     The resolution (raw, 1m, 1h rollups) follows the range and step; see ``docs/metrics.md``.
     """
-    query = MetricsQuery.build(target, metric, start, end, step, retention=_retention(request))
+    query = MetricsQuery.build(
+        target, metric, start, end, step, retention=_retention(request),
+        clock=request.app.state.clock,
+    )  # fmt: skip
     fleet: Any = getattr(request.app.state, "fleet", None)
     if fleet is not None and query.target.environment not in fleet.environment_names():
         raise NotFoundError(
@@ -70,8 +73,7 @@ async def capacity_report(
     environment: Annotated[str | None, Query(description="only this environment")] = None,
 ) -> CapacityReport:
     """Per node p50/p95 CPU and memory over ``window``, headroom, containers' limits vs use."""
-    reporter = CapacityReporter(
-        request.app.state.store, request.app.state.fleet, _retention(request)
-    )
+    state = request.app.state
+    reporter = CapacityReporter(state.store, state.fleet, _retention(request), state.clock)
     report = await reporter.report(parse_duration(window), environment)
     return CapacityReport.model_validate(report)

@@ -12,13 +12,15 @@ those whose limit is at least :data:`OVERSIZE_FACTOR` times their p95 use.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from fleetdeck.clock import SYSTEM
 from fleetdeck.errors import InvalidInputError
 from fleetdeck.server.metrics.query import ALL, MetricsQuery
 
 if TYPE_CHECKING:
+    from fleetdeck.clock import Clock
     from fleetdeck.server.fleet.service import Fleet
     from fleetdeck.server.metrics.retention import Retention
     from fleetdeck.server.store import Store
@@ -46,10 +48,14 @@ class CapacityReporter:
         store: The server's store.
         fleet: The fleet (environments, nodes, running containers).
         retention: The metrics retention (which resolution reaches back how far).
+        clock: The present, where the window ends unless a report names its end.
     """
 
-    def __init__(self, store: Store, fleet: Fleet, retention: Retention) -> None:
+    def __init__(
+        self, store: Store, fleet: Fleet, retention: Retention, clock: Clock = SYSTEM
+    ) -> None:
         self.store = store
+        self.clock = clock
         self.fleet = fleet
         self.retention = retention
 
@@ -61,7 +67,7 @@ class CapacityReporter:
             raise InvalidInputError("the window must be between 15m and 90d")
         if environment is not None:
             self.fleet.require_environment(environment)
-        end = now or datetime.now(UTC)
+        end = now or self.clock.now()
         start = end - window
         step = max(10, math.ceil(window.total_seconds() / POINTS))
         nodes = []

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 
+from fleetdeck.clock import SYSTEM
 from fleetdeck.errors import InvalidInputError
 from fleetdeck.server.metrics.catalog import CONTAINER, HOST, METRICS
 from fleetdeck.server.metrics.retention import HOUR, MINUTE, Retention, done_until
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
     from sqlalchemy.sql import ColumnElement
 
+    from fleetdeck.clock import Clock
     from fleetdeck.server.store import Store
 
 MAX_POINTS = 11000
@@ -117,8 +119,13 @@ class MetricsQuery:
         step: int | None = None,
         now: datetime | None = None,
         retention: Retention = DEFAULT_RETENTION,
+        clock: Clock = SYSTEM,
     ) -> MetricsQuery:
-        """Parse and check a query's parameters (InvalidInputError says what is wrong)."""
+        """Parse and check a query's parameters (InvalidInputError says what is wrong).
+
+        ``now`` (default: ``clock.now()``) is the present: the default end, and what
+        decides which resolution still reaches back to ``start``.
+        """
         parsed = Target.parse(target)
         info = METRICS.get(metric)
         if info is None:
@@ -127,7 +134,7 @@ class MetricsQuery:
             )
         if parsed.kind not in info.kinds:
             raise InvalidInputError(f"metric {metric!r} is not kept for a {parsed.kind}")
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         end_t = parse_time(end, "end") or now
         start_t = parse_time(start, "start") or end_t - DEFAULT_RANGE
         if start_t >= end_t:

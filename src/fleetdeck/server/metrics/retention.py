@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -35,6 +34,7 @@ from sqlalchemy import delete, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from fleetdeck.clock import SYSTEM
 from fleetdeck.server.store.models import (
     MetricRollup,
     MetricRollupState,
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
     from sqlalchemy.sql import Select
 
+    from fleetdeck.clock import Clock
     from fleetdeck.server.config import ServerSettings
     from fleetdeck.server.store import Store
 
@@ -137,6 +138,7 @@ class MetricsRetentionReconciler:
         retention: How long each resolution is kept.
         interval: Seconds between passes.
         on_pruned: Called after series were deleted (the writer forgets cached series ids).
+        clock: The present that retention and the rollup grace are measured from.
     """
 
     def __init__(
@@ -146,8 +148,10 @@ class MetricsRetentionReconciler:
         *,
         interval: float = ROLLUP_INTERVAL_S,
         on_pruned: Callable[[], None] | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.store = store
+        self.clock = clock
         self.retention = retention
         self.interval = interval
         self.on_pruned = on_pruned
@@ -181,7 +185,7 @@ class MetricsRetentionReconciler:
 
     async def run_once(self, now: float | None = None) -> PassReport:
         """One pass: roll up, then prune; safe to repeat or to cut short at any point."""
-        now = time.time() if now is None else now
+        now = self.clock.time() if now is None else now
         report = PassReport()
         self.state = RetentionState.rolling_up
         report.minute_buckets = await self._roll_minutes(now)

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from fleetdeck.clock import SYSTEM
 from fleetdeck.server.metrics.catalog import flatten
 from fleetdeck.server.metrics.retention import MINUTE
 from fleetdeck.server.store.models import MetricRollupState, MetricSample, MetricSeries
@@ -31,6 +31,7 @@ from fleetdeck.server.store.models import MetricRollupState, MetricSample, Metri
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from fleetdeck.clock import Clock
     from fleetdeck.server.store import Store
 
 QUEUE_SIZE = 5000
@@ -50,10 +51,19 @@ class MetricsWriter:
         store: The server's store.
         retention_s: Seconds raw samples are kept (older ones are not written).
         queue_size: Messages held before new ones are dropped.
+        clock: The present, which decides what is already past retention.
     """
 
-    def __init__(self, store: Store, *, retention_s: float, queue_size: int = QUEUE_SIZE):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        retention_s: float,
+        queue_size: int = QUEUE_SIZE,
+        clock: Clock = SYSTEM,
+    ):
         self.store = store
+        self.clock = clock
         self.retention_s = retention_s
         self.queue: asyncio.Queue[tuple[str, str, dict[str, Any]]] = asyncio.Queue(queue_size)
         self.dropped = 0
@@ -103,7 +113,7 @@ class MetricsWriter:
     async def write(self, items: list[tuple[str, str, dict[str, Any]]]) -> int:
         """Write messages now; return how many sample rows were offered to the store."""
         samples: list[tuple[SeriesKey, str, int, float]] = []
-        oldest = time.time() - self.retention_s
+        oldest = self.clock.time() - self.retention_s
         for environment, node, message in items:
             try:
                 ts, rows = flatten(node, message)

@@ -66,6 +66,7 @@ async def _results(collector: LogCollector, params: dict[str, str]) -> dict[str,
             until=params.get("until"),
             limit=_int(params.get("limit"), DEFAULT_LIMIT),
             offset=_int(params.get("offset"), 0),
+            now=collector.clock.now(),
         )
         hits, more = await asyncio.to_thread(search, collector.store, query)
     except FleetdeckError as exc:

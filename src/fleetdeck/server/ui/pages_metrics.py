@@ -49,7 +49,9 @@ async def capacity_page(request: Request, who: PageUser, window: str = "7d") -> 
     """Per node p50/p95 CPU and memory, headroom, and containers' limits against use."""
     reconciler = getattr(request.app.state, "metrics_retention", None)
     retention = reconciler.retention if reconciler is not None else DEFAULT_RETENTION
-    reporter = CapacityReporter(request.app.state.store, fleet_of(request), retention)
+    reporter = CapacityReporter(
+        request.app.state.store, fleet_of(request), retention, request.app.state.clock
+    )
     error = None
     report: dict[str, Any] | None = None
     try:
