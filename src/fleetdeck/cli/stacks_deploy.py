@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from fleetdeck import safeyaml
 from fleetdeck.cli.common import CaCertOpt, OutputOpt, TokenOpt, UrlOpt, client_from
 from fleetdeck.cli.output import OutputFormat, err_console, print_json, print_table
 from fleetdeck.client.stack_files import stack_file
@@ -97,14 +98,16 @@ def related_files(files: list[Path]) -> list[dict[str, str]]:
 
     Paths that leave the directory, or hold variables, are left to the server to refuse.
     """
-    import yaml
+    from fleetdeck.compose.source import COMPOSE_LOADER
 
     root = files[0].resolve().parent
     result: dict[str, bytes] = {}
     for compose in files:
         try:
-            data = yaml.safe_load(compose.read_text(encoding="utf-8"))
-        except (OSError, ValueError, yaml.YAMLError):
+            data = safeyaml.load_file(compose, what="compose file", loader=COMPOSE_LOADER)
+        except safeyaml.YamlLimitError:
+            raise  # an alias bomb or a huge file: refused here, at once
+        except InvalidInputError:
             continue  # the server names the problem with its line
         for ref in _referenced(data):
             if "$" in ref:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from fleetdeck import safeyaml
 from fleetdeck.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -188,34 +189,27 @@ def locate(data: Any, path: tuple[Any, ...]) -> tuple[int, int | None]:
     return steps, line
 
 
+#: The loader of Compose files: line numbers and Compose's YAML rules, within the limits of
+#: :mod:`fleetdeck.safeyaml` (size, depth, aliases, expanded nodes) so that an alias bomb is
+#: refused while it is parsed, before anything expands it.
+COMPOSE_LOADER = safeyaml.bounded_loader(ComposeYamlLoader)
+
+
 def read_yaml(path: Path) -> LocDict:
     """Parse one Compose file.
 
     Raises:
-        InvalidInputError: The file cannot be read, is not valid YAML, or is not a mapping.
+        InvalidInputError: The file cannot be read, is not valid YAML, is not a mapping, or
+            is over a limit of :mod:`fleetdeck.safeyaml` (then a ``YamlLimitError``).
     """
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInputError(
-            f"compose file {path} is not UTF-8 text", hint="save it as UTF-8"
-        ) from None
+        size = path.stat().st_size
     except OSError as exc:
         raise InvalidInputError(
             f"cannot read compose file {path}: {exc.strerror or exc}",
             hint="check the path given with -f",
         ) from exc
-    try:
-        data = yaml.load(text, Loader=ComposeYamlLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise InvalidInputError(
-            f"{where}: invalid YAML: {exc.problem or exc.context}",
-            hint="check indentation and quoting around that line",
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise InvalidInputError(f"{path}: invalid YAML: {exc}") from exc
+    data = safeyaml.load_file(path, what="compose file", loader=COMPOSE_LOADER, size=size)
     if data is None:
         return LocDict(line=1)
     if not isinstance(data, LocDict):

@@ -24,6 +24,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from fleetdeck import safeyaml
 from fleetdeck.errors import InvalidInputError, NotFoundError
 
 DEFAULT_DATA_DIR = Path("/var/lib/fleetdeck/server")
@@ -32,6 +33,18 @@ MASK = "********"
 #: The config file of the :meth:`ServerSettings.load` call in progress (sources are built by
 #: a classmethod, so this is how the path reaches them without global state outliving a load).
 _config_file: ContextVar[Path | None] = ContextVar("fleetdeck_server_config_file", default=None)
+
+
+class _BoundedYamlSource(YamlConfigSettingsSource):
+    """pydantic-settings' YAML source, parsing within :mod:`fleetdeck.safeyaml`'s limits."""
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        data = safeyaml.load_file(Path(file_path), what="config file")
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise InvalidInputError(f"config file {file_path}: the top level must be a mapping")
+        return data
 
 
 def split_host_port(listen: str) -> tuple[str, int]:
@@ -160,7 +173,7 @@ class ServerSettings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         path = _config_file.get()
         if path is not None:
-            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+            sources.append(_BoundedYamlSource(settings_cls, yaml_file=path))
         return tuple(sources)
 
     @classmethod

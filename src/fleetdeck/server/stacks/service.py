@@ -155,6 +155,19 @@ class StackService:
         project = stack_files.load(directory, name, files, env_file, values)
         return project, collect_files(project, directory, values, swarm=swarm)
 
+    async def load_off_loop(
+        self, directory: Path, name: str, files: list[StackFile], env_file: str | None,
+        values: dict[str, str], *, swarm: bool = False,
+    ) -> tuple[Project, dict[str, bytes]]:  # fmt: skip
+        """:meth:`load` in a worker thread: parsing YAML takes CPU and must not stall the loop.
+
+        The YAML limits (:mod:`fleetdeck.safeyaml`) bound how long one parse takes; the
+        thread keeps every other request answering meanwhile.
+        """
+        return await asyncio.to_thread(
+            self.load, directory, name, files, env_file, values, swarm=swarm
+        )
+
     # ------------------------------------------------------------------ reading
     async def validate(
         self, files: list[StackFile], env_file: str | None, variables: dict[str, str]
@@ -162,7 +175,9 @@ class StackService:
         """Check files as the editor types them; changes nothing."""
         try:
             with stack_files.scratch_dir(self.data_dir, "validate") as directory:
-                project, _ = self.load(directory, "validate", files, env_file, variables)
+                project, _ = await self.load_off_loop(
+                    directory, "validate", files, env_file, variables
+                )
         except InvalidInputError as exc:
             return {"ok": False, "errors": [_located(exc.message)]}
         return {
@@ -178,7 +193,7 @@ class StackService:
         values = self.repo.opened(name, await self._variables(stored))
         kind = self.kind_of(environment)
         with stack_files.scratch_dir(self.data_dir, name) as directory:
-            project, secrets = self.load(
+            project, secrets = await self.load_off_loop(
                 directory, name, files, env_file, values, swarm=kind is TargetKind.swarm
             )
         target = DeployTarget(stack=name, environment=environment, kind=kind, secrets=secrets)
@@ -219,7 +234,7 @@ class StackService:
         chosen = variables if variables is not None else await self._variables(stored)
         values = self.repo.opened(name, chosen)
         directory = self.stack_dir(name)
-        project, secrets = self.load(
+        project, secrets = await self.load_off_loop(
             directory, name, files, env_file, values, swarm=kind is TargetKind.swarm
         )
         target = DeployTarget(
