@@ -24,7 +24,7 @@ constructing stay in Python so the limits can be counted), else PyYAML's pure-Py
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import yaml
 from yaml.composer import Composer
@@ -35,8 +35,11 @@ from fleetdeck.errors import InvalidInputError
 if TYPE_CHECKING:
     from pathlib import Path
 
+_CParser: Any
 try:
-    from yaml.cyaml import CParser as _CParser
+    import yaml.cyaml as _cyaml
+
+    _CParser = getattr(_cyaml, "CParser")  # noqa: B009 - not re-exported in the stubs
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     _CParser = None
 
@@ -116,7 +119,7 @@ class BoundedComposer(Composer):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         """Compose one node, refusing it as soon as it would exceed a limit."""
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[attr-defined] # the parser's, mixed in
         limits = self.limits
         if isinstance(event, yaml.AliasEvent):
             if event.anchor in self.anchors:  # an unknown anchor: PyYAML's own error
@@ -172,7 +175,7 @@ class BoundedComposer(Composer):
             )
 
     @staticmethod
-    def _refuse(limit: str, text: str, event: Any) -> None:
+    def _refuse(limit: str, text: str, event: Any) -> NoReturn:
         raise _Refused(limit, text, event.start_mark)
 
 
@@ -186,14 +189,14 @@ def bounded_loader(base: type[Any], limits: YamlLimits = DEFAULT_LIMITS) -> type
     namespace: dict[str, Any] = {"limits": limits}
     if _CParser is None:  # pragma: no cover - PyYAML built without libyaml
 
-        def __init__(self: Any, stream: Any) -> None:  # noqa: N807 - a class's initialiser
+        def init_python(self: Any, stream: Any) -> None:
             base.__init__(self, stream)
             BoundedComposer.__init__(self)
 
-        namespace["__init__"] = __init__
+        namespace["__init__"] = init_python
         return type(f"Bounded{base.__name__}", (BoundedComposer, base), namespace)
 
-    def __init__(self: Any, stream: Any) -> None:  # noqa: N807 - a class's initialiser
+    def init_c(self: Any, stream: Any) -> None:
         _CParser.__init__(self, stream)
         BoundedComposer.__init__(self)
         SafeConstructor.__init__(self)
@@ -201,7 +204,7 @@ def bounded_loader(base: type[Any], limits: YamlLimits = DEFAULT_LIMITS) -> type
 
     # The C parser has its own (uncounted) composer: take the Python one's entry points.
     namespace |= {
-        "__init__": __init__,
+        "__init__": init_c,
         "check_node": Composer.check_node,
         "get_node": Composer.get_node,
         "get_single_node": Composer.get_single_node,
@@ -229,7 +232,7 @@ def load(text: str, *, name: str, loader: type[Any] | None = None) -> Any:
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > limits.max_bytes:
         raise YamlLimitError(
-            f"{name}: {size} bytes of YAML, over the limit of {limits.max_bytes} bytes",
+            f"{name}:1: {size} bytes of YAML, over the limit of {limits.max_bytes} bytes",
             limit="max_bytes",
             hint="split it, or keep large data out of YAML files",
         )
@@ -273,8 +276,9 @@ def load_file(
     try:
         size = path.stat().st_size if size is None else size
         if size > limits.max_bytes:
+            over = f"over the limit of {limits.max_bytes} bytes"
             raise YamlLimitError(
-                f"{what} {path}: {size} bytes, over the limit of {limits.max_bytes} bytes",
+                f"{path}:1: the {what} is {size} bytes, {over}",
                 limit="max_bytes",
                 hint="split it, or keep large data out of YAML files",
             )
