@@ -41,6 +41,14 @@ class InvalidInputError(FleetdeckError):
     kind = "invalid_input"
 
 
+class PayloadTooLargeError(FleetdeckError):
+    """A request body is larger than its route accepts (refused before it is read)."""
+
+    http_status = 413
+    exit_code = 2
+    kind = "too_large"
+
+
 class NotFoundError(FleetdeckError):
     """The named object (lab, node, environment, container…) does not exist."""
 

@@ -85,6 +85,7 @@ def _run(settings: object) -> None:
     import uvicorn
 
     from fleetdeck.server.app import create_app
+    from fleetdeck.server.body_limits import DEFAULT_BODY_LIMIT
     from fleetdeck.server.config import ServerSettings
     from fleetdeck.server.secrets import load_master_key
     from fleetdeck.server.tls import prepare_tls
@@ -106,6 +107,8 @@ def _run(settings: object) -> None:
         lifespan="on",
         proxy_headers=False,
         server_header=False,
+        # WebSocket messages (the console) stay under the same cap as request bodies.
+        ws_max_size=DEFAULT_BODY_LIMIT,
         **ssl,  # type: ignore[arg-type]
     )
 

@@ -37,6 +37,7 @@ from fleetdeck.server import alerts, fleet, logs, metrics, stacks, ui
 from fleetdeck.server.audit import AuditLog
 from fleetdeck.server.auth.ratelimit import LoginRateLimiter
 from fleetdeck.server.auth.users import ADMIN_USERNAME, ensure_admin
+from fleetdeck.server.body_limits import BodyLimitMiddleware
 from fleetdeck.server.handlers import install_error_handlers
 from fleetdeck.server.routes import (
     API_PREFIX,
@@ -46,6 +47,7 @@ from fleetdeck.server.routes import (
     console,
     events,
     health,
+    openapi,
     registries,
     tokens,
     users,
@@ -119,14 +121,18 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
         title="fleetdeck",
         version=__version__,
         lifespan=lifespan,
-        # Public API documentation, outside /api/v1 where every route but four needs a login.
-        openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        # The OpenAPI document is served by routes.openapi, behind a login; no Swagger UI
+        # (FastAPI's loads from a CDN: blank on a LAN-only server).
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock
     install_error_handlers(app)
+    # Outermost of our own: bodies are capped before any route reads or authenticates them.
+    app.add_middleware(BodyLimitMiddleware)
+    app.include_router(openapi.router)
     for module in (health, ca, auth, users, tokens, audit, registries, events, console):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(fleet.router, prefix=API_PREFIX)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from fleetdeck.errors import ConflictError, FleetdeckError
 from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.body_limits import STACK_BODY_LIMIT
 from fleetdeck.server.stacks import listing
 from fleetdeck.server.stacks.files import check_stack_name, from_wire
 from fleetdeck.server.stacks.plan import Strategy
@@ -118,7 +119,7 @@ async def list_stacks(
     return [s for s in stacks if environment is None or s["environment"] == environment]
 
 
-@router.post("/validate")
+@router.post("/validate", max_body_size=STACK_BODY_LIMIT)
 async def validate(request: Request, _: Viewer, body: ValidateBody) -> dict[str, Any]:
     """Validate files for the editor (changes nothing)."""
     files = to_files(body.files)
@@ -131,7 +132,7 @@ async def get_stack(request: Request, _: Viewer, name: str) -> dict[str, Any]:
     return await listing.stack_detail(stacks_of(request), name)
 
 
-@router.put("/{name}")
+@router.put("/{name}", max_body_size=STACK_BODY_LIMIT)
 async def put_stack(
     request: Request, who: Operator, name: str, body: DefinitionBody
 ) -> dict[str, Any]:
@@ -155,7 +156,7 @@ async def put_stack(
     return await listing.stack_detail(service, name)
 
 
-@router.post("/{name}/diff")
+@router.post("/{name}/diff", max_body_size=STACK_BODY_LIMIT)
 async def diff(
     request: Request, _: Viewer, name: str, body: DefinitionBody | None = None
 ) -> dict[str, Any]:
@@ -227,7 +228,7 @@ async def _start(
     return await _stream(request, who, action, name, run)
 
 
-@router.post("/{name}/deploy")
+@router.post("/{name}/deploy", max_body_size=STACK_BODY_LIMIT)
 async def deploy(
     request: Request, who: Operator, name: str, body: DeployBody | None = None
 ) -> StreamingResponse:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from fleetdeck.errors import FleetdeckError
+from fleetdeck.server.body_limits import STACK_BODY_LIMIT
 from fleetdeck.server.stacks import listing
 from fleetdeck.server.stacks.adoption import adopt_stack
 from fleetdeck.server.stacks.api import FileBody, Operator, stacks_of, to_files
@@ -29,7 +30,7 @@ class AdoptBody(BaseModel):
     env_file: str | None = None
 
 
-@router.post("/{name}/adopt")
+@router.post("/{name}/adopt", max_body_size=STACK_BODY_LIMIT)
 async def adopt(request: Request, who: Operator, name: str, body: AdoptBody) -> dict[str, Any]:
     """Manage the running project ``name`` from now on, with ``files`` as its definition."""
     service = stacks_of(request)
