@@ -65,6 +65,25 @@ app.add_typer(alert_channels.channels, name="channels")
 # --- end of fleet commands ---
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print fleetdeck's version and exit.",
+    ),
+) -> None:
+    """fleetdeck: one control plane for every Docker host of a fleet."""
+
+
 @app.command()
 def version() -> None:
     """Print fleetdeck's version."""
