@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -28,6 +31,26 @@ NameOption = Annotated[
     str, typer.Option("--name", help="Which lab (several can run side by side).")
 ]
 NodeArg = Annotated[str, typer.Argument(help="Node name, e.g. node2.")]
+
+
+def cli_command() -> str:
+    """This very CLI spelled so that any shell runs it: its absolute path, shell-quoted.
+
+    Right after set-up the CLI lives in the clone's ``.venv/bin``, which a new shell's PATH
+    does not hold (``scripts/run``'s own PATH does), so commands printed for copy-paste name
+    it by path; ``lab env`` then puts its directory on PATH for the rest.
+    """
+    script = Path(sys.executable).parent / "fleetdeck"
+    return shlex.quote(str(script.absolute())) if script.is_file() else "fleetdeck"
+
+
+def cli_bin_dir() -> Path | None:
+    """The directory to put on PATH so that ``fleetdeck`` is this CLI (None: it already is)."""
+    script = Path(sys.executable).parent / "fleetdeck"
+    found = shutil.which("fleetdeck")
+    if not script.is_file() or (found and Path(found).resolve() == script.resolve()):
+        return None
+    return script.absolute().parent
 
 
 def print_summary(status: dict[str, Any]) -> None:
@@ -56,13 +79,30 @@ def print_summary(status: dict[str, Any]) -> None:
     if swarm["enabled"]:
         console.print(f"swarm: {swarm['state']}, managers {', '.join(swarm['managers'])}")
     server = status.get("server")
+    cli, name = cli_command(), status["name"]
+    nodes = status["nodes"]
+    example = nodes[min(1, len(nodes) - 1)]["name"] if nodes else "node1"
+    web = status["images"].get("web", "")
     if server:
-        console.print(f"fleetdeck server: [bold]{server['url']}[/] (UI and API)")
+        console.print(f"fleetdeck server: [bold]{server['url']}[/] (UI and API)", highlight=False)
         console.print(f"  login: {server['admin_user']} / {server['admin_password']}")
-        console.print(f"  CA certificate: {server['ca_cert']}")
-        console.print(f'  CLI: eval "$(fleetdeck lab env --name {status["name"]})"')
-    first = status["nodes"][0]["name"] if status["nodes"] else "node1"
-    console.print(f"try: fleetdeck lab exec {first} --name {status['name']} -- docker ps")
+        console.print(f"  CA certificate: {server['ca_cert']}", highlight=False)
+        console.print("try, in any shell (the first line also puts fleetdeck on PATH):")
+        for line in (
+            f'eval "$({cli} lab env --name {name})"',
+            "fleetdeck env ls",
+            f"fleetdeck lab exec {example} --name {name} -- docker run -d --name web1 {web}",
+            "fleetdeck ps",
+            f"fleetdeck logs -f {example}/web1",
+        ):
+            console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
+        return
+    console.print(
+        f"try: {cli} lab exec {example} --name {name} -- docker ps",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
@@ -162,6 +202,10 @@ def env_(name: NameOption = "lab") -> None:
             f"fleetdeck lab up --server --name {name}",
         )
     server = record.server
-    typer.echo(f"export FLEETDECK_URL={server.url}")
-    typer.echo(f"export FLEETDECK_CA_CERT={server.ca_cert}")
-    typer.echo(f"export FLEETDECK_TOKEN={server.token}")
+    typer.echo(f"export FLEETDECK_URL={shlex.quote(server.url)}")
+    typer.echo(f"export FLEETDECK_CA_CERT={shlex.quote(str(server.ca_cert))}")
+    typer.echo(f"export FLEETDECK_TOKEN={shlex.quote(server.token)}")
+    typer.echo(f"export FLEETDECK_LAB_REGISTRY={shlex.quote(str(record.registry))}")
+    bin_dir = cli_bin_dir()
+    if bin_dir is not None:
+        typer.echo(f'export PATH={shlex.quote(str(bin_dir))}:"$PATH"')
