@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import uuid
 
@@ -25,6 +26,50 @@ def test_nodes_have_distinct_addresses_and_hostnames(fleet3: LabRecord) -> None:
     for node in fleet3.nodes:
         addr = in_node(node, "ip", "-4", "-o", "addr", "show", "dev", "eth0").stdout
         assert f"{node.ip}/" in addr
+
+
+def test_each_node_engine_has_its_own_engine_id(fleet3: LabRecord) -> None:
+    ids = [docker(node, "info", "--format", "{{.ID}}") for node in fleet3.nodes]
+    assert all(ids) and len(set(ids)) == 3, ids
+
+
+def test_web_image_http_client_fetches_from_another_node_with_a_timeout(
+    fleet3: LabRecord,
+) -> None:
+    server, client = fleet3.nodes[0], fleet3.nodes[1]
+    name = f"web-{uuid.uuid4().hex[:8]}"
+    docker(server, "run", "-d", "--name", name, "-p", "8088:80", fleet3.images["web"])
+    try:
+        assert _wait_health(server, name, "healthy")
+        url = f"http://{server.ip}:8088/cgi-bin/hello"
+        fetch = ["run", "--rm", fleet3.images["web"], "gnu-wget", "-T", "5", "-t", "1", "-qO-"]
+        assert docker(client, *fetch, url).startswith("hello from ")
+        # Nothing listens there: the client gives up on its own (busybox's -T segfaults).
+        refused = subprocess.run(
+            ["docker", "--host", client.docker_host, *fetch, f"http://{server.ip}:8099/"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert refused.returncode == 4, refused.stderr  # GNU wget: network failure
+    finally:
+        docker(server, "rm", "-f", name)
+
+
+def test_web_image_http_client_resolves_container_names(fleet3: LabRecord) -> None:
+    node = fleet3.nodes[2]
+    net, name = f"n-{uuid.uuid4().hex[:8]}", f"web-{uuid.uuid4().hex[:8]}"
+    docker(node, "network", "create", net)
+    try:
+        docker(node, "run", "-d", "--name", name, "--network", net, fleet3.images["web"])
+        assert _wait_health(node, name, "healthy")
+        fetch = ["gnu-wget", "-T", "5", "-t", "1", "-qO-", f"http://{name}/cgi-bin/hello"]
+        out = docker(node, "run", "--rm", "--network", net, fleet3.images["web"], *fetch)
+        assert out.startswith("hello from ")
+    finally:
+        docker(node, "rm", "-f", name, check=False)
+        docker(node, "network", "rm", net, check=False)
 
 
 def test_status_json_has_the_stable_keys(fleet3: LabRecord) -> None:

@@ -9,6 +9,7 @@ mounts from dockerd.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import time
@@ -67,9 +68,25 @@ def engine_state(node: NodeRecord) -> str:
     return "running"
 
 
+def config_path(node: NodeRecord) -> Path:
+    """The node engine's own config file (never the host's /etc/docker/daemon.json)."""
+    return Path(node.data_root).parent / "daemon.json"
+
+
+def engine_config(node: NodeRecord) -> dict[str, Any]:
+    """What the node's daemon.json holds: its own trust key file.
+
+    dockerd 20.10 derives its engine ID (``docker info`` ``.ID``) from its trust key,
+    ``/etc/docker/key.json`` by default; shared by every lab node, that key made all engines
+    report one ID. A key per node (made by dockerd on first start) keeps them distinct, as on
+    real hosts, where tools tell engines apart by that ID.
+    """
+    return {"deprecated-key-path": str(Path(node.data_root).parent / "key.json")}
+
+
 def dockerd_argv(node: NodeRecord, registry: str) -> list[str]:
     """The full command that runs the node's dockerd in its namespaces."""
-    config = Path(node.data_root).parent / "daemon.json"
+    config = config_path(node)
     return [
         "nsenter",
         f"--net=/run/netns/{node.netns}",
@@ -110,9 +127,7 @@ def start_engine(node: NodeRecord, registry: str) -> None:
         return
     Path(node.data_root).mkdir(parents=True, exist_ok=True)
     Path(node.exec_root).mkdir(parents=True, exist_ok=True)
-    config = Path(node.data_root).parent / "daemon.json"
-    if not config.exists():
-        config.write_text("{}\n")
+    config_path(node).write_text(json.dumps(engine_config(node), indent=2) + "\n")
     spawn_daemon(dockerd_argv(node, registry), node.log_file)
 
 

@@ -1,8 +1,11 @@
 """Seed images, built on the machine and pushed to the lab registry (nothing is pulled).
 
 ``base`` is a root filesystem made of Debian's static busybox (sh, httpd, wget, …) imported
-as an image. ``web`` is the test web app (see webapp/), built on ``base`` in two versions so
-that tests can roll an update from one to the other.
+as an image, plus GNU wget from the host's Debian package with the shared libraries it links
+(``gnu-wget``): static busybox's wget segfaults with ``-T`` and on name lookups, so load tests
+and probes between containers need a client that resolves names and times out on its own.
+``web`` is the test web app (see webapp/), built on ``base`` in two versions so that tests
+can roll an update from one to the other.
 """
 
 from __future__ import annotations
@@ -11,20 +14,50 @@ import io
 import shutil
 import tarfile
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fleetdeck.errors import PrerequisiteMissingError
 from fleetdeck.lab.system import run
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from fleetdeck.lab.state import NodeRecord
 
 BUSYBOX = "/bin/busybox"
+#: Where the image carries GNU wget (busybox keeps ``wget``: existing probes use it).
+HTTP_CLIENT = "usr/bin/gnu-wget"
+#: glibc resolves names from /etc/hosts, then DNS (Docker's embedded DNS on user networks).
+NSSWITCH = "passwd: files\ngroup: files\nhosts: files dns\n"
+
+
+def http_client_files(binary: str = "wget") -> dict[str, Path]:
+    """GNU wget and every shared library it links, keyed by their path inside the image.
+
+    ``ldd`` names the libraries (and the dynamic loader) at the paths the binary looks for
+    them; each is stored there with the content of the file it points to.
+    """
+    found = shutil.which(binary)
+    if found is None:
+        raise PrerequisiteMissingError(
+            "GNU wget is missing: the lab's images carry it as their HTTP client",
+            hint="install it with: apt-get install -y wget",
+        )
+    files = {HTTP_CLIENT: Path(found).resolve()}
+    for line in run(["ldd", found], check=False).stdout.splitlines():
+        words = line.split()
+        path = words[2] if len(words) > 2 and words[1] == "=>" else (words[0] if words else "")
+        if path.startswith("/"):
+            files[path.lstrip("/")] = Path(path).resolve()
+    if len(files) == 1:
+        raise PrerequisiteMissingError(
+            f"{found} is not a dynamically linked GNU wget",
+            hint="install Debian's wget package: apt-get install -y wget",
+        )
+    return files
 
 
 def base_rootfs_tar() -> bytes:
-    """A tar of a minimal root filesystem: busybox and a symlink per applet."""
+    """A tar of a minimal root filesystem: busybox, a symlink per applet, GNU wget."""
     busybox = shutil.which("busybox") or BUSYBOX
     applets = run([busybox, "--list"]).stdout.split()
     buf = io.BytesIO()
@@ -35,6 +68,16 @@ def base_rootfs_tar() -> bytes:
             info.mode = 0o1777 if directory == "tmp" else 0o755
             tar.addfile(info)
         tar.add(busybox, arcname="bin/busybox")
+        client = http_client_files()
+        for directory in sorted({str(Path(p).parent) for p in client} - {"."}):
+            for parent in [*reversed(Path(directory).parents[:-1]), Path(directory)]:
+                if str(parent) not in tar.getnames():
+                    info = tarfile.TarInfo(str(parent))
+                    info.type = tarfile.DIRTYPE
+                    info.mode = 0o755
+                    tar.addfile(info)
+        for arcname, source in client.items():
+            tar.add(str(source), arcname=arcname)
         for applet in applets:
             if applet == "busybox":
                 continue
@@ -46,6 +89,7 @@ def base_rootfs_tar() -> bytes:
             "etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n",
             "etc/group": "root:x:0:\nnogroup:x:65534:\n",
             "etc/hosts": "127.0.0.1 localhost\n",
+            "etc/nsswitch.conf": NSSWITCH,
         }.items():
             data = text.encode()
             info = tarfile.TarInfo(name)

@@ -28,6 +28,8 @@ REQUIRED_TOOLS: Mapping[str, str] = {
     "docker": "docker.io",
     "docker-registry": "docker-registry",
     "busybox": "busybox-static",
+    "wget": "wget",
+    "ldd": "libc-bin",
 }
 
 

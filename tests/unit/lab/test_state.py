@@ -84,3 +84,16 @@ def test_base_rootfs_has_busybox_and_a_shell() -> None:
     assert members["bin/sh"].issym() and members["bin/sh"].linkname == "busybox"
     assert members["bin/httpd"].issym() and members["bin/wget"].issym()
     assert members["tmp"].mode == 0o1777
+    # GNU wget (a client that resolves names and honours -T) with its loader and libraries.
+    assert members["usr/bin/gnu-wget"].isfile()
+    assert any(name.startswith(("lib64/ld-linux", "lib/ld-linux")) for name in members)
+    assert any(name.endswith("/libc.so.6") for name in members)
+    assert "hosts: files dns" in (tar_text(base_rootfs_tar(), "etc/nsswitch.conf"))
+
+
+def tar_text(data: bytes, name: str) -> str:
+    """One file's text from a tar."""
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        member = tar.extractfile(name)
+        assert member is not None
+        return member.read().decode()
