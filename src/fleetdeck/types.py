@@ -8,9 +8,33 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, Field, PlainSerializer
+from pydantic import BaseModel, Field, PlainSerializer, computed_field
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+#: On containers and Swarm services that fleetdeck creates from a pinned ``repo@sha256:…``:
+#: the image reference the Compose file wrote (e.g. ``registry:5000/web:1``), for display.
+IMAGE_REF_LABEL = "io.fleetdeck.image"
+
+
+def image_reference(image: str, labels: Mapping[str, str]) -> tuple[str, str | None]:
+    """Split what an engine reports as a container's image into (reference, digest).
+
+    The reference is what a person wrote: the ``io.fleetdeck.image`` label when fleetdeck
+    pinned the image, else the ``repo:tag`` part of ``repo:tag@sha256:…`` (as the docker
+    CLI's Swarm deploys write it), else the image as reported (no tag is known: a bare
+    ``repo@sha256:…`` stays whole rather than pass for ``repo:latest``). The digest is the
+    ``sha256:…`` after ``@``, or None when the image is not pinned.
+    """
+    written = labels.get(IMAGE_REF_LABEL, "")
+    name, at, digest = image.partition("@")
+    if not at:
+        return written or image, None
+    tagged = ":" in name.rsplit("/", 1)[-1]
+    return written or (name if tagged else image), digest
 
 
 class Role(StrEnum):
@@ -86,6 +110,18 @@ class EngineContainer(BaseModel):
     #: The init process's pid on the agent's host (inspect ``State.Pid``; 0 when not running).
     #: Only the agent's metrics sampler uses it: never serialised, never on the wire.
     pid: int = Field(default=0, exclude=True)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def image_ref(self) -> str:
+        """The image as the user wrote it (tag), even when the engine reports a digest."""
+        return image_reference(self.image, self.labels)[0]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def image_digest(self) -> str | None:
+        """The ``sha256:…`` digest the container was created from, when it was pinned."""
+        return image_reference(self.image, self.labels)[1]
 
 
 class Container(EngineContainer):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from fleetdeck.agent.docker_api import DockerAPI
 from fleetdeck.agent.swarm_summary import summarize_node, summarize_service, summarize_task
 from fleetdeck.errors import InvalidInputError
+from fleetdeck.types import IMAGE_REF_LABEL
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -106,6 +107,9 @@ class SwarmMixin(DockerAPI):
         template = dict(spec.get("TaskTemplate") or {})
         container_spec = dict(template.get("ContainerSpec") or {})
         container_spec["Image"] = image
+        labels = dict(container_spec.get("Labels") or {})
+        if labels.pop(IMAGE_REF_LABEL, None) is not None:  # a deploy's tag: no longer true
+            container_spec["Labels"] = labels
         template["ContainerSpec"] = container_spec
         spec["TaskTemplate"] = template
         return await self._update_service(service, spec)

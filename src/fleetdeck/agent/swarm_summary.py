@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fleetdeck.types import image_reference
+
 
 def summarize_node(node: dict[str, Any]) -> dict[str, Any]:
     """A node with ``id, hostname, role, availability, state, addr, leader, labels`` added."""
@@ -37,12 +39,16 @@ def summarize_service(service: dict[str, Any]) -> dict[str, Any]:
     spec = service.get("Spec") or {}
     mode = spec.get("Mode") or {}
     status = service.get("ServiceStatus") or {}
-    image = ((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image", "")
+    container = (spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    image = container.get("Image", "")
+    image_ref, image_digest = image_reference(image, container.get("Labels") or {})
     return {
         **service,
         "id": service.get("ID", ""),
         "name": spec.get("Name", ""),
         "image": image,
+        "image_ref": image_ref,
+        "image_digest": image_digest,
         "mode": "replicated" if "Replicated" in mode else "global" if "Global" in mode else "",
         "replicas": (mode.get("Replicated") or {}).get("Replicas"),
         "running": status.get("RunningTasks"),
@@ -56,7 +62,9 @@ def summarize_task(task: dict[str, Any], hostnames: dict[str, str]) -> dict[str,
     status = task.get("Status") or {}
     node_id = task.get("NodeID", "")
     container = (status.get("ContainerStatus") or {}).get("ContainerID", "")
-    image = (((task.get("Spec") or {}).get("ContainerSpec")) or {}).get("Image", "")
+    container_spec = ((task.get("Spec") or {}).get("ContainerSpec")) or {}
+    image = container_spec.get("Image", "")
+    image_ref, image_digest = image_reference(image, container_spec.get("Labels") or {})
     return {
         **task,
         "id": task.get("ID", ""),
@@ -70,5 +78,7 @@ def summarize_task(task: dict[str, Any], hostnames: dict[str, str]) -> dict[str,
         "error": status.get("Err", ""),
         "container_id": container,
         "image": image,
+        "image_ref": image_ref,
+        "image_digest": image_digest,
         "updated_at": task.get("UpdatedAt"),
     }

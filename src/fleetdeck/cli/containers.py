@@ -36,9 +36,10 @@ RefArg = Annotated[str, typer.Argument(help="Container: ENV/NAME, ENV/ID or an i
 PS_COLUMNS = ["ENVIRONMENT", "NODE", "NAME", "IMAGE", "STATE", "HEALTH", "STATUS", "ID"]
 
 
-def container_row(c: Container) -> list[str | None]:
-    """One ``ps`` table row."""
-    return [c.environment, c.node, c.name, c.image, c.state, c.health, c.status, short_id(c.id)]
+def container_row(c: Container, *, digests: bool = False) -> list[str | None]:
+    """One ``ps`` table row: the image as written (tag), its digest only when asked for."""
+    row = [c.environment, c.node, c.name, c.image_ref, c.state, c.health, c.status, short_id(c.id)]
+    return [*row[:4], c.image_digest or "", *row[4:]] if digests else row
 
 
 @app.command()
@@ -63,6 +64,9 @@ def ps(
     offset: Annotated[int | None, typer.Option("--offset", min=0, help="Skip N.")] = None,
     all_: Annotated[bool, typer.Option("--all", "-a", help="Not only running ones.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only ENV/ID refs.")] = False,
+    digests: Annotated[
+        bool, typer.Option("--digests", help="Add the image digest (sha256:…) column.")
+    ] = False,
     url: UrlOpt = None,
     token: TokenOpt = None,
     ca_cert: CaCertOpt = None,
@@ -89,7 +93,8 @@ def ps(
     elif output is OutputFormat.json:
         print_json([dump(c) for c in page.items])
     else:
-        print_table(None, PS_COLUMNS, [container_row(c) for c in page.items])
+        columns = [*PS_COLUMNS[:4], "DIGEST", *PS_COLUMNS[4:]] if digests else PS_COLUMNS
+        print_table(None, columns, [container_row(c, digests=digests) for c in page.items])
         if page.total > len(page.items):
             typer.echo(f"{len(page.items)} of {page.total} shown (use --limit/--offset)")
 

@@ -62,7 +62,8 @@ def ps(
     if output is OutputFormat.json:
         print_json(services)
         return
-    rows = [[s["service"], c["name"], c["state"], c.get("health") or "", c["image"]]
+    rows = [[s["service"], c["name"], c["state"], c.get("health") or "",
+             c.get("image_ref") or c["image"]]
             for s in services for c in s["containers"]]  # fmt: skip
     print_table(None, ["SERVICE", "CONTAINER", "STATE", "HEALTH", "IMAGE"], rows)
 

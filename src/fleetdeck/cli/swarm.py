@@ -75,7 +75,7 @@ def service_row(s: dict[str, Any]) -> list[Any]:
         pick(s, "name", "Spec.Name"),
         mode,
         shown,
-        pick(s, "image", "Spec.TaskTemplate.ContainerSpec.Image"),
+        pick(s, "image_ref", "image", "Spec.TaskTemplate.ContainerSpec.Image"),
     ]
 
 
@@ -87,7 +87,7 @@ def task_row(t: dict[str, Any]) -> list[Any]:
         pick(t, "node", "hostname", "NodeID"),
         pick(t, "state", "Status.State"),
         pick(t, "desired_state", "DesiredState"),
-        pick(t, "image", "Spec.ContainerSpec.Image"),
+        pick(t, "image_ref", "image", "Spec.ContainerSpec.Image"),
         pick(t, "error", "Status.Err"),
     ]
 

@@ -156,3 +156,24 @@ def test_stats_table(
     result = run_cli(capsys, monkeypatch, "stats", "prod/web", *URL)
     assert result.code == 0, result.err
     assert "12.50%" in result.out and "52.0MB / 1.0GB" in result.out
+
+
+def test_ps_shows_the_written_tag_and_the_digest_on_demand(
+    fake_server: FakeServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    digest = "sha256:" + "f8dc" * 16
+    pinned = container(
+        "shop-web-1",
+        image=f"registry.lan:5000/web@{digest}",
+        labels={"io.fleetdeck.image": "registry.lan:5000/web:1"},
+    )
+    fake_server.on("GET", "/containers", {"items": [pinned], "total": 1})
+    table = run_cli(capsys, monkeypatch, "ps", *URL)
+    assert "registry.lan:5000/web:1" in table.out and "sha256:" not in table.out
+    wide = run_cli(capsys, monkeypatch, "ps", "--digests", *URL)
+    header, row = wide.out.splitlines()[:2]
+    assert header.split()[3:5] == ["IMAGE", "DIGEST"]
+    assert row.split()[3:5] == ["registry.lan:5000/web:1", digest]
+    rows = json.loads(run_cli(capsys, monkeypatch, "ps", "-o", "json", *URL).out)
+    assert rows[0]["image"] == f"registry.lan:5000/web@{digest}"
+    assert (rows[0]["image_ref"], rows[0]["image_digest"]) == ("registry.lan:5000/web:1", digest)

@@ -141,7 +141,11 @@ def test_every_supported_key_lands_in_the_spec(tmp_path: Path) -> None:
     assert c["Image"].startswith(IMAGE + "@sha256:")
     assert c["Command"] == ["/init"] and c["Args"] == ["httpd", "-f"]
     assert c["Env"] == ["A=1", "B"]
-    assert c["Labels"] == {"team": "web", "com.docker.stack.namespace": "shop"}
+    assert c["Labels"] == {
+        "team": "web",
+        "com.docker.stack.namespace": "shop",
+        "io.fleetdeck.image": IMAGE,  # the written tag, shown instead of the pinned digest
+    }
     assert (c["User"], c["Dir"], c["Hostname"]) == ("1000", "/srv", "webhost")
     assert c["ReadOnly"] is True and c["Init"] is True
     assert c["StopSignal"] == "SIGINT" and c["StopGracePeriod"] == 20 * S

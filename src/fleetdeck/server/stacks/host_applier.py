@@ -337,9 +337,11 @@ class HostApplier:
                     running=sum(c.running for c in containers),
                     healthy=sum(c.running and c.health in (None, "healthy") for c in containers),
                     image=containers[0].image if containers else "",
+                    image_ref=containers[0].image_ref if containers else "",
                     containers=[
                         {"id": c.id[:12], "name": c.name, "state": c.state, "health": c.health,
-                         "image": c.image, "number": c.number, "revision": c.revision}
+                         "image": c.image, "image_ref": c.image_ref, "number": c.number,
+                         "revision": c.revision}
                         for c in containers
                     ],
                 )

@@ -22,6 +22,7 @@ from fleetdeck.server.stacks.host_spec import (
     L_REVISION,
     L_SERVICE,
 )
+from fleetdeck.types import image_reference
 
 if TYPE_CHECKING:
     from fleetdeck.server.fleet.links import AgentLink
@@ -49,6 +50,8 @@ class ObservedContainer:
     has_healthcheck: bool = False
     published: list[str] = field(default_factory=list)
     exit_code: int | None = None
+    #: The image as the Compose file wrote it (see :func:`fleetdeck.types.image_reference`).
+    image_ref: str = ""
 
     @property
     def running(self) -> bool:
@@ -91,6 +94,7 @@ class ObservedContainer:
             has_healthcheck=bool(check) and check[0] != "NONE",
             published=published,
             exit_code=state.get("ExitCode") if state.get("Status") == "exited" else None,
+            image_ref=image_reference(str(config.get("Image", "")), labels)[0],
         )
 
     @property

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.stacks.host_spec import container_name, replica_labels
 from fleetdeck.server.stacks.plan import ProgressEvent
+from fleetdeck.types import IMAGE_REF_LABEL
 
 if TYPE_CHECKING:
     from fleetdeck.server.stacks.host_node import HostNode, ObservedContainer
@@ -110,6 +111,8 @@ class Rollout:
             config_files=self.ctx.config_files,
         )
         config["Labels"] = {**config.get("Labels", {}), **labels}
+        if spec.image and spec.image != image:
+            config["Labels"][IMAGE_REF_LABEL] = spec.image  # shown instead of the digest
         mounts = config.setdefault("HostConfig", {}).setdefault("Mounts", [])
         for key, target in spec.files.values():
             path = self.ctx.file_paths.get(key)

@@ -56,6 +56,8 @@ class ServiceSpec:
     fixed_ports: list[str] = field(default_factory=list)
     has_healthcheck: bool = False
     files: dict[str, tuple[str, str]] = field(default_factory=dict)  # key → (kind:name, target)
+    #: The image as the Compose file writes it (the replica is created from a pinned digest).
+    image: str = ""
 
 
 def replicas_of(service: Service) -> int:
@@ -145,6 +147,7 @@ def build_spec(
         fixed_ports=fixed,
         has_healthcheck=_has_healthcheck(service),
         files=files,
+        image=service.image or "",
     )
 
 

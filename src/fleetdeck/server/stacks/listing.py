@@ -91,7 +91,7 @@ async def stack_ps(service: StackService, name: str) -> list[dict[str, Any]]:
     statuses = await service.applier(kind).status(name, target)
     return [
         {"service": s.service, "desired": s.desired, "running": s.running, "healthy": s.healthy,
-         "image": s.image, "containers": s.containers}
+         "image": s.image, "image_ref": s.image_ref or s.image, "containers": s.containers}
         for s in statuses
     ]  # fmt: skip
 

@@ -203,6 +203,8 @@ class ServiceStatus:
     healthy: int
     image: str
     containers: list[dict[str, Any]] = field(default_factory=list)
+    #: ``image`` as the Compose file wrote it (``image`` may be a pinned ``repo@sha256:…``).
+    image_ref: str = ""
 
 
 @dataclass(frozen=True)

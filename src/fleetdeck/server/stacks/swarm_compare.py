@@ -16,6 +16,7 @@ from typing import Any
 
 from fleetdeck.server.stacks.plan import Action, Change
 from fleetdeck.server.stacks.swarm_spec import FINGERPRINT, STACK_IMAGE
+from fleetdeck.types import IMAGE_REF_LABEL
 
 #: ContainerSpec keys → the Compose key people know them by.
 _CONTAINER_KEYS = {
@@ -76,6 +77,8 @@ def _sections(spec: dict[str, Any]) -> dict[str, Any]:
     sections: dict[str, Any] = {}
     for key, name in _CONTAINER_KEYS.items():
         sections[name] = _strip_ids(container.get(key))
+    if sections["labels"]:  # the written tag follows the image: not a label change of its own
+        sections["labels"] = {k: v for k, v in sections["labels"].items() if k != IMAGE_REF_LABEL}
     for key, name in _TEMPLATE_KEYS.items():
         sections[name] = template.get(key)
     for key, name in _SERVICE_KEYS.items():

@@ -279,6 +279,7 @@ def service_status(
             "desired_state": t.get("desired_state"),
             "error": t.get("error"),
             "image": t.get("image"),
+            "image_ref": t.get("image_ref") or t.get("image"),
         }
         for t in live
     ]
@@ -289,4 +290,5 @@ def service_status(
         healthy=len(running),
         image=str(service.get("image", "")),
         containers=containers,
+        image_ref=str(service.get("image_ref") or service.get("image", "")),
     )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from fleetdeck.server.stacks import swarm_defaults as defaults
 from fleetdeck.server.stacks.plan import Strategy
+from fleetdeck.types import IMAGE_REF_LABEL
 
 if TYPE_CHECKING:
     from fleetdeck.compose import Project, Service
@@ -201,9 +202,12 @@ def _container_spec(
     name: str, service: Service, inputs: SpecInputs, project: Project
 ) -> dict[str, Any]:
     stack = inputs.stack
+    image = inputs.images.get(name) or service.image
+    # The tag the file wrote, for display: tasks run the pinned digest (see swarm_compare).
+    written = {IMAGE_REF_LABEL: service.image} if service.image and service.image != image else {}
     spec: dict[str, Any] = {
-        "Image": inputs.images.get(name) or service.image,
-        "Labels": {**service.labels, NAMESPACE: stack},
+        "Image": image,
+        "Labels": {**service.labels, NAMESPACE: stack, **written},
         "Env": [k if v is None else f"{k}={v}" for k, v in sorted(service.environment.items())],
         "Mounts": [_mount(v, project, stack) for v in service.volumes] + _tmpfs(service.tmpfs),
         "Secrets": _file_refs(service.secrets, inputs.secrets, secret=True),

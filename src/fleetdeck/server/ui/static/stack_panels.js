@@ -33,7 +33,7 @@
         });
         return el("tr", { "data-service": s.service }, el("td", { class: "strong" }, s.service),
           el("td", { class: bad ? "error num" : "num" }, `${s.running}/${s.desired}`), el("td", { class: "num" }, String(s.healthy)),
-          el("td", { class: "mono" }, s.image), el("td", {}, containers));
+          el("td", { class: "mono", title: s.image }, s.image_ref || s.image), el("td", {}, containers));
       })));
       const sel = $("[data-logs-service]"), current = sel.value;
       sel.replaceChildren(el("option", { value: "" }, "all"), ...rows.map((s) => el("option", {}, s.service)));

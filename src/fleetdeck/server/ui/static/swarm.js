@@ -15,6 +15,9 @@ window.fleetdeckSwarm = function (ctx) {
   const labelBadges = (labels) => { const l = Object.entries(labels || {}); return l.length ? l.map(([k, v]) => el("span", { class: "badge" }, `${k}=${v}`)) : "—"; };
   const stateBadge = (state) => el("span", { class: "state" + (state === "running" ? " st-running" : BAD.includes(state) ? " st-dead" : DONE.includes(state) ? "" : " st-created"), "data-task-state-badge": "" }, state || "—");
   const withoutDigest = (image) => (image || "").split("@")[0];
+  // The tag a deploy wrote (image_ref) when the service runs a pinned digest; the digest is
+  // in the cell's tooltip.
+  const imageOf = (x) => withoutDigest(x.image_ref || x.image);
   const counts = (s) => `${s.running ?? "?"}/${s.desired ?? "?"}`;
   function smallButton(label, onClick, danger, attrs) {
     const b = el("button", Object.assign({ class: "btn small" + (danger ? " danger" : ""), type: "button" }, attrs || {}), label);
@@ -57,7 +60,7 @@ window.fleetdeckSwarm = function (ctx) {
     const body = el("tbody");
     rows.forEach((s) => {
       body.append(el("tr", Object.assign({ "data-service": s.name }, open === s.name ? { "aria-current": "true" } : {}),
-        el("td", { class: "strong" }, s.name), el("td", { class: "mono" }, withoutDigest(s.image)), el("td", {}, s.mode),
+        el("td", { class: "strong" }, s.name), el("td", { class: "mono", title: s.image || "" }, imageOf(s)), el("td", {}, s.mode),
         el("td", { "data-service-running": "" }, counts(s)), el("td", { "data-service-update": "" }, s.update_state || "—"), serviceActions(s)));
     });
     if (!rows.length) body.append(el("tr", {}, el("td", { colspan: "6", class: "empty" }, "No services.")));
@@ -68,7 +71,7 @@ window.fleetdeckSwarm = function (ctx) {
     // The detail stays in place (moving it would drop the focus of a field being typed in).
     if (!extra.contains(detail)) extra.replaceChildren(el("h2", {}, "Services"), servicesBox, detail);
     servicesBox.replaceChildren(table);
-    if (current) detail.querySelector("[data-service-image-now]").textContent = withoutDigest(current.image);
+    if (current) detail.querySelector("[data-service-image-now]").textContent = imageOf(current);
   }
 
   // While a service is open its tasks are polled; the table's counts follow without a rebuild
@@ -79,13 +82,13 @@ window.fleetdeckSwarm = function (ctx) {
       if (!tr) continue;
       tr.querySelector("[data-service-running]").textContent = counts(s);
       tr.querySelector("[data-service-update]").textContent = s.update_state || "—";
-      tr.querySelector("td.mono").textContent = withoutDigest(s.image);
+      tr.querySelector("td.mono").textContent = imageOf(s);
     }
   }
 
   // ---------------------------------------------------------------- one service: tasks, logs, image
   function imageForm(s) {
-    const input = el("input", { name: "image", value: withoutDigest(s.image), required: "", "aria-label": "New image of " + s.name, class: "grow mono" });
+    const input = el("input", { name: "image", value: imageOf(s), required: "", "aria-label": "New image of " + s.name, class: "grow mono" });
     const f = el("form", { class: "row wrap", "data-service-image-form": "" }, el("label", { class: "grow" }, "new image", input),
       el("button", { class: "btn primary", type: "submit" }, "Update image"));
     f.addEventListener("submit", async (ev) => {
@@ -107,7 +110,7 @@ window.fleetdeckSwarm = function (ctx) {
     open = s.name;
     detail.replaceChildren(
       el("div", { class: "row wrap" }, el("h2", { class: "grow" }, "Service " + s.name),
-        el("span", { class: "muted small" }, "image ", el("code", { "data-service-image-now": "" }, withoutDigest(s.image))),
+        el("span", { class: "muted small" }, "image ", el("code", { "data-service-image-now": "", title: s.image || "" }, imageOf(s))),
         smallButton("Close", close)),
       canOperate ? imageForm(s) : "",
       el("h3", {}, "Tasks ", el("span", { class: "muted small", "data-tasks-status": "" }, "loading…")),
@@ -152,7 +155,7 @@ window.fleetdeckSwarm = function (ctx) {
       const body = el("tbody");
       tasks.forEach((t) => body.append(el("tr", { "data-task-state": t.state, "data-task-node": t.node },
         el("td", { class: "mono" }, `${name}.${t.slot ?? t.node_id.slice(0, 12)}`), el("td", {}, t.node), el("td", {}, stateBadge(t.state)),
-        el("td", {}, t.desired_state), el("td", { class: "mono ellipsis" }, withoutDigest(t.image)),
+        el("td", {}, t.desired_state), el("td", { class: "mono ellipsis", title: t.image || "" }, imageOf(t)),
         el("td", { class: t.error ? "error" : "muted" }, t.error || t.message || ""), el("td", {}, when(t.updated_at)))));
       if (!tasks.length) body.append(el("tr", {}, el("td", { colspan: "7", class: "empty" }, "No tasks.")));
       detail.querySelector("[data-service-tasks]").replaceChildren(el("table", { class: "table tasks" }, el("thead", {}, head), body));
