@@ -168,19 +168,39 @@ def test_image_pull_on_node3_shows_progress_then_the_image_is_listed(
     expect(admin.locator("[data-resource-status]")).to_contain_text("item(s)")
     expect(rows).to_have_count(0)
     pull = admin.locator("[data-resource-tools] form").first
+    # The pull has its own environment field, which follows the filter when one is chosen...
+    expect(pull.locator("select[name=environment]")).to_have_value("node3")
+    # ... and is enough on its own: with the list showing every environment, pull on node3.
+    admin.locator("[data-env-select]").select_option("")
+    pull.locator("select[name=environment]").select_option("node3")
     pull.locator("input[name=image]").fill(image)
     pull.get_by_role("button", name="Pull an image").click()
     progress = admin.locator("[data-resource-extra] .progress")
-    expect(admin.get_by_role("heading", name=f"Pulling {image}")).to_be_visible()
+    expect(admin.get_by_role("heading", name=f"Pulling {image} on node3")).to_be_visible()
     # One line per layer (its id and last status), then Docker's closing status line.
     expect(progress).to_contain_text(
         re.compile(r"[0-9a-f]{12}: (Pull complete|Already exists)"), timeout=60000
     )
     expect(progress).to_contain_text(f"Status: Downloaded newer image for {image}")
     ok_toast(admin, f"Pulled {image}")
+    admin.locator("[data-env-select]").select_option("node3")
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text("node3")
     shot(admin, "images-pull")
+
+
+def test_swarm_page_without_a_swarm_shows_only_the_empty_state(
+    admin: Page, fleet: LabRecord
+) -> None:
+    admin.goto(url_of(fleet) + "/swarm")
+    expect(admin.locator("[data-swarm-empty]")).to_contain_text(
+        "No environment of this server is a Swarm"
+    )
+    # No environment picker, filter, node-label form or empty tables around it.
+    expect(admin.locator("[data-resource]")).to_have_count(0)
+    expect(admin.locator("main form")).to_have_count(0)
+    expect(admin.locator("main table")).to_have_count(0)
+    shot(admin, "swarm-empty")
 
 
 # ------------------------------------------------------------------------------ Swarm

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from fleetdeck.server import ui
 
 from .conftest import add_user, bearer
 
 if TYPE_CHECKING:
     import httpx
+
+TEMPLATES = Path(ui.__file__).parent / "templates"
 
 
 async def test_every_role_sees_the_registries_page_and_only_admins_get_its_actions(
@@ -49,7 +54,10 @@ async def test_the_swarm_page_loads_its_script_before_the_table_engine(
 ) -> None:
     client.cookies.set("fleetdeck_session", admin_token)
     page = (await client.get("/swarm")).text
-    assert page.index("/static/swarm.js") < page.index("/static/resources.js")
+    # No environment of this server is a Swarm: the page is its empty state alone.
+    assert "data-swarm-empty" in page and "/static/resources.js" not in page
+    template = (TEMPLATES / "resource.html").read_text()
+    assert template.index("/static/swarm.js") < template.index("/static/resources.js")
     script = await client.get("/static/swarm.js")
     assert script.status_code == 200
     assert "window.fleetdeckSwarm" in script.text

@@ -20,6 +20,7 @@
   const when = (iso) => (iso ? iso.replace("T", " ").slice(0, 19) : "—");
   const short = (id) => (id || "").replace("sha256:", "").slice(0, 12);
   const ROLES = ["viewer", "operator", "admin"];
+  const ENVIRONMENTS = JSON.parse(root.dataset.environments || "[]");
   const needEnv = (what) => { if (!env()) throw new Error(`choose an environment first (${what} happens on one environment)`); };
 
   function el(tag, attrs, ...children) {
@@ -49,8 +50,12 @@
       actions: (r) => canOperate ? [["Remove", () => run(`Remove image ${(r.tags || [])[0] || short(r.id)}`,
         () => fd.api("DELETE", `/images?environment=${enc(r.environment)}&node=${enc(r.node)}&image=${enc((r.tags || [])[0] || r.id)}`),
         `From ${r.environment}/${r.node}.`), true]] : [],
-      tools: () => canOperate ? [form("Pull an image", [["image", "REGISTRY/name:tag", true], ["node", "node (optional)"]], pull),
+      // The pull names its own environment (the filter above only narrows the list); it
+      // follows the filter when one is chosen there.
+      tools: () => canOperate ? [form("Pull an image", [["environment", "environment to pull on", true, ENVIRONMENTS],
+        ["image", "REGISTRY/name:tag", true], ["node", "node (optional)"]], pull),
         button("Prune unused images", () => { needEnv("prune"); return run(`Prune images on ${env()}`, () => fd.api("POST", "/images/prune", { environment: env() }), "Unused images are deleted."); })] : [],
+      onEnvChange: () => { const pick = tools.querySelector("select[name=environment]"); if (pick && env()) pick.value = env(); },
     },
     volumes: {
       path: () => "/volumes" + envQuery(),
@@ -168,11 +173,12 @@
   }
 
   async function pull(v) {
-    needEnv("pull");
+    const environment = v.environment || env();
+    if (!environment) throw new Error("choose the environment to pull on");
     const box = el("div", { class: "progress", role: "status" }, "starting…");
     extra.hidden = false;
-    extra.replaceChildren(el("h2", {}, "Pulling " + v.image), box);
-    const resp = await fd.api("POST", "/images/pull", { environment: env(), node: v.node || null, image: v.image }, { raw: true });
+    extra.replaceChildren(el("h2", {}, `Pulling ${v.image} on ${environment}`), box);
+    const resp = await fd.api("POST", "/images/pull", { environment, node: v.node || null, image: v.image }, { raw: true });
     const reader = resp.body.getReader(), dec = new TextDecoder();
     let buf = "", failed = null;
     const layers = {};
