@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from fleetdeck.durations import parse_duration
-from fleetdeck.errors import NotFoundError
+from fleetdeck.errors import InvalidInputError, NotFoundError
 from fleetdeck.server.auth.deps import Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
 from fleetdeck.server.metrics.capacity import CapacityReporter
 from fleetdeck.server.metrics.catalog import METRICS
@@ -37,7 +37,9 @@ async def metric_names(who: Viewer) -> list[MetricName]:
 async def metrics_query(
     request: Request,
     who: Viewer,
-    target: Annotated[str, Query(description="ENV/NODE or ENV/NODE/CONTAINER")],
+    target: Annotated[
+        str, Query(description="ENV/NODE, ENV/NODE/CONTAINER, or ENV of a single-node environment")
+    ],
     metric: Annotated[str, Query(description="a name from /metrics/names")],
     start: Annotated[str | None, Query(description="ISO 8601 or epoch seconds")] = None,
     end: Annotated[str | None, Query(description="ISO 8601 or epoch seconds")] = None,
@@ -47,17 +49,41 @@ async def metrics_query(
 
     The resolution (raw, 1m, 1h rollups) follows the range and step; see ``docs/metrics.md``.
     """
+    fleet: Any = getattr(request.app.state, "fleet", None)
+    target = single_node_target(fleet, target)
     query = MetricsQuery.build(
         target, metric, start, end, step, retention=_retention(request),
         clock=request.app.state.clock,
     )  # fmt: skip
-    fleet: Any = getattr(request.app.state, "fleet", None)
     if fleet is not None and query.target.environment not in fleet.environment_names():
         raise NotFoundError(
             f"no environment {query.target.environment!r}",
             hint="list them with: fleetdeck env ls",
         )
     return MetricsResult.model_validate(await query.run(request.app.state.store))
+
+
+def single_node_target(fleet: Any, target: str) -> str:
+    """``ENV`` alone names the host of a single-node environment (most of a homelab's).
+
+    Anything with a ``/`` is left as it is; an environment with several nodes, or none yet,
+    is refused with the targets to use instead.
+    """
+    name = target.strip().strip("/")
+    if fleet is None or not name or "/" in name:
+        return target
+    nodes = [n.name for n in fleet.view(fleet.require_environment(name)).nodes]
+    if len(nodes) == 1:
+        return f"{name}/{nodes[0]}"
+    if not nodes:
+        raise InvalidInputError(
+            f"environment {name!r} has no node yet",
+            hint=f"enrol its agent: fleetdeck env token {name}",
+        )
+    raise InvalidInputError(
+        f"environment {name!r} has {len(nodes)} nodes: name one",
+        hint="use " + ", ".join(f"{name}/{node}" for node in nodes),
+    )
 
 
 def _retention(request: Request) -> Retention:

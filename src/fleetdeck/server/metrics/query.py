@@ -62,7 +62,8 @@ class Target:
         parts = text.strip().strip("/").split("/")
         if len(parts) not in (2, 3) or not all(parts):
             raise InvalidInputError(
-                f"bad metrics target {text!r}", hint="use ENV/NODE or ENV/NODE/CONTAINER"
+                f"bad metrics target {text!r}",
+                hint="use ENV/NODE or ENV/NODE/CONTAINER (ENV alone for a single-node environment)",
             )
         return cls(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
 
