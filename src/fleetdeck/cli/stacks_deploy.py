@@ -20,6 +20,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from fleetdeck import safeyaml
 from fleetdeck.cli.common import CaCertOpt, OutputOpt, TokenOpt, UrlOpt, client_from
 from fleetdeck.cli.output import OutputFormat, err_console, print_json, print_table
+from fleetdeck.cli.stack_variables import project_env_file, shell_values, source_label
 from fleetdeck.client.stack_files import stack_file
 from fleetdeck.errors import FleetdeckError, InvalidInputError
 
@@ -32,8 +33,10 @@ StackFilesOpt = Annotated[
                  show_default=False),
 ]  # fmt: skip
 StackEnvFileOpt = Annotated[
-    Path | None, typer.Option("--env-file", help="Variables file sent with the stack.")
-]
+    Path | None,
+    typer.Option("--env-file", help="Variables file sent with the stack (default: the "
+                 "project's .env). Shell variables the files use win over it."),
+]  # fmt: skip
 StackEnvOpt = Annotated[
     str | None, typer.Option("--env", "-e", help="Environment to deploy to (default: stored).")
 ]
@@ -225,9 +228,11 @@ def deploy(
     """Deploy a stack; exit 0 only when it converged and is healthy."""
     if strategy not in _STRATEGIES:
         raise InvalidInputError(f"--strategy must be one of {', '.join(_STRATEGIES)}")
+    env_file = project_env_file(files, env_file)
     with client_from(url, token, ca_cert) as client:
+        shell = shell_values(client, name, files)
         events = client.deploy_stack(
-            name, env, read_files(files), read_env_file(env_file), strategy
+            name, env, read_files(files), read_env_file(env_file), strategy, shell
         )
         follow_deploy(events, output)
 
@@ -241,10 +246,21 @@ def diff(
     url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
     output: OutputOpt = OutputFormat.table,
 ) -> None:  # fmt: skip
-    """Show what a deploy would change, service by service (changes nothing)."""
+    """Show what a deploy would change, service by service (changes nothing).
+
+    Each variable the files use is named with where its value comes from: the shell, the
+    stack's stored variables, the env file, or nowhere (the file's default).
+    """
+    env_file = project_env_file(files, env_file)
     with client_from(url, token, ca_cert) as client:
-        plan = client.diff_stack(name, env, read_files(files), read_env_file(env_file))
+        shell = shell_values(client, name, files)
+        plan = client.diff_stack(name, env, read_files(files), read_env_file(env_file), shell)
+    used = plan.get("variables") or []
     if output is OutputFormat.json:
+        for change in plan["changes"]:
+            change["variables"] = {
+                v["name"]: v["source"] for v in used if change["service"] in v["services"]
+            }
         print_json(plan["changes"])
         return
     rows = [[c["service"], c["action"], c["reason"]] for c in plan["changes"]]
@@ -253,6 +269,8 @@ def diff(
         typer.echo(line)
     for note in plan["notes"]:
         typer.echo(f"note: {note}")
+    for var in used:
+        typer.echo(f"variable {var['name']}: from {source_label(var['source'], env_file)}")
 
 
 @app.command("rollback")

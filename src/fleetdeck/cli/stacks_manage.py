@@ -92,15 +92,24 @@ def history(
     url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
     output: OutputOpt = OutputFormat.table,
 ) -> None:  # fmt: skip
-    """The stack's revisions, newest first."""
+    """The stack's revisions, newest first: result, services changed, images, message."""
     with client_from(url, token, ca_cert) as client:
         revisions = client.stack_history(name)
     if output is OutputFormat.json:
         print_json(revisions)
         return
-    rows = [[r["revision"], r["time"][:19], r["actor"], r["result"], r["strategy"], r["message"]]
+    rows = [[r["revision"], r["time"][:19], r["actor"], r["result"], r["strategy"],
+             "" if r.get("changed") is None else r["changed"], _images(r), r["message"]]
             for r in revisions]  # fmt: skip
-    print_table(None, ["REV", "TIME", "ACTOR", "RESULT", "STRATEGY", "MESSAGE"], rows)
+    heads = ["REV", "TIME", "ACTOR", "RESULT", "STRATEGY", "CHANGED", "IMAGES", "MESSAGE"]
+    print_table(None, heads, rows)
+
+
+def _images(revision: dict[str, object]) -> str:
+    """``web=sha256:0123456789ab, db=…``: each service's image digest, short."""
+    digests = revision.get("image_digests") or {}
+    assert isinstance(digests, dict)  # noqa: S101 - the server's JSON
+    return ", ".join(f"{svc}={str(ref).rpartition('@')[2][:19]}" for svc, ref in digests.items())
 
 
 @app.command("rm")

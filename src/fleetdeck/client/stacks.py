@@ -16,9 +16,12 @@ if TYPE_CHECKING:
 
 
 def _definition(
-    environment: str | None, files: list[dict[str, str]] | None, env_file: str | None
+    environment: str | None,
+    files: list[dict[str, str]] | None,
+    env_file: str | None,
+    variables: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {}
+    body: dict[str, Any] = {"variables": variables} if variables else {}
     if environment is not None:
         body["environment"] = environment
     if files is not None:
@@ -54,9 +57,15 @@ class StacksAPI(BaseClient):
         files: list[dict[str, str]],
         env_file: str | None = None,
         variables: dict[str, str] | None = None,
+        stack: str | None = None,
     ) -> dict[str, Any]:
-        """``POST /stacks/validate``: ``{ok, services, warnings, project}`` or ``{ok, errors}``."""
-        body = {"files": files, "env_file": env_file, "variables": variables or {}}
+        """``POST /stacks/validate``: ``{ok, services, warnings, project}`` or ``{ok, errors}``.
+
+        With ``stack``, that stack's stored variables count (secrets as set, never read).
+        """
+        body: dict[str, Any] = {"files": files, "env_file": env_file, "variables": variables or {}}
+        if stack is not None:
+            body["stack"] = stack
         result: dict[str, Any] = self._request("POST", "/stacks/validate", json_body=body)
         return result
 
@@ -76,9 +85,13 @@ class StacksAPI(BaseClient):
         environment: str | None = None,
         files: list[dict[str, str]] | None = None,
         env_file: str | None = None,
+        variables: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """``POST /stacks/{name}/diff``: ``{changes, findings, notes, image_users}``."""
-        body = _definition(environment, files, env_file)
+        """``POST /stacks/{name}/diff``: ``{changes, findings, notes, image_users, variables}``.
+
+        ``variables``: the caller's shell values of the variables the files use.
+        """
+        body = _definition(environment, files, env_file, variables)
         path = f"{self._stack(name)}/diff"
         result: dict[str, Any] = self._request("POST", path, json_body=body, timeout=LONG_S)
         return result
@@ -90,9 +103,10 @@ class StacksAPI(BaseClient):
         files: list[dict[str, str]] | None = None,
         env_file: str | None = None,
         strategy: str = "auto",
+        variables: dict[str, str] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """``POST /stacks/{name}/deploy``: the plan, progress events and the result."""
-        body = {**_definition(environment, files, env_file), "strategy": strategy}
+        body = {**_definition(environment, files, env_file, variables), "strategy": strategy}
         return self._stream("POST", f"{self._stack(name)}/deploy", json_body=body)
 
     def rollback_stack(self, name: str, revision: int | None = None) -> Iterator[dict[str, Any]]:

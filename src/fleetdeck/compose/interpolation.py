@@ -152,6 +152,33 @@ def _closing_brace(text: str, start: int) -> int:
     raise InterpolationError(f"invalid interpolation format in {text!r}: missing '}}'")
 
 
+def variable_names(text: str) -> list[str]:
+    """Every variable ``text`` refers to, defaults and alternatives included, in order.
+
+    Unlike :func:`interpolate` this does not depend on which variables are set: it names
+    what *could* be read, so a caller can send exactly the variables a file uses (and no
+    other part of its environment). Bad syntax names nothing more; the loader reports it.
+    """
+    names: list[str] = []
+    i = 0
+    while (dollar := text.find("$", i)) >= 0:
+        nxt = text[dollar + 1 : dollar + 2]
+        if nxt == "$":
+            i = dollar + 2
+        elif nxt == "{":
+            match = _NAME.match(text, dollar + 2)
+            if not match:
+                return names
+            names.append(match.group())
+            i = match.end()  # the word after an operator is scanned by the loop itself
+        elif match := _NAME.match(text, dollar + 1):
+            names.append(match.group())
+            i = match.end()
+        else:
+            i = dollar + 1
+    return list(dict.fromkeys(names))
+
+
 def interpolation_error(where: str, key: str, exc: InterpolationError) -> InvalidInputError:
     """The user-facing error for a failed interpolation at ``where`` (``FILE:LINE``)."""
     hint = (

@@ -3,7 +3,8 @@
 The steps, in order:
 
 1. variables: the process environment (or ``env``) over the project's ``.env`` (or the
-   ``env_files`` given instead, like ``docker compose --env-file``);
+   ``env_files`` given instead, like ``docker compose --env-file``), by the one rule of
+   :mod:`fleetdeck.compose.variables`;
 2. each file: parsed with line numbers, ``${…}`` substituted, ``!reset``/``!override``
    noted, and validated on its own, so that every error names its file and line;
 3. the files merged in order (:mod:`fleetdeck.compose.merge`);
@@ -20,12 +21,17 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from fleetdeck.compose.diagnostics import key_path, validation_error
-from fleetdeck.compose.dotenv import read_env_file
-from fleetdeck.compose.interpolation import InterpolationError, interpolate, interpolation_error
+from fleetdeck.compose.interpolation import (
+    InterpolationError,
+    interpolate,
+    interpolation_error,
+    variable_names,
+)
 from fleetdeck.compose.merge import apply_resets, merge_projects
 from fleetdeck.compose.model import Project
 from fleetdeck.compose.resolve import resolve_project
 from fleetdeck.compose.source import RESET, LocDict, LocList, SourceFile, read_yaml
+from fleetdeck.compose.variables import interpolation_variables
 from fleetdeck.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -60,7 +66,7 @@ def load_project(
     paths = list(files) or [_default_file(Path.cwd())]
     project_dir = paths[0].absolute().parent
     environ = dict(os.environ if env is None else env)
-    variables = _variables(project_dir, environ, env_files)
+    variables = interpolation_variables(project_dir, environ, env_files)
     unset: set[str] = set()
     sources = [_prepare_file(path, variables.get, unset.add) for path in paths]
     project: Project | None = None
@@ -101,19 +107,34 @@ def _split(value: str | None) -> list[str]:
     return [p.strip() for p in (value or "").split(",") if p.strip()]
 
 
-def _variables(
-    project_dir: Path, environ: dict[str, str], env_files: Sequence[Path] | None
-) -> dict[str, str]:
-    """Interpolation variables: the environment wins over the env files."""
-    if env_files is None:
-        default = project_dir / ".env"
-        env_files = [default] if default.is_file() else []
-    merged: dict[str, str] = {}
-    for path in env_files:
-        values = read_env_file(path, lambda n: environ.get(n, merged.get(n)))
-        merged.update({k: v for k, v in values.items() if v is not None})
-    merged.update(environ)
-    return merged
+def referenced_variables(files: Sequence[Path]) -> dict[str, set[str]]:
+    """The variables the files use, each with the services that use it (``""``: top level).
+
+    Walks the values exactly as loading does (``x-*`` blocks skipped), naming every variable
+    a value could read, defaults included, whichever are set; a secret's or config's
+    ``environment:`` counts too. The CLI sends only these from its shell environment.
+
+    Raises:
+        InvalidInputError: A file cannot be read or is not YAML.
+    """
+    found: dict[str, set[str]] = {}
+
+    def note(name: str, path: tuple[Any, ...]) -> None:
+        where = str(path[1]) if len(path) > 1 and path[0] == "services" else ""
+        found.setdefault(name, set()).add(where)
+
+    def names(text: str, path: tuple[Any, ...]) -> str:
+        for name in variable_names(text):
+            note(name, path)
+        if len(path) == 3 and path[0] in ("secrets", "configs") and path[2] == "environment":
+            note(text, path)
+        return text
+
+    for path in files:
+        source = SourceFile(path=path, data=LocDict())
+        raw = read_yaml(path)
+        _prepare(raw, (), raw.line, _Context(source, lambda _: None, lambda _: None, names))
+    return found
 
 
 def _prepare_file(
@@ -131,10 +152,13 @@ class _Context:
         source: SourceFile,
         lookup: Callable[[str], str | None],
         unset: Callable[[str], None],
+        names: Callable[[str, tuple[Any, ...]], str] | None = None,
     ) -> None:
         self.source = source
         self.lookup = lookup
         self.unset = unset
+        #: Instead of substituting, report the names a value uses (referenced_variables).
+        self.names = names
 
 
 def _prepare(node: Any, path: tuple[Any, ...], line: int, ctx: _Context) -> Any:
@@ -164,12 +188,17 @@ def _prepare(node: Any, path: tuple[Any, ...], line: int, ctx: _Context) -> Any:
             items.item_lines.append(item_line)
         return items
     if isinstance(node, str):
-        try:
-            return interpolate(node, ctx.lookup, ctx.unset)
-        except InterpolationError as exc:
-            where = f"{ctx.source.path}:{line}"
-            raise interpolation_error(where, key_path(path), exc) from None
+        return _substitute(node, path, line, ctx)
     return node
+
+
+def _substitute(text: str, path: tuple[Any, ...], line: int, ctx: _Context) -> str:
+    if ctx.names is not None:
+        return ctx.names(text, path)
+    try:
+        return interpolate(text, ctx.lookup, ctx.unset)
+    except InterpolationError as exc:
+        raise interpolation_error(f"{ctx.source.path}:{line}", key_path(path), exc) from None
 
 
 def _validate(source: SourceFile) -> Project:

@@ -41,3 +41,16 @@ def test_compose_and_env_files_must_be_utf8(tmp_path: Path) -> None:
     env.write_bytes(b"A=\xe9\n")
     with pytest.raises(InvalidInputError, match=r"env file .*prod.env is not UTF-8"):
         read_env_file(env)
+
+
+def test_only_the_shell_variables_the_files_use_are_sent(tmp_path: Path) -> None:
+    from fleetdeck.cli.stack_variables import project_env_file, shell_values
+
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  web:\n    image: ${WEB_IMAGE:-web:1}\n    x-a: $HOME\n")
+    environ = {"WEB_IMAGE": "web:2", "HOME": "/root", "AWS_SECRET": "no"}
+    assert shell_values(None, "shop", [compose], environ) == {"WEB_IMAGE": "web:2"}  # type: ignore[arg-type]
+    assert project_env_file([compose], None) is None
+    (tmp_path / ".env").write_text("WEB_IMAGE=web:2\n")
+    assert project_env_file([compose], None) == tmp_path / ".env"
+    assert project_env_file([compose], tmp_path / "x.env") == tmp_path / "x.env"

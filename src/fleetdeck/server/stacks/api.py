@@ -59,11 +59,14 @@ class DefinitionBody(BaseModel):
     environment: str | None = None
     files: list[FileBody] | None = None
     env_file: str | None = None
+    #: The caller's shell values of the variables the files use: they win over the stored
+    #: variables for this request only (``WEB_IMAGE=… fleetdeck stack deploy``).
+    variables: dict[str, str] = {}
 
     def proposal(self) -> Proposal:
         """As the service takes it."""
         files = to_files(self.files) if self.files is not None else None
-        return Proposal(self.environment, files, self.env_file)
+        return Proposal(self.environment, files, self.env_file, dict(self.variables))
 
 
 class DeployBody(DefinitionBody):
@@ -78,6 +81,8 @@ class ValidateBody(BaseModel):
     files: list[FileBody]
     env_file: str | None = None
     variables: dict[str, str] = {}
+    #: The stack being edited: its stored variables count (secrets checked as set, not read).
+    stack: str | None = None
 
 
 class RollbackBody(BaseModel):
@@ -123,7 +128,7 @@ async def list_stacks(
 async def validate(request: Request, _: Viewer, body: ValidateBody) -> dict[str, Any]:
     """Validate files for the editor (changes nothing)."""
     files = to_files(body.files)
-    return await stacks_of(request).validate(files, body.env_file, body.variables)
+    return await stacks_of(request).validate(files, body.env_file, body.variables, body.stack)
 
 
 @router.get("/{name}")
@@ -160,10 +165,13 @@ async def put_stack(
 async def diff(
     request: Request, _: Viewer, name: str, body: DefinitionBody | None = None
 ) -> dict[str, Any]:
-    """What a deploy would change (``image_users``: each inspected image's own USER)."""
+    """What a deploy would change (``image_users``: each inspected image's own USER).
+
+    ``variables`` names each variable the files use and the source of its value.
+    """
     plan = await stacks_of(request).plan(name, body.proposal() if body else None)
     data = plan.to_json()
-    keys = ("changes", "findings", "notes", "image_users")
+    keys = ("changes", "findings", "notes", "image_users", "variables")
     return {key: data[key] for key in keys}
 
 

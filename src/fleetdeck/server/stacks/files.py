@@ -24,7 +24,7 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from fleetdeck.compose import load_project
+from fleetdeck.compose import load_project, variables
 from fleetdeck.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -222,6 +222,15 @@ def load(
         # Name files as the user knows them, not by the server's path.
         exc.message = exc.message.replace(f"{directory}/", "")
         raise
+
+
+def env_file_values(
+    directory: Path, env_file: str | None, environ: Mapping[str, str]
+) -> dict[str, str]:
+    """What a materialised stack's env file sets (its values may use ``environ``)."""
+    if env_file is None:
+        return {}
+    return variables.env_file_values(environ, [directory / ENV_FILE_NAME])
 
 
 @contextmanager

@@ -106,6 +106,9 @@ class Plan:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     image_users: dict[str, str] | None = None
+    #: ``[{name, source, services}]``: each variable the files use and where its value came
+    #: from (``shell``, ``stored``, ``env_file``, ``default``); never a value.
+    variables: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def is_noop(self) -> bool:
@@ -121,6 +124,7 @@ class Plan:
             "findings": [finding.to_json() for finding in self.findings],
             "notes": list(self.notes),
             "image_users": self.image_users,
+            "variables": list(self.variables),
         }
 
 

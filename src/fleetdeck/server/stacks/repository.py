@@ -29,14 +29,24 @@ def secret_context(stack: str, key: str) -> str:
     return f"stack:{stack}:var:{key}"
 
 
+#: A revision's variable that came from the deploying command's shell, not the store.
+SHELL_SOURCE = "shell"
+
+
 @dataclass
 class Variable:
-    """A stack variable; ``value`` is None for a secret unless opened for a deploy."""
+    """A stack variable; ``value`` is None for a secret unless opened for a deploy.
+
+    ``source`` is ``stored`` for the stack's own variables and ``shell`` for a value the
+    deploying command's environment gave for that deploy only (kept sealed in its revision,
+    so a rollback uses it again, but never made a stored variable).
+    """
 
     key: str
     secret: bool
     value: str | None
     sealed: bytes | None = field(default=None, repr=False)
+    source: str = "stored"
 
     def to_json(self) -> dict[str, Any]:
         """As the API serves it: a secret's value is always null."""
@@ -50,13 +60,24 @@ class Variable:
         """As a revision stores it (secrets stay sealed)."""
         sealed = base64.b64encode(self.sealed).decode() if self.sealed else None
         value = None if self.secret else self.value
-        return {"key": self.key, "secret": self.secret, "value": value, "sealed": sealed}
+        data = {"key": self.key, "secret": self.secret, "value": value, "sealed": sealed}
+        return data | ({"source": self.source} if self.source == SHELL_SOURCE else {})
 
     @classmethod
     def from_revision(cls, data: dict[str, Any]) -> Variable:
         """Read a variable a revision stored."""
         sealed = base64.b64decode(data["sealed"]) if data.get("sealed") else None
-        return cls(str(data["key"]), bool(data.get("secret")), data.get("value"), sealed)
+        source = str(data.get("source") or "stored")
+        return cls(str(data["key"]), bool(data.get("secret")), data.get("value"), sealed, source)
+
+
+async def _replace_variables(session: Any, stack_id: str, variables: list[Variable]) -> None:
+    await session.execute(delete(StackVariable).where(StackVariable.stack_id == stack_id))
+    for var in variables:
+        if var.source == SHELL_SOURCE:
+            continue  # a deploy's shell value is never made a stored variable
+        session.add(StackVariable(stack_id=stack_id, key=var.key, secret=var.secret,
+                                  value=var.value, sealed=var.sealed))  # fmt: skip
 
 
 class StackRepository:
@@ -119,6 +140,24 @@ class StackRepository:
             if revision is not None:
                 row.revision = revision
 
+    async def restore_definition(
+        self, name: str, revision: StackRevision, *, variables: bool
+    ) -> None:
+        """Make the definition what ``revision`` deployed again (an undone deploy's files go).
+
+        The revision's files are in ``stack_blobs`` already; with ``variables``, the stored
+        variables become the revision's too (the undone deploy was a rollback that set them).
+        """
+        async with self._store.transaction() as session:
+            row = await session.scalar(select(StackDefinition).where(StackDefinition.name == name))
+            if row is None:
+                return
+            row.files, row.env_file = list(revision.files), revision.env_file
+            row.updated_at = datetime.now(UTC)
+            if variables:
+                chosen = [Variable.from_revision(v) for v in revision.variables]
+                await _replace_variables(session, row.id, chosen)
+
     async def delete(self, name: str) -> None:
         """Forget a stack (variables, revisions and file contents go with it)."""
         async with self._store.transaction() as session:
@@ -163,10 +202,7 @@ class StackRepository:
     async def replace_variables(self, stack: StackDefinition, variables: list[Variable]) -> None:
         """Make the stack's variables exactly ``variables`` (a rollback restores them)."""
         async with self._store.transaction() as session:
-            await session.execute(delete(StackVariable).where(StackVariable.stack_id == stack.id))
-            for var in variables:
-                session.add(StackVariable(stack_id=stack.id, key=var.key, secret=var.secret,
-                                          value=var.value, sealed=var.sealed))  # fmt: skip
+            await _replace_variables(session, stack.id, variables)
 
     async def delete_variable(self, stack: StackDefinition, key: str) -> None:
         """Remove a variable, or NotFoundError."""
@@ -178,6 +214,14 @@ class StackRepository:
             )
             if not getattr(result, "rowcount", 0):
                 raise NotFoundError(f"stack {stack.name!r} has no variable {key!r}")
+
+    def sealed_shell(self, stack: str, values: dict[str, str]) -> list[Variable]:
+        """A deploy's shell values as revision variables, sealed (they may hold secrets)."""
+        return [
+            Variable(key, True, None, self._box.seal(value, secret_context(stack, key)),
+                     SHELL_SOURCE)
+            for key, value in sorted(values.items())
+        ]  # fmt: skip
 
     def opened(self, stack: str, variables: list[Variable]) -> dict[str, str]:
         """Every variable's value, secrets decrypted (for loading and delivery only)."""

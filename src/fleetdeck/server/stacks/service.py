@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from fleetdeck.compose.variables import environment as variable_environment
 from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
 from fleetdeck.server.fleet.common import pick_node_link
 from fleetdeck.server.stacks import files as stack_files
@@ -22,8 +24,13 @@ from fleetdeck.server.stacks.deploy import DeployRun
 from fleetdeck.server.stacks.hardening import RULES, findings
 from fleetdeck.server.stacks.host_applier import HostApplier
 from fleetdeck.server.stacks.plan import DeployTarget, Strategy, TargetKind
-from fleetdeck.server.stacks.repository import StackRepository, Variable
-from fleetdeck.server.stacks.service_support import collect_files, revision_json
+from fleetdeck.server.stacks.repository import SHELL_SOURCE, StackRepository, Variable
+from fleetdeck.server.stacks.service_support import (
+    collect_files,
+    revision_json,
+    secrets_masked,
+    variable_report,
+)
 from fleetdeck.server.stacks.swarm_applier import SwarmApplier
 from fleetdeck.server.store.models_stacks import StackRevision
 
@@ -47,6 +54,9 @@ class Proposal:
     environment: str | None = None
     files: list[StackFile] | None = None
     env_file: str | None = None
+    #: Values from the deploying command's shell (only those its files use): they win over
+    #: the stored variables for this deploy (see :mod:`fleetdeck.compose.variables`).
+    shell: dict[str, str] = field(default_factory=dict)
 
 
 def check_variable_key(key: str) -> str:
@@ -151,9 +161,14 @@ class StackService:
         self, directory: Path, name: str, files: list[StackFile], env_file: str | None,
         values: dict[str, str], *, swarm: bool = False,
     ) -> tuple[Project, dict[str, bytes]]:  # fmt: skip
-        """Load a project and gather its secret/config contents while its files exist."""
+        """Load a project and gather its secret/config contents while its files exist.
+
+        A secret's ``environment: VAR`` reads the same variables as ``${VAR}`` does: the
+        stack's (and the shell's) over its env file.
+        """
         project = stack_files.load(directory, name, files, env_file, values)
-        return project, collect_files(project, directory, values, swarm=swarm)
+        resolved = {**stack_files.env_file_values(directory, env_file, values), **values}
+        return project, collect_files(project, directory, resolved, swarm=swarm, stack=name)
 
     async def load_off_loop(
         self, directory: Path, name: str, files: list[StackFile], env_file: str | None,
@@ -170,16 +185,28 @@ class StackService:
 
     # ------------------------------------------------------------------ reading
     async def validate(
-        self, files: list[StackFile], env_file: str | None, variables: dict[str, str]
+        self,
+        files: list[StackFile],
+        env_file: str | None,
+        variables: dict[str, str],
+        stack: str | None = None,
     ) -> dict[str, Any]:
-        """Check files as the editor types them; changes nothing."""
+        """Check files as the editor types them; changes nothing.
+
+        With ``stack``, the stack's stored variables count as they will in a deploy (the
+        given ``variables`` win). A stored secret is checked for being set, never read: it
+        takes a stand-in value, so nothing a viewer validates can show it.
+        """
+        name = stack_files.check_stack_name(stack) if stack else "validate"
+        stored = await self.repo.find(name) if stack else None
+        known = secrets_masked(await self._variables(stored))
         try:
-            with stack_files.scratch_dir(self.data_dir, "validate") as directory:
+            with stack_files.scratch_dir(self.data_dir, name) as directory:
                 project, _ = await self.load_off_loop(
-                    directory, "validate", files, env_file, variables
+                    directory, name, files, env_file, known | variables
                 )
         except InvalidInputError as exc:
-            return {"ok": False, "errors": [_located(exc.message)]}
+            return {"ok": False, "errors": [_located(exc.message) | {"hint": exc.hint}]}
         return {
             "ok": True,
             "services": sorted(project.services),
@@ -190,15 +217,19 @@ class StackService:
     async def plan(self, name: str, proposal: Proposal | None) -> Plan:
         """What a deploy would change (``stack diff``), with hardening findings."""
         stored, environment, files, env_file = await self._definition(name, proposal)
+        shell = proposal.shell if proposal else {}
         values = self.repo.opened(name, await self._variables(stored))
         kind = self.kind_of(environment)
         with stack_files.scratch_dir(self.data_dir, name) as directory:
             project, secrets = await self.load_off_loop(
-                directory, name, files, env_file, values, swarm=kind is TargetKind.swarm
-            )
+                directory, name, files, env_file, variable_environment(shell, values),
+                swarm=kind is TargetKind.swarm,
+            )  # fmt: skip
+            report = variable_report(directory, files, env_file, shell, values)
         target = DeployTarget(stack=name, environment=environment, kind=kind, secrets=secrets)
         plan = await self.applier(kind).plan(project, target)
         plan.findings = findings(project, self.blocking, plan.image_users)
+        plan.variables = report
         return plan
 
     # ------------------------------------------------------------------ deploys
@@ -232,11 +263,13 @@ class StackService:
                 hint="remove it there first (stack rm) to move it",
             )
         chosen = variables if variables is not None else await self._variables(stored)
-        values = self.repo.opened(name, chosen)
+        shell = proposal.shell if proposal else {}
+        values = variable_environment(shell, self.repo.opened(name, chosen))
         directory = self.stack_dir(name)
         project, secrets = await self.load_off_loop(
             directory, name, files, env_file, values, swarm=kind is TargetKind.swarm
         )
+        report = variable_report(directory, files, env_file, shell, self.repo.opened(name, chosen))
         target = DeployTarget(
             stack=name, environment=environment, kind=kind, secrets=secrets,
             pinned_images=dict(pinned or {}), working_dir=str(directory),
@@ -245,16 +278,32 @@ class StackService:
         applier = self.applier(kind)
         plan = await applier.plan(project, target)  # changes nothing on the node
         plan.findings = findings(project, self.blocking, plan.image_users)
+        plan.variables = report
         refuse_blocked(plan)
+        revision_vars = chosen + self.repo.sealed_shell(name, shell)
+        content = self._content(name, files, env_file, revision_vars)
+        if plan.is_noop and stored is not None and stored.revision is not None:
+            running = await self.repo.revision(stored, stored.revision)
+            if self._content(name, running.files, running.env_file, _vars(running)) == content:
+                # Nothing changes and nothing differs: no new revision (a rollback would
+                # otherwise "go back" to an identical one).
+                stored = await self.repo.save(name, environment, kind.value, files, env_file)
+                target = DeployTarget(**{**target.__dict__, "revision": stored.revision})
+                return DeployRun(
+                    name, project, plan, target, applier, strategy,
+                    self._unchanged(stored, stored.revision),
+                )  # fmt: skip
         stored = await self.repo.save(name, environment, kind.value, files, env_file)
         if variables is not None:
             await self.repo.replace_variables(stored, variables)
         number = await self.repo.next_revision(stored)
+        changes = {c.service: c.action.value for c in plan.changes if c.action.value != "unchanged"}
         await self.repo.add_revision(
             stored,
             StackRevision(
                 revision=number, actor=actor, environment=environment, strategy=strategy.value,
-                env_file=env_file, variables=[v.to_revision() for v in chosen], image_digests={},
+                env_file=env_file, variables=[v.to_revision() for v in revision_vars],
+                image_digests={}, changes=changes,
             ),
             files,
         )  # fmt: skip
@@ -262,15 +311,47 @@ class StackService:
         target = DeployTarget(**{**target.__dict__, "revision": number})
         return DeployRun(
             name, project, plan, target, applier, strategy,
-            self._finisher(stored, number, restores),
+            self._finisher(stored, number, restores, restored_variables=variables is not None),
         )  # fmt: skip
 
-    def _finisher(self, stored: StackDefinition, number: int, restores: int | None) -> Any:
+    def _content(
+        self, name: str, files: list[Any], env_file: str | None, variables: list[Variable]
+    ) -> str:
+        """A digest of what a deploy uses: file contents, env file, variable values."""
+        refs = sorted((f.name, f.sha256) if not isinstance(f, dict) else (f["name"], f["sha256"])
+                      for f in files)  # fmt: skip
+        stored = [v for v in variables if v.source != SHELL_SOURCE]
+        shell = [v for v in variables if v.source == SHELL_SOURCE]
+        data = [refs, env_file, sorted(self.repo.opened(name, stored).items()),
+                sorted(self.repo.opened(name, shell).items())]  # fmt: skip
+        return hashlib.sha256(json.dumps(data).encode()).hexdigest()
+
+    def _unchanged(self, stored: StackDefinition, number: int | None) -> Any:
+        async def finish(outcome: DeployOutcome) -> None:
+            if outcome.ok:
+                outcome.message += f"; nothing changed: revision {number} runs, no new revision"
+            status = "running" if outcome.ok else "failed"
+            await self.repo.set_status(stored.name, status, outcome.message, None)
+            if self.on_outcome is not None:
+                await self.on_outcome(stored.name, stored.environment, outcome.ok, outcome.message)
+
+        return finish
+
+    def _finisher(
+        self, stored: StackDefinition, number: int, restores: int | None, *,
+        restored_variables: bool,
+    ) -> Any:  # fmt: skip
         previous = stored.revision
 
         async def finish(outcome: DeployOutcome) -> None:
             if outcome.rolled_back and previous is not None:
                 outcome.message += f" (revision {previous})"
+                # What runs is the previous revision again: so is the definition, and the
+                # next diff or deploy starts from it (this one stays in history, rolled back).
+                running = await self.repo.revision(stored, previous)
+                await self.repo.restore_definition(
+                    stored.name, running, variables=restored_variables
+                )
             if restores is not None:
                 # History must say what a rollback restored, not only what it changed.
                 outcome.message = f"rollback to revision {restores}: {outcome.message}"
@@ -287,24 +368,50 @@ class StackService:
         return finish
 
     async def prepare_rollback(self, name: str, actor: str, revision: int | None) -> DeployRun:
-        """A deploy of an earlier revision: its files, variables and image digests exactly."""
+        """A deploy of an earlier revision: its files, variables and image digests exactly.
+
+        Without ``revision``: the newest successful revision before the running one that
+        differs from it (files, env file, variables or images); refused when none does.
+        """
         stored = await self.repo.require(name)
         if revision is None:
-            candidates = [r for r in await self.repo.revisions(stored) if r.result == "ok"]
-            earlier = [
-                r for r in candidates if stored.revision is None or r.revision < stored.revision
-            ]
-            if not earlier:
-                raise ConflictError(f"stack {name!r} has no earlier successful revision")
-            revision = earlier[0].revision
+            revision = await self._rollback_target(stored)
         row = await self.repo.revision(stored, revision)
         files = await self.repo.files(name, row.files)
-        proposal = Proposal(environment=row.environment, files=files, env_file=row.env_file)
-        variables = [Variable.from_revision(v) for v in row.variables]
+        chosen = _vars(row)
+        shell = self.repo.opened(name, [v for v in chosen if v.source == SHELL_SOURCE])
+        proposal = Proposal(environment=row.environment, files=files, env_file=row.env_file,
+                            shell=shell)  # fmt: skip
         return await self.prepare(
             name, actor, proposal, Strategy(row.strategy), pinned=dict(row.image_digests),
-            variables=variables, restores=revision,
+            variables=[v for v in chosen if v.source != SHELL_SOURCE], restores=revision,
         )  # fmt: skip
+
+    async def _rollback_target(self, stored: StackDefinition) -> int:
+        """The revision ``stack rollback`` without a number goes to (see prepare_rollback)."""
+        rows = await self.repo.revisions(stored)
+        current = next((r for r in rows if r.revision == stored.revision), None)
+        earlier = [r for r in rows if r.result == "ok"
+                   and (current is None or r.revision < current.revision)]  # fmt: skip
+        if not earlier:
+            raise ConflictError(f"stack {stored.name!r} has no earlier successful revision")
+        if current is None:
+            return earlier[0].revision
+
+        def key(row: StackRevision) -> tuple[str, dict[str, Any]]:
+            content = self._content(stored.name, row.files, row.env_file, _vars(row))
+            return content, dict(row.image_digests or {})
+
+        running = key(current)
+        for row in earlier:
+            if key(row) != running:
+                return row.revision
+        raise ConflictError(
+            f"stack {stored.name!r}: every earlier successful revision is the same as the "
+            f"running revision {current.revision} (files, variables and images): a rollback "
+            "would change nothing",
+            hint=f"see them with: fleetdeck stack history {stored.name}",
+        )
 
     # ------------------------------------------------------------------ the rest
     async def history(self, name: str) -> list[dict[str, Any]]:
@@ -329,6 +436,10 @@ class StackService:
 
         await self.applier(kind).remove(name, target, progress=ignore)  # the caller holds the lock
         await self.repo.delete(name)
+
+
+def _vars(row: StackRevision) -> list[Variable]:
+    return [Variable.from_revision(v) for v in row.variables]
 
 
 def refuse_blocked(plan: Plan) -> None:

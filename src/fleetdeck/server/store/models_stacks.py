@@ -73,6 +73,8 @@ class StackRevision(Base):
     #: [{key, secret, value|null, sealed: base64|null}]: secrets stay sealed.
     variables: Mapped[list[Any]] = mapped_column(JSON, default=list)
     image_digests: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: {service: action} of the services this deploy changed; None for rows before 0009.
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class StackBlob(Base):
