@@ -24,6 +24,13 @@
     return e;
   }
   const stackPath = () => "/stacks/" + enc(state.name);
+  // The stack's name as far as it is known: a new stack's name field counts once valid, so
+  // its variables can be set (and validation can use them) before the first save.
+  function knownName() {
+    if (state.name) return state.name;
+    const input = $("[data-stack-name]");
+    return input && input.value && input.checkValidity() ? input.value : null;
+  }
   const envSelect = $("[data-stack-env]");
   const chosenEnv = () => (envSelect ? envSelect.value : state.environment);
   const envFile = () => $("[data-envfile]").value || null;
@@ -110,7 +117,8 @@
     if (inflight) inflight.abort();
     inflight = new AbortController();
     try {
-      const result = await fd.api("POST", "/stacks/validate", { files: sendable(), env_file: envFile(), variables: {} }, { signal: inflight.signal });
+      // With the stack's name, its stored variables (secrets as set, never read) count.
+      const result = await fd.api("POST", "/stacks/validate", { files: sendable(), env_file: envFile(), variables: {}, stack: knownName() }, { signal: inflight.signal });
       if (mine !== seq) return;
       showValidation(result);
     } catch (err) {
@@ -136,6 +144,7 @@
           li.append(b, " ");
         } else if (where) li.append(where + " ");
         li.append(e.message);
+        if (e.hint) li.append(el("span", { class: "muted small", "data-error-hint": "" }, " — " + e.hint));
         return li;
       })));
     }
@@ -256,11 +265,13 @@
   function needName() {
     if (state.name) return true;
     const input = $("[data-stack-name]");
-    if (input && input.value && input.checkValidity()) { state.name = input.value; return true; }
+    if (knownName()) { state.name = input.value; input.readOnly = true; return true; }
     fd.toast("Give the stack a name first (lower-case letters, digits, - and _)", "bad");
-    if (input) input.focus();
+    if (input) { select("editor"); input.focus(); }
     return false;
   }
+  const nameInput = $("[data-stack-name]");
+  if (nameInput) nameInput.addEventListener("input", validateSoon);
   // A new stack, once saved or deployed, is that stack's page (without a reload, so the
   // deploy's progress stays in view).
   function becomeStack() {
@@ -341,7 +352,8 @@
     if (!state.name) { setMode(); validate(); return; }
     try {
       const s = await fd.api("GET", stackPath());
-      state.stack = s; state.managed = s.managed !== false; state.adopt = false;
+      // Variables set before the first save make a stack with no files yet: still new.
+      state.stack = s; state.managed = s.managed !== false && (s.files || []).length > 0; state.adopt = false;
       state.environment = s.environment;
       if (envSelect) envSelect.value = s.environment;
       if (s.files && s.files.length) { state.files = s.files.map(fromServer); openFile(Math.min(state.current, state.files.length - 1)); }
@@ -369,6 +381,7 @@
     if (ev.key === "s") { ev.preventDefault(); if (!state.adopt) save(); }
   });
 
-  window.fleetdeckStack = { state, el, page, stackPath, rollback, select, canOperate, environments };
+  page.addEventListener("stack:variables", validateSoon);  // a variable set may fix an error
+  window.fleetdeckStack = { state, el, page, stackPath, rollback, select, canOperate, environments, needName, knownName };
   drawFiles(); drawGutter(); load();
 })();

@@ -114,32 +114,36 @@
   $("[data-history-reload]").addEventListener("click", loadHistory);
 
   // ---------------------------------------------------------------- variables (secrets write-only)
+  // A new stack's variables can be set as soon as it has a name: a secret its files need
+  // is set before the first save, which then validates with it.
   async function loadVariables() {
     const box = $("[data-variables]");
-    if (!managed()) { box.replaceChildren(el("p", { class: "empty" }, "Variables can be set once the stack is saved or deployed.")); return; }
-    try {
-      const rows = await fd.api("GET", S.stackPath() + "/variables");
-      if (!rows.length) { box.replaceChildren(el("p", { class: "empty" }, "No variables.")); return; }
-      box.replaceChildren(table("variables", ["Key", "Value", ""], rows.map((v) => el("tr", { "data-variable": v.key },
-        el("td", { class: "mono strong" }, v.key),
-        el("td", { class: "mono" }, v.secret ? el("span", { class: "muted" }, "•••••• (secret, write-only)") : (v.value ?? "")),
-        el("td", { class: "actions" }, canOperate ? smallButton("Delete", async () => {
-          if (!(await fd.confirm(`Delete variable ${v.key}?`, "The next deploy no longer has it.", "Delete"))) return;
-          try { await fd.api("DELETE", `${S.stackPath()}/variables/${enc(v.key)}`); fd.toast(`Deleted ${v.key}`, "ok"); loadVariables(); }
-          catch (err) { fd.fail(err, "Delete " + v.key); }
-        }, { "aria-label": "Delete " + v.key }, true) : "")))));
-    } catch (err) { box.replaceChildren(el("p", { class: "error" }, "could not load variables: " + err.message)); }
+    const name = S.knownName();
+    if (!name) { box.replaceChildren(el("p", { class: "empty", "data-variables-hint": "" }, "Give the stack a name above, then set its variables and secrets here — before the first save if its files need them.")); return; }
+    let rows = [];
+    try { rows = await fd.api("GET", `/stacks/${enc(name)}/variables`); }
+    catch (err) { if (err.status !== 404) { box.replaceChildren(el("p", { class: "error" }, "could not load variables: " + err.message)); return; } }
+    if (!rows.length) { box.replaceChildren(el("p", { class: "empty" }, state.managed ? "No variables." : "No variables yet: set them here before the first save.")); return; }
+    box.replaceChildren(table("variables", ["Key", "Value", ""], rows.map((v) => el("tr", { "data-variable": v.key },
+      el("td", { class: "mono strong" }, v.key),
+      el("td", { class: "mono" }, v.secret ? el("span", { class: "muted" }, "•••••• (secret, write-only)") : (v.value ?? "")),
+      el("td", { class: "actions" }, canOperate ? smallButton("Delete", async () => {
+        if (!(await fd.confirm(`Delete variable ${v.key}?`, "The next deploy no longer has it.", "Delete"))) return;
+        try { await fd.api("DELETE", `/stacks/${enc(name)}/variables/${enc(v.key)}`); fd.toast(`Deleted ${v.key}`, "ok"); loadVariables(); page.dispatchEvent(new CustomEvent("stack:variables")); }
+        catch (err) { fd.fail(err, "Delete " + v.key); }
+      }, { "aria-label": "Delete " + v.key }, true) : "")))));
   }
   const form = $("[data-variable-form]");
   if (form) form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    if (!managed()) { fd.toast("Save or deploy the stack first", "bad"); return; }
+    if (!S.needName()) return;
     const key = form.elements.key.value, secret = form.elements.secret.checked;
     try {
       await fd.api("PUT", `${S.stackPath()}/variables/${enc(key)}`, { value: form.elements.value.value, secret });
       fd.toast(`Set ${key}${secret ? " (secret)" : ""}`, "ok");
       form.reset();
       loadVariables();
+      page.dispatchEvent(new CustomEvent("stack:variables"));
     } catch (err) { fd.fail(err, "Set " + key); }
   });
 
