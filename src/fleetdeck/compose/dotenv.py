@@ -18,12 +18,16 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
+    from fleetdeck.compose.files import ProjectFiles
+
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*(?:=\s*(.*?))?\s*$")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$$"}
 
 
 def read_env_file(
-    path: Path, lookup: Callable[[str], str | None] | None = None
+    path: Path,
+    lookup: Callable[[str], str | None] | None = None,
+    files: ProjectFiles | None = None,
 ) -> dict[str, str | None]:
     """The variables of an env file, in file order.
 
@@ -31,21 +35,20 @@ def read_env_file(
         path: The file.
         lookup: Resolves variables the values refer to that the file does not define itself
             (the file's own earlier variables come first).
+        files: Where to read it (see :mod:`fleetdeck.compose.files`); the local disk if None.
 
     Raises:
-        InvalidInputError: The file cannot be read, or a line is malformed (named by line).
+        InvalidInputError: The file cannot be read, or a line is malformed (named by line,
+            never quoted: an error must not reveal what a file holds).
     """
+    from fleetdeck.compose.files import LocalFiles
+
     try:
-        text = path.read_text(encoding="utf-8")
+        text = (files or LocalFiles()).read(path, "env file").decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInputError(
             f"env file {path} is not UTF-8 text", hint="save it as UTF-8"
         ) from None
-    except OSError as exc:
-        raise InvalidInputError(
-            f"cannot read env file {path}: {exc.strerror or exc}",
-            hint="check the path (relative paths are relative to the compose file)",
-        ) from exc
     result: dict[str, str | None] = {}
 
     def resolve(name: str) -> str | None:
@@ -59,8 +62,8 @@ def read_env_file(
         match = _LINE.match(line)
         if not match:
             raise InvalidInputError(
-                f"{path}:{number}: invalid line in env file: {line.strip()!r}",
-                hint="write KEY=VALUE",
+                f"{path}:{number}: invalid line in env file (not KEY=VALUE)",
+                hint="write KEY=VALUE, a comment starting with #, or an empty line",
             )
         key, raw = match.group(1), match.group(2)
         if raw is None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from fleetdeck.compose.diagnostics import key_path, validation_error
+from fleetdeck.compose.files import LocalFiles, ProjectFiles
 from fleetdeck.compose.interpolation import (
     InterpolationError,
     interpolate,
@@ -48,6 +49,7 @@ def load_project(
     env: Mapping[str, str] | None = None,
     profiles: Sequence[str] = (),
     env_files: Sequence[Path] | None = None,
+    reader: ProjectFiles | None = None,
 ) -> Project:
     """Load, merge and resolve Compose files into a :class:`Project`.
 
@@ -59,6 +61,8 @@ def load_project(
         env: The variables for interpolation; None means the process environment.
         profiles: Profiles to enable (``*`` enables all); by default ``COMPOSE_PROFILES``.
         env_files: Files of variables to use instead of the project directory's ``.env``.
+        reader: Where every file the project names is read (see :mod:`fleetdeck.compose.files`);
+            by default the local disk. The server passes a stack's own file set.
 
     Raises:
         InvalidInputError: Anything wrong with the files, named by file, line and key.
@@ -66,9 +70,10 @@ def load_project(
     paths = list(files) or [_default_file(Path.cwd())]
     project_dir = paths[0].absolute().parent
     environ = dict(os.environ if env is None else env)
-    variables = interpolation_variables(project_dir, environ, env_files)
+    source_files = reader if reader is not None else LocalFiles()
+    variables = interpolation_variables(project_dir, environ, env_files, source_files)
     unset: set[str] = set()
-    sources = [_prepare_file(path, variables.get, unset.add) for path in paths]
+    sources = [_prepare_file(path, variables.get, unset.add, source_files) for path in paths]
     project: Project | None = None
     for source in sources:
         model = _validate(source)
@@ -86,6 +91,7 @@ def load_project(
         name=name or project_dir.name,
         profiles=enabled,
         lookup=variables.get,
+        files=source_files,
     )
     project.warnings.extend(
         f"variable {var} is not set; an empty string is used" for var in sorted(unset)
@@ -107,12 +113,16 @@ def _split(value: str | None) -> list[str]:
     return [p.strip() for p in (value or "").split(",") if p.strip()]
 
 
-def referenced_variables(files: Sequence[Path]) -> dict[str, set[str]]:
+def referenced_variables(
+    files: Sequence[Path], reader: ProjectFiles | None = None
+) -> dict[str, set[str]]:
     """The variables the files use, each with the services that use it (``""``: top level).
 
     Walks the values exactly as loading does (``x-*`` blocks skipped), naming every variable
     a value could read, defaults included, whichever are set; a secret's or config's
     ``environment:`` counts too. The CLI sends only these from its shell environment.
+    ``reader`` is where the files are read (the local disk if None; a stack's own files
+    on the server).
 
     Raises:
         InvalidInputError: A file cannot be read or is not YAML.
@@ -132,16 +142,19 @@ def referenced_variables(files: Sequence[Path]) -> dict[str, set[str]]:
 
     for path in files:
         source = SourceFile(path=path, data=LocDict())
-        raw = read_yaml(path)
+        raw = read_yaml(path, reader if reader is not None else LocalFiles())
         _prepare(raw, (), raw.line, _Context(source, lambda _: None, lambda _: None, names))
     return found
 
 
 def _prepare_file(
-    path: Path, lookup: Callable[[str], str | None], unset: Callable[[str], None]
+    path: Path,
+    lookup: Callable[[str], str | None],
+    unset: Callable[[str], None],
+    files: ProjectFiles,
 ) -> SourceFile:
     source = SourceFile(path=path, data=LocDict())
-    raw = read_yaml(path)
+    raw = read_yaml(path, files)
     source.data = _prepare(raw, (), raw.line, _Context(source, lookup, unset))
     return source
 

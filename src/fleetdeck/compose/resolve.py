@@ -23,6 +23,7 @@ from fleetdeck.errors import InvalidInputError
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Sequence
 
+    from fleetdeck.compose.files import ProjectFiles
     from fleetdeck.compose.model_service import Service
     from fleetdeck.compose.source import SourceFile
 
@@ -34,16 +35,19 @@ def resolve_project(
     name: str,
     profiles: Sequence[str],
     lookup: Callable[[str], str | None],
+    files: ProjectFiles,
 ) -> Project:
     """Check and complete a merged project, in place; see the module docstring.
+
+    ``files`` is where ``env_file`` files are read (see :mod:`fleetdeck.compose.files`).
 
     Raises:
         InvalidInputError: The first problem found, located in the files.
     """
     project.name = project_name(name)
     if not project.services:
-        files = ", ".join(str(s.path) for s in sources)
-        raise InvalidInputError(f"{files}: no service is defined", hint="add a `services:` section")
+        named = ", ".join(str(s.path) for s in sources)
+        raise InvalidInputError(f"{named}: no service is defined", hint="add a `services:` section")
     for service_name, service in project.services.items():
         _check_service(project, service_name, service, sources)
     _check_sources(project, sources)
@@ -57,7 +61,7 @@ def resolve_project(
         )
     _apply_profiles(project, profiles, sources)
     for service in project.services.values():
-        _fill_environment(service, lookup)
+        _fill_environment(service, lookup, files)
     _add_defaults(project)
     return project
 
@@ -176,14 +180,16 @@ def _apply_profiles(
     project.services = {n: s for n, s in project.services.items() if n not in inactive}
 
 
-def _fill_environment(service: Service, lookup: Callable[[str], str | None]) -> None:
+def _fill_environment(
+    service: Service, lookup: Callable[[str], str | None], files: ProjectFiles
+) -> None:
     """``env_file`` contents under ``environment``; bare names taken from the variables."""
     environment: dict[str, str | None] = {}
     for ref in service.env_file:
         path = Path(ref.path)
-        if not ref.required and not path.exists():
+        if not ref.required and not files.has(path):
             continue
-        environment.update(read_env_file(path, lookup))
+        environment.update(read_env_file(path, lookup, files))
     environment.update(service.environment)
     service.environment = {k: lookup(k) if v is None else v for k, v in environment.items()}
 

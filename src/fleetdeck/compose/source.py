@@ -21,6 +21,8 @@ from fleetdeck.errors import InvalidInputError
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from fleetdeck.compose.files import ProjectFiles
+
 
 class LocDict(dict[Any, Any]):
     """A mapping read from YAML that knows the (1-based) line of each of its keys."""
@@ -195,21 +197,29 @@ def locate(data: Any, path: tuple[Any, ...]) -> tuple[int, int | None]:
 COMPOSE_LOADER = safeyaml.bounded_loader(ComposeYamlLoader)
 
 
-def read_yaml(path: Path) -> LocDict:
-    """Parse one Compose file.
+def read_yaml(path: Path, files: ProjectFiles) -> LocDict:
+    """Parse one Compose file, read from ``files``.
 
     Raises:
         InvalidInputError: The file cannot be read, is not valid YAML, is not a mapping, or
             is over a limit of :mod:`fleetdeck.safeyaml` (then a ``YamlLimitError``).
     """
     try:
-        size = path.stat().st_size
-    except OSError as exc:
+        raw = files.read(path, "compose file")
+        max_bytes = COMPOSE_LOADER.limits.max_bytes
+        if len(raw) > max_bytes:
+            raise safeyaml.YamlLimitError(
+                f"{path}:1: the compose file is {len(raw)} bytes, over the limit of "
+                f"{max_bytes} bytes",
+                limit="max_bytes",
+                hint="split it, or keep large data out of YAML files",
+            )
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
         raise InvalidInputError(
-            f"cannot read compose file {path}: {exc.strerror or exc}",
-            hint="check the path given with -f",
-        ) from exc
-    data = safeyaml.load_file(path, what="compose file", loader=COMPOSE_LOADER, size=size)
+            f"compose file {path} is not UTF-8 text", hint="save it as UTF-8"
+        ) from None
+    data = safeyaml.load(text, name=str(path), loader=COMPOSE_LOADER)
     if data is None:
         return LocDict(line=1)
     if not isinstance(data, LocDict):

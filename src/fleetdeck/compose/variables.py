@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
+    from fleetdeck.compose.files import ProjectFiles
+
 SHELL, STORED, ENV_FILE, DEFAULT = "shell", "stored", "env_file", "default"
 
 
@@ -33,17 +35,25 @@ def environment(shell: Mapping[str, str], stored: Mapping[str, str]) -> dict[str
     return {**stored, **shell}
 
 
-def env_file_values(environ: Mapping[str, str], env_files: Sequence[Path]) -> dict[str, str]:
-    """The variables the env files set, read in order (a value may use earlier ones)."""
+def env_file_values(
+    environ: Mapping[str, str], env_files: Sequence[Path], files: ProjectFiles | None = None
+) -> dict[str, str]:
+    """The variables the env files set, read in order (a value may use earlier ones).
+
+    ``files`` is where they are read (:mod:`fleetdeck.compose.files`; the local disk if None).
+    """
     merged: dict[str, str] = {}
     for path in env_files:
-        values = read_env_file(path, lambda n: environ.get(n, merged.get(n)))
+        values = read_env_file(path, lambda n: environ.get(n, merged.get(n)), files)
         merged.update({k: v for k, v in values.items() if v is not None})
     return merged
 
 
 def interpolation_variables(
-    project_dir: Path, environ: Mapping[str, str], env_files: Sequence[Path] | None
+    project_dir: Path,
+    environ: Mapping[str, str],
+    env_files: Sequence[Path] | None,
+    files: ProjectFiles | None = None,
 ) -> dict[str, str]:
     """What ``${…}`` reads: ``environ`` (shell, stored) over the env files.
 
@@ -52,8 +62,8 @@ def interpolation_variables(
     """
     if env_files is None:
         default = project_dir / ".env"
-        env_files = [default] if default.is_file() else []
-    return {**env_file_values(environ, env_files), **environ}
+        env_files = [default] if (files.has(default) if files else default.is_file()) else []
+    return {**env_file_values(environ, env_files, files), **environ}
 
 
 def variable_sources(

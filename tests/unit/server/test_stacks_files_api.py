@@ -1,8 +1,8 @@
 """Binary-safe stack files through the API, the real SQLite store and the build-context tar.
 
 The engine side is a fake applier (the agent boundary): it records the build context the
-host applier would tar from the materialised files, so every step from request to tar is
-the real code.
+host applier sends (tarred from the stack's own file set), so every step from request to
+tar is the real code.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import gzip
 import io
 import json
 import tarfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -22,7 +21,6 @@ from fleetdeck.client.stack_files import file_bytes, stack_file
 from fleetdeck.errors import InvalidInputError
 from fleetdeck.server.stacks import files as stack_files
 from fleetdeck.server.stacks.files import MAX_FILE_BYTES, StackFile, check_files
-from fleetdeck.server.stacks.host_applier import _tar_directory
 from fleetdeck.server.stacks.plan import DeployOutcome, Plan
 from fleetdeck.server.store.models_stacks import StackBlob
 
@@ -53,8 +51,10 @@ class _FakeApplier:
 
     async def apply(self, project: Project, plan: Plan, target: DeployTarget, **_: Any) -> Any:
         build = project.services["app"].build
-        assert build is not None
-        tar = tarfile.open(fileobj=io.BytesIO(_tar_directory(Path(build.context))))
+        assert build is not None and target.files is not None
+        context, dockerfile = target.files.context_tar(build, "service 'app'")
+        assert dockerfile == "Dockerfile"
+        tar = tarfile.open(fileobj=io.BytesIO(context))
         members = {}
         for member in tar.getmembers():
             extracted = tar.extractfile(member) if member.isfile() else None

@@ -1,9 +1,9 @@
-"""A stack's files on the server's disk: checked names, materialised copies, loading.
+"""A stack's files: checked names, sizes, and loading them as a Compose project.
 
-The store keeps the files; to load them with the Compose loader (which resolves relative
-paths, env files and build contexts from disk) they are written under
-``data_dir/stacks/NAME/``. A file name must stay inside that directory: absolute names,
-``..`` steps and odd characters are refused before anything is written.
+The store keeps the files (``stack_blobs``); a request may bring others. Either way they are
+loaded from memory as a :class:`~fleetdeck.compose.files.StackFileSet`: the server never
+writes a stack to its disk nor opens a path a Compose file names. A file name is relative
+and stays inside the stack: absolute names, ``..`` steps and odd characters are refused.
 
 A file is bytes: build contexts hold archives, images and files in any encoding, and they
 are stored, written and tarred exactly. Only the files fleetdeck itself reads as text
@@ -16,19 +16,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import shutil
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from fleetdeck.compose import load_project, variables
+from fleetdeck.compose.files import StackFileSet
 from fleetdeck.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
+    from pathlib import Path
 
     from fleetdeck.compose import Project
 
@@ -184,59 +183,55 @@ def compose_files(files: list[StackFile]) -> list[str]:
     return names
 
 
-def materialise(directory: Path, files: list[StackFile], env_file: str | None) -> None:
-    """Write the files under ``directory`` (emptied first: no stale file is ever loaded)."""
-    if directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True, mode=0o700)
-    root = directory.resolve()
-    for item in files:
-        path = (root / check_file_name(item.name)).resolve()
-        if not path.is_relative_to(root):
-            raise InvalidInputError(f"file name {item.name!r} escapes the stack directory")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(item.data)
+def file_set(root: Path, files: list[StackFile], env_file: str | None) -> StackFileSet:
+    """The stack's files as the loader sees them: under ``root`` by name, nothing else.
+
+    ``root`` is only the name Compose's labels and resolved paths carry; nothing is written
+    or read there. The stack's env file joins as ``.fleetdeck.env`` (a name no stack file
+    can have: names start with a letter, digit or ``_``).
+    """
+    contents = {check_file_name(item.name): item.data for item in files}
     if env_file is not None:
-        (root / ENV_FILE_NAME).write_text(env_file)
+        contents[ENV_FILE_NAME] = env_file.encode()
+    return StackFileSet(str(root), contents)
 
 
 def load(
-    directory: Path,
+    root: Path,
     stack: str,
     files: list[StackFile],
     env_file: str | None,
     variables: Mapping[str, str],
-) -> Project:
-    """Materialise and load a stack: its variables win over its env file; no process env."""
+) -> tuple[Project, StackFileSet]:
+    """Load a stack from its own files only; its variables win over its env file.
+
+    No process environment, and no file of the server's: every path the Compose files name
+    is looked up in the stack's file set (:class:`~fleetdeck.compose.files.StackFileSet`),
+    build contexts, Dockerfiles and secret/config files included.
+    """
     check_files(files)
-    materialise(directory, files, env_file)
-    env_files = [directory / ENV_FILE_NAME] if env_file is not None else []
+    fileset = file_set(root, files, env_file)
+    env_files = [root / ENV_FILE_NAME] if env_file is not None else []
     try:
-        return load_project(
-            [directory / name for name in compose_files(files)],
+        project = load_project(
+            [root / name for name in compose_files(files)],
             project_name=stack,
             env=dict(variables),
             env_files=env_files,
+            reader=fileset,
         )
+        fileset.check_project(project)
     except InvalidInputError as exc:
         # Name files as the user knows them, not by the server's path.
-        exc.message = exc.message.replace(f"{directory}/", "")
+        exc.message = exc.message.replace(f"{root}/", "")
         raise
+    return project, fileset
 
 
 def env_file_values(
-    directory: Path, env_file: str | None, environ: Mapping[str, str]
+    fileset: StackFileSet, root: Path, env_file: str | None, environ: Mapping[str, str]
 ) -> dict[str, str]:
-    """What a materialised stack's env file sets (its values may use ``environ``)."""
+    """What a stack's env file sets (its values may use ``environ``), read from its files."""
     if env_file is None:
         return {}
-    return variables.env_file_values(environ, [directory / ENV_FILE_NAME])
-
-
-@contextmanager
-def scratch_dir(data_dir: Path, stack: str) -> Iterator[Path]:
-    """A throw-away stack directory for proposed files (validate, diff), removed after."""
-    scratch_root = data_dir / "stacks" / ".scratch"
-    scratch_root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with tempfile.TemporaryDirectory(dir=scratch_root) as tmp:
-        yield Path(tmp) / stack
+    return variables.env_file_values(environ, [root / ENV_FILE_NAME], fileset)

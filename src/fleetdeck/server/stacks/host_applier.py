@@ -12,9 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import io
-import tarfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.compose import startup_order
@@ -242,19 +239,28 @@ class HostApplier:
                 result[name] = ImageChoice(ref, result[name].digest, local["id"] if local else None)
         for name, choice in images.items():
             if choice.build:
-                result[name] = await self._build(node, project, name, choice, rollout)
+                result[name] = await self._build(node, project, name, choice, rollout, target)
         return result
 
     async def _build(
-        self, node: HostNode, project: Project, name: str, choice: ImageChoice, rollout: Rollout
+        self,
+        node: HostNode,
+        project: Project,
+        name: str,
+        choice: ImageChoice,
+        rollout: Rollout,
+        target: DeployTarget,
     ) -> ImageChoice:
         build = project.services[name].build
         assert build is not None  # noqa: S101 - only services with a build get here
+        if target.files is None:
+            raise ConflictError(f"service {name!r}: no stack files to build from")
         await rollout.say("build", "started", f"building {choice.ref} on {node.where}", name, None)
-        context = await asyncio.to_thread(_tar_directory, Path(build.context))
-        params = {
-            k: v for k, v in (("dockerfile", build.dockerfile), ("target", build.target)) if v
-        }
+        # Only the stack's own files go, whatever the context names (checked at load too).
+        context, dockerfile = await asyncio.to_thread(
+            target.files.context_tar, build, f"service {name!r}"
+        )
+        params = {k: v for k, v in (("dockerfile", dockerfile), ("target", build.target)) if v}
         if build.args:
             import json
 
@@ -368,10 +374,3 @@ class HostApplier:
 def desired_replicas(project: Project) -> dict[str, int]:
     """Replicas per service."""
     return {name: replicas_of(svc) for name, svc in project.services.items()}
-
-
-def _tar_directory(root: Path) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        tar.add(str(root), arcname=".")
-    return buf.getvalue()

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from fleetdeck.compose import Project
+    from fleetdeck.compose.files import StackFileSet
 
 
 class Action(StrEnum):
@@ -144,6 +145,7 @@ class DeployTarget:
         revision: The revision this deploy creates (labels ``io.fleetdeck.stack.revision``).
         working_dir: Where the stack's files are on the server (Compose's working_dir label).
         config_files: The stack's Compose files there (Compose's config_files label).
+        files: The stack's own files (build contexts are tarred from these, never from disk).
 
     ``secrets`` keys are ``secret:NAME`` / ``config:NAME`` (the project's top-level names).
     """
@@ -157,6 +159,7 @@ class DeployTarget:
     revision: int = 0
     working_dir: str = ""
     config_files: tuple[str, ...] = ()
+    files: StackFileSet | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

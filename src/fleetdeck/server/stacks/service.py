@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from fleetdeck.compose import Project
+    from fleetdeck.compose.files import StackFileSet
     from fleetdeck.server.fleet.service import Fleet
     from fleetdeck.server.stacks.files import StackFile
     from fleetdeck.server.stacks.plan import DeployOutcome, Plan, StackApplier
@@ -72,7 +73,8 @@ class StackService:
     Args:
         repo: The stack tables.
         fleet: Environments, links and inventory.
-        data_dir: The server's data dir (stacks are materialised under ``stacks/``).
+        data_dir: The server's data dir (``stacks/NAME`` is a stack's working_dir label;
+            nothing of a stack is written or read there).
         master_key: The master key (a config-hash key is derived from it).
         blocking_rules: Hardening rules that block a deploy.
         registry_auth: ``async (image) -> credentials | None``.
@@ -132,7 +134,7 @@ class StackService:
 
     # ------------------------------------------------------------------ loading
     def stack_dir(self, name: str) -> Path:
-        """Where a stack's files are materialised."""
+        """The directory a stack's files are addressed under (a name only: never opened)."""
         return self.data_dir / "stacks" / stack_files.check_stack_name(name)
 
     async def _definition(
@@ -158,30 +160,30 @@ class StackService:
         return await self.repo.variables(stored) if stored is not None else []
 
     def load(
-        self, directory: Path, name: str, files: list[StackFile], env_file: str | None,
+        self, name: str, files: list[StackFile], env_file: str | None,
         values: dict[str, str], *, swarm: bool = False,
-    ) -> tuple[Project, dict[str, bytes]]:  # fmt: skip
-        """Load a project and gather its secret/config contents while its files exist.
+    ) -> tuple[Project, dict[str, bytes], StackFileSet]:  # fmt: skip
+        """Load a project from the stack's own files; gather its secret/config contents.
 
         A secret's ``environment: VAR`` reads the same variables as ``${VAR}`` does: the
         stack's (and the shell's) over its env file.
         """
-        project = stack_files.load(directory, name, files, env_file, values)
-        resolved = {**stack_files.env_file_values(directory, env_file, values), **values}
-        return project, collect_files(project, directory, resolved, swarm=swarm, stack=name)
+        root = self.stack_dir(name)
+        project, fileset = stack_files.load(root, name, files, env_file, values)
+        resolved = {**stack_files.env_file_values(fileset, root, env_file, values), **values}
+        secrets = collect_files(project, fileset, resolved, swarm=swarm, stack=name)
+        return project, secrets, fileset
 
     async def load_off_loop(
-        self, directory: Path, name: str, files: list[StackFile], env_file: str | None,
+        self, name: str, files: list[StackFile], env_file: str | None,
         values: dict[str, str], *, swarm: bool = False,
-    ) -> tuple[Project, dict[str, bytes]]:  # fmt: skip
+    ) -> tuple[Project, dict[str, bytes], StackFileSet]:  # fmt: skip
         """:meth:`load` in a worker thread: parsing YAML takes CPU and must not stall the loop.
 
         The YAML limits (:mod:`fleetdeck.safeyaml`) bound how long one parse takes; the
         thread keeps every other request answering meanwhile.
         """
-        return await asyncio.to_thread(
-            self.load, directory, name, files, env_file, values, swarm=swarm
-        )
+        return await asyncio.to_thread(self.load, name, files, env_file, values, swarm=swarm)
 
     # ------------------------------------------------------------------ reading
     async def validate(
@@ -201,10 +203,7 @@ class StackService:
         stored = await self.repo.find(name) if stack else None
         known = secrets_masked(await self._variables(stored))
         try:
-            with stack_files.scratch_dir(self.data_dir, name) as directory:
-                project, _ = await self.load_off_loop(
-                    directory, name, files, env_file, known | variables
-                )
+            project, _, _ = await self.load_off_loop(name, files, env_file, known | variables)
         except InvalidInputError as exc:
             return {"ok": False, "errors": [_located(exc.message) | {"hint": exc.hint}]}
         return {
@@ -220,13 +219,14 @@ class StackService:
         shell = proposal.shell if proposal else {}
         values = self.repo.opened(name, await self._variables(stored))
         kind = self.kind_of(environment)
-        with stack_files.scratch_dir(self.data_dir, name) as directory:
-            project, secrets = await self.load_off_loop(
-                directory, name, files, env_file, variable_environment(shell, values),
-                swarm=kind is TargetKind.swarm,
-            )  # fmt: skip
-            report = variable_report(directory, files, env_file, shell, values)
-        target = DeployTarget(stack=name, environment=environment, kind=kind, secrets=secrets)
+        project, secrets, fileset = await self.load_off_loop(
+            name, files, env_file, variable_environment(shell, values),
+            swarm=kind is TargetKind.swarm,
+        )  # fmt: skip
+        report = variable_report(fileset, files, env_file, shell, values)
+        target = DeployTarget(
+            stack=name, environment=environment, kind=kind, secrets=secrets, files=fileset
+        )
         plan = await self.applier(kind).plan(project, target)
         plan.findings = findings(project, self.blocking, plan.image_users)
         plan.variables = report
@@ -266,12 +266,12 @@ class StackService:
         shell = proposal.shell if proposal else {}
         values = variable_environment(shell, self.repo.opened(name, chosen))
         directory = self.stack_dir(name)
-        project, secrets = await self.load_off_loop(
-            directory, name, files, env_file, values, swarm=kind is TargetKind.swarm
+        project, secrets, fileset = await self.load_off_loop(
+            name, files, env_file, values, swarm=kind is TargetKind.swarm
         )
-        report = variable_report(directory, files, env_file, shell, self.repo.opened(name, chosen))
+        report = variable_report(fileset, files, env_file, shell, self.repo.opened(name, chosen))
         target = DeployTarget(
-            stack=name, environment=environment, kind=kind, secrets=secrets,
+            stack=name, environment=environment, kind=kind, secrets=secrets, files=fileset,
             pinned_images=dict(pinned or {}), working_dir=str(directory),
             config_files=tuple(str(directory / f) for f in stack_files.compose_files(files)),
         )  # fmt: skip

@@ -13,34 +13,21 @@ from fleetdeck.server.stacks.files import compose_files, env_file_values, to_wir
 
 if TYPE_CHECKING:
     from fleetdeck.compose import Project
+    from fleetdeck.compose.files import StackFileSet
     from fleetdeck.server.stacks.files import StackFile
     from fleetdeck.server.stacks.repository import Variable
     from fleetdeck.server.store.models_stacks import StackRevision
 
 
-def _inside(path: str, directory: Path, what: str) -> bytes:
-    resolved = Path(path).resolve()
-    if not resolved.is_relative_to(directory.resolve()):
-        raise InvalidInputError(
-            f"{what}: file {path} is outside the stack's files",
-            hint="add the file to the stack, or keep the value in a stack variable",
-        )
-    try:
-        return resolved.read_bytes()
-    except OSError:
-        raise InvalidInputError(
-            f"{what}: file {resolved.name} is not among the stack's files"
-        ) from None
-
-
 def collect_files(
-    project: Project, directory: Path, values: dict[str, str], *, swarm: bool = False,
+    project: Project, fileset: StackFileSet, values: dict[str, str], *, swarm: bool = False,
     stack: str = "STACK",
 ) -> dict[str, bytes]:  # fmt: skip
     """Contents of the secrets and configs the services use, by ``secret:NAME``/``config:NAME``.
 
     A secret comes from a stack variable (``environment: VAR``, a secret variable set with
-    ``stack vars set --secret``) or from one of the stack's files; a config may also be
+    ``stack vars set --secret``) or from one of the stack's files (``fileset``: never the
+    server's disk); a config may also be
     inline ``content``. External ones exist only on a Swarm.
     """
     used = {("secret", r.source) for s in project.services.values() for r in s.secrets}
@@ -67,7 +54,7 @@ def collect_files(
                 )
             result[f"{kind}:{name}"] = values[entry.environment].encode()
         elif entry.file:
-            result[f"{kind}:{name}"] = _inside(entry.file, directory, what)
+            result[f"{kind}:{name}"] = fileset.read(entry.file, f"{what}: file")
         elif kind == "config" and entry.content is not None:
             result[f"{kind}:{name}"] = entry.content.encode()
     return result
@@ -83,18 +70,20 @@ def secrets_masked(variables: list[Variable]) -> dict[str, str]:
 
 
 def variable_report(
-    directory: Path, files: list[StackFile], env_file: str | None,
+    fileset: StackFileSet, files: list[StackFile], env_file: str | None,
     shell: dict[str, str], stored: dict[str, str],
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Each variable the Compose files use: its source and the services that use it.
 
     ``source`` is ``shell``, ``stored``, ``env_file`` or ``default`` (the rule of
-    :mod:`fleetdeck.compose.variables`); values are never part of it.
+    :mod:`fleetdeck.compose.variables`); values are never part of it. The files are read
+    from the stack's own file set, as loading does.
     """
-    paths = [directory / name for name in compose_files(files)]
-    used = referenced_variables(paths)
+    root = Path(fileset.root)
+    paths = [root / name for name in compose_files(files)]
+    used = referenced_variables(paths, fileset)
     environ = variable_environment(shell, stored)
-    env_values = env_file_values(directory, env_file, environ)
+    env_values = env_file_values(fileset, root, env_file, environ)
     sources = variable_sources(used, from_shell=shell, from_store=stored, from_env_file=env_values)
     return [
         {"name": name, "source": source, "services": sorted(s for s in used[name] if s)}
