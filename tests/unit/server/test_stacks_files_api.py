@@ -44,6 +44,7 @@ class _FakeApplier:
 
     def __init__(self) -> None:
         self.contexts: list[dict[str, bytes]] = []
+        self.dockerfiles: list[str | None] = []
         self.removed: list[str] = []
 
     async def plan(self, project: Project, target: DeployTarget) -> Plan:
@@ -53,7 +54,7 @@ class _FakeApplier:
         build = project.services["app"].build
         assert build is not None and target.files is not None
         context, dockerfile = target.files.context_tar(build, "service 'app'")
-        assert dockerfile == "Dockerfile"
+        self.dockerfiles.append(dockerfile)
         tar = tarfile.open(fileobj=io.BytesIO(context))
         members = {}
         for member in tar.getmembers():
