@@ -99,7 +99,9 @@ def _referenced(data: Any) -> list[str]:
 def related_files(files: list[Path]) -> list[dict[str, str]]:
     """Files the Compose files refer to under their directory, sent along with them.
 
-    Paths that leave the directory, or hold variables, are left to the server to refuse.
+    Paths that leave the directory (through ``..``, an absolute path or a symlink), or hold
+    variables, are not sent: the server, which reads nothing but the files it is sent,
+    refuses what names them.
     """
     from fleetdeck.compose.source import COMPOSE_LOADER
 
@@ -120,7 +122,9 @@ def related_files(files: list[Path]) -> list[dict[str, str]]:
                 continue
             candidates = [target] if target.is_file() else sorted(target.rglob("*"))
             for path in candidates:
-                if path.is_file() and ".git" not in path.parts:
+                # Only the stack's own files: a symlink that leads out of it is not sent.
+                inside = path.resolve().is_relative_to(root)
+                if inside and path.is_file() and ".git" not in path.parts:
                     name = str(path.relative_to(root))
                     if path not in [c.resolve() for c in files]:
                         result.setdefault(name, _read_bytes(path))

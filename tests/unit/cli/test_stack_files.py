@@ -54,3 +54,27 @@ def test_only_the_shell_variables_the_files_use_are_sent(tmp_path: Path) -> None
     (tmp_path / ".env").write_text("WEB_IMAGE=web:2\n")
     assert project_env_file([compose], None) == tmp_path / ".env"
     assert project_env_file([compose], tmp_path / "x.env") == tmp_path / "x.env"
+
+
+def test_only_the_stacks_own_files_are_sent_not_what_symlinks_or_dots_reach(
+    tmp_path: Path,
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "ca.key").write_text("-----BEGIN PRIVATE KEY-----\n")
+    stack = tmp_path / "stack"
+    (stack / "ctx").mkdir(parents=True)
+    (stack / "ctx" / "Dockerfile").write_text("FROM scratch\n")
+    (stack / "ctx" / "key").symlink_to(outside / "ca.key")
+    (stack / "ctx" / "dir").symlink_to(outside)
+    (stack / "linked").symlink_to(outside)
+    compose = stack / "compose.yaml"
+    compose.write_text(
+        "services:\n"
+        "  a: {build: ./ctx, image: x:1}\n"
+        "  b: {build: ./linked, image: x:1, env_file: [../outside/ca.key, /etc/passwd]}\n"
+        "  c: {build: ../outside, image: x:1}\n"
+    )
+    files = read_files([compose])
+    assert files is not None
+    assert sorted(f["name"] for f in files) == ["compose.yaml", "ctx/Dockerfile"]
