@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -66,6 +67,9 @@ def serve(
     if print_config:
         typer.echo(json.dumps(settings.effective(), indent=2))
         return
+    # Read once above; nothing the server starts (or a stack) should find them in os.environ.
+    for name in ("FLEETDECK_ADMIN_PASSWORD", "FLEETDECK_MASTER_KEY"):
+        os.environ.pop(name, None)
     _run(settings)
 
 

@@ -55,13 +55,15 @@ def start_server(names: LabNames, gateway: str) -> ServerRecord:
     data_dir = names.state_dir / "server"
     data_dir.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(12)
-    write_private(data_dir / "admin-password", password.encode())
+    password_file = data_dir / "admin-password"
+    write_private(password_file, password.encode())
     url = f"https://{gateway}:{SERVER_PORT}"
     log = data_dir / "server.log"
     spawn_daemon(
         [
             "env",
-            f"FLEETDECK_ADMIN_PASSWORD={password}",
+            # A path, not the password: the server's environment is visible in /proc.
+            f"FLEETDECK_ADMIN_PASSWORD_FILE={password_file}",
             sys.executable,
             "-m",
             "fleetdeck",

@@ -79,10 +79,7 @@ async def _open(app: FastAPI, settings: ServerSettings) -> Store:
         app.state.secrets = SecretBox(load_master_key(settings))
         app.state.login_limiter = LoginRateLimiter(settings.login_max_failures)
         app.state.registry_auth_for = functools.partial(registries.registry_auth_for, app)
-        configured = settings.admin_password
-        created, generated = await ensure_admin(
-            store, configured.get_secret_value() if configured is not None else None
-        )
+        created, generated = await ensure_admin(store, settings.first_admin_password())
     except BaseException:
         await store.close()
         raise

@@ -69,6 +69,8 @@ class ServerSettings(BaseSettings):
         tls_key: Key of ``tls_cert``.
         public_hosts: Extra DNS names or IPs the server is reached by (certificate SANs).
         admin_password: Password of the ``admin`` account created on first start.
+        admin_password_file: A file holding that password instead (so the server's process
+            environment, which ``/proc/PID/environ`` shows, carries only a path).
         database_url: SQLAlchemy URL; default a SQLite file in ``data_dir``.
         session_ttl_hours: How long a login session lasts.
         join_token_ttl_minutes: How long an agent join token stays valid.
@@ -109,6 +111,7 @@ class ServerSettings(BaseSettings):
     tls_key: Path | None = None
     public_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     admin_password: SecretStr | None = None
+    admin_password_file: Path | None = None
     database_url: str | None = None
     session_ttl_hours: float = Field(default=12, gt=0)
     join_token_ttl_minutes: float = Field(default=60, gt=0)
@@ -219,6 +222,26 @@ class ServerSettings(BaseSettings):
         if url.startswith("sqlite://"):
             url = "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
         return url
+
+    def first_admin_password(self) -> str | None:
+        """The configured admin password: ``admin_password``, else ``admin_password_file``.
+
+        Raises:
+            InvalidInputError: The file cannot be read or its password is too short.
+        """
+        if self.admin_password is not None:
+            return self.admin_password.get_secret_value()
+        if self.admin_password_file is None:
+            return None
+        try:
+            password = self.admin_password_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInputError(
+                f"cannot read admin_password_file {self.admin_password_file}: {exc}"
+            ) from None
+        if len(password) < 8:
+            raise InvalidInputError("the admin password has at least 8 characters")
+        return password
 
     def effective(self) -> dict[str, Any]:
         """The settings in force, secrets masked (what ``--print-config`` shows)."""

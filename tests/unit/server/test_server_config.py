@@ -144,3 +144,18 @@ async def test_first_start_prints_a_generated_admin_password_once(
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("admin password")]
     assert len(lines) == 1
     assert len(lines[0].removeprefix("admin password: ")) >= 16
+
+
+def test_the_admin_password_can_come_from_a_file(tmp_path: Path) -> None:
+    """The lab passes a path: the server's process environment never holds the password."""
+    secret = tmp_path / "admin-password"
+    secret.write_text("from-a-file-1\n")
+    settings = ServerSettings.load(data_dir=tmp_path, admin_password_file=secret)
+    assert settings.first_admin_password() == "from-a-file-1"
+    assert ServerSettings.load(data_dir=tmp_path).first_admin_password() is None
+    secret.write_text("short")
+    with pytest.raises(InvalidInputError, match="at least 8"):
+        settings.first_admin_password()
+    secret.unlink()
+    with pytest.raises(InvalidInputError, match="cannot read admin_password_file"):
+        settings.first_admin_password()
