@@ -160,3 +160,26 @@ class StacksAPI(BaseClient):
         path = f"{self._stack(name)}/variables/{quote_segment(key)}"
         result: dict[str, Any] = self._request("DELETE", path)
         return result
+
+    def stack_allowances(self, name: str) -> dict[str, Any]:
+        """``GET /stacks/{name}/allowances``: dangerous rules allowed for it and its environment."""
+        result: dict[str, Any] = self._request("GET", f"{self._stack(name)}/allowances")
+        return result
+
+    def set_stack_allowances(self, name: str, rules: list[str]) -> dict[str, Any]:
+        """``PUT /stacks/{name}/allowances`` (admin): allow exactly ``rules`` for the stack."""
+        path = f"{self._stack(name)}/allowances"
+        result: dict[str, Any] = self._request("PUT", path, json_body={"rules": rules})
+        return result
+
+    def environment_allowances(self, environment: str) -> dict[str, Any]:
+        """``GET /environments/{env}/stack-allowances``."""
+        path = f"/environments/{quote_segment(environment)}/stack-allowances"
+        result: dict[str, Any] = self._request("GET", path)
+        return result
+
+    def set_environment_allowances(self, environment: str, rules: list[str]) -> dict[str, Any]:
+        """``PUT /environments/{env}/stack-allowances`` (admin): for every stack there."""
+        path = f"/environments/{quote_segment(environment)}/stack-allowances"
+        result: dict[str, Any] = self._request("PUT", path, json_body={"rules": rules})
+        return result

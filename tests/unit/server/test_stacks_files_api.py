@@ -40,19 +40,23 @@ GZIP = gzip.compress(b"hello " * 1000, mtime=0)
 
 
 class _FakeApplier:
-    """Plans nothing; on apply, records the build context tar's members (name -> bytes)."""
+    """Plans nothing; on apply, records the stack and its build context tar's members."""
 
     def __init__(self) -> None:
         self.contexts: list[dict[str, bytes]] = []
         self.dockerfiles: list[str | None] = []
+        self.applied: list[str] = []
         self.removed: list[str] = []
 
     async def plan(self, project: Project, target: DeployTarget) -> Plan:
         return Plan(stack=target.stack, environment=target.environment)
 
     async def apply(self, project: Project, plan: Plan, target: DeployTarget, **_: Any) -> Any:
+        self.applied.append(target.stack)
         build = project.services["app"].build
-        assert build is not None and target.files is not None
+        if build is None:
+            return DeployOutcome(True, "converged")
+        assert target.files is not None
         context, dockerfile = target.files.context_tar(build, "service 'app'")
         self.dockerfiles.append(dockerfile)
         tar = tarfile.open(fileobj=io.BytesIO(context))

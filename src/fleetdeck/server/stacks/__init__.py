@@ -11,7 +11,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.server.secrets import load_master_key
-from fleetdeck.server.stacks import api_adopt
+from fleetdeck.server.stacks import api_adopt, api_allow
+from fleetdeck.server.stacks.allowances import AllowanceRepository
 from fleetdeck.server.stacks.api import router
 from fleetdeck.server.stacks.deploy import wait_running
 from fleetdeck.server.stacks.repository import StackRepository
@@ -20,9 +21,12 @@ from fleetdeck.server.stacks.service import StackService
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["router", "start", "stop"]
+__all__ = ["environment_router", "router", "start", "stop"]
 log = logging.getLogger("fleetdeck.server.stacks")
 router.include_router(api_adopt.router)  # POST /stacks/{name}/adopt
+router.include_router(api_allow.router)  # GET|PUT /stacks/{name}/allowances
+#: ``GET|PUT /environments/{env}/stack-allowances``.
+environment_router = api_allow.environment_router
 
 
 def _outcome_reporter(app: FastAPI) -> Any:
@@ -59,6 +63,7 @@ async def start(app: FastAPI) -> None:
         list(settings.stacks_blocking_rules),
         app.state.registry_auth_for,
         on_outcome=_outcome_reporter(app),
+        allowances=AllowanceRepository(app.state.store),
     )
 
 

@@ -145,7 +145,8 @@ async def put_stack(
     service = stacks_of(request)
     check_stack_name(name)
     try:
-        await service.plan(name, body.proposal())  # validates files, variables, images, ports
+        # Validates files, variables, images, ports (findings are only shown when saving).
+        await service.plan(name, body.proposal(), admin=who.is_admin)
         stored = await service.repo.require(name) if body.files is None else None
         proposal = body.proposal()
         files = proposal.files or (
@@ -163,13 +164,17 @@ async def put_stack(
 
 @router.post("/{name}/diff", max_body_size=STACK_BODY_LIMIT)
 async def diff(
-    request: Request, _: Viewer, name: str, body: DefinitionBody | None = None
+    request: Request, who: Viewer, name: str, body: DefinitionBody | None = None
 ) -> dict[str, Any]:
     """What a deploy would change (``image_users``: each inspected image's own USER).
 
-    ``variables`` names each variable the files use and the source of its value.
+    ``variables`` names each variable the files use and the source of its value. Findings
+    block as they would for the caller's own deploy (dangerous ones: not for an admin; for
+    others unless an admin allowed them).
     """
-    plan = await stacks_of(request).plan(name, body.proposal() if body else None)
+    plan = await stacks_of(request).plan(
+        name, body.proposal() if body else None, admin=who.is_admin
+    )
     data = plan.to_json()
     keys = ("changes", "findings", "notes", "image_users", "variables")
     return {key: data[key] for key in keys}
@@ -242,7 +247,9 @@ async def deploy(
 ) -> StreamingResponse:
     """Deploy: NDJSON plan, progress and result; bad input is an error before the stream."""
     body = body or DeployBody()
-    prepare = stacks_of(request).prepare(name, who.username, body.proposal(), body.strategy)
+    prepare = stacks_of(request).prepare(
+        name, who.username, body.proposal(), body.strategy, admin=who.is_admin
+    )
     return await _start(request, who, "stack.deploy", name, prepare)
 
 
@@ -252,7 +259,9 @@ async def rollback(
 ) -> StreamingResponse:
     """Deploy an earlier revision exactly (files, variables, image digests)."""
     body = body or RollbackBody()
-    prepare = stacks_of(request).prepare_rollback(name, who.username, body.revision)
+    prepare = stacks_of(request).prepare_rollback(
+        name, who.username, body.revision, admin=who.is_admin
+    )
     return await _start(request, who, "stack.rollback", name, prepare)
 
 

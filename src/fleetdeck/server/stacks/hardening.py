@@ -1,8 +1,13 @@
 """The hardening report shown before every deploy: risky settings, per service.
 
 Rules (names are stable; the server setting ``stacks_blocking_rules`` lists the ones that
-stop a deploy instead of warning): ``privileged``, ``docker-socket``, ``host-network``,
-``host-pid``, ``root-user``, ``no-memory-limit``, ``latest-tag``.
+stop a deploy instead of warning, for everyone): ``privileged``, ``docker-socket``,
+``host-network``, ``host-pid``, ``root-user``, ``no-memory-limit``, ``latest-tag``,
+``host-ipc``, ``host-userns``, ``host-mount``, ``capability``, ``unconfined``, ``device``.
+
+The :data:`DANGEROUS` ones give a container root on its node (or its kernel): they block a
+deploy by a non-admin unless an admin allowed the rule for that stack or its environment
+(:mod:`fleetdeck.server.stacks.allowances`); an admin's own deploy is not blocked by them.
 
 ``root-user`` looks at the service's ``user:`` and, when the file sets none, at the image's own
 ``USER`` as the node reports it (most images set one). An image the node does not have yet
@@ -29,8 +34,46 @@ RULES = (
     "root-user",
     "no-memory-limit",
     "latest-tag",
+    "host-ipc",
+    "host-userns",
+    "host-mount",
+    "capability",
+    "unconfined",
+    "device",
+)
+#: Rules whose findings mean root on the node: blocking for non-admins unless allowed.
+DANGEROUS = (
+    "privileged",
+    "docker-socket",
+    "host-network",
+    "host-pid",
+    "host-ipc",
+    "host-userns",
+    "host-mount",
+    "capability",
+    "unconfined",
+    "device",
 )
 _SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
+#: Host directories whose bind mount hands a container the host (or its engine, or its keys).
+SYSTEM_PATHS = (
+    "/", "/etc", "/proc", "/sys", "/dev", "/boot", "/root", "/run", "/var/run",
+    "/var/lib/docker", "/var/lib/fleetdeck", "/usr", "/lib", "/bin", "/sbin",
+)  # fmt: skip
+#: Capabilities that escape a container (or read any file on the host).
+CAPABILITIES = (
+    "ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "SYS_RAWIO", "SYS_BOOT", "DAC_READ_SEARCH",
+    "DAC_OVERRIDE", "NET_ADMIN", "BPF", "PERFMON", "SYS_TIME", "MKNOD", "SETFCAP",
+)  # fmt: skip
+_UNCONFINED = (
+    "seccomp=unconfined",
+    "seccomp:unconfined",
+    "apparmor=unconfined",
+    "apparmor:unconfined",
+    "label=disable",
+    "label:disable",
+    "systempaths=unconfined",
+)
 _ROOT = ("", "0", "root")
 #: A finding that says what could not be checked: shown, never blocking.
 UNKNOWN = "unknown"
@@ -100,6 +143,7 @@ def service_findings(
         found.append(("host-network", "uses the host's network namespace"))
     if service.pid == "host":
         found.append(("host-pid", "uses the host's PID namespace"))
+    found.extend(_root_on_node(service))
     root = _root_user(service, image or service.image or name, image_user, inspected=inspected)
     if root is not None:
         found.append(root)
@@ -110,16 +154,47 @@ def service_findings(
     return found
 
 
+def _system_path(source: str) -> bool:
+    path = "/" + source.strip("/")
+    return any(path == p or (p != "/" and path.startswith(p + "/")) for p in SYSTEM_PATHS)
+
+
+def _root_on_node(service: Service) -> list[tuple[str, str]]:
+    """The other ways a service gets root on its node (see :data:`DANGEROUS`)."""
+    found: list[tuple[str, str]] = []
+    if service.ipc == "host":
+        found.append(("host-ipc", "uses the host's IPC namespace"))
+    if service.userns_mode == "host":
+        found.append(("host-userns", "uses the host's user namespace"))
+    for vol in service.volumes:
+        source = vol.source or ""
+        if vol.type == "bind" and source.rstrip("/") not in _SOCKETS and _system_path(source):
+            found.append(("host-mount", f"bind-mounts the host's {source} at {vol.target}"))
+    for cap in service.cap_add:
+        if cap.upper().removeprefix("CAP_") in CAPABILITIES:
+            found.append(("capability", f"adds capability {cap}"))
+    for option in service.security_opt:
+        if option.replace(" ", "") in _UNCONFINED:
+            found.append(("unconfined", f"turns off confinement ({option})"))
+    for device in service.devices:
+        found.append(("device", f"has the host's device {device.source}"))
+    return found
+
+
 def findings(
     project: Project,
     blocking: Collection[str],
     image_users: Mapping[str, str] | None = None,
+    *,
+    refused: Collection[str] = (),
 ) -> list[Finding]:
     """Every finding of the project, blocking where the server's setting says so.
 
     Args:
         project: The loaded project.
-        blocking: Rules that block a deploy.
+        blocking: Rules that block a deploy (the server's setting, for everyone).
+        refused: :data:`DANGEROUS` rules that block this deploy too (its principal is no
+            admin, and no admin allowed them for the stack or its environment).
         image_users: The ``USER`` of each image inspected on the node, by image reference
             (:func:`image_key`); an image missing from it was not inspected. None when the
             applier inspects no image (a Swarm's): a service without ``user:`` counts as root.
@@ -135,5 +210,6 @@ def findings(
             if rule == UNKNOWN:
                 result.append(Finding(rule="root-user", service=name, message=message))
             else:
-                result.append(Finding(rule, name, message, blocking=rule in blocking))
+                blocks = rule in blocking or rule in refused
+                result.append(Finding(rule, name, message, blocking=blocks))
     return result

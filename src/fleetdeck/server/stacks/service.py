@@ -17,11 +17,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.compose.variables import environment as variable_environment
-from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
+from fleetdeck.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from fleetdeck.server.fleet.common import pick_node_link
 from fleetdeck.server.stacks import files as stack_files
+from fleetdeck.server.stacks.allowances import Scope
 from fleetdeck.server.stacks.deploy import DeployRun
-from fleetdeck.server.stacks.hardening import RULES, findings
+from fleetdeck.server.stacks.hardening import DANGEROUS, RULES, findings
 from fleetdeck.server.stacks.host_applier import HostApplier
 from fleetdeck.server.stacks.plan import DeployTarget, Strategy, TargetKind
 from fleetdeck.server.stacks.repository import SHELL_SOURCE, StackRepository, Variable
@@ -35,11 +41,13 @@ from fleetdeck.server.stacks.swarm_applier import SwarmApplier
 from fleetdeck.server.store.models_stacks import StackRevision
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
     from pathlib import Path
 
     from fleetdeck.compose import Project
     from fleetdeck.compose.files import StackFileSet
     from fleetdeck.server.fleet.service import Fleet
+    from fleetdeck.server.stacks.allowances import AllowanceRepository
     from fleetdeck.server.stacks.files import StackFile
     from fleetdeck.server.stacks.plan import DeployOutcome, Plan, StackApplier
     from fleetdeck.server.store.models_stacks import StackDefinition
@@ -79,6 +87,7 @@ class StackService:
         blocking_rules: Hardening rules that block a deploy.
         registry_auth: ``async (image) -> credentials | None``.
         on_outcome: Called with (stack, environment, ok, message) after every deploy.
+        allowances: Admins' allowances of dangerous rules; None: nothing is allowed.
     """
 
     def __init__(
@@ -90,6 +99,7 @@ class StackService:
         blocking_rules: list[str],
         registry_auth: Any,
         on_outcome: Any = None,
+        allowances: AllowanceRepository | None = None,
     ) -> None:
         unknown = sorted(set(blocking_rules) - set(RULES))
         if unknown:
@@ -102,6 +112,7 @@ class StackService:
         self.data_dir = data_dir
         self.blocking = set(blocking_rules)
         self.on_outcome = on_outcome
+        self.allowances = allowances
         hash_key = hashlib.sha256(b"fleetdeck stack config hash\0" + master_key).digest()
         self._hash_key = hash_key
         self.host = HostApplier(self._link_for, hash_key, registry_auth)
@@ -213,8 +224,20 @@ class StackService:
             "project": project.to_data(),
         }
 
-    async def plan(self, name: str, proposal: Proposal | None) -> Plan:
-        """What a deploy would change (``stack diff``), with hardening findings."""
+    async def refused(self, name: str, environment: str, *, admin: bool) -> set[str]:
+        """Dangerous rules that block a deploy of ``name`` by this principal (none: admin)."""
+        if admin:
+            return set()
+        if self.allowances is None:
+            return set(DANGEROUS)
+        return await self.allowances.refused(name, environment, admin=admin)
+
+    async def plan(self, name: str, proposal: Proposal | None, *, admin: bool = False) -> Plan:
+        """What a deploy would change (``stack diff``), with hardening findings.
+
+        ``admin``: whether the principal asking is an admin (dangerous findings then do not
+        block); for anyone else they block unless allowed for the stack or environment.
+        """
         stored, environment, files, env_file = await self._definition(name, proposal)
         shell = proposal.shell if proposal else {}
         values = self.repo.opened(name, await self._variables(stored))
@@ -228,7 +251,8 @@ class StackService:
             stack=name, environment=environment, kind=kind, secrets=secrets, files=fileset
         )
         plan = await self.applier(kind).plan(project, target)
-        plan.findings = findings(project, self.blocking, plan.image_users)
+        refused = await self.refused(name, environment, admin=admin)
+        plan.findings = findings(project, self.blocking, plan.image_users, refused=refused)
         plan.variables = report
         return plan
 
@@ -247,10 +271,12 @@ class StackService:
         pinned: dict[str, str] | None = None,
         variables: list[Variable] | None = None,
         restores: int | None = None,
+        admin: bool = False,
     ) -> DeployRun:
         """Validate and plan a deploy; store the definition and a new revision.
 
-        ``restores`` is the revision a rollback deploys again (its message says so).
+        ``restores`` is the revision a rollback deploys again (its message says so);
+        ``admin`` whether the deploying principal is an admin (see :meth:`plan`).
 
         Raises:
             FleetdeckError: Anything wrong is reported here, before anything changes.
@@ -277,9 +303,10 @@ class StackService:
         )  # fmt: skip
         applier = self.applier(kind)
         plan = await applier.plan(project, target)  # changes nothing on the node
-        plan.findings = findings(project, self.blocking, plan.image_users)
+        refused = await self.refused(name, environment, admin=admin)
+        plan.findings = findings(project, self.blocking, plan.image_users, refused=refused)
         plan.variables = report
-        refuse_blocked(plan)
+        refuse_blocked(plan, name, environment, allowable=refused - self.blocking)
         revision_vars = chosen + self.repo.sealed_shell(name, shell)
         content = self._content(name, files, env_file, revision_vars)
         if plan.is_noop and stored is not None and stored.revision is not None:
@@ -367,7 +394,9 @@ class StackService:
 
         return finish
 
-    async def prepare_rollback(self, name: str, actor: str, revision: int | None) -> DeployRun:
+    async def prepare_rollback(
+        self, name: str, actor: str, revision: int | None, *, admin: bool = False
+    ) -> DeployRun:
         """A deploy of an earlier revision: its files, variables and image digests exactly.
 
         Without ``revision``: the newest successful revision before the running one that
@@ -385,6 +414,7 @@ class StackService:
         return await self.prepare(
             name, actor, proposal, Strategy(row.strategy), pinned=dict(row.image_digests),
             variables=[v for v in chosen if v.source != SHELL_SOURCE], restores=revision,
+            admin=admin,
         )  # fmt: skip
 
     async def _rollback_target(self, stored: StackDefinition) -> int:
@@ -436,17 +466,23 @@ class StackService:
 
         await self.applier(kind).remove(name, target, progress=ignore)  # the caller holds the lock
         await self.repo.delete(name)
+        if self.allowances is not None:  # a later stack of that name starts with none
+            await self.allowances.replace(Scope.stack, name, [], "system")
 
 
 def _vars(row: StackRevision) -> list[Variable]:
     return [Variable.from_revision(v) for v in row.variables]
 
 
-def refuse_blocked(plan: Plan) -> None:
+def refuse_blocked(
+    plan: Plan, stack: str = "STACK", environment: str = "ENV", allowable: Collection[str] = ()
+) -> None:
     """Refuse a deploy whose plan has blocking findings, naming each rule and its services.
 
     Checked once the plan is known (images inspected on the node, so ``root-user`` sees each
-    image's own USER) and before anything is stored or changed.
+    image's own USER) and before anything is stored or changed. Raised as PermissionDenied
+    when only ``allowable`` rules (dangerous ones an admin could allow) block it, else as
+    invalid input.
     """
     blocked: dict[str, list[str]] = {}
     for finding in plan.findings:
@@ -459,9 +495,15 @@ def refuse_blocked(plan: Plan) -> None:
         f"rule {rule} blocks deploys: service(s) {', '.join(dict.fromkeys(services))}"
         for rule, services in blocked.items()
     )
+    message = f"service {first.service!r}: {first.message} ({rules})"
+    if set(blocked) <= set(allowable):
+        raise PermissionDeniedError(
+            message,
+            hint=f"an admin may deploy it, or allow it: fleetdeck stack allow {stack} "
+            f"{' '.join(sorted(blocked))} (or --env {environment} for every stack there)",
+        )
     raise InvalidInputError(
-        f"service {first.service!r}: {first.message} ({rules})",
-        hint="change the service, or the server's stacks_blocking_rules",
+        message, hint="change the service, or the server's stacks_blocking_rules"
     )
 
 

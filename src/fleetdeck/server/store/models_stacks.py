@@ -93,3 +93,21 @@ class StackBlob(Base):
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StackAllowance(Base):
+    """An admin's permission for a dangerous hardening rule, for one stack or environment.
+
+    ``scope`` is ``stack`` or ``environment`` and ``name`` the stack's or environment's name
+    (a stack may be allowed before it is first deployed; ``stack rm`` removes its rows).
+    """
+
+    __tablename__ = "stack_allowances"
+    __table_args__ = (UniqueConstraint("scope", "name", "rule"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    scope: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
