@@ -40,3 +40,26 @@ async def test_stacks_pages_need_a_session(client: httpx.AsyncClient) -> None:
     for path in ("/stacks", "/stacks/new", "/stacks/shop"):
         response = await client.get(path)
         assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+async def test_the_environment_and_stack_pages_show_admins_allowances(
+    client: httpx.AsyncClient, admin_token: str
+) -> None:
+    created = await client.post(
+        "/api/v1/environments", json={"name": "lab"}, headers=bearer(admin_token)
+    )
+    assert created.status_code == 201, created.text
+    client.cookies.set("fleetdeck_session", admin_token)
+    page = await client.get("/environments/lab")
+    assert "data-env-stack-allowances>none" in page.text
+    allowed = await client.put(
+        "/api/v1/environments/lab/stack-allowances",
+        json={"rules": ["privileged", "host-pid"]},
+        headers=bearer(admin_token),
+    )
+    assert allowed.status_code == 200, allowed.text
+    page = await client.get("/environments/lab")
+    assert "data-env-stack-allowances>host-pid, privileged<" in page.text
+    stack = await client.get("/stacks/shop")
+    assert "data-stack-allowances" in stack.text  # filled from GET /stacks/shop/allowances
+    client.cookies.clear()

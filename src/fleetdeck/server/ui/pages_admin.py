@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, PlainTextResponse
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.fleet.common import fleet_of
 from fleetdeck.server.fleet.inventory import ContainerQuery
+from fleetdeck.server.stacks.allowances import Scope
 from fleetdeck.server.ui.dashboard import ports_text
 from fleetdeck.server.ui.web import HERE, PageUser, render
 
@@ -100,9 +101,12 @@ async def environment_page(request: Request, name: str, who: PageUser) -> Respon
         response.status_code = exc.http_status
         return response
     items, total = fleet.inventory.containers(ContainerQuery(environment=name, limit=5000))
+    allowances = request.app.state.stacks.allowances
+    allowed = await allowances.rules(Scope.environment, name) if allowances else []
     return render(
-        request, who, "environment.html", env=env, items=items, total=total, ports=ports_text
-    )
+        request, who, "environment.html", env=env, items=items, total=total, ports=ports_text,
+        stack_allowances=allowed,
+    )  # fmt: skip
 
 
 def _resource_route(kind: str, title: str) -> None:

@@ -348,6 +348,17 @@
       openFile(0);
     }
   }
+  async function showAllowances() {
+    // Dangerous settings block non-admins unless an admin allowed them (stack allow).
+    const box = $("[data-stack-allowances]");
+    try {
+      const a = await fd.api("GET", stackPath() + "/allowances");
+      const own = a.rules.length ? a.rules.join(", ") : "none";
+      const env = a.environment ? `; for environment ${a.environment}: ${a.environment_rules.join(", ") || "none"}` : "";
+      box.textContent = `Dangerous settings allowed for non-admin deploys — this stack: ${own}${env}`;
+      box.hidden = false;
+    } catch (err) { box.hidden = true; }
+  }
   async function load() {
     if (!state.name) { setMode(); validate(); return; }
     try {
@@ -360,6 +371,7 @@
       $("[data-envfile]").value = s.env_file || "";
       $("[data-adopt-notice]").hidden = true;
       summary(s);
+      showAllowances();
     } catch (err) {
       if (err.status !== 404) { fd.fail(err, "Load " + state.name); return; }
       try { await loadDiscovered(); } catch (e2) { document.querySelector("[data-stack-summary]").textContent = "not found: " + e2.message; }
