@@ -56,10 +56,10 @@ def start_server(record: LabRecord, settings: dict[str, str] | None = None) -> N
     """
     assert record.server is not None
     data_dir = record.server.data_dir
-    password = (Path(data_dir) / "admin-password").read_text().strip()
+    password_file = Path(data_dir) / "admin-password"  # a path: no password in /proc/PID/environ
     extra = [f"{key}={value}" for key, value in sorted((settings or {}).items())]
     spawn_daemon(
-        ["env", f"FLEETDECK_ADMIN_PASSWORD={password}", *extra, sys.executable, "-m",
+        ["env", f"FLEETDECK_ADMIN_PASSWORD_FILE={password_file}", *extra, sys.executable, "-m",
          "fleetdeck", "server", "--data-dir", data_dir, "--listen", f"{record.gateway}:8443"],
         str(Path(data_dir) / "server.log"),
     )  # fmt: skip
