@@ -242,6 +242,12 @@ def tokens_create(
     )
     typer.echo(created.token)
     console.print("[dim]store it now: it is not shown again[/]")
+    if created.parent_id is not None:
+        until = created.expires_at.isoformat() if created.expires_at else "never"
+        console.print(
+            f"[dim]made with token {created.parent_id}: revoked with it, expires {until}[/]",
+            highlight=False,
+        )
 
 
 @tokens.command("revoke")

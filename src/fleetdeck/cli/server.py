@@ -109,7 +109,10 @@ def _run(settings: object) -> None:
         host=settings.host,
         port=settings.port,
         lifespan="on",
-        proxy_headers=False,
+        # X-Forwarded-* only from the proxies named in the settings: otherwise any client
+        # could pick the address login throttling counts it by.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         server_header=False,
         # WebSocket messages (the console) stay under the same cap as request bodies.
         ws_max_size=DEFAULT_BODY_LIMIT,

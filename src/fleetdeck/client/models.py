@@ -50,6 +50,8 @@ class ApiToken(BaseModel):
     last_used_at: datetime | None = None
     revoked: bool = False
     user: str | None = None
+    #: The token it was made with (revoked with it, expiring no later); None: a root.
+    parent_id: str | None = None
 
 
 class CreatedToken(ApiToken):

@@ -39,6 +39,7 @@ from fleetdeck.server.auth.ratelimit import LoginRateLimiter
 from fleetdeck.server.auth.users import ADMIN_USERNAME, ensure_admin
 from fleetdeck.server.body_limits import BodyLimitMiddleware
 from fleetdeck.server.handlers import install_error_handlers
+from fleetdeck.server.headers import install_security_headers
 from fleetdeck.server.routes import (
     API_PREFIX,
     audit,
@@ -74,10 +75,12 @@ async def _open(app: FastAPI, settings: ServerSettings) -> Store:
     try:
         app.state.migration_backup = await migrate(store)
         app.state.store = store
-        app.state.audit = AuditLog(store)
+        app.state.audit = AuditLog(store, app.state.clock)
         app.state.ca, app.state.tls = prepare_tls(settings)
         app.state.secrets = SecretBox(load_master_key(settings))
-        app.state.login_limiter = LoginRateLimiter(settings.login_max_failures)
+        app.state.login_limiter = LoginRateLimiter(
+            settings.login_max_failures, settings.login_max_failures_per_address
+        )
         app.state.registry_auth_for = functools.partial(registries.registry_auth_for, app)
         created, generated = await ensure_admin(store, settings.first_admin_password())
     except BaseException:
@@ -127,8 +130,10 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     app.state.settings = settings
     app.state.clock = clock
     install_error_handlers(app)
-    # Outermost of our own: bodies are capped before any route reads or authenticates them.
+    # Bodies are capped before any route reads or authenticates them; the security headers
+    # (added last, so outermost) go on every answer, the body limit's 413 included.
     app.add_middleware(BodyLimitMiddleware)
+    install_security_headers(app)
     app.include_router(openapi.router)
     for module in (health, ca, auth, users, tokens, audit, registries, events, console):
         app.include_router(module.router, prefix=API_PREFIX)

@@ -3,16 +3,26 @@
 Every mutating route records one entry, also when it fails (``result`` is ``ok`` or
 ``error: <message>``), and failed logins are recorded too. Routes either call
 ``await request.app.state.audit.record(...)`` or wrap their work in :func:`audited`.
+
+Failed logins come from callers nobody has authenticated, so they are aggregated rather than
+written one row each (:meth:`AuditLog.record_failed_login`): one row per username and address
+per 15-minute window (aligned to the clock), whose ``detail`` counts the failures
+(``{"ip", "count", "last"}``), and at most :data:`FAILED_LOGIN_ROWS_PER_WINDOW` such rows per
+window; failures beyond that fold into one ``auth.login`` row with target ``*`` and actor
+``-``. A flood, however many usernames and addresses it uses, adds at most 101 rows per window.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from fleetdeck.clock import SYSTEM
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.store.models import AuditEntry
 
@@ -21,11 +31,19 @@ if TYPE_CHECKING:
 
     from fastapi import Request
 
+    from fleetdeck.clock import Clock
     from fleetdeck.server.store import Store
 
 log = logging.getLogger(__name__)
 OK = "ok"
 MAX_LIMIT = 1000
+LOGIN_ACTION = "auth.login"
+#: Failed logins of one username from one address within one window share a row.
+FAILED_LOGIN_WINDOW = timedelta(minutes=15)
+#: Distinct failed-login rows per window; the rest are counted in one overflow row.
+FAILED_LOGIN_ROWS_PER_WINDOW = 100
+OVERFLOW_ACTOR = "-"
+OVERFLOW_TARGET = "*"
 
 
 def entry_json(entry: AuditEntry) -> dict[str, Any]:
@@ -46,10 +64,14 @@ class AuditLog:
 
     Args:
         store: Where entries are kept.
+        clock: The present, for the failed-login windows.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, clock: Clock = SYSTEM) -> None:
         self._store = store
+        self._clock = clock
+        # One failed login is folded in at a time, so concurrent ones do not both insert.
+        self._failed_login_lock = asyncio.Lock()
 
     async def record(
         self,
@@ -76,6 +98,53 @@ class AuditLog:
                 )
             )
         log.info("audit: %s %s %s -> %s", actor, action, target, result)
+
+    async def record_failed_login(self, username: str, ip: str, message: str) -> None:
+        """Count a failed login of ``username`` from ``ip`` (aggregated, see the module)."""
+        now = self._clock.now()
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        start = now - (now - epoch) % FAILED_LOGIN_WINDOW
+        actor, target, result = username[:128], username[:255], f"error: {message}"
+        async with self._failed_login_lock, self._store.transaction() as session:
+            failed = (
+                AuditEntry.action == LOGIN_ACTION,
+                AuditEntry.result != OK,
+                AuditEntry.time >= start,
+            )
+            rows = (
+                await session.scalars(
+                    select(AuditEntry).where(
+                        *failed, AuditEntry.target.in_([target, OVERFLOW_TARGET])
+                    )
+                )
+            ).all()
+            row = next(
+                (r for r in rows if r.actor == actor and (r.detail or {}).get("ip") == ip), None
+            )
+            if row is None:
+                count = await session.scalar(select(func.count()).where(*failed))
+                if (count or 0) >= FAILED_LOGIN_ROWS_PER_WINDOW:
+                    actor, target, ip = OVERFLOW_ACTOR, OVERFLOW_TARGET, "*"
+                    result = "error: failed logins beyond the audit log's cap"
+                    row = next((r for r in rows if r.actor == actor and r.target == target), None)
+            if row is None:
+                detail: dict[str, Any] = {"ip": ip, "count": 1, "last": now.isoformat()}
+                session.add(
+                    AuditEntry(
+                        time=now,
+                        actor=actor,
+                        action=LOGIN_ACTION,
+                        target=target,
+                        result=result,
+                        detail=detail,
+                    )
+                )
+            else:
+                detail = dict(row.detail or {})
+                detail["count"] = int(detail.get("count", 1)) + 1
+                detail["last"] = now.isoformat()
+                row.detail = detail  # a new dict: JSON columns track assignment, not mutation
+        log.info("audit: failed login %s from %s", username, ip)
 
     async def list(
         self,

@@ -26,6 +26,7 @@ from pydantic_settings import (
 
 from fleetdeck import safeyaml
 from fleetdeck.errors import InvalidInputError, NotFoundError
+from fleetdeck.server.auth.origin import normalize_origin
 
 DEFAULT_DATA_DIR = Path("/var/lib/fleetdeck/server")
 MASK = "********"
@@ -75,6 +76,14 @@ class ServerSettings(BaseSettings):
         session_ttl_hours: How long a login session lasts.
         join_token_ttl_minutes: How long an agent join token stays valid.
         login_max_failures: Failed logins per username and client IP per minute before 429.
+        login_max_failures_per_address: Failed logins per client IP per minute, whatever
+            the usernames, before 429 (guessing across many accounts from one address).
+        trusted_origins: Origins (``https://fleet.example``) besides the server's own whose
+            pages may send cookie-authenticated changes: the public URL when a reverse proxy
+            rewrites the Host header or the scheme.
+        forwarded_allow_ips: Addresses of reverse proxies whose ``X-Forwarded-For`` and
+            ``X-Forwarded-Proto`` are believed (uvicorn's ``forwarded_allow_ips``). Empty:
+            none, the client address is the TCP peer's (login throttling counts by it).
         master_key: Base64 of 32 bytes encrypting secrets at rest (else ``data_dir/master.key``).
         metrics_raw_retention_hours: How long raw metrics samples are kept.
         logs_retention_days: How long collected log lines are kept (``logs.db``).
@@ -116,6 +125,9 @@ class ServerSettings(BaseSettings):
     session_ttl_hours: float = Field(default=12, gt=0)
     join_token_ttl_minutes: float = Field(default=60, gt=0)
     login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    trusted_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
     master_key: SecretStr | None = None
     metrics_raw_retention_hours: float = Field(default=24, gt=0)
     logs_retention_days: float = Field(default=7, gt=0)
@@ -152,7 +164,21 @@ class ServerSettings(BaseSettings):
             raise ValueError("the admin password has at least 8 characters")
         return value
 
-    @field_validator("public_hosts", "stacks_blocking_rules", mode="before")
+    @field_validator("trusted_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if normalize_origin(v) is None]
+        if bad:
+            raise ValueError(f"not an origin (scheme://host[:port]): {', '.join(bad)}")
+        return value
+
+    @field_validator(
+        "public_hosts",
+        "stacks_blocking_rules",
+        "trusted_origins",
+        "forwarded_allow_ips",
+        mode="before",
+    )
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
         # FLEETDECK_PUBLIC_HOSTS=a.example,10.0.0.5 is friendlier than a JSON list in env

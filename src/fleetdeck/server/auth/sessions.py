@@ -12,14 +12,16 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select
 
 from fleetdeck import pki
+from fleetdeck.clock import SYSTEM
 from fleetdeck.errors import UnauthenticatedError
 from fleetdeck.server.auth.passwords import verify_password_async
 from fleetdeck.server.auth.users import find_user
-from fleetdeck.server.store.models import LoginSession, User, utcnow
+from fleetdeck.server.store.models import LoginSession, User
 
 if TYPE_CHECKING:
     from datetime import datetime, timedelta
 
+    from fleetdeck.clock import Clock
     from fleetdeck.server.store import Store
 
 SESSION_PREFIX = "fds_"
@@ -39,10 +41,12 @@ async def check_credentials(store: Store, username: str, password: str) -> User:
     return user
 
 
-async def open_session(store: Store, user: User, ttl: timedelta) -> tuple[str, datetime]:
+async def open_session(
+    store: Store, user: User, ttl: timedelta, clock: Clock = SYSTEM
+) -> tuple[str, datetime]:
     """Start a session for ``user``; return its token (never stored) and expiry."""
     token = SESSION_PREFIX + secrets.token_urlsafe(32)
-    now = utcnow()
+    now = clock.now()
     expires_at = now + ttl
     async with store.transaction() as session:
         # Sweeping expired sessions here keeps the table small without a background job.
@@ -62,8 +66,8 @@ async def close_session(store: Store, token: str) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
-async def session_user(store: Store, token: str) -> User | None:
-    """The user of a live session token, or None."""
+async def session_user(store: Store, token: str, clock: Clock = SYSTEM) -> User | None:
+    """The user of a session token that has not expired at ``clock``'s now, or None."""
     async with store.session() as session:
         row = (
             await session.execute(
@@ -72,6 +76,6 @@ async def session_user(store: Store, token: str) -> User | None:
                 .where(LoginSession.token_hash == pki.hash_secret(token))
             )
         ).first()
-    if row is None or row[1] <= utcnow():
+    if row is None or row[1] <= clock.now():
         return None
     return row[0]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from fleetdeck.errors import UnauthenticatedError
 from fleetdeck.server.auth.deps import Viewer, credential
+from fleetdeck.server.auth.origin import check_not_cross_site
 from fleetdeck.server.auth.sessions import (
     COOKIE_NAME,
     SESSION_PREFIX,
@@ -51,30 +52,36 @@ class MeOut(UserOut):
 
 
 def client_ip(request: Request) -> str:
-    """The peer address (what login throttling counts per)."""
+    """The client address as uvicorn reports it (what login throttling counts per).
+
+    The TCP peer, unless the server was told to believe a proxy's ``X-Forwarded-For``
+    (``forwarded_allow_ips``): a header any client can send is never trusted by default.
+    """
     return request.client.host if request.client else "unknown"
 
 
 @router.post("/auth/login")
 async def login(body: LoginBody, request: Request, response: Response) -> LoginOut:
-    """Check a username and password; start a session."""
+    """Check a username and password; start a session.
+
+    A browser page of another origin may not post it (login CSRF); the attempt is counted
+    against the limits before the password is checked, so concurrent guesses cannot race it.
+    """
     state = request.app.state
     limiter: LoginRateLimiter = state.login_limiter
     audit: AuditLog = state.audit
     settings: ServerSettings = state.settings
+    check_not_cross_site(request, settings.trusted_origins)
     ip = client_ip(request)
-    limiter.check(body.username, ip)
+    attempt = limiter.attempt(body.username, ip)
     try:
         user = await check_credentials(state.store, body.username, body.password)
     except UnauthenticatedError as exc:
-        limiter.failure(body.username, ip)
-        await audit.record(
-            body.username, "auth.login", body.username, f"error: {exc.message}", {"ip": ip}
-        )
+        await audit.record_failed_login(body.username, ip, exc.message)
         raise
-    limiter.success(body.username, ip)
+    attempt.succeeded()
     ttl = timedelta(hours=settings.session_ttl_hours)
-    token, expires_at = await open_session(state.store, user, ttl)
+    token, expires_at = await open_session(state.store, user, ttl, state.clock)
     response.set_cookie(
         COOKIE_NAME,
         token,

@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import TYPE_CHECKING, cast
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, WebSocket
 from websockets.exceptions import WebSocketException
 
 from fleetdeck.errors import FleetdeckError, PermissionDeniedError
 from fleetdeck.server.auth.deps import authenticate
+from fleetdeck.server.auth.origin import check_not_cross_site
 from fleetdeck.types import Role
 
 if TYPE_CHECKING:
@@ -31,10 +31,13 @@ MAX_ARGS = 32
 
 
 def _check_origin(websocket: WebSocket) -> None:
-    """Refuse a page of another site (cross-site websocket hijacking)."""
-    origin = websocket.headers.get("origin")
-    if origin and urlsplit(origin).netloc != websocket.headers.get("host"):
-        raise PermissionDeniedError("the console only accepts connections from this server's UI")
+    """Refuse a page of another origin (cross-site WebSocket hijacking), cookie or not."""
+    try:
+        check_not_cross_site(websocket, websocket.app.state.settings.trusted_origins)
+    except PermissionDeniedError as exc:
+        raise PermissionDeniedError(
+            "the console only accepts connections from this server's UI", hint=exc.hint
+        ) from None
 
 
 async def _principal(websocket: WebSocket) -> Principal:

@@ -29,6 +29,8 @@ class TokenOut(BaseModel):
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked: bool
+    #: The token this one was made with: it is revoked with it and never outlives it.
+    parent_id: str | None = None
 
     @classmethod
     def of(cls, token: ApiToken, owner: str) -> TokenOut:
@@ -42,6 +44,7 @@ class TokenOut(BaseModel):
             expires_at=token.expires_at,
             last_used_at=token.last_used_at,
             revoked=token.revoked_at is not None,
+            parent_id=token.parent_id,
         )
 
 
@@ -74,11 +77,16 @@ async def list_tokens(
 
 @router.post("/tokens", status_code=201)
 async def create_token(body: TokenCreate, request: Request, who: Viewer) -> TokenCreated:
-    """Make a token for the caller, with a role no higher than the caller's."""
+    """Make a token for the caller, with a role no higher than the caller's.
+
+    Made with an API token, it is that token's child: revoked with it, expiring no later.
+    """
     role = body.role or who.role
-    async with audited(request, who.username, "token.create", body.name, {"role": role}) as d:
+    state = request.app.state
+    detail = {"role": role, "parent": who.token_id}
+    async with audited(request, who.username, "token.create", body.name, detail) as d:
         row, secret = await tokens.create_token(
-            request.app.state.store, who, body.name, role, body.expires_in_days
+            state.store, who, body.name, role, body.expires_in_days, state.clock
         )
         d["id"] = row.id
     return TokenCreated(**TokenOut.of(row, who.username).model_dump(), token=secret)
@@ -86,7 +94,10 @@ async def create_token(body: TokenCreate, request: Request, who: Viewer) -> Toke
 
 @router.delete("/tokens/{token_id}")
 async def revoke_token(token_id: str, request: Request, who: Viewer) -> TokenOut:
-    """Revoke a token (the caller's own; any, for an admin)."""
-    async with audited(request, who.username, "token.revoke", token_id):
-        row, owner = await tokens.revoke_token(request.app.state.store, who, token_id)
+    """Revoke a token (the caller's own; any, for an admin) and every token made with it."""
+    state = request.app.state
+    async with audited(request, who.username, "token.revoke", token_id) as d:
+        row, owner, descendants = await tokens.revoke_token(state.store, who, token_id, state.clock)
+        if descendants:
+            d["descendants"] = descendants
     return TokenOut.of(row, owner)

@@ -112,6 +112,10 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    #: The token this one was made with (``None``: made from a login session). A child is
+    #: live only while every ancestor is; no foreign key, as rows are revoked, never deleted
+    #: alone (a user's tokens go together with the user).
+    parent_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 class AuditEntry(Base):

@@ -8,7 +8,7 @@ is always rendered by the same template, on the server, from the in-memory inven
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -48,10 +48,21 @@ COLUMNS = (
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a local path may be a redirect target after login (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return "/"
+    """Only a path on this server may be a redirect target after login (no open redirect).
+
+    Browsers read a backslash as ``/`` and drop tabs and newlines from URLs, so ``/%5Chost``,
+    ``/%09/host`` and ``//host`` all lead to another host: a target is kept only if it starts
+    with one ``/``, has no backslash or control character anywhere, and parses with neither a
+    scheme nor a host. Anything else goes to the dashboard.
+    """
+    if not target or not target.startswith("/") or target[1:2] in ("/", "\\"):
+        return "/"
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
 
 
 @router.get("/login")
