@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 from fleetdeck.lab import Lab
 from fleetdeck.types import Role
 from tests.conftest import client_for
-from tests.e2e.ui_helpers import goto, login, shot
+from tests.e2e.ui_helpers import goto, login, shot, wait_until
 from tests.integration.docker_cli import docker
 
 if TYPE_CHECKING:
@@ -151,8 +151,8 @@ def test_logs_follow_shows_a_new_line(admin: Page, lab: UiLab) -> None:
 
 def test_stats_chart_draws(admin: Page, lab: UiLab) -> None:
     admin.goto(lab.url + "/containers/" + lab.refs["node1"] + "#stats")
-    admin.wait_for_function(
-        "window.fleetdeckStats && window.fleetdeckStats.points >= 3", timeout=20000
+    wait_until(
+        admin, "() => !!window.fleetdeckStats && window.fleetdeckStats.points >= 3", timeout=20
     )
     painted = admin.evaluate(
         """() => {
@@ -175,9 +175,9 @@ def test_console_runs_a_command(admin: Page, lab: UiLab) -> None:
     expect(admin.locator("[data-console-status]")).to_have_text("connected")
     admin.locator(".xterm-helper-textarea").focus()
     admin.keyboard.type("echo console-$((6*7))\n")
-    admin.wait_for_function(
-        "window.fleetdeckConsole && window.fleetdeckConsole.text().includes('console-42')",
-        timeout=10000,
+    wait_until(
+        admin,
+        "() => !!window.fleetdeckConsole && window.fleetdeckConsole.text().includes('console-42')",
     )
     shot(admin, "container-console")
     admin.get_by_role("button", name="Disconnect").click()

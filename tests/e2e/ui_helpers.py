@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -55,6 +56,20 @@ def retrying(work: Callable[[], T]) -> T:
             if "ERR_NETWORK_CHANGED" not in str(exc):
                 raise
     return work()
+
+
+def wait_until(page: Page, condition: str, timeout: float = 10.0) -> None:
+    """Poll a JavaScript function (``"() => …"``) on ``page`` until it returns true.
+
+    Instead of ``page.wait_for_function``, which compiles its predicate with ``new Function``
+    inside the page: the UI's Content-Security-Policy forbids that (no ``unsafe-eval``), while
+    ``page.evaluate`` runs through the DevTools protocol, which CSP does not govern.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(condition):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {condition}")
+        page.wait_for_timeout(100)
 
 
 def goto(page: Page, url: str) -> None:

@@ -215,7 +215,7 @@ async def test_security_headers_on_pages_api_static_and_errors(app: FastAPI) -> 
         me = await client.get("/api/v1/auth/me", headers=bearer(admin))
         assert me.headers["x-frame-options"] == "DENY"
     async with client_for(app) as client:
-        client.base_url = "http://testserver"  # type: ignore[assignment]
+        client.base_url = "http://testserver"
         plain = await client.get("/api/v1/health")
         assert "strict-transport-security" not in plain.headers  # HSTS only over HTTPS
         assert plain.headers["x-content-type-options"] == "nosniff"
