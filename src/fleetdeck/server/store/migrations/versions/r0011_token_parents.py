@@ -4,8 +4,8 @@ A token created while authenticated by another API token is that token's child: 
 revoked with it and never outlives it (see :mod:`fleetdeck.server.auth.tokens`). Tokens made
 from a login session, and every token that existed before this revision, have no parent.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-02 00:40:00.000000
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | None = None
 depends_on: str | None = None
 
