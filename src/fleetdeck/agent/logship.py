@@ -56,6 +56,10 @@ DEFAULT_BUFFER_BYTES = 16 * 1024 * 1024
 MAX_LINE_CHARS = 16 * 1024
 #: Lines per ``lines`` message at most.
 BATCH_LINES = 1000
+#: Characters of text per ``lines`` message at most (past it the batch is sent): even fully
+#: escaped by JSON (12 bytes for an astral character) a message stays under the 32 MiB line
+#: cap of the server (``fleetdeck.server.fleet.agent_streams.MAX_LINE_BYTES``).
+BATCH_CHARS = 2 * 1024 * 1024
 WATCH_INTERVAL_S = 1.0
 REPORT_INTERVAL_S = 2.0
 #: Seconds before a follower that failed (engine down) is tried again.
@@ -269,14 +273,16 @@ class LogShipper:
     def _drain(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         batch: list[list[Any]] = []
+        chars = 0
         for cid, stream, ns, text in self.buffer.take():
-            if not cid:  # a source announcement: flush lines before it, keep the order
-                if batch:
-                    out.append({"type": "lines", "lines": batch})
-                    batch = []
+            if batch and (not cid or chars + len(text) > BATCH_CHARS):
+                out.append({"type": "lines", "lines": batch})  # keep the order; bound the size
+                batch, chars = [], 0
+            if not cid:  # a source announcement
                 out.append(json.loads(text))
             else:
                 batch.append([cid, stream, ns, text])
+                chars += len(text)
         if batch:
             out.append({"type": "lines", "lines": batch})
         return out

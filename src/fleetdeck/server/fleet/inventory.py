@@ -14,11 +14,27 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from pydantic import TypeAdapter
+
 from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
-from fleetdeck.types import AgentInfo, Container, EngineContainer
+from fleetdeck.types import (
+    AgentInfo,
+    Container,
+    DeleteMessage,
+    EngineContainer,
+    HeartbeatMessage,
+    InfoMessage,
+    InventoryMessage,
+    MetricsMessage,
+    SnapshotMessage,
+    UpsertMessage,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+#: Validates one inventory-stream line (after ``json.loads``).
+INVENTORY_MESSAGE: TypeAdapter[InventoryMessage] = TypeAdapter(InventoryMessage)
 
 SORT_KEYS = ("name", "environment", "node", "state", "image", "created", "health")
 MAX_LIMIT = 5000
@@ -144,34 +160,35 @@ class FleetInventory:
         self._bump()
 
     # ------------------------------------------------------------ stream application
-    def apply(self, environment: str, node: str, message: dict[str, Any]) -> None:
-        """Apply one inventory-stream message from a node's agent."""
+    def apply(
+        self, environment: str, node: str, message: InventoryMessage | dict[str, Any]
+    ) -> None:
+        """Apply one inventory-stream message from a node's agent.
+
+        A dict is validated first (:data:`~fleetdeck.types.InventoryMessage`): a message of
+        the wrong shape raises ``ValidationError`` (a ValueError) before anything changes.
+        """
+        if isinstance(message, dict):
+            message = INVENTORY_MESSAGE.validate_python(message)
         state = self.node(environment, node)
-        kind = message.get("type")
-        if kind == "metrics":
+        state.last_seen = datetime.now(UTC)
+        if isinstance(message, MetricsMessage):
             # Replayed samples carry the rev they were taken at: not the node's current one.
             if self.metrics_sink is not None:
-                self.metrics_sink(environment, node, message)
-            state.last_seen = datetime.now(UTC)
+                self.metrics_sink(environment, node, message.model_dump(mode="json"))
             return
-        state.last_seen = datetime.now(UTC)
-        state.rev = int(message.get("rev", state.rev))
-        if kind == "snapshot":
-            state.info = AgentInfo.model_validate(message["info"])
-            state.containers = {
-                c["id"]: EngineContainer.model_validate(c) for c in message.get("containers", [])
-            }
-        elif kind == "upsert":
-            container = EngineContainer.model_validate(message["container"])
-            state.containers[container.id] = container
-        elif kind == "delete":
-            state.containers.pop(str(message["id"]), None)
-        elif kind == "info":
-            state.info = AgentInfo.model_validate(message["info"])
-        elif kind != "heartbeat":
-            return
+        state.rev = message.rev
+        if isinstance(message, SnapshotMessage):
+            state.info = message.info
+            state.containers = {c.id: c for c in message.containers}
+        elif isinstance(message, UpsertMessage):
+            state.containers[message.container.id] = message.container
+        elif isinstance(message, DeleteMessage):
+            state.containers.pop(message.id, None)
+        elif isinstance(message, InfoMessage):
+            state.info = message.info
         self._set_status_from_info(state)
-        if kind != "heartbeat":
+        if not isinstance(message, HeartbeatMessage):
             self._bump()
 
     def _set_status_from_info(self, state: NodeState) -> None:

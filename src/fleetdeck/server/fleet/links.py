@@ -6,13 +6,18 @@ while the node is known to be unreachable, so one dead node never slows the othe
 already in flight when the stream marks the node unreachable is abandoned at that moment: a
 partitioned node never answers, and waiting out a long call's own timeout (ten minutes for a
 container stop or an image build, none for a pull) would hang a deploy for nothing.
+
+Every line read from an agent is capped in length and validated against its model
+(:mod:`fleetdeck.server.fleet.agent_streams`): a bad one is counted, logged sparingly and
+skipped. The task that follows the stream is supervised: should it die of an unexpected
+error, the error is logged and the task started again with backoff, so no message, however
+strange, can leave a node unreachable until the server restarts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import ssl
 from dataclasses import dataclass
@@ -29,12 +34,15 @@ from fleetdeck.errors import (
     PermissionDeniedError,
     error_for_kind,
 )
-from fleetdeck.server.fleet.inventory import FleetInventory, NodeStatus
+from fleetdeck.server.fleet.agent_streams import MAX_LINE_BYTES, StreamRejects, capped_lines, parse
+from fleetdeck.server.fleet.inventory import INVENTORY_MESSAGE, FleetInventory, NodeStatus
+from fleetdeck.types import MetricsMessage
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable
     from pathlib import Path
 
+    from pydantic import TypeAdapter
     from websockets.asyncio.client import connect as Connect
 
 log = logging.getLogger("fleetdeck.server.links")
@@ -93,6 +101,10 @@ class AgentLink:
         #: one from our CA (a revoked agent, one on a reused address), is refused.
         self.cert_serial = cert_serial or None
         self.node = node
+        #: Messages refused on this node's streams (bad JSON, wrong shape, too long).
+        self.rejects = StreamRejects(self.where)
+        #: Times the stream task died of an unexpected error and was started again.
+        self.restarts = 0
         self.url = url.rstrip("/")
         self.inventory = inventory
         self._tls = tls
@@ -102,6 +114,7 @@ class AgentLink:
             timeout=httpx.Timeout(CALL_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
         )
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
         #: Time of the newest metrics sample received: a reconnect asks only for later ones.
         self.metrics_since: str | None = None
         #: Set when the stream loses the node; a fresh event once the stream is back. Calls in
@@ -117,16 +130,36 @@ class AgentLink:
         """Start following the agent's inventory stream in the background."""
         if self._task is None:
             self.inventory.node(self.environment, self.node)
-            self._task = asyncio.create_task(self._follow(), name=f"link {self.where}")
+            self._task = asyncio.create_task(self._supervise(), name=f"link {self.where}")
 
     async def close(self) -> None:
         """Stop following and close connections."""
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
         await self._client.aclose()
+
+    async def _supervise(self) -> None:
+        """Run :meth:`_follow` for ever: log and restart it, with backoff, if it ever dies."""
+        backoff = BACKOFF_MIN_S
+        while True:
+            try:
+                await self._follow()
+            except Exception:
+                self.restarts += 1
+                log.exception(
+                    "link %s: the stream task failed unexpectedly; restarting it in %.1fs",
+                    self.where,
+                    backoff,
+                )
+                error = "the server's link to the agent failed; restarting it"
+                self.inventory.mark_unreachable(self.environment, self.node, error)
+                self._lost.set()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     async def _follow(self) -> None:
         backoff = BACKOFF_MIN_S
@@ -155,14 +188,22 @@ class AgentLink:
             if not resp.is_success:
                 await resp.aread()
                 _raise_for_agent(resp, self.where)
-            async for line in resp.aiter_lines():
-                if line.strip():
-                    message = json.loads(line)
-                    if self._lost.is_set():
-                        self._lost = asyncio.Event()
-                    self.inventory.apply(self.environment, self.node, message)
-                    if message.get("type") == "metrics":
-                        self.metrics_since = str(message.get("time") or "") or None
+            async for line in capped_lines(resp.aiter_bytes(), MAX_LINE_BYTES):
+                if line is None:
+                    self.rejects.reject("inventory", f"a line over {MAX_LINE_BYTES} bytes")
+                    continue
+                if not line.strip():
+                    continue
+                try:
+                    message = parse(line, INVENTORY_MESSAGE)
+                except ValueError as exc:
+                    self.rejects.reject("inventory", str(exc))
+                    continue
+                if self._lost.is_set():
+                    self._lost = asyncio.Event()
+                self.inventory.apply(self.environment, self.node, message)
+                if isinstance(message, MetricsMessage):
+                    self.metrics_since = message.time
 
     def _check_peer(self, response: httpx.Response) -> None:
         """Refuse an agent whose certificate is not the one enrolled for this node."""
@@ -180,6 +221,8 @@ class AgentLink:
             )
 
     def _fail_fast(self) -> None:
+        if self._closed:  # the node was removed or re-enrolled; a follower may not know yet
+            raise NodeUnreachableError(f"the link to node {self.where} is closed")
         state = self.inventory.find_node(self.environment, self.node)
         if state is not None and state.status is NodeStatus.unreachable:
             since = state.last_seen.isoformat() if state.last_seen else "never"
@@ -250,8 +293,14 @@ class AgentLink:
         *,
         params: dict[str, Any] | None = None,
         json_body: Any = None,
+        name: str = "lines",
+        check: TypeAdapter[Any] | None = None,
     ) -> AsyncIterator[str]:
-        """Stream an agent route's NDJSON response line by line (logs, pull progress)."""
+        """Stream an agent route's NDJSON response line by line (logs, pull progress).
+
+        Lines over :data:`MAX_LINE_BYTES` are skipped, and with ``check`` so are lines that
+        are not valid for it; both are counted in :attr:`rejects` under ``name``.
+        """
         self._fail_fast()
         lost = self._lost
         request = self._client.build_request(
@@ -268,18 +317,54 @@ class AgentLink:
                 if not resp.is_success:
                     await resp.aread()
                     _raise_for_agent(resp, self.where)
-                lines = resp.aiter_lines()
+                lines = capped_lines(resp.aiter_bytes(), MAX_LINE_BYTES)
                 while True:
                     try:
                         line = await self._unless_lost(anext(lines), lost)
                     except StopAsyncIteration:
                         break
-                    if line.strip():
+                    if line is None:
+                        self.rejects.reject(name, f"a line over {MAX_LINE_BYTES} bytes")
+                    elif line.strip() and self._valid(line, name, check):
                         yield line
             finally:
                 await resp.aclose()
         except httpx.HTTPError as exc:
             raise NodeUnreachableError(f"node {self.where}: {_describe(exc)}") from exc
+
+    def _valid(self, line: str, name: str, check: TypeAdapter[Any] | None) -> bool:
+        if check is None:
+            return True
+        try:
+            parse(line, check)
+        except ValueError as exc:
+            self.rejects.reject(name, str(exc))
+            return False
+        return True
+
+    async def stream_messages(
+        self,
+        method: str,
+        path: str,
+        adapter: TypeAdapter[T],
+        *,
+        name: str,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> AsyncIterator[T]:
+        """Like :meth:`stream_lines`, each line validated into ``adapter``'s model.
+
+        A line that is not one is counted in :attr:`rejects` under ``name`` and skipped.
+        """
+        lines = self.stream_lines(method, path, params=params, json_body=json_body, name=name)
+        async with contextlib.aclosing(lines):
+            async for line in lines:
+                try:
+                    message = parse(line, adapter)
+                except ValueError as exc:
+                    self.rejects.reject(name, str(exc))
+                    continue
+                yield message
 
     def websocket(self, path: str, params: list[tuple[str, str]] | None = None) -> Connect:
         """Connect a websocket to an agent route over the same mutual TLS (the console).

@@ -12,23 +12,35 @@ into the store in batches (one transaction per batch, cursors in the same transa
 their lines). When the queue is full the follower waits: the agent's own bounded buffer then
 fills, and the agent drops, counts and reports (the count ends up in ``log_sources.dropped``).
 Lines older than the retention are not stored. The pruner runs every ``prune_interval_s``.
+
+Every message is validated (:data:`fleetdeck.types.LogStreamMessage`) before it is applied:
+a bad one is counted on the link and skipped. A follower that fails in an unexpected way is
+logged and retried with backoff rather than left dead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import TypeAdapter
 
 from fleetdeck.agent.logship import Cursor
 from fleetdeck.clock import SYSTEM
 from fleetdeck.errors import FleetdeckError, NotFoundError
 from fleetdeck.server.logs.query import ns_to_iso
 from fleetdeck.server.logs.store import Batch, LogStore, SourceKey
+from fleetdeck.types import (
+    LogLinesMessage,
+    LogSourceMessage,
+    LogStatusMessage,
+    LogStreamMessage,
+    ShippedLine,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -51,6 +63,7 @@ QUEUE_MESSAGES = 200
 BATCH_LINES = 20_000
 
 log = logging.getLogger(__name__)
+LOG_STREAM_MESSAGE: TypeAdapter[LogStreamMessage] = TypeAdapter(LogStreamMessage)
 
 
 def _merge(into: Batch, other: Batch) -> None:
@@ -135,15 +148,21 @@ class LogCollector:
 
     async def _watch_loop(self) -> None:
         while True:
-            links = self._links()
-            for key in [k for k, (link, _) in self._followers.items() if links.get(k) is not link]:
-                self._followers.pop(key)[1].cancel()  # removed, or replaced (re-enrolled node)
-            for key, link in links.items():
-                running = self._followers.get(key)
-                if running is None or running[1].done():
-                    task = asyncio.create_task(self._follow(link), name=f"logs {link.where}")
-                    self._followers[key] = (link, task)
+            try:
+                self._watch_once()
+            except Exception:
+                log.exception("following log streams failed; trying again")
             await asyncio.sleep(WATCH_INTERVAL_S)
+
+    def _watch_once(self) -> None:
+        links = self._links()
+        for key in [k for k, (link, _) in self._followers.items() if links.get(k) is not link]:
+            self._followers.pop(key)[1].cancel()  # removed, or replaced (re-enrolled node)
+        for key, link in links.items():
+            running = self._followers.get(key)
+            if running is None or running[1].done():
+                task = asyncio.create_task(self._follow(link), name=f"logs {link.where}")
+                self._followers[key] = (link, task)
 
     async def _follow(self, link: AgentLink) -> None:
         cursors: dict[str, Cursor] | None = None
@@ -159,22 +178,28 @@ class LogCollector:
                 backoff = NO_ROUTE_RETRY_S  # an agent without a log stream
             except (FleetdeckError, ValueError, TimeoutError, OSError) as exc:
                 log.info("logs of %s: %s; retrying in %.0fs", link.where, exc, backoff)
+            except Exception:
+                log.exception(
+                    "logs of %s: unexpected failure; retrying in %.0fs", link.where, backoff
+                )
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, max(backoff, BACKOFF_MAX_S))
 
     async def _consume(self, link: AgentLink, cursors: dict[str, Cursor]) -> None:
         body = {"cursors": {cid: [c.ns, c.seen] for cid, c in cursors.items()}}
-        lines = link.stream_lines("POST", "/v1/logs/stream", json_body=body)
+        messages = link.stream_messages(
+            "POST", "/v1/logs/stream", LOG_STREAM_MESSAGE, name="logs", json_body=body
+        )
         meta: dict[str, dict[str, Any]] = {}
         try:
             while True:
                 try:
-                    raw = await asyncio.wait_for(anext(lines), STREAM_SILENCE_S)
+                    message = await asyncio.wait_for(anext(messages), STREAM_SILENCE_S)
                 except StopAsyncIteration:
                     return
-                await self.handle(link.environment, link.node, cursors, meta, json.loads(raw))
+                await self.handle(link.environment, link.node, cursors, meta, message)
         finally:
-            close = getattr(lines, "aclose", None)  # an async generator: end its HTTP stream
+            close = getattr(messages, "aclose", None)  # an async generator: end its HTTP stream
             if close is not None:
                 await close()
 
@@ -184,26 +209,32 @@ class LogCollector:
         node: str,
         cursors: dict[str, Cursor],
         meta: dict[str, dict[str, Any]],
-        message: dict[str, Any],
+        message: LogStreamMessage | dict[str, Any],
     ) -> None:
-        """Apply one message of a node's log stream (public for tests)."""
-        kind = message.get("type")
+        """Apply one message of a node's log stream (public for tests).
+
+        A dict is validated first: a bad one raises ``ValidationError`` (a ValueError).
+        """
+        if isinstance(message, dict):
+            message = LOG_STREAM_MESSAGE.validate_python(message)
         where = f"{environment}/{node}"
         stats = self.nodes.setdefault(where, {"received": 0, "dropped": 0, "buffered": 0})
         batch = Batch({}, [], {}, {})
-        if kind == "source":
-            cid = str(message["id"])
-            meta[cid] = {k: message.get(k) for k in ("name", "stack", "service")}
-            batch.sources[(environment, node, cid)] = meta[cid]
-        elif kind == "lines":
-            self._lines(environment, node, cursors, meta, message["lines"], batch)
-            stats["received"] += len(message["lines"])
-        elif kind == "status":
-            dropped = {str(k): int(v) for k, v in (message.get("dropped") or {}).items()}
-            for cid, count in dropped.items():
+        if isinstance(message, LogSourceMessage):
+            meta[message.id] = {
+                "name": message.name,
+                "stack": message.stack,
+                "service": message.service,
+            }
+            batch.sources[(environment, node, message.id)] = meta[message.id]
+        elif isinstance(message, LogLinesMessage):
+            self._lines(environment, node, cursors, meta, message.lines, batch)
+            stats["received"] += len(message.lines)
+        elif isinstance(message, LogStatusMessage):
+            for cid, count in message.dropped.items():
                 batch.dropped[(environment, node, cid)] = count
-            stats["dropped"] += sum(dropped.values())
-            stats["buffered"] = int(message.get("buffered") or 0)
+            stats["dropped"] += sum(message.dropped.values())
+            stats["buffered"] = message.buffered
             stats["last_status"] = time.time()
         if batch.sources or batch.lines or batch.cursors or batch.dropped:
             await self.queue.put(batch)
@@ -214,7 +245,7 @@ class LogCollector:
         node: str,
         cursors: dict[str, Cursor],
         meta: dict[str, dict[str, Any]],
-        lines: list[list[Any]],
+        lines: list[ShippedLine],
         batch: Batch,
     ) -> None:
         cutoff = time.time_ns() - int(self.retention_s * 1e9)
