@@ -49,6 +49,17 @@ class PayloadTooLargeError(FleetdeckError):
     kind = "too_large"
 
 
+class InvalidPathError(InvalidInputError):
+    """A path segment sent to an agent holds ``/``, ``.`` or ``..`` (a traversal attempt).
+
+    400, not 422: the request's path itself is malformed, whatever its body says. It is an
+    :class:`InvalidInputError`, so code that handles bad input handles it too.
+    """
+
+    http_status = 400
+    kind = "invalid_path"
+
+
 class NotFoundError(FleetdeckError):
     """The named object (lab, node, environment, container…) does not exist."""
 

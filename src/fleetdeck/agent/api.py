@@ -20,6 +20,7 @@ from fleetdeck.agent.api_support import (
     INVENTORY,
     ON_FORGET,
     error_middleware,
+    path_middleware,
     query_bool,
     query_int,
     read_body,
@@ -155,6 +156,11 @@ async def _no_forget() -> None:
     return None
 
 
+async def _end_streams(app: web.Application) -> None:
+    """On shutdown (the listener is closed already): end the inventory streams now."""
+    app[INVENTORY].end_subscriptions()
+
+
 def create_app(
     engine: Engine,
     inventory: ContainerInventory,
@@ -176,10 +182,12 @@ def create_app(
     middlewares = [error_middleware]
     if require_server_cert:
         middlewares.append(server_client_middleware)
+    middlewares.append(path_middleware)
     app = web.Application(middlewares=middlewares)
     app[ENGINE] = engine
     app[INVENTORY] = inventory
     app[ON_FORGET] = on_forget or _no_forget
+    app.on_shutdown.append(_end_streams)
     app.router.add_get("/v1/info", info)
     app.router.add_get("/v1/inventory/stream", inventory_stream)
     app.router.add_get("/v1/containers/{id}", inspect_container)

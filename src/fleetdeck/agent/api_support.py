@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from fleetdeck.agent.engine import Engine
 from fleetdeck.agent.inventory import ContainerInventory
-from fleetdeck.errors import FleetdeckError, InvalidInputError, NotFoundError
+from fleetdeck.errors import FleetdeckError, InvalidInputError, InvalidPathError, NotFoundError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -63,6 +63,40 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         log.exception("unexpected error answering %s %s", request.method, request.path)
         body = {"error": "error", "message": "internal error in the agent (see its log)"}
         return web.json_response(body, status=500)
+
+
+#: Route parameters that are more than one path segment: an image reference holds ``/``
+#: (``10.0.0.1:5000/team/web:1``). Every other parameter is one segment.
+MULTI_SEGMENT_PARAMS = frozenset({("/v1/images/{ref}", "ref")})
+
+
+def check_path_segments(canonical: str, raw_path: str, match_info: dict[str, str]) -> None:
+    """Refuse a path whose segments could reach another route than the one they name.
+
+    The server percent-encodes every segment it puts in a path, so ``..%2Fcontainers%2FID``
+    in an image's place decodes to one parameter, ``../containers/ID``: without this check a
+    route handler could still hand it to the engine, whose own API resolves it as a path.
+
+    Raises:
+        InvalidPathError: a raw segment is ``.`` or ``..``, a parameter holds ``/`` (where it
+            is one segment), or a part of a parameter is empty, ``.`` or ``..``.
+    """
+    if any(part in (".", "..") for part in raw_path.split("/")):
+        raise InvalidPathError(f"path {raw_path!r} has a '.' or '..' segment")
+    for name, value in match_info.items():
+        if "/" in value and (canonical, name) not in MULTI_SEGMENT_PARAMS:
+            raise InvalidPathError(f"{name} {value!r} must not contain '/'")
+        if any(part in ("", ".", "..") for part in value.split("/")):
+            raise InvalidPathError(f"{name} {value!r} has an empty, '.' or '..' part")
+
+
+@web.middleware
+async def path_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer 400 ``invalid_path`` to a traversal attempt before any handler runs."""
+    resource = request.match_info.route.resource
+    canonical = resource.canonical if resource is not None else request.path
+    check_path_segments(canonical, request.raw_path.partition("?")[0], dict(request.match_info))
+    return await handler(request)
 
 
 def query_bool(request: web.Request, name: str, default: bool = False) -> bool:

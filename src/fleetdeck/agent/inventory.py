@@ -152,6 +152,14 @@ class ContainerInventory:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        self.end_subscriptions()
+
+    def end_subscriptions(self) -> None:
+        """End every subscription: their streams finish, and the consumers see the end at once.
+
+        The agent does this first when it stops, so the server marks the node unreachable
+        the moment the agent goes rather than after its stream's silence timeout.
+        """
         for sub in list(self._subscribers):
             sub.end()
         self._subscribers.clear()

@@ -32,6 +32,10 @@ from fleetdeck.agent.tls import AgentCredentials, server_ssl_context
 
 #: Time the answer to ``POST /v1/forget`` gets to reach the server before the agent stops.
 FORGET_GRACE = 0.2
+#: Seconds requests still running when the agent stops get to finish before they are
+#: cancelled. aiohttp's default, 60 s, kept a stopping agent alive for 89 s: the open log
+#: follows, log-shipping stream and consoles never finish by themselves.
+SHUTDOWN_GRACE_S = 2.0
 
 log = logging.getLogger("fleetdeck.agent")
 
@@ -115,6 +119,7 @@ async def serve(settings: AgentSettings) -> None:
     runner = web.AppRunner(
         create_app(engine, inventory, on_forget=on_forget, shipper=LogShipper(engine, inventory)),
         handler_cancellation=True,
+        shutdown_timeout=SHUTDOWN_GRACE_S,
     )
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
@@ -130,10 +135,11 @@ async def serve(settings: AgentSettings) -> None:
         await stop.wait()
         log.info("agent stopping")
     finally:
-        await runner.cleanup()
+        await runner.cleanup()  # ends streams at once, other requests within the grace
         await sampler.stop()
         await inventory.stop()
         await engine.close()
+        log.info("agent stopped")
 
 
 def run(settings: AgentSettings, *, restart_argv: list[str] | None = None) -> None:

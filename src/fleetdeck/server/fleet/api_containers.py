@@ -9,6 +9,8 @@ from fastapi.responses import StreamingResponse  # noqa: TC002 - FastAPI reads r
 from pydantic import BaseModel, Field
 
 from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.fleet.agent_paths import agent_path
+from fleetdeck.server.fleet.agent_streams import LOG_LINE
 from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response
 from fleetdeck.server.fleet.inventory import ContainerQuery
 from fleetdeck.types import Container, ContainerStats, ExecResult, Role
@@ -102,8 +104,10 @@ async def container_logs(
     link = fleet.links.get(container.environment, container.node)
     lines = link.stream_lines(
         "GET",
-        f"/v1/containers/{container.id}/logs",
+        agent_path("containers", container.id, "logs"),
         params={"tail": tail, "since": since, "timestamps": timestamps, "follow": follow},
+        name="logs",
+        check=LOG_LINE,
     )
     return await ndjson_response(lines)
 
@@ -114,7 +118,7 @@ async def container_stats(request: Request, ref: str, _: Viewer) -> Any:
     fleet = fleet_of(request)
     container = fleet.resolve(ref)
     link = fleet.links.get(container.environment, container.node)
-    return await link.call("GET", f"/v1/containers/{container.id}/stats")
+    return await link.call("GET", agent_path("containers", container.id, "stats"))
 
 
 @router.post("/containers/{ref:path}/exec", response_model=ExecResult)
@@ -131,7 +135,7 @@ async def container_exec(request: Request, ref: str, principal: Operator, body: 
         target,
         link.call(
             "POST",
-            f"/v1/containers/{container.id}/exec",
+            agent_path("containers", container.id, "exec"),
             json_body=body.model_dump(exclude_none=True),
             timeout=300,
         ),
@@ -153,7 +157,9 @@ async def container_rename(
         principal,
         "container.rename",
         target,
-        link.call("POST", f"/v1/containers/{container.id}/rename", params={"name": body.name}),
+        link.call(
+            "POST", agent_path("containers", container.id, "rename"), params={"name": body.name}
+        ),
         detail={"name": body.name},
     )
     return ActionResult(container=await fleet.settled(container))
@@ -180,7 +186,7 @@ async def container_action(
         target,
         link.call(
             "POST",
-            f"/v1/containers/{container.id}/{action}",
+            agent_path("containers", container.id, action),
             params={"t": t, "signal": signal},
             timeout=120,
         ),
@@ -208,7 +214,7 @@ async def container_remove(
         target,
         link.call(
             "DELETE",
-            f"/v1/containers/{container.id}",
+            agent_path("containers", container.id),
             params={"force": force, "volumes": volumes},
             timeout=120,
         ),
@@ -222,4 +228,4 @@ async def container_inspect(request: Request, ref: str, _: Viewer) -> Any:
     fleet = fleet_of(request)
     container = fleet.resolve(ref)
     link = fleet.links.get(container.environment, container.node)
-    return await link.call("GET", f"/v1/containers/{container.id}")
+    return await link.call("GET", agent_path("containers", container.id))

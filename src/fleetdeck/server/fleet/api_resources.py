@@ -16,6 +16,8 @@ from pydantic import BaseModel, Field
 
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.fleet.agent_paths import agent_path
+from fleetdeck.server.fleet.agent_streams import PULL_PROGRESS
 from fleetdeck.server.fleet.common import audited, fleet_of, pick_node_link
 from fleetdeck.types import Role
 
@@ -119,7 +121,9 @@ async def pull_image(request: Request, principal: Operator, body: PullBody) -> S
     payload: dict[str, Any] = {"image": body.image}
     if auth:
         payload["auth"] = auth
-    lines = link.stream_lines("POST", "/v1/images/pull", json_body=payload)
+    lines = link.stream_lines(
+        "POST", "/v1/images/pull", json_body=payload, name="pull", check=PULL_PROGRESS
+    )
     target = f"{link.where}:{body.image}"
     audit = request.app.state.audit
 
@@ -163,7 +167,7 @@ async def remove_image(
         principal,
         "image.remove",
         f"{link.where}:{image}",
-        link.call("DELETE", f"/v1/images/{image}", params={"force": force}),
+        link.call("DELETE", agent_path("images", image), params={"force": force}),
     )
 
 
@@ -219,7 +223,7 @@ async def remove_volume(
         principal,
         "volume.remove",
         f"{link.where}/{name}",
-        link.call("DELETE", f"/v1/volumes/{name}", params={"force": force}),
+        link.call("DELETE", agent_path("volumes", name), params={"force": force}),
     )
 
 
@@ -270,7 +274,7 @@ async def remove_network(
         principal,
         "network.remove",
         f"{link.where}/{name}",
-        link.call("DELETE", f"/v1/networks/{name}"),
+        link.call("DELETE", agent_path("networks", name)),
     )
 
 
@@ -312,5 +316,5 @@ async def connect_network(
         principal,
         f"network.{verb}",
         f"{link.where}/{name}:{container.name}",
-        link.call("POST", f"/v1/networks/{name}/{verb}", json_body=payload),
+        link.call("POST", agent_path("networks", name, verb), json_body=payload),
     )

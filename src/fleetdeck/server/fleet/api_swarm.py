@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field
 
 from fleetdeck.errors import ConflictError, NodeUnreachableError
 from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.fleet.agent_paths import agent_path
+from fleetdeck.server.fleet.agent_streams import LOG_LINE
 from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response
 from fleetdeck.server.fleet.inventory import NodeStatus
 from fleetdeck.types import Role
@@ -89,7 +91,9 @@ async def update_node(
         "swarm.node.update",
         f"{environment}/{node_id}",
         link.call(
-            "POST", f"/v1/swarm/nodes/{node_id}", json_body=body.model_dump(exclude_none=True)
+            "POST",
+            agent_path("swarm", "nodes", node_id),
+            json_body=body.model_dump(exclude_none=True),
         ),
         detail=body.model_dump(exclude_none=True),
     )
@@ -104,14 +108,16 @@ async def list_services(request: Request, environment: str, _: Viewer) -> Any:
 @router.get("/services/{service}")
 async def inspect_service(request: Request, environment: str, service: str, _: Viewer) -> Any:
     """One service."""
-    return await manager_link(request, environment).call("GET", f"/v1/swarm/services/{service}")
+    return await manager_link(request, environment).call(
+        "GET", agent_path("swarm", "services", service)
+    )
 
 
 @router.get("/services/{service}/tasks")
 async def service_tasks(request: Request, environment: str, service: str, _: Viewer) -> Any:
     """A service's tasks with their node and state."""
     link = manager_link(request, environment)
-    return await link.call("GET", f"/v1/swarm/services/{service}/tasks")
+    return await link.call("GET", agent_path("swarm", "services", service, "tasks"))
 
 
 @router.get("/services/{service}/logs")
@@ -126,7 +132,11 @@ async def service_logs(
     """A service's merged output as NDJSON lines."""
     link = manager_link(request, environment)
     lines = link.stream_lines(
-        "GET", f"/v1/swarm/services/{service}/logs", params={"tail": tail, "follow": follow}
+        "GET",
+        agent_path("swarm", "services", service, "logs"),
+        params={"tail": tail, "follow": follow},
+        name="logs",
+        check=LOG_LINE,
     )
     return await ndjson_response(lines)
 
@@ -142,7 +152,9 @@ async def scale_service(
         principal,
         "service.scale",
         f"{environment}/{service}",
-        link.call("POST", f"/v1/swarm/services/{service}/scale", json_body=body.model_dump()),
+        link.call(
+            "POST", agent_path("swarm", "services", service, "scale"), json_body=body.model_dump()
+        ),
         detail=body.model_dump(),
     )
 
@@ -158,7 +170,9 @@ async def update_service_image(
         principal,
         "service.update_image",
         f"{environment}/{service}",
-        link.call("POST", f"/v1/swarm/services/{service}/image", json_body=body.model_dump()),
+        link.call(
+            "POST", agent_path("swarm", "services", service, "image"), json_body=body.model_dump()
+        ),
         detail=body.model_dump(),
     )
 
@@ -174,7 +188,7 @@ async def rollback_service(
         principal,
         "service.rollback",
         f"{environment}/{service}",
-        link.call("POST", f"/v1/swarm/services/{service}/rollback"),
+        link.call("POST", agent_path("swarm", "services", service, "rollback")),
     )
 
 
@@ -189,5 +203,5 @@ async def remove_service(
         principal,
         "service.remove",
         f"{environment}/{service}",
-        link.call("DELETE", f"/v1/swarm/services/{service}"),
+        link.call("DELETE", agent_path("swarm", "services", service)),
     )

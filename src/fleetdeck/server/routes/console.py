@@ -18,6 +18,7 @@ from websockets.exceptions import WebSocketException
 from fleetdeck.errors import FleetdeckError, PermissionDeniedError
 from fleetdeck.server.auth.deps import authenticate
 from fleetdeck.server.auth.origin import check_not_cross_site
+from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.types import Role
 
 if TYPE_CHECKING:
@@ -96,7 +97,9 @@ async def console(websocket: WebSocket, ref: str) -> None:
         link = fleet.links.get(container.environment, container.node)
         target = f"{container.environment}/{container.node}/{container.name}"
         params = [("cmd", c) for c in cmd] + ([("user", user)] if user else [])
-        async with link.websocket(f"/v1/containers/{container.id}/exec/ws", params) as upstream:
+        async with link.websocket(
+            agent_path("containers", container.id, "exec", "ws"), params
+        ) as upstream:
             await websocket.app.state.audit.record(
                 principal.username, "container.console", target, "ok", {"cmd": cmd}
             )

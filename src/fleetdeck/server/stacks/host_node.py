@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import NotFoundError
+from fleetdeck.server.fleet.agent_paths import agent_path
+from fleetdeck.server.fleet.agent_streams import PULL_PROGRESS
 from fleetdeck.server.stacks.host_spec import (
     L_HASH,
     L_KEYS,
@@ -143,7 +145,7 @@ class HostNode:
 
     async def observe(self, stack: str) -> Observed:
         """Containers, networks and volumes labelled with the project ``stack``."""
-        raw = await self.link.call("GET", f"/v1/stacks/projects/{stack}")
+        raw = await self.link.call("GET", agent_path("stacks", "projects", stack))
         containers = [
             ObservedContainer.from_inspect(item)
             for item in raw.get("containers") or []
@@ -154,7 +156,7 @@ class HostNode:
     async def inspect(self, container: str) -> ObservedContainer | None:
         """One container now, or None when it is gone."""
         try:
-            raw = await self.link.call("GET", f"/v1/containers/{container}")
+            raw = await self.link.call("GET", agent_path("containers", container))
         except NotFoundError:
             return None
         return ObservedContainer.from_inspect(raw)
@@ -184,10 +186,12 @@ class HostNode:
         body: dict[str, Any] = {"image": image}
         if auth:
             body["auth"] = auth
-        async for line in self.link.stream_lines("POST", "/v1/images/pull", json_body=body):
-            item = json.loads(line)
-            if item.get("error"):
-                raise FleetdeckError(f"pulling {image} on {self.where}: {item['error']}")
+        progress = self.link.stream_messages(
+            "POST", "/v1/images/pull", PULL_PROGRESS, name="pull", json_body=body
+        )
+        async for item in progress:
+            if item.error:
+                raise FleetdeckError(f"pulling {image} on {self.where}: {item.error}")
 
     async def build(self, context_tar: bytes, tag: str, params: dict[str, str]) -> str:
         """Build an image on the node; its id."""
@@ -220,41 +224,49 @@ class HostNode:
         """Start / stop / kill a container."""
         params = {"t": timeout} if timeout is not None else None
         await self.link.call(
-            "POST", f"/v1/containers/{container}/{action}", params=params, timeout=LONG_CALL_S
+            "POST", agent_path("containers", container, action), params=params, timeout=LONG_CALL_S
         )
 
     async def rename(self, container: str, name: str) -> None:
         """Rename a container (Engine ``POST /containers/{id}/rename``)."""
-        await self.link.call("POST", f"/v1/containers/{container}/rename", params={"name": name})
+        await self.link.call(
+            "POST", agent_path("containers", container, "rename"), params={"name": name}
+        )
 
     async def remove(self, container: str) -> None:
         """Remove a container (force); gone already is fine."""
         try:
-            await self.link.call("DELETE", f"/v1/containers/{container}", params={"force": True})
+            await self.link.call(
+                "DELETE", agent_path("containers", container), params={"force": True}
+            )
         except NotFoundError:
             return
 
     async def reconnect(self, network: str, container: str, aliases: list[str]) -> None:
         """Give a container new aliases on a network, keeping its address."""
         body = {"container": container, "aliases": aliases, "keep_address": True}
-        await self.link.call("POST", f"/v1/stacks/networks/{network}/reconnect", json_body=body)
+        await self.link.call(
+            "POST", agent_path("stacks", "networks", network, "reconnect"), json_body=body
+        )
 
     async def remove_network(self, name: str) -> None:
         """Remove a network (gone already is fine)."""
         try:
-            await self.link.call("DELETE", f"/v1/networks/{name}")
+            await self.link.call("DELETE", agent_path("networks", name))
         except NotFoundError:
             return
 
     async def put_files(self, stack: str, files: dict[str, bytes]) -> dict[str, str]:
         """Write secret/config files on the host; host path by key."""
         body = {"files": {k: base64.b64encode(v).decode() for k, v in files.items()}}
-        result = await self.link.call("PUT", f"/v1/stacks/files/{stack}", json_body=body)
+        result = await self.link.call("PUT", agent_path("stacks", "files", stack), json_body=body)
         return dict(result["paths"])
 
     async def prune_files(self, stack: str, keep: list[str]) -> None:
         """Remove the stack's files but ``keep``."""
-        await self.link.call("DELETE", f"/v1/stacks/files/{stack}", json_body={"keep": keep})
+        await self.link.call(
+            "DELETE", agent_path("stacks", "files", stack), json_body={"keep": keep}
+        )
 
     async def ports_in_use(self) -> dict[str, list[int]]:
         """Host ports with a listener."""

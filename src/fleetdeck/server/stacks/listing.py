@@ -11,6 +11,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import FleetdeckError
+from fleetdeck.server.fleet.agent_paths import agent_path
+from fleetdeck.server.fleet.agent_streams import LOG_LINE
 from fleetdeck.server.stacks.adoption import discover, fleet_containers
 from fleetdeck.server.stacks.files import to_wire
 from fleetdeck.server.stacks.plan import DeployTarget, TargetKind
@@ -112,7 +114,11 @@ async def stack_logs(
         params = {"tail": tail, "follow": follow, "timestamps": True}
         try:
             async for line in link.stream_lines(
-                "GET", f"/v1/containers/{container.id}/logs", params=params
+                "GET",
+                agent_path("containers", container.id, "logs"),
+                params=params,
+                name="logs",
+                check=LOG_LINE,
             ):
                 item = json.loads(line)
                 item.update(service=container.service, container=container.name)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import InvalidInputError, NotFoundError
+from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.api_swarm import manager_of
 from fleetdeck.server.stacks import swarm_cleanup, swarm_provision
 from fleetdeck.server.stacks.plan import (
@@ -139,7 +140,7 @@ class SwarmApplier:
 
     @staticmethod
     async def _snapshot(link: AgentLink, stack: str) -> dict[str, Any]:
-        result: dict[str, Any] = await link.call("GET", f"/v1/swarm/stacks/{stack}")
+        result: dict[str, Any] = await link.call("GET", agent_path("swarm", "stacks", stack))
         return result
 
     async def _resolve_images(
@@ -330,7 +331,7 @@ class SwarmApplier:
                 return None
             if change.action is Action.remove:
                 await progress(ProgressEvent(stack, "remove", "started", full, change.service))
-                await link.call("DELETE", f"/v1/swarm/stacks/services/{full}")
+                await link.call("DELETE", agent_path("swarm", "stacks", "services", full))
                 await progress(ProgressEvent(stack, "remove", "ok", full, change.service))
                 return None
             spec = swarm_provision.with_ids(desired.specs[change.service], ids)
@@ -344,7 +345,11 @@ class SwarmApplier:
             else:
                 version = existing[full]["Version"]["Index"]
                 body = {"spec": spec, "version": version, "auth": auth}
-                await link.call("POST", f"/v1/swarm/stacks/services/{full}/update", json_body=body)
+                await link.call(
+                    "POST",
+                    agent_path("swarm", "stacks", "services", full, "update"),
+                    json_body=body,
+                )
             global_mode = "Global" in (spec.get("Mode") or {})
             return Watch(change.service, full, global_mode=global_mode, sent=spec_labels(spec))
 

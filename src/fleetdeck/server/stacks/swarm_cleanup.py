@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import ConflictError, FleetdeckError, NotFoundError
+from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.stacks.plan import ProgressEvent
 from fleetdeck.server.stacks.swarm_spec import NAMESPACE
 from fleetdeck.server.stacks.swarm_stalls import StallClock
@@ -70,19 +71,21 @@ async def remove_unused(
     ``snapshot`` is the stack as it is now, when the caller has it fresh (else fetched).
     """
     if snapshot is None:
-        snapshot = await link.call("GET", f"/v1/swarm/stacks/{stack}")
+        snapshot = await link.call("GET", agent_path("swarm", "stacks", stack))
     services = snapshot["services"]
     for kind, label in (("secrets", "Secret"), ("configs", "Config")):
         used = _referenced(services, label)
         for obj in _labelled(snapshot[kind], stack):
             name = obj["Spec"]["Name"]
-            if name not in used and await _delete(link, f"/v1/swarm/stacks/{kind}/{obj['ID']}"):
+            if name not in used and await _delete(
+                link, agent_path("swarm", "stacks", kind, obj["ID"])
+            ):
                 await progress(ProgressEvent(stack, "remove", "ok", f"removed unused {name}"))
     wanted = {n.name for n in desired.networks.values()}
     for network in snapshot["networks"]:
         if network.get("Name") in wanted or (network.get("Labels") or {}).get(NAMESPACE) != stack:
             continue
-        if await _delete(link, f"/v1/swarm/stacks/networks/{network['Id']}"):
+        if await _delete(link, agent_path("swarm", "stacks", "networks", network["Id"])):
             await progress(ProgressEvent(stack, "remove", "ok", f"removed {network['Name']}"))
 
 
@@ -102,11 +105,11 @@ async def roll_back_others(
         if watch.rolled_back:
             continue
         try:
-            service = await link.call("GET", f"/v1/swarm/services/{watch.full_name}")
+            service = await link.call("GET", agent_path("swarm", "services", watch.full_name))
         except NotFoundError:
             continue
         if service.get("PreviousSpec"):
-            await link.call("POST", f"/v1/swarm/services/{watch.full_name}/rollback")
+            await link.call("POST", agent_path("swarm", "services", watch.full_name, "rollback"))
             message = "rolling back with the rest of the stack"
             back.append(
                 replace(
@@ -121,7 +124,7 @@ async def roll_back_others(
                 )  # fmt: skip
             )
         else:
-            await link.call("DELETE", f"/v1/swarm/stacks/services/{watch.full_name}")
+            await link.call("DELETE", agent_path("swarm", "stacks", "services", watch.full_name))
             message = "removed: it was new in the failed deploy"
         await progress(ProgressEvent(stack, "rollback", "started", message, watch.service))
     return back
@@ -129,19 +132,21 @@ async def roll_back_others(
 
 async def remove_stack(link: AgentLink, stack: str, progress: Progress) -> None:
     """Remove every service, then the networks, secrets and configs of the stack."""
-    snapshot = await link.call("GET", f"/v1/swarm/stacks/{stack}")
+    snapshot = await link.call("GET", agent_path("swarm", "stacks", stack))
     for service in snapshot["services"]:
         await progress(ProgressEvent(stack, "remove", "started", service["name"]))
-        await _delete(link, f"/v1/swarm/stacks/services/{service['ID']}")
+        await _delete(link, agent_path("swarm", "stacks", "services", service["ID"]))
     for kind in ("secrets", "configs"):
         for obj in _labelled(snapshot[kind], stack):
-            await _delete(link, f"/v1/swarm/stacks/{kind}/{obj['ID']}")
+            await _delete(link, agent_path("swarm", "stacks", kind, obj["ID"]))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + NETWORK_RELEASE_TIMEOUT_S
     networks = [n for n in snapshot["networks"] if (n.get("Labels") or {}).get(NAMESPACE) == stack]
     while networks:
         networks = [
-            n for n in networks if not await _delete(link, f"/v1/swarm/stacks/networks/{n['Id']}")
+            n
+            for n in networks
+            if not await _delete(link, agent_path("swarm", "stacks", "networks", n["Id"]))
         ]
         if networks and loop.time() > deadline:
             names = ", ".join(n["Name"] for n in networks)

@@ -12,6 +12,7 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import FleetdeckError, InvalidInputError
+from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.stacks.plan import ProgressEvent
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ async def ensure_data(
                 "labels": obj.labels(stack),
                 "data": base64.b64encode(obj.data).decode(),
             }
-            answer = await link.call("POST", f"/v1/swarm/stacks/{kind}", json_body=body)
+            answer = await link.call("POST", agent_path("swarm", "stacks", kind), json_body=body)
             ids[obj.name] = answer["id"]
             message = f"created {kind[:-1]} {obj.key} ({obj.name})"
             await progress(ProgressEvent(stack, "secret", "ok", message))
