@@ -350,7 +350,7 @@ class HeartbeatMessage(BaseModel):
 class HostMetrics(BaseModel, extra="allow"):
     """A metrics message's ``host`` part: figures by name, filesystems and interfaces."""
 
-    __pydantic_extra__: dict[str, MetricValue] = Field(init=False)  # type: ignore[assignment]
+    __pydantic_extra__: dict[str, MetricValue] = Field(init=False)
     filesystems: dict[str, dict[str, MetricValue]] = Field(default_factory=dict)
     interfaces: dict[str, dict[str, MetricValue]] = Field(default_factory=dict)
 
@@ -358,7 +358,7 @@ class HostMetrics(BaseModel, extra="allow"):
 class ContainerMetrics(BaseModel, extra="allow"):
     """One running container's part of a metrics message: its name and figures by name."""
 
-    __pydantic_extra__: dict[str, MetricValue] = Field(init=False)  # type: ignore[assignment]
+    __pydantic_extra__: dict[str, MetricValue] = Field(init=False)
     name: str = ""
 
 
