@@ -88,7 +88,9 @@ class FakeAgent:
         self.released = asyncio.Event()
         self.inventory_script: list[bytes] = []
 
-    async def _serve(self, request: web.Request, chunks: list[bytes], *, hold: bool) -> Any:
+    async def _serve(
+        self, request: web.Request, chunks: list[bytes], *, hold: bool
+    ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await response.prepare(request)
         for chunk in chunks:
@@ -248,12 +250,14 @@ async def test_the_log_collector_applies_good_messages_around_bad_ones(
 
 
 async def test_a_link_task_that_dies_is_logged_and_restarted(
-    fake: tuple[FakeAgent, links.AgentLink], caplog: pytest.LogCaptureFixture
+    fake: tuple[FakeAgent, links.AgentLink],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, link = fake
     await wait_for(lambda: "after" in _names(link))
     apply = link.inventory.apply
-    failures = []
+    failures: list[tuple[Any, ...]] = []
 
     def failing_once(*args: Any) -> None:
         if not failures:
@@ -261,7 +265,7 @@ async def test_a_link_task_that_dies_is_logged_and_restarted(
             raise RuntimeError("injected failure")
         apply(*args)
 
-    link.inventory.apply = failing_once  # type: ignore[method-assign]
+    monkeypatch.setattr(link.inventory, "apply", failing_once)
     await wait_for(lambda: link.restarts == 1)
     await wait_for(lambda: "later" in _names(link) and is_up(link))  # a new stream's snapshot
     assert any("failed unexpectedly" in r.getMessage() and r.exc_info for r in caplog.records)

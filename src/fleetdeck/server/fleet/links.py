@@ -39,7 +39,7 @@ from fleetdeck.server.fleet.inventory import INVENTORY_MESSAGE, FleetInventory, 
 from fleetdeck.types import MetricsMessage
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable
+    from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
     from pathlib import Path
 
     from pydantic import TypeAdapter
@@ -295,7 +295,7 @@ class AgentLink:
         json_body: Any = None,
         name: str = "lines",
         check: TypeAdapter[Any] | None = None,
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """Stream an agent route's NDJSON response line by line (logs, pull progress).
 
         Lines over :data:`MAX_LINE_BYTES` are skipped, and with ``check`` so are lines that
