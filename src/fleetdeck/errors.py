@@ -128,6 +128,22 @@ class RateLimitedError(FleetdeckError):
         self.retry_after = retry_after
 
 
+class StoreBusyError(FleetdeckError):
+    """The database is locked by another writer (e.g. a backup or a second process).
+
+    Transient: the request changed nothing and can be sent again after ``retry_after``
+    seconds (the API says so in a ``Retry-After`` header).
+    """
+
+    http_status = 503
+    exit_code = 10
+    kind = "store_busy"
+
+    def __init__(self, message: str, *, retry_after: int = 5, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
 class MigrationError(FleetdeckError):
     """The store's schema could not be brought to the code's revision (nothing was changed)."""
 

@@ -122,3 +122,27 @@ def test_server_serves_https_from_its_ca_and_survives_sigkill(tmp_path: Path) ->
         assert login.status_code == 200, login.text
         assert login.json()["user"]["role"] == "operator"
     assert "Traceback" not in log.read_text()
+
+
+def test_a_corrupted_database_stops_the_start_with_one_line_saying_what_to_do(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "server"
+    data_dir.mkdir()
+    db = data_dir / "fleetdeck.db"
+    db.write_bytes(b"this is not a database, it is a scribbled-over file\n" * 200)
+    env = os.environ | {"FLEETDECK_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    argv = [sys.executable, "-m", "fleetdeck", "server", "--data-dir", str(data_dir),
+            "--listen", f"127.0.0.1:{free_port()}"]  # fmt: skip
+    first = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert first.returncode != 0
+    assert "Traceback" not in first.stderr + first.stdout
+    lines = first.stderr.strip().splitlines()
+    assert lines[0] == f"error: cannot read the database {db}: file is not a database", lines
+    assert "restore" in first.stderr and "move it aside" in first.stderr
+    # With the copy the migrator makes before an upgrade, the hint names it.
+    backup = data_dir / "fleetdeck.db.bak-20260101T000000000000Z"
+    backup.write_bytes(b"")
+    second = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert second.returncode != 0 and "Traceback" not in second.stderr
+    assert f"copy {backup} to {db}" in second.stderr

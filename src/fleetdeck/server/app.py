@@ -71,7 +71,7 @@ async def _open(app: FastAPI, settings: ServerSettings) -> Store:
     """Everything before the fleet starts; returns the store to close at shutdown."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.data_dir.chmod(0o700)  # the CA key, master key and database live here
-    store = Store(settings.db_url)
+    store = Store(settings.db_url, busy_timeout_s=settings.db_busy_timeout_s)
     try:
         app.state.migration_backup = await migrate(store)
         app.state.store = store

@@ -73,6 +73,8 @@ class ServerSettings(BaseSettings):
         admin_password_file: A file holding that password instead (so the server's process
             environment, which ``/proc/PID/environ`` shows, carries only a path).
         database_url: SQLAlchemy URL; default a SQLite file in ``data_dir``.
+        db_busy_timeout_s: How long a SQLite statement waits for a lock another process
+            holds before the API answers 503 with ``Retry-After``.
         session_ttl_hours: How long a login session lasts.
         join_token_ttl_minutes: How long an agent join token stays valid.
         login_max_failures: Failed logins per username and client IP per minute before 429.
@@ -122,6 +124,7 @@ class ServerSettings(BaseSettings):
     admin_password: SecretStr | None = None
     admin_password_file: Path | None = None
     database_url: str | None = None
+    db_busy_timeout_s: float = Field(default=10, ge=0, le=600)
     session_ttl_hours: float = Field(default=12, gt=0)
     join_token_ttl_minutes: float = Field(default=60, gt=0)
     login_max_failures: int = Field(default=5, ge=1)

@@ -10,13 +10,15 @@ log only, never to the client.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fleetdeck.errors import FleetdeckError
+from fleetdeck.errors import FleetdeckError, InvalidInputError, StoreBusyError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
@@ -77,6 +79,38 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+#: SQLite's primary result codes for "another connection holds the lock".
+_SQLITE_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _is_busy(exc: BaseException) -> bool:
+    """Whether a database error means "locked or unavailable for now", by error code."""
+    orig = exc.orig if isinstance(exc, OperationalError) else exc
+    if isinstance(orig, sqlite3.Error):
+        code = getattr(orig, "sqlite_errorcode", None)
+        return code is not None and code & 0xFF in _SQLITE_BUSY_CODES
+    # A database server's operational error: connection lost, lock or statement timeout.
+    return isinstance(exc, OperationalError)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not _is_busy(exc):
+        log.exception("internal database error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            error_body("internal", "internal error (see server log)"), status_code=500
+        )
+    log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+    busy = StoreBusyError(
+        "the database is locked by another process; nothing was changed",
+        hint="try again in a few seconds (a backup or a second server may hold the lock)",
+    )
+    return await _fleetdeck_error(request, busy)
+
+
+async def _overflow(request: Request, exc: Exception) -> JSONResponse:
+    return await _fleetdeck_error(request, InvalidInputError(f"a number is out of range: {exc}"))
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The server (uvicorn) logs the traceback: Starlette re-raises after this response.
     log.error("internal error on %s %s: %r", request.method, request.url.path, exc)
@@ -88,4 +122,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(FleetdeckError, _fleetdeck_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_error)
+    app.add_exception_handler(sqlite3.OperationalError, _database_error)
+    app.add_exception_handler(OverflowError, _overflow)
     app.add_exception_handler(Exception, _unexpected)

@@ -55,8 +55,9 @@ async def test_search_serves_stored_lines_with_their_origin(
     ("params", "message"),
     [
         ({"since": "1h", "until": "2h"}, "inverted"),
-        ({"limit": "0"}, "limit must be 1 to 1000"),
-        ({"limit": "5000"}, "limit must be 1 to 1000"),
+        ({"limit": "0"}, "limit: Input should be greater than or equal to 1"),
+        ({"limit": "5000"}, "limit: Input should be less than or equal to 1000"),
+        ({"offset": "99999999999999999999"}, "offset: Input should be less than or equal to"),
         ({"stream": "stdin"}, "stream must be"),
         ({"since": "last tuesday"}, "since must be"),
         ({"q": "a AND (", "raw": "true"}, "bad search expression"),

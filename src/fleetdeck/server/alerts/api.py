@@ -19,6 +19,7 @@ from fleetdeck.server.alerts.rules import RuleOut, RuleSpec, rule_out, spec_of, 
 from fleetdeck.server.alerts.state import AlertState
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Operator, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.store.models_alerts import Alert, AlertRule, NotificationChannel
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ async def list_alerts(
     rule: str | None = None,
     environment: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> AlertPage:
     """Alerts, newest first; ``state=active`` is pending and firing ones."""
     states = {"active": [AlertState.pending, AlertState.firing]}.get(state or "", None)

@@ -12,7 +12,8 @@ from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.agent_streams import LOG_LINE
 from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response
-from fleetdeck.server.fleet.inventory import ContainerQuery
+from fleetdeck.server.fleet.inventory import MAX_LIMIT, ContainerQuery
+from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.types import Container, ContainerStats, ExecResult, Role
 
 router = APIRouter(tags=["containers"])
@@ -64,8 +65,8 @@ async def list_containers(
     health: str | None = None,
     sort: str = "name",
     order: Literal["asc", "desc"] = "asc",
-    limit: int = 500,
-    offset: int = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 500,
+    offset: Offset = 0,
 ) -> ContainerPage:
     """List containers across the fleet, filtered, sorted and paged, from the inventory."""
     fleet = fleet_of(request)
@@ -171,7 +172,9 @@ async def container_action(
     ref: str,
     action: Action,
     principal: Operator,
-    t: int | None = None,
+    t: Annotated[
+        int | None, Query(ge=-1, le=86400, description="stop timeout, seconds (-1: none)")
+    ] = None,
     signal: str | None = None,
 ) -> ActionResult:
     """Start, stop, restart, kill, pause or unpause a container."""

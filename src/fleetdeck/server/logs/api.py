@@ -10,9 +10,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from fleetdeck.errors import InvalidInputError
 from fleetdeck.server.auth.deps import Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
-from fleetdeck.server.logs.query import DEFAULT_LIMIT, LogQuery, ns_to_iso, parse_when, search
+from fleetdeck.server.logs.query import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    LogQuery,
+    ns_to_iso,
+    parse_when,
+    search,
+)
+from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -126,8 +133,8 @@ async def logs_search(
     stream: str | None = None,
     since: When = None,
     until: When = None,
-    limit: int = DEFAULT_LIMIT,
-    offset: int = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> LogSearchResult:
     """Stored lines of every node matching the text and filters, newest first."""
     query = build_query(
@@ -153,15 +160,15 @@ async def logs_tail(
     stack: str | None = None,
     service: str | None = None,
     stream: str | None = None,
-    backlog: Annotated[int, Query(description="stored lines to show first")] = 10,
+    backlog: Annotated[
+        int, Query(ge=0, le=MAX_BACKLOG, description="stored lines to show first")
+    ] = 10,
 ) -> StreamingResponse:
     """NDJSON: the last ``backlog`` stored lines, then new lines of every node as they come.
 
     Filters as for search (``container`` may repeat); lines of several containers are merged
     in arrival order. A ``{"dropped": N}`` object says the client was too slow for N lines.
     """
-    if not 0 <= backlog <= MAX_BACKLOG:
-        raise InvalidInputError(f"backlog must be 0 to {MAX_BACKLOG}, not {backlog}")
     query = build_query(
         q=q, raw=False, environment=environment, node=node, container=container, stack=stack,
         service=service, stream=stream, since=None, until=None, limit=max(backlog, 1), offset=0,

@@ -11,7 +11,7 @@ from fleetdeck.errors import InvalidInputError, NotFoundError
 from fleetdeck.server.auth.deps import Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
 from fleetdeck.server.metrics.capacity import CapacityReporter
 from fleetdeck.server.metrics.catalog import METRICS
-from fleetdeck.server.metrics.query import DEFAULT_RETENTION, MetricsQuery
+from fleetdeck.server.metrics.query import DEFAULT_RETENTION, MAX_STEP, MetricsQuery
 from fleetdeck.server.metrics.retention import Retention  # noqa: TC001 - a return annotation
 from fleetdeck.types import CapacityReport, MetricName, MetricsResult
 
@@ -43,7 +43,7 @@ async def metrics_query(
     metric: Annotated[str, Query(description="a name from /metrics/names")],
     start: Annotated[str | None, Query(description="ISO 8601 or epoch seconds")] = None,
     end: Annotated[str | None, Query(description="ISO 8601 or epoch seconds")] = None,
-    step: Annotated[int | None, Query(description="seconds per point")] = None,
+    step: Annotated[int | None, Query(le=MAX_STEP, description="seconds per point")] = None,
 ) -> MetricsResult:
     """Average of ``metric`` per ``step`` seconds over ``[start, end)`` (default last hour).
 

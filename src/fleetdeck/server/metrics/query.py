@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from fleetdeck.server.store import Store
 
 MAX_POINTS = 11000
+#: Longest step a query may ask for (10 years of seconds: one point over any kept range).
+MAX_STEP = 10 * 366 * 86400
 #: Points a query without a step aims at.
 DEFAULT_POINTS = 720
 DEFAULT_RANGE = timedelta(hours=1)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from fleetdeck.server.audit import MAX_LIMIT, AuditLog, entry_json
 from fleetdeck.server.auth.deps import Admin  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
 
 router = APIRouter(tags=["audit"])
 
@@ -17,7 +18,7 @@ async def list_audit(
     request: Request,
     who: Admin,
     limit: int = Query(default=100, ge=1, le=MAX_LIMIT),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
     actor: str | None = None,
     action: str | None = None,
     target: str | None = None,

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from fleetdeck.errors import ConflictError, FleetdeckError
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.body_limits import STACK_BODY_LIMIT
+from fleetdeck.server.params import MAX_REVISION, Revision
 from fleetdeck.server.stacks import listing
 from fleetdeck.server.stacks.files import check_stack_name, from_wire
 from fleetdeck.server.stacks.plan import Strategy
@@ -88,7 +89,7 @@ class ValidateBody(BaseModel):
 class RollbackBody(BaseModel):
     """``POST /stacks/{name}/rollback``."""
 
-    revision: int | None = Field(default=None, ge=1)
+    revision: int | None = Field(default=None, ge=1, le=MAX_REVISION)
 
 
 class VariableBody(BaseModel):
@@ -275,7 +276,7 @@ async def ps(request: Request, _: Viewer, name: str) -> list[dict[str, Any]]:
 async def logs(request: Request, _: Viewer, name: str, tail: str | None = None,
                follow: bool = False, service: str | None = None) -> StreamingResponse:  # fmt: skip
     """Log lines of the stack's containers (NDJSON, with ``service`` and ``container``)."""
-    lines = listing.stack_logs(
+    lines = await listing.stack_logs(
         stacks_of(request), name, tail=tail, follow=follow, service_name=service
     )
     return StreamingResponse(lines, media_type="application/x-ndjson")
@@ -288,7 +289,7 @@ async def history(request: Request, _: Viewer, name: str) -> list[dict[str, Any]
 
 
 @router.get("/{name}/revisions/{revision}")
-async def revision(request: Request, _: Viewer, name: str, revision: int) -> dict[str, Any]:
+async def revision(request: Request, _: Viewer, name: str, revision: Revision) -> dict[str, Any]:
     """One revision with its files."""
     return await stacks_of(request).revision(name, revision)
 

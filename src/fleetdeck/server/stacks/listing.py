@@ -101,13 +101,23 @@ async def stack_ps(service: StackService, name: str) -> list[dict[str, Any]]:
 async def stack_logs(
     service: StackService, name: str, *, tail: str | None, follow: bool, service_name: str | None
 ) -> AsyncIterator[bytes]:
-    """Merged NDJSON log lines of the stack's containers, each with service and container."""
+    """Merged NDJSON log lines of the stack's containers, each with service and container.
+
+    The stack and its environment's link are looked up before the stream is returned, so an
+    unknown stack is a 404 (not a 200 whose stream breaks off).
+    """
     row = await service.repo.require(name)
     containers = [
         c for c in _inventory_stacks(service).get((row.environment, name), [])
         if service_name is None or c.service == service_name
     ]  # fmt: skip
     link = service.host._link_for(row.environment, None)  # noqa: SLF001 - same package
+    return _merged_logs(link, containers, tail=tail, follow=follow)
+
+
+async def _merged_logs(
+    link: Any, containers: list[EngineContainer], *, tail: str | None, follow: bool
+) -> AsyncIterator[bytes]:
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=1000)
 
     async def pump(container: EngineContainer) -> None:

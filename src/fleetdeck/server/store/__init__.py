@@ -20,6 +20,7 @@ so nothing lazy-loads behind an ``await``.
 from __future__ import annotations
 
 import asyncio
+import functools
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -34,14 +35,19 @@ if TYPE_CHECKING:
 __all__ = ["Store"]
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+#: How long a statement waits for another connection's lock before "database is locked"
+#: (the API then answers 503 with Retry-After; setting ``db_busy_timeout_s``).
+DEFAULT_BUSY_TIMEOUT_S = 10.0
+
+
+def _sqlite_pragmas(busy_timeout_ms: int, dbapi_connection: Any, _record: Any) -> None:
     """Per-connection SQLite settings (they are not persistent, except journal_mode)."""
     cursor = dbapi_connection.cursor()
     for pragma in (
         "PRAGMA journal_mode=WAL",
         "PRAGMA synchronous=FULL",
         "PRAGMA foreign_keys=ON",
-        "PRAGMA busy_timeout=10000",
+        f"PRAGMA busy_timeout={busy_timeout_ms}",
     ):
         cursor.execute(pragma)
     cursor.close()
@@ -52,14 +58,16 @@ class Store:
 
     Args:
         url: SQLAlchemy async URL, e.g. ``sqlite+aiosqlite:////var/lib/fleetdeck/server/fleetdeck.db``.
+        busy_timeout_s: SQLite only: how long to wait for another process's lock.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.engine: AsyncEngine = create_async_engine(url)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            pragmas = functools.partial(_sqlite_pragmas, round(busy_timeout_s * 1000))
+            event.listen(self.engine.sync_engine, "connect", pragmas)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock()
         self._writer: asyncio.Task[object] | None = None

@@ -84,8 +84,11 @@ async def migrate(store: Store, target: str = "head", *, downgrade: bool = False
     Returns:
         The backup file, if an existing SQLite database was copied before changing it.
     """
-    async with store.engine.connect() as conn:
-        current, has_tables = await conn.run_sync(_state)
+    try:
+        async with store.engine.connect() as conn:
+            current, has_tables = await conn.run_sync(_state)
+    except SQLAlchemyError as exc:
+        raise _unreadable(store, exc) from exc
     wanted = head_revision() if target == "head" else target
     if current == wanted:
         return None
@@ -116,6 +119,39 @@ async def migrate(store: Store, target: str = "head", *, downgrade: bool = False
             hint=f"the database before it is saved as {backup}" if backup else None,
         ) from exc
     return backup
+
+
+def newest_backup(db_path: Path) -> Path | None:
+    """The newest ``<name>.bak-<timestamp>`` copy :func:`backup_sqlite` made, if any."""
+    copies = sorted(db_path.parent.glob(f"{db_path.name}.bak-*"))
+    return copies[-1] if copies else None
+
+
+def _unreadable(store: Store, exc: SQLAlchemyError) -> MigrationError:
+    """The error for a database that cannot even be read (corrupt, not a database, denied).
+
+    It names the file and what to do, so the start ends with that instead of a traceback.
+    """
+    reason = exc.orig if isinstance(exc, DBAPIError) else exc
+    database = store.engine.url.database
+    if not store.is_sqlite or not database or database == ":memory:":
+        return MigrationError(
+            f"cannot read the database: {reason}",
+            hint="check database_url and that the database server answers",
+        )
+    path = Path(database)
+    backup = newest_backup(path)
+    if backup is not None:
+        hint = (
+            f"restore the copy made before the last migration: stop the server, move {path} "
+            f"aside and copy {backup} to {path}"
+        )
+    else:
+        hint = (
+            f"restore {path} from your own backup, or move it aside to start with an empty "
+            "database (environments must then be enrolled again)"
+        )
+    return MigrationError(f"cannot read the database {path}: {reason}", hint=hint)
 
 
 def _revision(connection: Connection, cfg: Config, message: str, rev_id: str) -> None:
