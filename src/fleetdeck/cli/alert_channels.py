@@ -190,6 +190,20 @@ def channels_add(
     emit(output, dump(created), f"channel {created.name} added ({created.url})")
 
 
+@channels.command("reveal")
+def channels_reveal(
+    name: Annotated[str, typer.Argument(help="Channel name.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    ca_cert: CaCertOpt = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Print a channel's stored URL in clear, secrets included (admins; audited)."""
+    with client_from(url, token, ca_cert) as client:
+        stored = client.reveal_channel_url(name)
+    emit(output, {"name": name, "url": stored}, stored)
+
+
 @channels.command("rm")
 def channels_rm(
     name: Annotated[str, typer.Argument(help="Channel name.")],

@@ -252,6 +252,11 @@ class AlertsAPI(BaseClient):
         path = f"/channels/{quote_segment(name)}"
         return Channel.model_validate(self._request("PATCH", path, json_body=changes))
 
+    def reveal_channel_url(self, name: str) -> str:
+        """``GET /channels/{name}/url``: the stored URL in clear (admins; audited)."""
+        answer = self._request("GET", f"/channels/{quote_segment(name)}/url")
+        return str(answer["url"])
+
     def delete_channel(self, name: str) -> None:
         """``DELETE /channels/{name}``."""
         self._request("DELETE", f"/channels/{quote_segment(name)}")

@@ -22,13 +22,13 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from fleetdeck.server.alerts import api, api_channels, api_silences
-from fleetdeck.server.alerts.channels import AppriseNotifier
+from fleetdeck.server.alerts.channels import AppriseNotifier, mask_url
 from fleetdeck.server.alerts.delivery import DeliveryPolicy, DeliveryWorker
 from fleetdeck.server.alerts.evaluator import AlertEvaluator, EvaluatorConfig
 from fleetdeck.server.alerts.figures import LatestFigures, RestartHistory
 from fleetdeck.server.alerts.rules import builtin_rules, validate_rule
 from fleetdeck.server.alerts.service import AlertService
-from fleetdeck.server.store.models_alerts import AlertRule
+from fleetdeck.server.store.models_alerts import AlertRule, NotificationChannel
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -91,9 +91,27 @@ def _service(app: FastAPI) -> AlertService:
     return AlertService(evaluator, worker)
 
 
+async def remask_channel_urls(store: Store) -> int:
+    """Re-mask channel URLs stored by older versions; return how many rows changed.
+
+    Older versions stored Apprise's privacy rendering, which keeps header and payload
+    parameters (``+Authorization=…``) in clear. Idempotent: run at every start.
+    """
+    changed = 0
+    async with store.transaction() as session:
+        for row in (await session.scalars(select(NotificationChannel))).all():
+            masked = mask_url(row.url_masked)
+            if masked != row.url_masked:
+                row.url_masked, changed = masked, changed + 1
+    if changed:
+        log.info("masked the stored rendering of %d channel URL(s)", changed)
+    return changed
+
+
 async def start(app: FastAPI) -> None:
     """Seed built-in rules, start the evaluator and the delivery worker, follow metrics."""
     await seed_builtin_rules(app.state.store, app.state.settings)
+    await remask_channel_urls(app.state.store)
     service = _service(app)
     app.state.alerts = service
     fleet = getattr(app.state, "fleet", None)

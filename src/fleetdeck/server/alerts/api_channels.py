@@ -1,8 +1,10 @@
 """``/channels`` (Apprise URLs, admin), their test action, and ``/deliveries`` (history).
 
 A channel's URL is checked by Apprise before it is stored, encrypted with the master key
-(context ``channel:NAME``), and never served back: the API shows Apprise's privacy
-rendering (tokens and passwords as ``****``).
+(context ``channel:NAME``), and is write-only: every listing shows it masked wholly but for
+its scheme and host (``json://host.example/***``, see :func:`~.channels.mask_url`), for
+admins too. An admin who needs the stored URL asks for it explicitly with
+``GET /channels/{name}/url``, which is audited (``channel.reveal``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
-from fleetdeck.server.alerts.channels import NAME_RE, check_url
+from fleetdeck.server.alerts.channels import NAME_RE, check_url, mask_url
 from fleetdeck.server.alerts.rules import SEVERITIES
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Admin, Operator, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
@@ -79,7 +81,8 @@ class DeliveryOut(BaseModel):
 
 def channel_out(row: NotificationChannel) -> ChannelOut:
     """The API view of a channel."""
-    return ChannelOut(name=row.name, kind=row.kind, url=row.url_masked,
+    # Masked again on the way out: rows stored before masking hid only passwords.
+    return ChannelOut(name=row.name, kind=row.kind, url=mask_url(row.url_masked),
                       min_severity=row.min_severity, enabled=row.enabled,
                       created_at=row.created_at)  # fmt: skip
 
@@ -110,6 +113,23 @@ async def list_channels(request: Request, who: Viewer) -> list[ChannelOut]:
             await session.scalars(select(NotificationChannel).order_by(NotificationChannel.name))
         ).all()
     return [channel_out(r) for r in rows]
+
+
+class ChannelUrl(BaseModel):
+    """``GET /channels/{name}/url``: the stored URL in clear, for an admin who asked."""
+
+    name: str
+    url: str
+
+
+@router.get("/channels/{name}/url")
+async def reveal_channel_url(name: str, request: Request, who: Admin) -> ChannelUrl:
+    """The channel's full URL, secrets included (admins only; audited as ``channel.reveal``)."""
+    async with audited(request, who.username, "channel.reveal", name):
+        async with request.app.state.store.session() as session:
+            row = await _channel(request, session, name)
+        url = request.app.state.secrets.open(row.url_encrypted, f"channel:{name}")
+    return ChannelUrl(name=name, url=url)
 
 
 @router.post("/channels", status_code=201)

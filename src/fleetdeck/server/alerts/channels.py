@@ -2,8 +2,10 @@
 
 A channel is one Apprise URL: ``slack://…``, ``discord://…``, ``ntfy://…``, ``mailto://…``,
 ``gotify://…``, ``tgram://…``, ``json://host/path`` (generic webhook) and the other
-services Apprise knows. The URL carries the secrets (tokens, passwords), so it is encrypted
-at rest and only Apprise's privacy rendering (secrets as ``****``) is ever shown.
+services Apprise knows. The URL carries the secrets (tokens, passwords, but also header and
+payload parameters such as ``+Authorization=…`` and ``:apikey=…``, and in many services the
+"host" part itself), so it is encrypted at rest and shown only as :func:`mask_url` renders
+it: the scheme and, when it is a real host name or address, the host (``json://host.example/***``).
 
 :class:`Notifier` is the boundary the delivery worker sends through; :class:`AppriseNotifier`
 runs Apprise (which is blocking) on a thread pool of its own under a timeout, so a channel
@@ -32,6 +34,11 @@ if TYPE_CHECKING:
     from fleetdeck.server.alerts.state import Event
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+#: What stands for everything of a channel URL but its scheme and host.
+HIDDEN = "***"
+_DNS_NAME = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}$")
+_IP_LIKE = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])$")
+_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,31}://[^\s'\"<>]+")
 #: Threads sending notifications at most (a hung send keeps its thread until Apprise's own
 #: socket timeouts end it).
 SEND_THREADS = 8
@@ -63,13 +70,40 @@ def check_url(url: str) -> tuple[str, str]:
             f"Apprise cannot use this {scheme}:// URL (unknown service or missing parts)",
             hint="see https://github.com/caronc/apprise/wiki for each service's URL",
         )
-    return text.split("://", 1)[0].lower(), str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]
+    return text.split("://", 1)[0].lower(), mask_url(text)
 
 
 def mask_text(url: str) -> str:
     """A URL with anything after the scheme hidden (for error messages about bad URLs)."""
     scheme, sep, _ = url.partition("://")
     return f"{scheme}://****" if sep else "****"
+
+
+def mask_url(url: str) -> str:
+    """``json://host.example/***``: a channel URL with all but its scheme and host hidden.
+
+    The host is kept only when it is a DNS name with a dot, an IP address or ``localhost``:
+    in many Apprise URLs that part is a token (``slack://T000…``, ``discord://ID/…``,
+    ``ntfy://TOPIC``), so anything else is hidden too (``slack://***``). User names,
+    passwords, ports, paths and parameters never show. Masking a masked URL changes nothing.
+    """
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep:
+        return HIDDEN
+    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    host = netloc.rpartition("@")[2]
+    if not host.startswith("["):
+        host = host.partition(":")[0]
+    elif "]" in host:
+        host = host[: host.index("]") + 1]
+    if host.lower() == "localhost" or _DNS_NAME.match(host) or _IP_LIKE.match(host):
+        return f"{scheme.lower()}://{host}/{HIDDEN}"
+    return f"{scheme.lower()}://{HIDDEN}"
+
+
+def scrub_urls(text: str) -> str:
+    """``text`` (e.g. what Apprise logged about a failed send) with every URL masked."""
+    return _URL_IN_TEXT.sub(lambda match: mask_url(match.group(0)), text)
 
 
 class Notifier(Protocol):

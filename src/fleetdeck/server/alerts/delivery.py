@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from fleetdeck.clock import SYSTEM
 from fleetdeck.errors import FleetdeckError
+from fleetdeck.server.alerts.channels import scrub_urls
 from fleetdeck.server.alerts.state import Event
 from fleetdeck.server.store.models_alerts import AlertDelivery, NotificationChannel
 
@@ -167,9 +168,9 @@ class DeliveryWorker:
                     url, row.title, row.body, Event(row.event), row.severity, self.policy.timeout_s
                 )
             except FleetdeckError as exc:
-                error = exc.message
+                error = scrub_urls(exc.message)
             except Exception as exc:  # noqa: BLE001 - a notifier bug must not stop the worker
-                error = f"{type(exc).__name__}: {exc}"
+                error = scrub_urls(f"{type(exc).__name__}: {exc}")
         return await self._record(delivery_id, error, final=channel is None)
 
     async def _record(

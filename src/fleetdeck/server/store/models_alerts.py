@@ -107,7 +107,7 @@ class NotificationChannel(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     url_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
-    url_masked: Mapped[str] = mapped_column(Text)  # Apprise's privacy rendering
+    url_masked: Mapped[str] = mapped_column(Text)  # scheme://host/*** (alerts.channels.mask_url)
     kind: Mapped[str] = mapped_column(String(32))  # the URL scheme (json, mailto, slack…)
     min_severity: Mapped[str] = mapped_column(String(16), default="info")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
