@@ -40,6 +40,7 @@ from fleetdeck.server.auth.users import ADMIN_USERNAME, ensure_admin
 from fleetdeck.server.body_limits import BodyLimitMiddleware
 from fleetdeck.server.handlers import install_error_handlers
 from fleetdeck.server.headers import install_security_headers
+from fleetdeck.server.openapi import install_openapi
 from fleetdeck.server.routes import (
     API_PREFIX,
     audit,
@@ -145,4 +146,5 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     app.include_router(alerts.router, prefix=API_PREFIX)
     app.include_router(metrics.prometheus_router)  # /metrics and /api/v1/prometheus/targets
     ui.install(app)  # the web UI at / (pages, static files, change feed)
+    install_openapi(app)  # error responses and streaming media types, as routes answer
     return app

@@ -13,6 +13,7 @@ from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.agent_streams import LOG_LINE
 from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response
 from fleetdeck.server.fleet.inventory import MAX_LIMIT, ContainerQuery
+from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.types import Container, ContainerStats, ExecResult, Role
 
@@ -89,7 +90,7 @@ async def list_containers(
     return ContainerPage(items=items, total=total)
 
 
-@router.get("/containers/{ref:path}/logs")
+@router.get("/containers/{ref:path}/logs", response_class=NdjsonStream)
 async def container_logs(
     request: Request,
     ref: str,

@@ -19,6 +19,7 @@ from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.agent_streams import PULL_PROGRESS
 from fleetdeck.server.fleet.common import audited, fleet_of, pick_node_link
+from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.types import Role
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ async def list_images(
     return await _gather(_selected_links(request, environment, node), "/v1/images")
 
 
-@router.post("/images/pull")
+@router.post("/images/pull", response_class=NdjsonStream)
 async def pull_image(request: Request, principal: Operator, body: PullBody) -> StreamingResponse:
     """Pull an image onto a node, streaming Docker's progress as NDJSON."""
     link = pick_node_link(fleet_of(request), body.environment, body.node)

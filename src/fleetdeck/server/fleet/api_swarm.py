@@ -18,6 +18,7 @@ from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.agent_streams import LOG_LINE
 from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response
 from fleetdeck.server.fleet.inventory import NodeStatus
+from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.types import Role
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ async def service_tasks(request: Request, environment: str, service: str, _: Vie
     return await link.call("GET", agent_path("swarm", "services", service, "tasks"))
 
 
-@router.get("/services/{service}/logs")
+@router.get("/services/{service}/logs", response_class=NdjsonStream)
 async def service_logs(
     request: Request,
     environment: str,

@@ -19,6 +19,7 @@ from fleetdeck.server.logs.query import (
     parse_when,
     search,
 )
+from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ async def logs_search(
     )
 
 
-@router.get("/logs/tail")
+@router.get("/logs/tail", response_class=NdjsonStream)
 async def logs_tail(
     request: Request,
     _: Viewer,

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from fleetdeck.server.auth.deps import Viewer  # noqa: TC001 - FastAPI reads it at run time
+from fleetdeck.server.openapi import EventStream
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
@@ -97,7 +98,7 @@ async def inventory_events(
         await asyncio.sleep(coalesce)
 
 
-@router.get("/events", response_class=StreamingResponse)
+@router.get("/events", response_class=EventStream)
 async def events(request: Request, _: Viewer) -> StreamingResponse:
     """Stream ``inventory`` events (``version`` and ``summary``) as ``text/event-stream``."""
     fleet: Fleet = request.app.state.fleet

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from fleetdeck.errors import ConflictError, FleetdeckError
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.body_limits import STACK_BODY_LIMIT
+from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.server.params import MAX_REVISION, Revision
 from fleetdeck.server.stacks import listing
 from fleetdeck.server.stacks.files import check_stack_name, from_wire
@@ -242,7 +243,7 @@ async def _start(
     return await _stream(request, who, action, name, run)
 
 
-@router.post("/{name}/deploy", max_body_size=STACK_BODY_LIMIT)
+@router.post("/{name}/deploy", max_body_size=STACK_BODY_LIMIT, response_class=NdjsonStream)
 async def deploy(
     request: Request, who: Operator, name: str, body: DeployBody | None = None
 ) -> StreamingResponse:
@@ -254,7 +255,7 @@ async def deploy(
     return await _start(request, who, "stack.deploy", name, prepare)
 
 
-@router.post("/{name}/rollback")
+@router.post("/{name}/rollback", response_class=NdjsonStream)
 async def rollback(
     request: Request, who: Operator, name: str, body: RollbackBody | None = None
 ) -> StreamingResponse:
@@ -272,7 +273,7 @@ async def ps(request: Request, _: Viewer, name: str) -> list[dict[str, Any]]:
     return await listing.stack_ps(stacks_of(request), name)
 
 
-@router.get("/{name}/logs")
+@router.get("/{name}/logs", response_class=NdjsonStream)
 async def logs(request: Request, _: Viewer, name: str, tail: str | None = None,
                follow: bool = False, service: str | None = None) -> StreamingResponse:  # fmt: skip
     """Log lines of the stack's containers (NDJSON, with ``service`` and ``container``)."""
