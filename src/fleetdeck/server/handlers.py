@@ -74,9 +74,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
     kind = _HTTP_KINDS.get(exc.status_code, "error")
-    return JSONResponse(
-        error_body(kind, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-    )
+    # FastAPI answers 400 for a body it cannot decode (not UTF-8, not JSON); that is invalid
+    # input like any other, and invalid input is 422 everywhere in this API.
+    status = 422 if exc.status_code == 400 else exc.status_code
+    return JSONResponse(error_body(kind, str(exc.detail)), status_code=status, headers=exc.headers)
 
 
 #: SQLite's primary result codes for "another connection holds the lock".

@@ -183,11 +183,12 @@ def _document(app: FastAPI) -> dict[str, Any]:
         title=app.title, version=app.version, routes=app.routes, description=app.description
     )
     for context in api_operations(app):
-        for method in sorted(context.methods - {"HEAD"}):
+        path = context.path or ""  # api_operations keeps only routes with a path and methods
+        for method in sorted((context.methods or set()) - {"HEAD"}):
             operation = doc["paths"][context.path_format][method.lower()]
             responses = operation["responses"]
             responses.pop("422", None)  # FastAPI's shape; ours is ErrorBody
-            for status in sorted(error_statuses(context.dependant, context.path, method)):
+            for status in sorted(error_statuses(context.dependant, path, method)):
                 responses[str(status)] = _error_response(status)
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):

@@ -23,6 +23,7 @@ BAD_BODIES = [
     ("POST", "/api/v1/registries", b'{"name": "x"}'),
     ("PATCH", "/api/v1/users/admin", b'{"disabled": "maybe"}'),
     ("POST", "/api/v1/auth/login", b"[]"),
+    ("POST", "/api/v1/auth/login", b"\xff\xfe not UTF-8"),  # FastAPI's own 400, now 422
     ("POST", "/api/v1/auth/login", b'{"username": "", "password": "x"}'),
 ]
 
