@@ -133,6 +133,7 @@ ROUTES: dict[str, tuple[str, int]] = {
     "POST /api/v1/maintenance": ("operator", SMALL),
     "DELETE /api/v1/maintenance/{window_id}": ("operator", SMALL),
     "GET /api/v1/channels": ("viewer", SMALL),
+    "GET /api/v1/channels/{name}/url": ("admin", SMALL),
     "POST /api/v1/channels": ("admin", SMALL),
     "PATCH /api/v1/channels/{name}": ("admin", SMALL),
     "DELETE /api/v1/channels/{name}": ("admin", SMALL),
