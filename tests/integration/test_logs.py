@@ -6,6 +6,7 @@ this test's lines and every line can be counted exactly (no loss, no duplicates)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -28,8 +29,11 @@ from tests.integration.test_fleet_enrolment import _alive, _server_pids, _start_
 from tests.integration.test_fleet_faults import _agent_pid, _status
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from fleetdeck.client import FleetdeckClient
     from fleetdeck.lab import LabRecord, NodeRecord
+    from fleetdeck.lab.state import ServerRecord
 
 pytestmark = pytest.mark.lab
 
@@ -193,35 +197,109 @@ def test_agent_restart_partition_and_server_restart_lose_and_repeat_nothing(
         docker(node2, "rm", "-f", two, check=False)
 
 
-def test_retention_removes_old_lines(fleet3: LabRecord) -> None:
-    server = fleet3.server
-    assert server is not None
-    token = f"ret{uuid.uuid4().hex[:10]}"
-    name = f"fdret-{token[-6:]}"
+@contextlib.contextmanager
+def _server_with(server: ServerRecord, extra_env: dict[str, str]) -> Iterator[None]:
+    """Run the lab's server with ``extra_env`` (e.g. a short prune interval), then as before."""
     pids = _server_pids(server)
-    # A server keeping lines for 20 s, pruning every second.
     os.kill(pids[0], signal.SIGTERM)
     wait_for("the server stopped", lambda: not _alive(pids[0]), timeout=30)
-    tiny = {
-        "FLEETDECK_LOGS_RETENTION_DAYS": str(20 / 86400),
-        "FLEETDECK_LOGS_PRUNE_INTERVAL_S": "1",
-    }
-    _start_server(server, tiny)
+    _start_server(server, extra_env)
     try:
-        docker(fleet3.nodes[2], "run", "-d", "--name", name, fleet3.images["base"], "sh", "-c",
-               f"echo {token} short-lived line; sleep 600")  # fmt: skip
-        with client_for(fleet3) as client:
-            wait_for("the line stored", lambda: client.search_logs(token).items, timeout=60)
-            stats = client.log_stats()
-            assert stats.retention_days == pytest.approx(20 / 86400)
-            wait_for("the line pruned", lambda: not client.search_logs(token).items, timeout=90)
-            oldest = client.log_stats().oldest
-            assert oldest is None or oldest > datetime.now(UTC) - timedelta(seconds=60)
+        yield
     finally:
-        docker(fleet3.nodes[2], "rm", "-f", name, check=False)
         pids = _server_pids(server)
         for pid in pids:
             os.kill(pid, signal.SIGTERM)
         for pid in pids:
             wait_for("the server stopped", lambda p=pid: not _alive(p), timeout=30)  # type: ignore[misc]
         _start_server(server)
+
+
+def test_retention_removes_old_lines(fleet3: LabRecord) -> None:
+    server = fleet3.server
+    assert server is not None
+    token = f"ret{uuid.uuid4().hex[:10]}"
+    name = f"fdret-{token[-6:]}"
+    # A server keeping lines for 20 s, pruning every second.
+    tiny = {
+        "FLEETDECK_LOGS_RETENTION_DAYS": str(20 / 86400),
+        "FLEETDECK_LOGS_PRUNE_INTERVAL_S": "1",
+    }
+    with _server_with(server, tiny):
+        try:
+            docker(fleet3.nodes[2], "run", "-d", "--name", name, fleet3.images["base"], "sh",
+                   "-c", f"echo {token} short-lived line; sleep 600")  # fmt: skip
+            with client_for(fleet3) as client:
+                wait_for(
+                    "the line stored",
+                    lambda: client.search_logs(token, limit=1000).items,
+                    timeout=60,
+                )
+                stats = client.log_stats()
+                assert stats.retention_days == pytest.approx(20 / 86400)
+                wait_for(
+                    "the line pruned",
+                    lambda: not client.search_logs(token, limit=1000).items,
+                    timeout=90,
+                )
+                oldest = client.log_stats().oldest
+                assert oldest is None or oldest > datetime.now(UTC) - timedelta(seconds=60)
+        finally:
+            docker(fleet3.nodes[2], "rm", "-f", name, check=False)
+
+
+def test_a_container_logging_past_pruning_runs_keeps_its_name_and_stack(
+    fleet3: LabRecord,
+) -> None:
+    """Issue #12: after the first prune, a long-running container's lines lost their source.
+
+    The pruner cleared the store's id cache and the next lines re-registered the container
+    without metadata: stored under its id, with no stack or service.
+    """
+    server = fleet3.server
+    assert server is not None
+    token = f"okapi{uuid.uuid4().hex[:8]}"
+    name, stack = f"fdlong-{token[-6:]}", f"demo{token[-6:]}"
+    node = fleet3.nodes[1]
+    with _server_with(server, {"FLEETDECK_LOGS_PRUNE_INTERVAL_S": "1"}):
+        try:
+            script = f'i=0; while true; do i=$((i+1)); echo "{token} $i"; sleep 0.5; done'
+            labels = ["--label", f"com.docker.compose.project={stack}"]
+            labels += ["--label", "com.docker.compose.service=app"]
+            docker(node, "run", "-d", "--name", name, *labels, fleet3.images["base"], "sh", "-c",
+                   script)  # fmt: skip
+            with client_for(fleet3) as client:
+
+                def logged() -> list[int]:
+                    hits = client.search_logs(token, limit=1000).items
+                    return [int(h.line.rsplit(" ", 1)[1]) for h in hits]
+
+                wait_for("a first line", logged, timeout=60)
+                stored_at = client.search_logs(token, limit=1000).items[-1].time
+
+                def pruned_since() -> bool:
+                    last = client.log_stats().last_pruned
+                    return last is not None and last > stored_at + timedelta(seconds=1)
+
+                wait_for("two pruning runs after the first line", pruned_since, timeout=60)
+                seen = max(logged())
+                wait_for(
+                    "a line logged after the pruning runs",
+                    lambda: max(logged()) > seen + 2,
+                    timeout=60,
+                )
+                # Stop it, so that the searches below all see the same, final lines.
+                docker(node, "kill", name)
+                last = int(docker(node, "logs", name).split()[-1])
+                wait_for("every line stored", lambda: len(logged()) == last, timeout=60)
+            env, big = server_env(fleet3), ("--limit", "1000")
+            by_stack = fleetdeck_json("logs", "--search", token, "--stack", stack, *big, env=env)
+            everything = fleetdeck_json("logs", "--search", token, *big, env=env)
+            assert len(by_stack) == len(everything) > seen + 2
+            assert {(h["container"], h["stack"], h["service"]) for h in everything} == {
+                (name, stack, "app")
+            }
+            by_name = fleetdeck_json("logs", "--search", token, "-c", name, *big, env=env)
+            assert len(by_name) == len(everything)
+        finally:
+            docker(node, "rm", "-f", name, check=False)

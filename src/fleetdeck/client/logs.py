@@ -59,6 +59,8 @@ class LogStoreStats(BaseModel):
     retention_days: float
     max_bytes: int
     nodes: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: When the pruner last ran (None before its first run).
+    last_pruned: datetime | None = None
 
 
 def _when(value: datetime | str | None) -> str | None:

@@ -115,6 +115,35 @@ def test_filters_by_stack_service_container_environment_node_and_stream(
     assert {h["stream"] for h in run(store, stream="stderr", limit=1000)} == {"stderr"}
 
 
+def test_a_source_keeps_its_name_stack_and_service_after_a_prune_and_a_restart(
+    tmp_path: Path,
+) -> None:
+    # Issue #12: the prune emptied the id cache and the next lines (sent without metadata,
+    # which the agent announces once per stream) stored the source under its id, no stack.
+    store = filled(tmp_path, lines_each=2)
+    store.prune(max_age_s=86_400, max_bytes=10**12)
+    store.write(Batch({}, [(WEB, NOW + 10**9, "stdout", "after prune okapi")], {}, {}))
+    again = LogStore(tmp_path / "logs.db")  # a server restart: an empty cache as well
+    again.write(Batch({}, [(WEB, NOW + 2 * 10**9, "stdout", "after restart okapi")], {}, {}))
+    hits = run(again, text="okapi", stack="shop", containers=["shop-web-1"])
+    assert [h["line"] for h in hits] == ["after restart okapi", "after prune okapi"]
+    assert {(h["container"], h["stack"], h["service"]) for h in hits} == {
+        ("shop-web-1", "shop", "web")
+    }
+
+
+def test_a_source_stored_without_metadata_is_repaired_when_it_is_announced(
+    tmp_path: Path,
+) -> None:
+    store = LogStore(tmp_path / "logs.db")
+    store.write(Batch({}, [(WEB, NOW, "stdout", "early okapi")], {}, {}))
+    assert [h["container"] for h in run(store, text="okapi")] == ["aaa111"]
+    assert run(store, text="okapi", stack="shop") == []
+    store.write(Batch({WEB: {"name": "shop-web-1", "stack": "shop", "service": "web"}}, [], {}, {}))
+    hits = run(store, text="okapi", stack="shop", service="web", containers=["shop-web-1"])
+    assert [h["line"] for h in hits] == ["early okapi"]
+
+
 def test_time_range_paging_and_newest_first(tmp_path: Path) -> None:
     store = filled(tmp_path, lines_each=20)
     start = datetime.fromtimestamp(NOW // 10**9, UTC) + timedelta(microseconds=NOW % 10**9 // 1000)

@@ -70,6 +70,8 @@ class LogStoreStats(BaseModel):
     retention_days: float
     max_bytes: int
     nodes: dict[str, dict[str, Any]]
+    #: When the pruner last ran (null before its first run): retention is visibly at work.
+    last_pruned: str | None = None
 
 
 def collector_of(request: Request) -> LogCollector:
@@ -225,4 +227,5 @@ async def logs_stats(request: Request, _: Viewer) -> LogStoreStats:
         retention_days=collector.retention_s / 86400.0,
         max_bytes=collector.max_bytes,
         nodes=collector.nodes,
+        last_pruned=ns_to_iso(collector.last_pruned_ns) if collector.last_pruned_ns else None,
     )

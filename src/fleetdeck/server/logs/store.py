@@ -139,8 +139,14 @@ class LogStore:
         return {cid: (ns, seen) for cid, ns, seen in rows}
 
     def _source_id(self, conn: sqlite3.Connection, key: SourceKey, meta: dict[str, Any]) -> int:
-        now = time.time_ns()
-        if meta or key not in self._source_ids:
+        """The row id of ``key``'s source, recording ``meta`` (name, stack, service) if given.
+
+        Lines arrive without metadata (the agent announces a container once per stream), and
+        the id cache is emptied by every prune: a source met again without metadata must keep
+        the name, stack and service stored with it. Only an announcement writes them, so it
+        also repairs a row stored earlier without them (under its id, no stack).
+        """
+        if meta:
             name = str(meta.get("name") or key[2][:12])
             conn.execute(
                 "INSERT INTO log_sources (environment, node, container_id, name, stack, service,"
@@ -148,14 +154,21 @@ class LogStore:
                 "(environment, node, container_id) DO UPDATE SET name = excluded.name, "
                 "stack = excluded.stack, service = excluded.service, "
                 "updated_ns = excluded.updated_ns",
-                (*key, name, meta.get("stack"), meta.get("service"), now),
+                (*key, name, meta.get("stack"), meta.get("service"), time.time_ns()),
             )
-            row = conn.execute(
-                "SELECT id FROM log_sources WHERE environment = ? AND node = ? "
-                "AND container_id = ?",
-                key,
-            ).fetchone()
-            self._source_ids[key] = int(row[0])
+        elif key in self._source_ids:
+            return self._source_ids[key]
+        else:
+            conn.execute(
+                "INSERT INTO log_sources (environment, node, container_id, name, updated_ns) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (environment, node, container_id) DO NOTHING",
+                (*key, key[2][:12], time.time_ns()),
+            )
+        row = conn.execute(
+            "SELECT id FROM log_sources WHERE environment = ? AND node = ? AND container_id = ?",
+            key,
+        ).fetchone()
+        self._source_ids[key] = int(row[0])
         return self._source_ids[key]
 
     def write(self, batch: Batch) -> int:
