@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 import uuid
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from fleetdeck.errors import NotFoundError
@@ -175,6 +177,20 @@ def test_unknown_container_and_environment_are_clear_errors(fleet3: LabRecord) -
         client.inspect_container("nowhere/x")
     bad = fleetdeck("ps", "--sort", "bogus", env=env, check=False)
     assert bad.returncode == 2 and "cannot sort by 'bogus'" in bad.stderr
+    # Issue #12: these printed an empty table and exited 0.
+    for flag, valid in (("--state", "running, exited"), ("--health", "healthy, unhealthy")):
+        bad = fleetdeck("ps", flag, "bogus", env=env, check=False)
+        assert bad.returncode == 2, bad
+        assert f"unknown {flag[2:]} 'bogus'" in bad.stderr and valid in bad.stderr
+    server = fleet3.server
+    assert server is not None
+    reply = httpx.get(
+        f"{server.url}/api/v1/containers",
+        params={"state": "bogus"},
+        headers={"Authorization": f"Bearer {server.token}"},
+        verify=ssl.create_default_context(cafile=server.ca_cert),
+    )
+    assert reply.status_code == 422 and reply.json()["error"] == "invalid_input"
 
 
 def test_env_add_returns_a_join_token(fleet3: LabRecord) -> None:

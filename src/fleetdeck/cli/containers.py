@@ -46,14 +46,20 @@ def container_row(c: Container, *, digests: bool = False) -> list[str | None]:
 def ps(
     env: EnvOpt = None,
     node: NodeOpt = None,
-    state: Annotated[str | None, typer.Option("--state", help="Only this state.")] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state",
+            help="Only this state: running, exited, restarting, paused, created, dead, removing.",
+        ),
+    ] = None,
     label: Annotated[
         list[str] | None, typer.Option("--label", "-l", help="K or K=V (repeatable).")
     ] = None,
     stack: Annotated[str | None, typer.Option("--stack", help="Only this stack.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Names containing this.")] = None,
     health: Annotated[
-        str | None, typer.Option("--health", help="healthy, unhealthy or starting.")
+        str | None, typer.Option("--health", help="healthy, unhealthy, starting or none.")
     ] = None,
     sort: Annotated[
         str | None,

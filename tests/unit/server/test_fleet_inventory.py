@@ -97,11 +97,28 @@ def test_filters_sort_and_paging() -> None:
         ContainerQuery(limit=0),
         ContainerQuery(offset=-1),
         ContainerQuery(labels=("=x",)),
+        ContainerQuery(state="bogus"),
+        ContainerQuery(health="bogus"),
     ],
 )
 def test_bad_queries_are_invalid_input(query: ContainerQuery) -> None:
     with pytest.raises(InvalidInputError):
         _inventory().containers(query)
+
+
+@pytest.mark.parametrize(
+    ("query", "listed"),
+    [
+        (ContainerQuery(state="bogus"), "running, exited, restarting, paused, created, dead"),
+        (ContainerQuery(health="bogus"), "healthy, unhealthy, starting, none"),
+    ],
+)
+def test_an_unknown_state_or_health_names_the_valid_ones(
+    query: ContainerQuery, listed: str
+) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        _inventory().containers(query)
+    assert listed in (caught.value.hint or "")
 
 
 def test_resolve_by_env_name_prefix_and_ambiguity() -> None:

@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 INVENTORY_MESSAGE: TypeAdapter[InventoryMessage] = TypeAdapter(InventoryMessage)
 
 SORT_KEYS = ("name", "environment", "node", "state", "image", "created", "health")
+#: Docker's container states (``State.Status``): the values a ``state`` filter can match.
+STATES = ("running", "exited", "restarting", "paused", "created", "dead", "removing")
+#: Healthcheck states, and ``none`` for a container without a healthcheck.
+HEALTHS = ("healthy", "unhealthy", "starting", "none")
 MAX_LIMIT = 5000
 
 
@@ -84,6 +88,15 @@ class ContainerQuery:
         if self.sort not in SORT_KEYS:
             raise InvalidInputError(
                 f"cannot sort by {self.sort!r}", hint=f"sort by one of: {', '.join(SORT_KEYS)}"
+            )
+        # A filter no container can ever match is a mistake, not an empty fleet.
+        if self.state and self.state not in STATES:
+            raise InvalidInputError(
+                f"unknown state {self.state!r}", hint=f"use one of: {', '.join(STATES)}"
+            )
+        if self.health and self.health not in HEALTHS:
+            raise InvalidInputError(
+                f"unknown health {self.health!r}", hint=f"use one of: {', '.join(HEALTHS)}"
             )
         if not 0 < self.limit <= MAX_LIMIT:
             raise InvalidInputError(f"limit must be between 1 and {MAX_LIMIT}")

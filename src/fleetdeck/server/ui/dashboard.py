@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from fleetdeck.types import Container
 
 PAGE_SIZES = (25, 50, 100, 250)
-STATES = ("running", "exited", "restarting", "paused", "created", "dead", "removing")
-HEALTHS = ("healthy", "unhealthy", "starting", "none")
 ATTENTION_LIMIT = 15
 
 

@@ -16,10 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fleetdeck.errors import FleetdeckError, UnauthenticatedError
 from fleetdeck.server.auth.deps import authenticate
 from fleetdeck.server.fleet.common import fleet_of
+from fleetdeck.server.fleet.inventory import HEALTHS, STATES
 from fleetdeck.server.ui.dashboard import (
-    HEALTHS,
     PAGE_SIZES,
-    STATES,
     container_query,
     dashboard_data,
     ports_text,
