@@ -98,10 +98,16 @@ class EngineContainer(BaseModel):
     image: str
     image_id: str = ""
     state: str
+    #: Docker's text as the engine worded it when last read; the server serves it derived
+    #: again from the facts below at the time it answers (see fleetdeck.container_status).
     status: str = ""
     health: str | None = None
     created: datetime
     started_at: datetime | None = None
+    #: When the container last stopped (None if never): "Exited (N) … ago" counts from it.
+    finished_at: datetime | None = None
+    #: The last run's exit code (inspect ``State.ExitCode``); None from agents that predate it.
+    exit_code: int | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     ports: list[PortBinding] = Field(default_factory=list)
     restart_count: int = 0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import ssl
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import httpx
@@ -19,7 +21,7 @@ from tests.integration.fleet_helpers import wait_for
 
 if TYPE_CHECKING:
     from fleetdeck.lab import LabRecord
-    from fleetdeck.types import LogLine
+    from fleetdeck.types import Container, LogLine
 
 pytestmark = pytest.mark.lab
 
@@ -71,6 +73,31 @@ def test_ps_lists_containers_of_all_nodes_with_stable_keys(fleet3: LabRecord) ->
     finally:
         for i, name in enumerate(names):
             docker(fleet3.nodes[i], "rm", "-f", name)
+
+
+def test_ps_status_text_counts_from_the_start_time_when_shown(fleet3: LabRecord) -> None:
+    """Issue #12: ``ps`` said "Up 2 seconds (healthy)" for as long as the container ran."""
+    name = _run_web(fleet3, 0)
+    env = server_env(fleet3)
+    try:
+        with client_for(fleet3) as client:
+
+            def healthy() -> Container | None:
+                page = client.list_containers(name=name).items
+                return page[0] if page and page[0].health == "healthy" else None
+
+            started = wait_for("the web container healthy", healthy, timeout=60).started_at
+            assert started is not None
+            # Nothing changes from here on, so the engine's text is never read again.
+            wait_for("8 s of running", lambda: datetime.now(UTC) - started > timedelta(seconds=8))
+        row = next(r for r in fleetdeck_json("ps", "--name", name, env=env) if r["name"] == name)
+        # At least 8 seconds (or, on a very slow machine, a minute or more) — never less.
+        shape = r"Up (\d+ seconds|About a minute|\d+ minutes) \(healthy\)"
+        found = re.fullmatch(shape, row["status"])
+        assert found is not None, row
+        assert not found[1].endswith(" seconds") or int(found[1].split()[0]) >= 8, row
+    finally:
+        docker(fleet3.nodes[0], "rm", "-f", name)
 
 
 def test_docker_run_and_rm_show_up_in_the_inventory(fleet3: LabRecord) -> None:

@@ -80,6 +80,8 @@ def engine_container(summary: dict[str, Any], inspect: dict[str, Any] | None) ->
         health=health,
         created=parse_time(summary.get("Created")) or datetime.fromtimestamp(0, UTC),
         started_at=parse_time(state.get("StartedAt")),
+        finished_at=parse_time(state.get("FinishedAt")),
+        exit_code=int(state["ExitCode"]) if isinstance(state.get("ExitCode"), int) else None,
         labels=labels,
         ports=_ports(summary.get("Ports")),
         restart_count=int((inspect or {}).get("RestartCount", 0)),

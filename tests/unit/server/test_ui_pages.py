@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from fleetdeck.clock import FrozenClock
 from fleetdeck.server.ui.pages_admin import vendor_path
 
 from .conftest import ADMIN_PASSWORD, add_user, bearer
@@ -39,6 +40,37 @@ async def seed(app: FastAPI, client: httpx.AsyncClient, admin_token: str) -> Non
         "node3",
         {"type": "snapshot", "rev": 1, "info": {"hostname": "n3"}, "containers": containers},
     )
+
+
+async def test_status_text_is_worked_out_when_shown_not_when_the_engine_said_it(
+    app: FastAPI, client: httpx.AsyncClient, admin_token: str
+) -> None:
+    # Issue #12: "Up 2 seconds (healthy)" next to "Started 30m ago", for good.
+    await client.post("/api/v1/environments", json={"name": "lab"}, headers=bearer(admin_token))
+    started = datetime.now(UTC) - timedelta(seconds=2)
+    app.state.fleet.inventory.clock = clock = FrozenClock(started + timedelta(seconds=2))
+    web = {
+        "id": "c" * 64,
+        "name": "web1",
+        "image": "reg/web:1",
+        "state": "running",
+        "status": "Up 2 seconds (healthy)",
+        "health": "healthy",
+        "created": started.isoformat(),
+        "started_at": started.isoformat(),
+    }
+    app.state.fleet.inventory.apply(
+        "lab", "node3", {"type": "snapshot", "rev": 1, "info": {"hostname": "n3"},
+                         "containers": [web]},
+    )  # fmt: skip
+    clock.advance(timedelta(minutes=30))
+    listed = (await client.get("/api/v1/containers", headers=bearer(admin_token))).json()
+    assert [c["status"] for c in listed["items"]] == ["Up 30 minutes (healthy)"]
+    client.cookies.set("fleetdeck_session", admin_token)
+    for path in ("/containers", "/containers/lab/node3/web1"):
+        page = (await client.get(path)).text
+        assert "Up 30 minutes (healthy)" in page and "Up 2 seconds" not in page, path
+    client.cookies.clear()
 
 
 async def test_pages_redirect_to_the_login_page_without_a_session(

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
 
+from fleetdeck.clock import SYSTEM
+from fleetdeck.container_status import status_text
 from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
 from fleetdeck.types import (
     AgentInfo,
@@ -32,6 +34,8 @@ from fleetdeck.types import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from fleetdeck.clock import Clock
 
 #: Validates one inventory-stream line (after ``json.loads``).
 INVENTORY_MESSAGE: TypeAdapter[InventoryMessage] = TypeAdapter(InventoryMessage)
@@ -139,9 +143,14 @@ def _sort_key(sort: str) -> Any:
 
 
 class FleetInventory:
-    """All nodes' states and containers, with change notification for live views."""
+    """All nodes' states and containers, with change notification for live views.
 
-    def __init__(self) -> None:
+    Args:
+        clock: The present that served status texts ("Up 5 minutes") are worked out at.
+    """
+
+    def __init__(self, clock: Clock = SYSTEM) -> None:
+        self.clock = clock
         self._nodes: dict[tuple[str, str], NodeState] = {}
         self._waiters: set[asyncio.Future[int]] = set()
         #: Bumped on every change that a view would show (not on heartbeats).
@@ -230,11 +239,12 @@ class FleetInventory:
 
     def _all_containers(self) -> list[Container]:
         out: list[Container] = []
+        now = self.clock.now()
         for state in self._nodes.values():
             for c in state.containers.values():
-                out.append(
-                    Container(**c.model_dump(), environment=state.environment, node=state.node)
-                )
+                # The engine's text was true when it was read; say what is true now.
+                fields = c.model_dump() | {"status": status_text(c, now)}
+                out.append(Container(**fields, environment=state.environment, node=state.node))
         return out
 
     def resolve(self, ref: str, environments: set[str] | None = None) -> Container:

@@ -130,7 +130,10 @@ def _check_csr(csr_pem: str) -> None:
 
 
 class Fleet:
-    """Environments, enrolment, links and inventory of one server."""
+    """Environments, enrolment, links and inventory of one server.
+
+    ``clock`` is the present the inventory works served status texts out at.
+    """
 
     def __init__(
         self,
@@ -143,7 +146,7 @@ class Fleet:
         self.repo = repo
         self.clock = clock
         self.ca = ca
-        self.inventory = FleetInventory()
+        self.inventory = FleetInventory(clock)
         self.links = FleetLinks(tls, self.inventory)
         self.join_token_ttl = join_token_ttl
         self._envs: dict[str, EnvironmentRecord] = {}
