@@ -58,6 +58,16 @@ def test_partitioned_node_is_unreachable_fast_and_recovers(fleet3: LabRecord) ->
             assert time.monotonic() - t0 < 2  # fails fast, nothing is attempted
             proc = fleetdeck("stop", f"{node3.name}/{name}", env=server_env(fleet3), check=False)
             assert proc.returncode == 6 and "unreachable" in proc.stderr
+            # Streaming commands too (issue #12: pull exited 1, its error told in-band only).
+            ref = f"{node3.name}/{name}"
+            for args in (
+                ("pull", "--env", node3.name, fleet3.images["web"]),
+                ("logs", "-f", ref),
+                ("stats", ref),
+                ("exec", ref, "--", "true"),
+            ):
+                proc = fleetdeck(*args, env=server_env(fleet3), check=False)
+                assert (proc.returncode, "unreachable" in proc.stderr) == (6, True), (args, proc)
             # Changes made while partitioned show up after healing.
             docker(node3, "rm", "-f", name)
         finally:

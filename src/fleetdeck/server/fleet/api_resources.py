@@ -7,24 +7,21 @@ of failing the whole page; changes go to one node.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import StreamingResponse  # noqa: TC002 - FastAPI reads return types
 from pydantic import BaseModel, Field
 
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.agent_streams import PULL_PROGRESS
-from fleetdeck.server.fleet.common import audited, fleet_of, pick_node_link
+from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response, pick_node_link
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.types import Role
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     from fleetdeck.server.fleet.links import AgentLink
 
 router = APIRouter(tags=["images", "volumes", "networks"])
@@ -128,20 +125,12 @@ async def pull_image(request: Request, principal: Operator, body: PullBody) -> S
     target = f"{link.where}:{body.image}"
     audit = request.app.state.audit
 
-    async def relay() -> AsyncIterator[bytes]:
-        result = "ok"
-        try:
-            async for line in lines:
-                if '"error"' in line:
-                    result = f"error: {json.loads(line).get('error')}"
-                yield (line + "\n").encode()
-        except FleetdeckError as exc:
-            result = f"error: {exc.message}"
-            yield (json.dumps({"error": exc.message}) + "\n").encode()
-        finally:
-            await audit.record(principal.username, "image.pull", target, result)
+    async def record(result: str) -> None:
+        await audit.record(principal.username, "image.pull", target, result)
 
-    return StreamingResponse(relay(), media_type="application/x-ndjson")
+    # An unreachable node is an error response (503, the CLI's exit 6), not a 200 whose
+    # body says so.
+    return await ndjson_response(lines, record)
 
 
 async def _registry_auth(request: Request, image: str) -> dict[str, str] | None:

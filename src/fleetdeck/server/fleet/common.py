@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from fleetdeck.errors import FleetdeckError, InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from fastapi import Request
 
@@ -71,25 +71,62 @@ def pick_node_link(fleet: Fleet, environment: str, node: str | None) -> AgentLin
     )
 
 
-async def ndjson_response(lines: AsyncIterator[str]) -> StreamingResponse:
+async def ndjson_response(
+    lines: AsyncIterator[str], finished: Callable[[str], Awaitable[None]] | None = None
+) -> StreamingResponse:
     """Relay an agent's NDJSON stream (logs, progress) to the client.
 
     The first line is read before answering, so that an error the agent reports at once (an
-    unknown container, an unreachable node) becomes a proper error response; an error later
-    in the stream can only be told in-band, as a last ``{"error": …}`` line.
+    unknown container, an unreachable node) becomes a proper error response with its kind's
+    status (and so the CLI's exit code); an error later in the stream can only be told
+    in-band, as a last ``{"error": KIND, "message": TEXT}`` line.
+
+    Args:
+        lines: The agent's lines.
+        finished: Called once with the outcome (``ok`` or ``error: …``, Docker's in-band
+            errors included) when the stream ends or fails: for the audit entry of a change.
     """
+    result = "ok"
+
+    async def finish() -> None:
+        if finished is not None:
+            await finished(result)
+
     try:
         first: str | None = await anext(lines)
     except StopAsyncIteration:
         first = None
+    except FleetdeckError as exc:
+        result = f"error: {exc.message}"
+        await finish()
+        raise
 
     async def relay() -> AsyncIterator[bytes]:
-        if first is not None:
-            yield (first + "\n").encode()
+        nonlocal result
         try:
+            if first is not None:
+                result = _outcome(first, result)
+                yield (first + "\n").encode()
             async for line in lines:
+                result = _outcome(line, result)
                 yield (line + "\n").encode()
         except FleetdeckError as exc:
+            result = f"error: {exc.message}"
             yield (json.dumps({"error": exc.kind, "message": exc.message}) + "\n").encode()
+        finally:
+            await finish()
 
     return StreamingResponse(relay(), media_type="application/x-ndjson")
+
+
+def _outcome(line: str, result: str) -> str:
+    """``result`` after ``line``: an in-band ``{"error": …}`` (e.g. Docker's) makes it one."""
+    if '"error"' not in line:
+        return result
+    try:
+        item = json.loads(line)
+    except ValueError:
+        return result
+    if isinstance(item, dict) and item.get("error"):
+        return f"error: {item.get('message') or item['error']}"
+    return result
