@@ -132,7 +132,7 @@ def _check_csr(csr_pem: str) -> None:
 class Fleet:
     """Environments, enrolment, links and inventory of one server.
 
-    ``clock`` is the present the inventory works served status texts out at.
+    ``clock`` is its present: join token expiry, and the status texts the inventory serves.
     """
 
     def __init__(

@@ -108,7 +108,7 @@ class LogCollector:
         self.queue: asyncio.Queue[Batch] = asyncio.Queue(QUEUE_MESSAGES)
         self.written = 0
         self.pruned = 0
-        #: Wall time (ns) when the last pruning run finished; 0 before the first.
+        #: The clock's time (ns) when the last pruning run finished; 0 before the first.
         self.last_pruned_ns = 0
         #: Per node ``ENV/NODE``: lines received, dropped by the agent, its buffer, last status.
         self.nodes: dict[str, dict[str, Any]] = {}
@@ -299,7 +299,7 @@ class LogCollector:
             )
         )
         self.pruned += deleted
-        self.last_pruned_ns = time.time_ns()
+        self.last_pruned_ns = int(self.clock.time() * 1e9)
         return deleted
 
     async def _prune_loop(self) -> None:
