@@ -102,3 +102,30 @@ def test_findings_are_printed_grouped_per_rule_blocking_first() -> None:
         "[warn] " + ", ".join(f"s{i}" for i in range(10)) + ": has no memory limit "
         "(no-memory-limit)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("source", "reaches"),
+    [
+        ("/srv/fleetdeck-data", True),  # the data dir itself
+        ("/srv/fleetdeck-data/ca", True),  # inside it
+        ("/srv", True),  # above it: the data dir is inside the mount
+        ("/srv/fleetdeck-data/stacks/shop/../../", True),  # '..' out of the stack's own
+        ("/srv/fleetdeck-data/stacks/other", True),  # another stack's directory
+        ("/srv/fleetdeck-data/stacks/shop/conf", False),  # the stack's own directory
+        ("/mnt/media", False),  # an ordinary host path stays an ordinary bind
+    ],
+)
+def test_a_bind_that_reaches_the_servers_data_dir_is_dangerous(
+    tmp_path: Path, source: str, reaches: bool
+) -> None:
+    # A relative bind source resolves under the stack's directory in the server's data dir;
+    # on a node sharing the server's disk (a local environment), '../..' would hand a
+    # container the CA key and master key: it is a host-mount, blocking for non-admins.
+    text = f"services:\n  app: {{image: r/app:1, mem_limit: 64m, volumes: ['{source}:/x']}}\n"
+    guarded = ("/srv/fleetdeck-data", "/srv/fleetdeck-data/stacks/shop")
+    found = findings(_project(tmp_path, text), set(), refused={"host-mount"}, guarded=guarded)
+    mounts = [f for f in found if f.rule == "host-mount"]
+    assert bool(mounts) is reaches
+    assert all(f.blocking for f in mounts)
+    assert not [f for f in findings(_project(tmp_path, text), set()) if f.rule == "host-mount"]

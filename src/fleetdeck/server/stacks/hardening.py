@@ -17,6 +17,7 @@ rather than reported as root.
 
 from __future__ import annotations
 
+import posixpath
 from typing import TYPE_CHECKING
 
 from fleetdeck.server.stacks.plan import Finding
@@ -129,8 +130,12 @@ def service_findings(
     *,
     image: str = "",
     inspected: bool = False,
+    guarded: tuple[str, str] | None = None,
 ) -> list[tuple[str, str]]:
-    """``(rule, message)`` for one service; ``image_user``, ``inspected`` as in _root_user."""
+    """``(rule, message)`` for one service; ``image_user``, ``inspected`` as in _root_user.
+
+    ``guarded``: (the server's data dir, the stack's directory), see :func:`_server_path`.
+    """
     found: list[tuple[str, str]] = []
     if service.privileged:
         found.append(("privileged", "runs privileged: full access to the host's devices"))
@@ -143,7 +148,7 @@ def service_findings(
         found.append(("host-network", "uses the host's network namespace"))
     if service.pid == "host":
         found.append(("host-pid", "uses the host's PID namespace"))
-    found.extend(_root_on_node(service))
+    found.extend(_root_on_node(service, guarded))
     root = _root_user(service, image or service.image or name, image_user, inspected=inspected)
     if root is not None:
         found.append(root)
@@ -159,7 +164,25 @@ def _system_path(source: str) -> bool:
     return any(path == p or (p != "/" and path.startswith(p + "/")) for p in SYSTEM_PATHS)
 
 
-def _root_on_node(service: Service) -> list[tuple[str, str]]:
+def _server_path(source: str, guarded: tuple[str, str] | None) -> bool:
+    """Whether a bind of ``source`` reaches the server's data dir (outside the stack's own).
+
+    ``guarded`` is (the server's data dir, the stack's own directory under it). On a node
+    that shares the server's disk (a ``local`` environment, a lab), a bind of the data dir
+    or of any directory above it would hand a container the CA key and the master key.
+    """
+    if guarded is None or not source:
+        return False
+    data, own = (posixpath.normpath(p) for p in guarded)
+    path = posixpath.normpath(posixpath.join(own, source))
+    if path == own or path.startswith(own + "/"):
+        return False
+    return path == data or path.startswith(data + "/") or data.startswith(path.rstrip("/") + "/")
+
+
+def _root_on_node(
+    service: Service, guarded: tuple[str, str] | None = None
+) -> list[tuple[str, str]]:
     """The other ways a service gets root on its node (see :data:`DANGEROUS`)."""
     found: list[tuple[str, str]] = []
     if service.ipc == "host":
@@ -168,8 +191,14 @@ def _root_on_node(service: Service) -> list[tuple[str, str]]:
         found.append(("host-userns", "uses the host's user namespace"))
     for vol in service.volumes:
         source = vol.source or ""
-        if vol.type == "bind" and source.rstrip("/") not in _SOCKETS and _system_path(source):
+        if vol.type != "bind" or source.rstrip("/") in _SOCKETS:
+            continue
+        if _system_path(source):
             found.append(("host-mount", f"bind-mounts the host's {source} at {vol.target}"))
+        elif _server_path(source, guarded):
+            found.append(
+                ("host-mount", f"bind-mounts {source} at {vol.target}: the server's own data")
+            )
     for cap in service.cap_add:
         if cap.upper().removeprefix("CAP_") in CAPABILITIES:
             found.append(("capability", f"adds capability {cap}"))
@@ -187,6 +216,7 @@ def findings(
     image_users: Mapping[str, str] | None = None,
     *,
     refused: Collection[str] = (),
+    guarded: tuple[str, str] | None = None,
 ) -> list[Finding]:
     """Every finding of the project, blocking where the server's setting says so.
 
@@ -198,13 +228,20 @@ def findings(
         image_users: The ``USER`` of each image inspected on the node, by image reference
             (:func:`image_key`); an image missing from it was not inspected. None when the
             applier inspects no image (a Swarm's): a service without ``user:`` counts as root.
+        guarded: (the server's data dir, the stack's own directory): a bind mount that reaches
+            the data dir from outside the stack's directory is a ``host-mount`` finding.
     """
     result: list[Finding] = []
     for name, service in sorted(project.services.items()):
         key = image_key(project, name)
         image_user = image_users.get(key) if image_users is not None else None
         found = service_findings(
-            name, service, image_user, image=key, inspected=image_users is not None
+            name,
+            service,
+            image_user,
+            image=key,
+            inspected=image_users is not None,
+            guarded=guarded,
         )
         for rule, message in found:
             if rule == UNKNOWN:

@@ -252,7 +252,10 @@ class StackService:
         )
         plan = await self.applier(kind).plan(project, target)
         refused = await self.refused(name, environment, admin=admin)
-        plan.findings = findings(project, self.blocking, plan.image_users, refused=refused)
+        plan.findings = findings(
+            project, self.blocking, plan.image_users, refused=refused,
+            guarded=(str(self.data_dir), str(self.stack_dir(name))),
+        )  # fmt: skip
         plan.variables = report
         return plan
 
@@ -304,7 +307,10 @@ class StackService:
         applier = self.applier(kind)
         plan = await applier.plan(project, target)  # changes nothing on the node
         refused = await self.refused(name, environment, admin=admin)
-        plan.findings = findings(project, self.blocking, plan.image_users, refused=refused)
+        plan.findings = findings(
+            project, self.blocking, plan.image_users, refused=refused,
+            guarded=(str(self.data_dir), str(self.stack_dir(name))),
+        )  # fmt: skip
         plan.variables = report
         refuse_blocked(plan, name, environment, allowable=refused - self.blocking)
         revision_vars = chosen + self.repo.sealed_shell(name, shell)
