@@ -174,12 +174,13 @@ def _server_pids(server: ServerRecord) -> list[int]:
 def _start_server(server: ServerRecord, extra_env: dict[str, str] | None = None) -> None:
     """Start the lab's server again as ``start_server`` did (same dir, address; more env)."""
     data_dir = Path(server.data_dir)
-    password = (data_dir / "admin-password").read_text()
     gateway = server.url.removeprefix("https://").rsplit(":", 1)[0]
     spawn_daemon(
         [
             "env",
-            f"FLEETDECK_ADMIN_PASSWORD={password}",
+            # A path, as the lab passes it: the password is never in the server's environment
+            # (a later test reads /proc/PID/environ of this same lab server).
+            f"FLEETDECK_ADMIN_PASSWORD_FILE={data_dir / 'admin-password'}",
             *(f"{k}={v}" for k, v in (extra_env or {}).items()),
             sys.executable,
             "-m",
