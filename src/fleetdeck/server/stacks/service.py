@@ -232,6 +232,17 @@ class StackService:
             return set(DANGEROUS)
         return await self.allowances.refused(name, environment, admin=admin)
 
+    async def _judge(
+        self, plan: Plan, project: Project, name: str, environment: str, *, admin: bool
+    ) -> set[str]:
+        """Set the plan's hardening findings for this principal; return the refused rules."""
+        refused = await self.refused(name, environment, admin=admin)
+        plan.findings = findings(
+            project, self.blocking, plan.image_users, refused=refused,
+            guarded=(str(self.data_dir), str(self.stack_dir(name))),
+        )  # fmt: skip
+        return refused
+
     async def plan(self, name: str, proposal: Proposal | None, *, admin: bool = False) -> Plan:
         """What a deploy would change (``stack diff``), with hardening findings.
 
@@ -251,11 +262,7 @@ class StackService:
             stack=name, environment=environment, kind=kind, secrets=secrets, files=fileset
         )
         plan = await self.applier(kind).plan(project, target)
-        refused = await self.refused(name, environment, admin=admin)
-        plan.findings = findings(
-            project, self.blocking, plan.image_users, refused=refused,
-            guarded=(str(self.data_dir), str(self.stack_dir(name))),
-        )  # fmt: skip
+        await self._judge(plan, project, name, environment, admin=admin)
         plan.variables = report
         return plan
 
@@ -306,11 +313,7 @@ class StackService:
         )  # fmt: skip
         applier = self.applier(kind)
         plan = await applier.plan(project, target)  # changes nothing on the node
-        refused = await self.refused(name, environment, admin=admin)
-        plan.findings = findings(
-            project, self.blocking, plan.image_users, refused=refused,
-            guarded=(str(self.data_dir), str(self.stack_dir(name))),
-        )  # fmt: skip
+        refused = await self._judge(plan, project, name, environment, admin=admin)
         plan.variables = report
         refuse_blocked(plan, name, environment, allowable=refused - self.blocking)
         revision_vars = chosen + self.repo.sealed_shell(name, shell)
