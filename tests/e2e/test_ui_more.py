@@ -15,9 +15,10 @@ import os
 import re
 import uuid
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from fleetdeck.lab import Lab
 from fleetdeck.types import Role
@@ -187,6 +188,46 @@ def test_image_pull_on_node3_shows_progress_then_the_image_is_listed(
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text("node3")
     shot(admin, "images-pull")
+
+
+def test_an_older_slower_answer_never_replaces_the_list_just_chosen(
+    admin: Page, fleet: LabRecord
+) -> None:
+    """A reload of every environment, held back while node3 is picked, never redraws the list.
+
+    CI saw a finished pull's reload of every environment overwrite the filter just chosen.
+    """
+    admin.goto(url_of(fleet) + "/images")
+    status = admin.locator("[data-resource-status]")
+    expect(status).to_contain_text("item(s)")
+    held: list[Route] = []
+
+    def every_environment(url: str) -> bool:
+        parts = urlsplit(url)
+        return parts.path == "/api/v1/images" and "environment=" not in parts.query
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    admin.route(every_environment, hold)
+    try:
+        admin.locator("[data-reload]").click()
+        for _ in range(200):
+            if held:
+                break
+            admin.wait_for_timeout(50)
+        assert len(held) == 1, "the reload of every environment never reached the route"
+        admin.locator("[data-env-select]").select_option("node3")
+        environments = admin.locator("[data-resource-table] tbody tr td:first-child")
+        expect(status).to_contain_text("item(s)")
+        expect(environments.first).to_have_text("node3")
+        with admin.expect_response(lambda r: every_environment(r.url)):
+            held[0].continue_()
+        # The stale answer's handler runs after its body is read: give it a task turn to draw.
+        admin.evaluate("() => new Promise((done) => setTimeout(done, 200))")
+        assert set(environments.all_inner_texts()) == {"node3"}
+    finally:
+        admin.unroute(every_environment, hold)
 
 
 def test_swarm_page_without_a_swarm_shows_only_the_empty_state(

@@ -145,7 +145,11 @@
     return fmt;
   }
 
+  // A range click, the refresh timer and a tab switch can overlap loads: only the newest of a
+  // section draws, so an older range's answer never replaces the one just picked.
   async function load(section) {
+    const mine = (section.fdGeneration = (section.fdGeneration || 0) + 1);
+    const stale = () => mine !== section.fdGeneration;
     const range = picked(section);
     const seconds = RANGES.find((r) => r[0] === range)[1];
     section.querySelectorAll("[data-range-value]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.rangeValue === range)));
@@ -160,6 +164,7 @@
         const jobs = [];
         list.forEach((target) => chart.lines.forEach((line) => jobs.push(queryLine(target, line, start, end).then((result) => ({ target, line, result })))));
         const results = await Promise.all(jobs);
+        if (stale()) return;
         if (results.length) info = results[0].result;
         const lines = toLines(results, chart, list.length > 1);
         const fig = section.querySelector(`[data-history-chart="${i}"]`).parentElement;
@@ -170,10 +175,11 @@
         fig.querySelector("[data-legend]").innerHTML = lines.length > 1 ? lines.map((l, k) =>
           `<span><i style="background:${COLORS[k % COLORS.length]}"></i>${l.label.replace(/[<>&]/g, "")}</span>`).join("") : "";
       }));
+      if (stale()) return;
       section.dataset.loaded = String(Number(section.dataset.loaded || 0) + 1);
       status.textContent = info ? `${info.resolution} data, a point per ${info.step} s` : "";
     } catch (err) {
-      status.textContent = "error: " + err.message;
+      if (!stale()) status.textContent = "error: " + err.message;
     }
   }
 

@@ -221,12 +221,17 @@
     tableBox.replaceChildren(el("table", { class: "table" }, el("thead", {}, head), body));
   }
 
+  // Loads overlap (a finished pull reloads every environment while the user picks one): only
+  // the newest load may draw, or a slow older answer would overwrite the list just chosen.
+  let generation = 0;
   async function load() {
+    const mine = ++generation;
     const path = page.path();
     if (!path) { status.textContent = page.empty || "Choose an environment."; tableBox.replaceChildren(); return; }
     status.textContent = "loading…";
     try {
       const data = await fd.api("GET", path);
+      if (mine !== generation) return;
       rows = Array.isArray(data) ? data : data.items;
       const missing = (data && data.unreachable) || [];
       status.textContent = `${rows.length} item(s)` + (data && data.total != null ? ` of ${data.total}` : "") +
@@ -234,6 +239,7 @@
       render();
       if (page.after) await page.after();
     } catch (err) {
+      if (mine !== generation) return;
       rows = []; render();
       status.textContent = "error: " + err.message + (err.hint ? " — " + err.hint : "");
     }
