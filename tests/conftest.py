@@ -56,6 +56,25 @@ def fleetdeck_json(*args: str, env: dict[str, str] | None = None) -> Any:
     return json.loads(fleetdeck(*args, "-o", "json", env=env).stdout)
 
 
+#: ``scripts/test`` runs the suite on two xdist workers (``-n 2 --dist loadgroup``): each file
+#: is one group (its module fixtures are made once), handed to whichever worker is free, and
+#: every test on the Swarm lab is in one group, so ``swarm3`` is brought up once. Each worker
+#: has its own session labs (``fleet3`` twice, as the two workers' files need it).
+SWARM_GROUP = "swarm3"
+
+
+def _xdist_group(item: pytest.Item) -> str:
+    if any("swarm" in name for name in getattr(item, "fixturenames", ())):
+        return SWARM_GROUP
+    return item.nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put each test in its xdist group (only ``--dist loadgroup`` reads the marker)."""
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
+
+
 def _require_root() -> None:
     if os.geteuid() != 0:
         pytest.fail("lab tests need root: run the README's test command (it runs as root)")

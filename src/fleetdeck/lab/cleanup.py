@@ -148,6 +148,6 @@ def leftovers(names: LabNames) -> dict[str, list[str]]:
         or f"fdp{names.short_id}" in line
         or f"fdb{names.short_id}" in line
     ]
-    rules = run(["iptables", "-S"], check=False).stdout
+    rules = run(["iptables", "-w", "-S"], check=False).stdout
     found["iptables"] = [r for r in rules.splitlines() if names.iptables_comment in r]
     return found

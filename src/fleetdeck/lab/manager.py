@@ -7,11 +7,12 @@ disturbs (partition, engine stop) and removes a lab; every method is safe to rep
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import ipaddress
 import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -30,6 +31,9 @@ from fleetdeck.lab.state import (
 )
 from fleetdeck.lab.swarm import form_swarm
 from fleetdeck.lab.system import require_root, require_tools
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 MAX_NODES = 20
 
@@ -133,13 +137,16 @@ class Lab:
         self, count: int, swarm: bool, managers: int, subnet: str | None, server: bool
     ) -> LabRecord:
         names = self.names
-        net = network.allocate_subnet(names, self._other_labs_subnets(), subnet)
-        gateway, ips = node_addresses(net, count)
+        # Labs brought up side by side (parallel test workers) each pick a free range and
+        # claim it with their bridge's address: one at a time, or two could pick the same.
+        with self._allocation_lock():
+            net = network.allocate_subnet(names, self._other_labs_subnets(), subnet)
+            gateway, ips = node_addresses(net, count)
+            network.create_bridge(names, gateway, net.prefixlen)
         names.state_dir.mkdir(parents=True, exist_ok=True)
         names.run_dir.mkdir(parents=True, exist_ok=True)
         registry = f"{gateway}:{REGISTRY_PORT}"
         nodes = [self._node_record(i + 1, ip) for i, ip in enumerate(ips)]
-        network.create_bridge(names, gateway, net.prefixlen)
         for node in nodes:
             network.create_node_netns(names, node.index, node.name, node.ip, net.prefixlen)
         start_registry(names, registry)
@@ -171,6 +178,17 @@ class Lab:
         tmp.write_text(record.model_dump_json(indent=2))
         tmp.replace(names.record_path)
         return record
+
+    @contextlib.contextmanager
+    def _allocation_lock(self) -> Iterator[None]:
+        root = self.settings.state_root
+        root.mkdir(parents=True, exist_ok=True)
+        with (root / ".allocate.lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _node_record(self, index: int, ip: str) -> NodeRecord:
         names = self.names

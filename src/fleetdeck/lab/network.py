@@ -123,19 +123,19 @@ def allow_bridge_forwarding(names: LabNames) -> None:
         "-j",
         "ACCEPT",
     ]
-    if run(["iptables", "-C", *rule], check=False).returncode != 0:
-        run(["iptables", "-I", *rule])
+    if run(["iptables", "-w", "-C", *rule], check=False).returncode != 0:
+        run(["iptables", "-w", "-I", *rule])
 
 
 def remove_bridge_forwarding(lab_name: str) -> None:
     """Delete every iptables rule that carries this lab's comment (any bridge, any chain)."""
     comment = f"fleetdeck-lab:{lab_name}"
-    listing = run(["iptables", "-S"], check=False).stdout.splitlines()
+    listing = run(["iptables", "-w", "-S"], check=False).stdout.splitlines()
     for line in listing:
         if f'"{comment}"' in line or f" {comment} " in f"{line} ":
             if not line.startswith("-A "):
                 continue
-            run(["sh", "-c", f"iptables {line.replace('-A ', '-D ', 1)}"], check=False)
+            run(["sh", "-c", f"iptables -w {line.replace('-A ', '-D ', 1)}"], check=False)
 
 
 def create_node_netns(names: LabNames, index: int, node: str, ip: str, prefixlen: int) -> None:
