@@ -176,9 +176,12 @@ class Engine(ResourcesMixin, SwarmMixin):
         second = await self._one_shot_stats(ref)
         return convert.container_stats(first, second)
 
-    async def _exec_exit_code(self, exec_id: str) -> int | None:
-        # The output stream ends as the process exits; the engine may record the exit code a
-        # moment later.
+    async def exec_exit_code(self, exec_id: str) -> int | None:
+        """The exit code of an exec whose output has ended (None if the engine does not say).
+
+        The output stream ends as the process exits; the engine may record the exit code a
+        moment later, so this asks again for up to 2.5 s.
+        """
         for _ in range(50):
             result = await self.request("GET", f"exec/{exec_id}/json")
             if not result.get("Running"):
@@ -217,7 +220,7 @@ class Engine(ResourcesMixin, SwarmMixin):
             async for _, data in demultiplex(response.content, tty=False):
                 if len(output) < EXEC_OUTPUT_LIMIT:
                     output += data[: EXEC_OUTPUT_LIMIT - len(output)]
-        exit_code = await self._exec_exit_code(exec_id)
+        exit_code = await self.exec_exit_code(exec_id)
         return ExecResult(
             exit_code=exit_code if exit_code is not None else -1,
             output=output.decode("utf-8", "replace"),

@@ -19,8 +19,10 @@ from fleetdeck.cli.common import (
     dump,
     human_size,
 )
+from fleetdeck.cli.exec_session import run_attached
 from fleetdeck.cli.logs_fleet import FleetLogRequest, check_combination, run_search, run_tail
 from fleetdeck.cli.output import OutputFormat, print_json, print_table
+from fleetdeck.client import resolve_config
 from fleetdeck.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -186,14 +188,29 @@ def stats(
 def exec(  # noqa: A001 - the command is called exec, as docker's
     ref: RefArg,
     command: Annotated[list[str], typer.Argument(help="Command and its arguments, after --.")],
+    interactive: Annotated[
+        bool, typer.Option("--interactive", "-i", help="Send stdin to the command (its end too).")
+    ] = False,
+    tty: Annotated[
+        bool, typer.Option("--tty", "-t", help="Give the command a terminal (with -i: a shell).")
+    ] = False,
     url: UrlOpt = None,
     token: TokenOpt = None,
     ca_cert: CaCertOpt = None,
     output: OutputOpt = OutputFormat.table,
 ) -> None:
-    """Run a command in a container; exit with the command's exit code."""
+    """Run a command in a container; exit with the command's exit code.
+
+    Without -i/-t the command runs to its end and its output is printed (-o json: with the
+    code). With -i and/or -t it is attached as docker exec's: fleetdeck exec -it REF -- sh.
+    """
     if not command:
         raise InvalidInputError("no command given", hint="fleetdeck exec REF -- CMD [ARG...]")
+    if interactive or tty:
+        if output is OutputFormat.json:
+            raise InvalidInputError("-o json is for exec without -i/-t (their output streams)")
+        config = resolve_config(url, token, ca_cert)
+        raise typer.Exit(run_attached(config, ref, command, tty=tty, interactive=interactive))
     with client_from(url, token, ca_cert) as client:
         result = client.exec(ref, command)
     if output is OutputFormat.json:

@@ -1,4 +1,6 @@
-"""The console websocket's refusals: no session, a viewer, a page of another site.
+"""The console websocket's refusals: no session, a viewer, a page of another site, bad flags.
+
+The CLI (``fleetdeck exec -i/-t``) opens the same socket with a bearer token and no Origin.
 
 The route accepts the socket, sends one ``{"type": "error"}`` frame saying why, and closes
 it, before it looks at the container or reaches any agent.
@@ -27,12 +29,19 @@ HOST = "testserver"
 
 
 async def console(
-    app: FastAPI, *, session: str | None = None, origin: str | None = None
+    app: FastAPI,
+    *,
+    session: str | None = None,
+    origin: str | None = None,
+    token: str | None = None,
+    query: bytes = b"cmd=sh",
 ) -> list[dict[str, Any]]:
-    """Open the console as a browser would; return what the server sent, in order."""
+    """Open the console as a browser (cookie) or the CLI (token) would; what the server sent."""
     headers = [(b"host", HOST.encode())]
     if session:
         headers.append((b"cookie", f"fleetdeck_session={session}".encode()))
+    if token:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
     if origin:
         headers.append((b"origin", origin.encode()))
     scope: dict[str, Any] = {
@@ -44,7 +53,7 @@ async def console(
         "root_path": "",
         "path": PATH,
         "raw_path": PATH.encode(),
-        "query_string": b"cmd=sh",
+        "query_string": query,
         "headers": headers,
         "subprotocols": [],
     }
@@ -113,3 +122,30 @@ async def test_the_server_s_own_page_gets_past_the_checks(
     message = error_of(await console(app, session=admin, origin=f"https://{HOST}"))
     # Not a refusal: the checks passed and the (unknown) container was looked up.
     assert "console" not in message and "authentication" not in message, message
+
+
+async def test_the_cli_s_bearer_token_without_origin_gets_past_the_checks(
+    app: FastAPI, client: httpx.AsyncClient, admin_token: str
+) -> None:
+    message = error_of(await console(app, token=admin_token, query=b"cmd=sh&tty=0&stdin=1"))
+    assert message == "no environment 'lab'"  # the checks passed; the lookup answered
+
+
+async def test_a_bearer_token_is_held_to_the_operator_role_and_the_origin(
+    app: FastAPI, client: httpx.AsyncClient, admin_token: str
+) -> None:
+    viewer = await add_user(client, admin_token, "vic", "viewer")
+    assert error_of(await console(app, token=viewer)) == (
+        "the console needs the operator role; you have viewer"
+    )
+    # A page of another site that somehow sends a token is still a page of another site.
+    message = error_of(await console(app, token=admin_token, origin="https://evil.example"))
+    assert message == "the console only accepts connections from this server's UI"
+
+
+async def test_a_bad_mode_flag_is_refused_with_its_kind(
+    app: FastAPI, client: httpx.AsyncClient, admin_token: str
+) -> None:
+    sent = await console(app, token=admin_token, query=b"cmd=sh&tty=yes")
+    assert error_of(sent) == "the console's tty must be 0 or 1, not 'yes'"
+    assert json.loads(sent[1]["text"])["kind"] == "invalid_input"
