@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from fleetdeck.lab import Lab
 from tests.conftest import client_for, fleetdeck, server_env
 from tests.integration.docker_cli import docker
 from tests.integration.fleet_helpers import wait_for
@@ -155,3 +156,34 @@ def test_it_gives_a_shell_a_terminal_that_follows_the_window_size(
         assert termios.tcgetattr(term.slave) == term.before
     finally:
         term.close()
+
+
+def test_a_session_whose_node_is_cut_off_ends_as_unreachable(fleet3: LabRecord, web: str) -> None:
+    """The link is lost mid-session (no reset comes): the CLI says so and exits 6, no hang."""
+    node = fleet3.nodes[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fleetdeck", "exec", "-i", web, "--", "sh"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **server_env(fleet3)},
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    lab = Lab(fleet3.name)
+    try:
+        proc.stdin.write("echo attached\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == "attached\n"
+        lab.partition(node.name)
+        code = proc.wait(timeout=60)  # the console's pings give up after 15 s
+    finally:
+        lab.heal(node.name)
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    error = proc.stderr.read()
+    proc.stdin.close()
+    proc.stdout.close()
+    proc.stderr.close()
+    assert code == 6, error
+    assert f"lost the link to the agent of {node.name}/" in error
+    with client_for(fleet3) as client:
+        wait_for("the node up again", lambda: client.get_environment(node.name).status == "up")

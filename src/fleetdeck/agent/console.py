@@ -20,6 +20,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+import aiohttp
 from aiohttp import WSMsgType, web
 
 from fleetdeck import console_protocol as proto
@@ -47,6 +48,7 @@ class _Session:
         self.tty = tty
         self.stdin_open = stdin
         self.output_ended = False
+        self.failure: str | None = None
 
     async def write(self, data: bytes) -> None:
         if self.stdin_open and data:
@@ -100,7 +102,11 @@ async def _open(engine: Engine, ref: str, request: web.Request) -> _Session:
 
 async def _pump_out(session: _Session, ws: web.WebSocketResponse) -> None:
     while True:
-        message = await session.stream.read_out()
+        try:
+            message = await session.stream.read_out()
+        except (aiohttp.ClientError, OSError) as exc:
+            session.failure = f"the engine's stream of the exec broke: {exc}"
+            return
         if message is None:
             session.output_ended = True  # the command exited (or closed its output)
             return
@@ -143,10 +149,14 @@ async def exec_ws(request: web.Request) -> web.WebSocketResponse:
         await proto.until_first_ends(_pump_out(session, ws), _pump_in(session, ws))
     finally:
         await session.stream.close()
-    if session.output_ended and not ws.closed:
-        code = await _exit_code(engine, session)
+    if (session.output_ended or session.failure) and not ws.closed:
+        end = (
+            proto.error_text(session.failure)
+            if session.failure
+            else proto.control(proto.Exit(type="exit", code=await _exit_code(engine, session)))
+        )
         with contextlib.suppress(ConnectionError, RuntimeError):
-            await ws.send_str(proto.control(proto.Exit(type="exit", code=code)))
+            await ws.send_str(end)
     await ws.close()
     return ws
 

@@ -51,6 +51,10 @@ T = TypeVar("T")
 #: The agent sends a heartbeat every 2 s; this much silence means the node is unreachable.
 STREAM_SILENCE_S = 6.0
 CONNECT_TIMEOUT_S = 3.0
+#: A console's websocket to an agent is pinged this often, and lost after this long without a
+#: pong (a cut-off node sends no reset): its client is told within 15 s, not websockets' 40.
+CONSOLE_PING_S = 5.0
+CONSOLE_PONG_TIMEOUT_S = 10.0
 CALL_TIMEOUT_S = 30.0
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 5.0
@@ -375,7 +379,12 @@ class AgentLink:
         query = ("?" + urlencode(params)) if params else ""
         url = "wss://" + self.url.removeprefix("https://") + path + query
         return ws_connect(
-            url, ssl=self._tls.context(), open_timeout=CONNECT_TIMEOUT_S, max_size=2**20
+            url,
+            ssl=self._tls.context(),
+            open_timeout=CONNECT_TIMEOUT_S,
+            max_size=2**20,
+            ping_interval=CONSOLE_PING_S,
+            ping_timeout=CONSOLE_PONG_TIMEOUT_S,
         )
 
 
