@@ -16,6 +16,7 @@ on it, so nothing can hang on it.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import signal
@@ -70,11 +71,14 @@ def _pump_stdin(fd: int, loop: asyncio.AbstractEventLoop, ws: ClientConnection) 
             data = os.read(fd, CHUNK)
         except OSError:
             data = b""
+        sending = ws.send(data or _EOF)
         try:
-            sent = asyncio.run_coroutine_threadsafe(ws.send(data or _EOF), loop)
-            sent.result()
-        except (RuntimeError, ConnectionClosed, asyncio.CancelledError):
-            return  # the loop or the socket is gone: the session has ended
+            asyncio.run_coroutine_threadsafe(sending, loop).result()
+        except RuntimeError:
+            sending.close()  # the loop has closed: the session has ended
+            return
+        except (ConnectionClosed, concurrent.futures.CancelledError):
+            return  # the socket is gone, or the session ended while this was being sent
         if not data:
             return
 
