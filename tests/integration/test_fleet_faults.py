@@ -65,6 +65,7 @@ def test_partitioned_node_is_unreachable_fast_and_recovers(fleet3: LabRecord) ->
                 ("logs", "-f", ref),
                 ("stats", ref),
                 ("exec", ref, "--", "true"),
+                ("exec", "-i", ref, "--", "true"),  # the console websocket fails fast too
             ):
                 proc = fleetdeck(*args, env=server_env(fleet3), check=False)
                 assert (proc.returncode, "unreachable" in proc.stderr) == (6, True), (args, proc)
