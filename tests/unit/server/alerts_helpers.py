@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from fleetdeck.clock import SYSTEM
 from fleetdeck.server.alerts import seed_builtin_rules
 from fleetdeck.server.alerts.channels import DeliveryError
 from fleetdeck.server.alerts.delivery import DeliveryPolicy, DeliveryWorker
@@ -25,6 +26,7 @@ from fleetdeck.server.store.models_alerts import AlertRule, NotificationChannel
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from fleetdeck.clock import Clock
     from fleetdeck.server.alerts.state import Event
     from fleetdeck.server.store import Store
 
@@ -101,8 +103,9 @@ class Engine:
 
 
 async def engine(store: Store, tmp_path: Path, *, builtin: bool = False,
-                 policy: DeliveryPolicy | None = None) -> Engine:  # fmt: skip
-    """Build the engine (built-in rules seeded only when asked)."""
+                 policy: DeliveryPolicy | None = None,
+                 clock: Clock = SYSTEM) -> Engine:  # fmt: skip
+    """Build the engine (built-in rules seeded only when asked) on ``clock``."""
     if builtin:
         await seed_builtin_rules(store, settings(tmp_path))
     inventory = FleetInventory()
@@ -112,6 +115,6 @@ async def engine(store: Store, tmp_path: Path, *, builtin: bool = False,
     )
     evaluator = AlertEvaluator(
         store, inventory, lambda: {"prod": ["eu"], "lab": []}, LatestFigures(), RestartHistory(),
-        worker, EvaluatorConfig(interval_s=3600, repeat_s=3600),
+        worker, EvaluatorConfig(interval_s=3600, repeat_s=3600), clock=clock,
     )  # fmt: skip
     return Engine(store, inventory, notifier, evaluator, worker)

@@ -57,6 +57,12 @@ class FleetView:
                 self.containers[c.id] = (state, c)
 
 
+def figure(value: float, unit: str) -> str:
+    """A metric's value as notifications write it: ``91.2%``, ``0.05 cores``, ``3``."""
+    gap = " " if unit and unit != "%" else ""
+    return f"{value:.3g}{gap}{unit}"
+
+
 def fingerprint(rule: str, labels: dict[str, str]) -> str:
     """The identity of an alert: its rule and its labels (stable across restarts)."""
     text = json.dumps([rule, sorted(labels.items())], separators=(",", ":"))
@@ -189,7 +195,8 @@ def _metric_candidates(rule: AlertRule, view: FleetView) -> list[Candidate]:
             if instance:
                 labels["instance"] = instance
                 where += f" {instance}"
-            summary = f"{metric} of {where} is {value:.3g}{unit} ({rule.operator} {threshold:g})"
+            held = f"({rule.operator} {threshold:g})"
+            summary = f"{metric} of {where} is {figure(value, unit)} {held}"
             out.append(_candidate(rule, labels, summary, value))
     return out
 

@@ -33,6 +33,7 @@ from sqlalchemy import delete, or_, select
 from fleetdeck.clock import SYSTEM
 from fleetdeck.server.alerts.conditions import Candidate, FleetView, candidates
 from fleetdeck.server.alerts.messages import group_message
+from fleetdeck.server.alerts.resolutions import resolution
 from fleetdeck.server.alerts.rules import EVENT_CONDITIONS, SEVERITIES
 from fleetdeck.server.alerts.silences import suppression
 from fleetdeck.server.alerts.state import (
@@ -243,6 +244,8 @@ class AlertEvaluator:
         for name, open_ in by_rule.items():
             if name not in known:  # the rule was deleted: its alerts resolve
                 for alert in open_.values():
+                    if alert.state == AlertState.firing:
+                        alert.summary = f"rule {name} was deleted; last: {alert.summary}"
                     (live if advance(alert, None, 0.0, now) else dropped).append(alert)
         return live, dropped
 
@@ -267,7 +270,10 @@ class AlertEvaluator:
             where = ((alert.labels or {}).get("environment"), (alert.labels or {}).get("node"))
             if fp not in found and rule.enabled and where in blind:
                 kept.append(alert)
-            elif advance(alert, found.get(fp), rule.for_s, now):
+                continue
+            if fp not in found and alert.state == AlertState.firing:
+                alert.summary = resolution(rule, alert, view)  # what it resolves with
+            if advance(alert, found.get(fp), rule.for_s, now):
                 kept.append(alert)
             else:
                 gone.append(alert)

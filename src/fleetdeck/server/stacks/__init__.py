@@ -29,10 +29,18 @@ router.include_router(api_allow.router)  # GET|PUT /stacks/{name}/allowances
 environment_router = api_allow.environment_router
 
 
+def resolved_text(stack: str, revision: int | None, message: str) -> str:
+    """What resolves a "deploy failed" alert: the deploy that succeeded, for the notification."""
+    which = f", revision {revision}" if revision is not None else ""
+    return f"resolved by a successful deploy of {stack}{which}: {message}"
+
+
 def _outcome_reporter(app: FastAPI) -> Any:
     """Tell the alerts part (when it is there) that a deploy failed, or succeeded again."""
 
-    async def report(stack: str, environment: str, ok: bool, message: str) -> None:
+    async def report(
+        stack: str, environment: str, ok: bool, message: str, revision: int | None = None
+    ) -> None:
         alerts = getattr(app.state, "alerts", None)
         report_event = getattr(alerts, "report_event", None)
         if report_event is None:
@@ -40,7 +48,8 @@ def _outcome_reporter(app: FastAPI) -> Any:
         labels = {"environment": environment, "stack": stack}
         try:
             if ok:
-                await report_event("stack_deploy_failed", labels, "deployed", resolved=True)
+                text = resolved_text(stack, revision, message)
+                await report_event("stack_deploy_failed", labels, text, resolved=True)
             else:
                 text = f"deploy of {stack} failed: {message}"
                 await report_event("stack_deploy_failed", labels, text, severity="critical")

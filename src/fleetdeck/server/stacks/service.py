@@ -86,7 +86,8 @@ class StackService:
         master_key: The master key (a config-hash key is derived from it).
         blocking_rules: Hardening rules that block a deploy.
         registry_auth: ``async (image) -> credentials | None``.
-        on_outcome: Called with (stack, environment, ok, message) after every deploy.
+        on_outcome: Called with (stack, environment, ok, message, revision) after every
+            deploy (revision: the one deployed, or that runs when nothing changed).
         allowances: Admins' allowances of dangerous rules; None: nothing is allowed.
     """
 
@@ -369,7 +370,9 @@ class StackService:
             status = "running" if outcome.ok else "failed"
             await self.repo.set_status(stored.name, status, outcome.message, None)
             if self.on_outcome is not None:
-                await self.on_outcome(stored.name, stored.environment, outcome.ok, outcome.message)
+                await self.on_outcome(
+                    stored.name, stored.environment, outcome.ok, outcome.message, number
+                )
 
         return finish
 
@@ -399,7 +402,9 @@ class StackService:
             current = number if outcome.ok else None
             await self.repo.set_status(stored.name, status, outcome.message, current)
             if self.on_outcome is not None:
-                await self.on_outcome(stored.name, stored.environment, outcome.ok, outcome.message)
+                await self.on_outcome(
+                    stored.name, stored.environment, outcome.ok, outcome.message, number
+                )
 
         return finish
 
