@@ -54,6 +54,14 @@ class WebhookReceiver:
         """Titles of received notifications that mention ``needle``."""
         return [str(m.get("title", "")) for m in list(self.received) if needle in str(m)]
 
+    def bodies(self, needle: str, word: str) -> list[str]:
+        """Messages of received ``[WORD]`` notifications that mention ``needle``."""
+        return [
+            str(m.get("message", ""))
+            for m in list(self.received)
+            if needle in str(m) and str(m.get("title", "")).startswith(f"[{word}]")
+        ]
+
     def __enter__(self) -> WebhookReceiver:
         self._thread.start()
         return self

@@ -122,6 +122,11 @@ def test_cpu_rule_fires_to_webhook_and_mail_then_resolves(fleet3: LabRecord) -> 
         wait_for("RESOLVED by mail", lambda: _count(mail.subjects(rule), "RESOLVED"), timeout=60)
         assert _count(hook.titles(rule), "FIRING") == 1
         assert _count(mail.subjects(rule), "FIRING") == 1
+        # The RESOLVED text says the figure now (idle, under the threshold) and the burn's.
+        [resolved] = hook.bodies(rule, "RESOLVED")
+        assert f"cpu_cores of {target}: now " in resolved and "(was " in resolved, resolved
+        now = float(resolved.split(": now ")[1].split()[0])
+        assert now <= BURN_CORES, resolved
         alerts = client.list_alerts(rule=rule).items
         assert [a.state for a in alerts] == ["resolved"]
         history = [d for d in client.list_deliveries(limit=500) if d.rule == rule]
@@ -162,6 +167,9 @@ def test_partitioned_node_fires_unreachable_once_and_resolves_once(fleet3: LabRe
         assert _count(titles, "FIRING") == 1 and _count(titles, "RESOLVED") == 1, titles
         alerts = client.list_alerts(rule=rule).items
         assert len(alerts) == 1 and alerts[0].state == "resolved"
+        where = f"{node3.name}/{alerts[0].labels['node']}"
+        assert hook.bodies(rule, "RESOLVED")[0].startswith(f"- node {where} is up now")
+        assert alerts[0].summary == f"node {where} is up now"
         assert alerts[0].labels == {"environment": node3.name, "node": alerts[0].labels["node"]}
 
 
