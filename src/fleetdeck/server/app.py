@@ -18,6 +18,7 @@ reverse. What the lifespan puts on ``app.state`` is the server's internal interf
 ``migration_backup``       the backup file made before migrating, or None
 ``stacks``                 :class:`~fleetdeck.server.stacks.service.StackService`
 ``clock``                  :class:`~fleetdeck.clock.Clock`, the present of every part
+``metrics_latest``         :class:`~fleetdeck.server.metrics.latest.LatestSamples`
 =========================  ===============================================================
 """
 

@@ -5,7 +5,9 @@ fleet part has started (it hooks the writer onto the fleet's inventory, which ha
 ``metrics`` message of every agent stream) and :func:`stop` before the fleet stops.
 ``app.state.metrics`` is the :class:`~fleetdeck.server.metrics.writer.MetricsWriter`,
 ``app.state.metrics_retention`` the
-:class:`~fleetdeck.server.metrics.retention.MetricsRetentionReconciler` (rollups, pruning).
+:class:`~fleetdeck.server.metrics.retention.MetricsRetentionReconciler` (rollups, pruning),
+``app.state.metrics_latest`` the :class:`~fleetdeck.server.metrics.latest.LatestSamples` of
+``/metrics`` and the dashboard's node table.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.server.metrics.api import router
-from fleetdeck.server.metrics.prometheus import LatestSamples, make_registry
+from fleetdeck.server.metrics.latest import LatestSamples
+from fleetdeck.server.metrics.prometheus import make_registry
 from fleetdeck.server.metrics.prometheus import router as prometheus_router
 from fleetdeck.server.metrics.retention import MetricsRetentionReconciler, Retention
 from fleetdeck.server.metrics.writer import MetricsWriter
@@ -52,6 +55,7 @@ async def start(app: FastAPI) -> None:
     fleet = getattr(app.state, "fleet", None)
     if fleet is not None:
         latest = LatestSamples()
+        app.state.metrics_latest = latest
         app.state.prometheus_registry = make_registry(fleet, latest)
 
         def sink(environment: str, node: str, message: dict[str, Any]) -> None:

@@ -20,7 +20,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from fleetdeck.server.auth.deps import Principal, require
-from fleetdeck.server.metrics.catalog import CONTAINER, HOST, METRICS, Row, flatten
+from fleetdeck.server.metrics.catalog import CONTAINER, HOST, METRICS
+from fleetdeck.server.metrics.latest import LatestSamples
 from fleetdeck.types import Role
 
 if TYPE_CHECKING:
@@ -36,27 +37,6 @@ PATH_LABEL = "prometheus.io/path"
 
 router = APIRouter(tags=["prometheus"])
 Viewer = Annotated[Principal, Depends(require(Role.viewer))]
-
-
-class LatestSamples:
-    """The newest metrics batch of every node, for ``/metrics`` (history is in the store)."""
-
-    def __init__(self) -> None:
-        self._by_node: dict[tuple[str, str], tuple[int, list[Row]]] = {}
-
-    def offer(self, environment: str, node: str, message: dict[str, Any]) -> None:
-        """Keep ``message`` if it is newer than what the node had (replays can be older)."""
-        try:
-            ts, rows = flatten(node, message)
-        except (KeyError, ValueError, TypeError):
-            return
-        key = (environment, node)
-        if key not in self._by_node or ts >= self._by_node[key][0]:
-            self._by_node[key] = (ts, rows)
-
-    def items(self) -> list[tuple[str, str, list[Row]]]:
-        """(environment, node, rows) of every node heard from."""
-        return [(env, node, rows) for (env, node), (_, rows) in self._by_node.items()]
 
 
 class FleetCollector(Collector):
