@@ -20,14 +20,14 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, not_, or_, select
 
 from fleetdeck.clock import SYSTEM
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.store.models import AuditEntry
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Sequence
 
     from fastapi import Request
 
@@ -146,6 +146,22 @@ class AuditLog:
                 row.detail = detail  # a new dict: JSON columns track assignment, not mutation
         log.info("audit: failed login %s from %s", username, ip)
 
+    async def since(self, prefixes: Sequence[str], start: datetime, limit: int) -> list[AuditEntry]:
+        """Entries from ``start`` on whose action starts with one of ``prefixes``, newest first.
+
+        At most ``limit`` (and :data:`MAX_LIMIT`) rows: the dashboard folds these into one
+        line per user, the audit page has them all.
+        """
+        matches = or_(*(AuditEntry.action.startswith(p) for p in prefixes))
+        query = (
+            select(AuditEntry)
+            .where(matches, AuditEntry.time >= start)
+            .order_by(AuditEntry.id.desc())
+            .limit(max(0, min(limit, MAX_LIMIT)))
+        )
+        async with self._store.session() as session:
+            return list((await session.scalars(query)).all())
+
     async def list(
         self,
         *,
@@ -154,13 +170,17 @@ class AuditLog:
         actor: str | None = None,
         action: str | None = None,
         target: str | None = None,
+        exclude: Sequence[str] = (),
     ) -> tuple[list[AuditEntry], int]:
         """Entries newest first, filtered by exact actor/action/target; and the total match.
 
         ``action`` ending in ``.`` or ``*`` matches a prefix (``container.`` → every
-        container action).
+        container action). ``exclude`` leaves out actions starting with any of its
+        prefixes (the dashboard's events leave out sign-ins: ``("auth.", "token.")``).
         """
         query = select(AuditEntry)
+        for prefix in exclude:
+            query = query.where(not_(AuditEntry.action.startswith(prefix)))
         if actor is not None:
             query = query.where(AuditEntry.actor == actor)
         if action is not None:

@@ -144,6 +144,7 @@ ROUTES: dict[str, tuple[str, int]] = {
     "GET /login": ("none", SMALL),
     "GET /": ("viewer", SMALL),
     "GET /ui/fragments/dashboard": ("viewer", SMALL),
+    "GET /ui/fragments/dashboard/events": ("viewer", SMALL),
     "GET /containers": ("viewer", SMALL),
     "GET /ui/fragments/containers": ("viewer", SMALL),
     "GET /containers/{ref:path}": ("viewer", SMALL),

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from fleetdeck.server.alerts.conditions import fingerprint, labels_in_scope
 from fleetdeck.server.alerts.messages import test_message
@@ -127,6 +127,20 @@ class AlertService:
                     )
                 )
         self.evaluator.wake()
+
+    async def firing(self, limit: int) -> tuple[list[Alert], int]:
+        """Firing alerts, worst severity then newest first (at most ``limit``), and how many."""
+        severity = case({name: i for i, name in enumerate(SEVERITIES)}, value=Alert.severity)
+        firing = Alert.state == AlertState.firing
+        async with self.evaluator.store.session() as session:
+            total = await session.scalar(select(func.count()).where(firing))
+            rows = await session.scalars(
+                select(Alert)
+                .where(firing)
+                .order_by(severity.desc(), Alert.fired_at.desc())
+                .limit(limit)
+            )
+            return list(rows.all()), total or 0
 
     async def send_test(self, channel: str, wait_s: float) -> AlertDelivery | None:
         """Queue a test notification to ``channel``; wait for its (only) attempt."""

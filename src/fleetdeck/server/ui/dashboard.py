@@ -1,21 +1,28 @@
-"""The data behind the dashboard and the containers table (built from the in-memory fleet)."""
+"""The data behind the dashboard and the containers table (built from the in-memory fleet).
+
+"Needs attention" lists, worst first, the nodes that are unreachable or have their engine
+down, the firing alerts (read by the page from the alerts part) and the containers that are
+not plainly running and healthy. The node table shows each node's latest CPU and memory use
+from the metrics part's :class:`~fleetdeck.server.metrics.latest.LatestSamples`, only while
+they are fresh: a partitioned node shows "—", not the figure it last sent.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import InvalidInputError
-from fleetdeck.server.fleet.inventory import SORT_KEYS, ContainerQuery
+from fleetdeck.server.fleet.inventory import SORT_KEYS, ContainerQuery, NodeStatus
+from fleetdeck.server.metrics.catalog import HOST
 from fleetdeck.server.routes.events import fleet_summary
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from fleetdeck.server.audit import AuditLog
     from fleetdeck.server.fleet.service import Fleet
-    from fleetdeck.server.ui.changes import ChangeFeed
+    from fleetdeck.server.fleet.views import EnvironmentView, NodeView
+    from fleetdeck.server.metrics.latest import LatestSamples
     from fleetdeck.types import Container
 
 PAGE_SIZES = (25, 50, 100, 250)
@@ -23,15 +30,15 @@ ATTENTION_LIMIT = 15
 
 
 @dataclass(frozen=True)
-class Event:
-    """One line of the dashboard's "recent events": an audit entry or an observed change."""
+class NodeFigures:
+    """A node's latest CPU and memory use, for the dashboard's node table (None: no figure)."""
 
-    time: datetime
-    kind: str  # audit|change
-    text: str
-    where: str
-    level: str
-    ref: str | None = None
+    cpu_percent: float | None = None
+    cpu_cores: float | None = None
+    cpu_count: float | None = None
+    memory_percent: float | None = None
+    memory_used_bytes: float | None = None
+    memory_total_bytes: float | None = None
 
 
 def attention_rank(c: Container) -> int:
@@ -53,31 +60,48 @@ def needing_attention(fleet: Fleet) -> list[Container]:
     return flagged[:ATTENTION_LIMIT]
 
 
-async def recent_events(audit: AuditLog, feed: ChangeFeed, limit: int = 20) -> list[Event]:
-    """Audit entries and inventory changes, merged newest first."""
-    entries, _ = await audit.list(limit=limit)
-    # SQLite gives naive datetimes back: they are UTC by the store's convention.
-    events = [
-        Event(
-            time=e.time if e.time.tzinfo else e.time.replace(tzinfo=UTC),
-            kind="audit",
-            text=f"{e.actor} {e.action}" + ("" if e.result == "ok" else f" — {e.result}"),
-            where=e.target,
-            level="info" if e.result == "ok" else "bad",
-        )
-        for e in entries
+def troubled_nodes(environments: list[EnvironmentView]) -> list[tuple[str, NodeView]]:
+    """(environment, node) of every node that is unreachable or has its engine down."""
+    out = [
+        (env.name, node)
+        for env in environments
+        for node in env.nodes
+        if node.status in (NodeStatus.unreachable.value, NodeStatus.engine_down.value)
     ]
-    events += [Event(c.time, "change", c.text, c.where, c.level, c.ref) for c in feed.recent(limit)]
-    events.sort(key=lambda e: e.time, reverse=True)
-    return events[:limit]
+    out.sort(key=lambda t: (t[1].status != NodeStatus.unreachable.value, t[0], t[1].name))
+    return out[:ATTENTION_LIMIT]
 
 
-def dashboard_data(fleet: Fleet) -> dict[str, Any]:
-    """Environments, counts and the containers needing attention."""
+def node_figures(latest: LatestSamples | None, now: float) -> dict[str, NodeFigures]:
+    """``ENV/NODE`` → its latest host figures, only for nodes whose figures are fresh."""
+    if latest is None:
+        return {}
+    out = {}
+    wanted = {f.name for f in fields(NodeFigures)}
+    for environment, node, _ in latest.items():
+        values = {
+            metric: value
+            for kind, _id, _name, metric, instance, value in latest.fresh_rows(
+                environment, node, now
+            )
+            if kind == HOST and not instance and metric in wanted
+        }
+        if values:
+            out[f"{environment}/{node}"] = NodeFigures(**values)
+    return out
+
+
+def dashboard_data(
+    fleet: Fleet, latest: LatestSamples | None = None, now: float = 0.0
+) -> dict[str, Any]:
+    """Environments with their nodes' figures, counts, and what needs attention."""
+    environments = fleet.views()
     return {
-        "environments": fleet.views(),
+        "environments": environments,
         "summary": fleet_summary(fleet),
         "attention": needing_attention(fleet),
+        "troubled_nodes": troubled_nodes(environments),
+        "figures": node_figures(latest, now),
         "version": fleet.inventory.version,
     }
 

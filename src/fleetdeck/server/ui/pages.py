@@ -18,12 +18,13 @@ from fleetdeck.server.auth.deps import authenticate
 from fleetdeck.server.fleet.common import fleet_of
 from fleetdeck.server.fleet.inventory import HEALTHS, STATES
 from fleetdeck.server.ui.dashboard import (
+    ATTENTION_LIMIT,
     PAGE_SIZES,
     container_query,
     dashboard_data,
     ports_text,
-    recent_events,
 )
+from fleetdeck.server.ui.dashboard_events import Event, recent_events
 from fleetdeck.server.ui.pages_metrics import host_targets
 from fleetdeck.server.ui.web import FragmentUser, PageUser, render
 
@@ -77,21 +78,36 @@ async def login_page(request: Request, next: str | None = None) -> Response:
 @router.get("/")
 async def dashboard(request: Request, who: PageUser) -> Response:
     """Environments, nodes, counts, what needs attention, recent events; live."""
-    context = await _dashboard_context(request)
+    context = await _dashboard_context(request) | {"events": await _events(request)}
     targets = host_targets(fleet_of(request))
     return render(request, who, "dashboard.html", history_targets=targets, **context)
 
 
 @router.get("/ui/fragments/dashboard", response_class=HTMLResponse)
 async def dashboard_fragment(request: Request, who: FragmentUser) -> Response:
-    """The live part of the dashboard."""
+    """The live top of the dashboard: counts, nodes, what needs attention."""
     return render(request, who, "_dashboard_body.html", **await _dashboard_context(request))
+
+
+@router.get("/ui/fragments/dashboard/events", response_class=HTMLResponse)
+async def dashboard_events_fragment(request: Request, who: FragmentUser) -> Response:
+    """The dashboard's recent events (below the charts, so a fragment of their own)."""
+    return render(request, who, "_dashboard_events.html", events=await _events(request))
+
+
+async def _events(request: Request) -> list[Event]:
+    state = request.app.state
+    return await recent_events(state.audit, state.ui_changes, state.clock.now())
 
 
 async def _dashboard_context(request: Request) -> dict[str, Any]:
     state = request.app.state
-    return dashboard_data(fleet_of(request)) | {
-        "events": await recent_events(state.audit, state.ui_changes)
+    latest = getattr(state, "metrics_latest", None)
+    alerts = getattr(state, "alerts", None)
+    firing, firing_total = await alerts.firing(ATTENTION_LIMIT) if alerts else ([], 0)
+    return dashboard_data(fleet_of(request), latest, state.clock.time()) | {
+        "firing": firing,
+        "firing_total": firing_total,
     }
 
 
