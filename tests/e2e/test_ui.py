@@ -9,6 +9,7 @@ pages go to ``artifacts/screenshots/``.
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 from typing import TYPE_CHECKING
@@ -124,6 +125,58 @@ def test_stop_on_node3_shows_live_on_the_dashboard_then_start(
     expect(exited).to_have_count(0, timeout=10000)
     expect(dashboard.locator("[data-count=exited]")).to_have_text(before)
     expect(admin.locator("[data-container-state]")).to_have_text("running")
+    dashboard.close()
+
+
+def test_a_partitioned_node_and_its_alert_need_attention_and_nodes_show_figures(
+    browser: Browser, admin: Page, lab: UiLab
+) -> None:
+    # Issue #12: Needs attention listed containers only; the node table had no figures.
+    rule = f"e2e-unreachable-{TAG}"
+    node3 = lab.refs["node3"].split("/")[0]
+    dashboard = admin.context.new_page()
+    dashboard.set_viewport_size({"width": 1366, "height": 768})
+    dashboard.goto(lab.url + "/")
+    node1_cpu = dashboard.locator("[data-node^='node1/'] [data-figure=cpu]")
+    expect(node1_cpu).to_have_text(re.compile(r"^\d+%$"), timeout=30000)  # periodic refresh
+    expect(dashboard.locator("[data-node^='node1/'] [data-figure=memory]")).to_have_text(
+        re.compile(r"^\d+%$")
+    )
+    charts, events = (dashboard.locator(s).bounding_box() for s in ("[data-history]", "#h-events"))
+    assert charts is not None and events is not None and charts["y"] < events["y"]
+    lab_api = Lab(lab.record.name)
+    with client_for(lab.record) as client:
+        client.create_rule(
+            {"name": rule, "condition": "node_unreachable", "environments": [node3],
+             "for": "0s", "severity": "critical"}
+        )  # fmt: skip
+        lab_api.partition(node3)
+        try:
+            node = dashboard.locator(f"[data-attention-node^='{node3}/']")
+            expect(node).to_contain_text("unreachable", timeout=60000)
+            expect(node.get_by_role("link")).to_have_attribute("href", f"/environments/{node3}")
+            alert = dashboard.locator("[data-attention-alert]", has_text=rule)
+            expect(alert).to_contain_text("does not answer", timeout=60000)
+            expect(alert.get_by_role("link", name=rule)).to_have_attribute("href", "/alerts")
+            # Its figures are stale once the partition outlasts their freshness (a minute).
+            stale = dashboard.locator(f"[data-node^='{node3}/'] [data-figure=cpu]")
+            expect(stale).to_have_text("—", timeout=90000)
+            shot(dashboard, "dashboard-attention")
+            phone = new_page(
+                browser, lab, "admin", lab.password, viewport={"width": 390, "height": 844}
+            )
+            expect(phone.locator(f"[data-attention-node^='{node3}/']")).to_be_visible()
+            memory = phone.locator("[data-node^='node1/'] [data-figure=memory]")
+            box = memory.bounding_box()  # CPU and memory stay on a phone's screen
+            assert box is not None and box["x"] + box["width"] <= 390, box
+            shot(phone, "dashboard-attention-phone")
+            phone.context.close()
+        finally:
+            lab_api.heal(node3)
+            client.delete_rule(rule)
+        expect(dashboard.locator(f"[data-attention-node^='{node3}/']")).to_have_count(
+            0, timeout=60000
+        )
     dashboard.close()
 
 

@@ -115,6 +115,14 @@
     if (again) { again = false; refreshLive(); }
   }
 
+  // Parts that change without an inventory change (the dashboard's node figures and firing
+  // alerts) also refresh every data-refresh-every seconds while the tab is visible.
+  function startPeriodic() {
+    const every = Math.min(...$$("[data-refresh-every]").map((el) => Number(el.dataset.refreshEvery) || Infinity));
+    if (!Number.isFinite(every)) return;
+    setInterval(() => { if (!document.hidden) refreshLive(); }, Math.max(5, every) * 1000);
+  }
+
   function startLive() {
     const badge = $("[data-live]");
     if (!badge || !window.EventSource) return;
@@ -311,6 +319,7 @@
       }
     });
     startLive();
+    startPeriodic();
   }
 
   window.fleetdeck = { api, toast, fail, confirm: confirmDialog, refreshLive, containerAction, refreshTimes, ApiError, readNdjson, setupTabs,
