@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, not_, or_, select
+from sqlalchemy import func, not_, or_, select, true
 
 from fleetdeck.clock import SYSTEM
 from fleetdeck.errors import FleetdeckError
@@ -146,16 +146,19 @@ class AuditLog:
                 row.detail = detail  # a new dict: JSON columns track assignment, not mutation
         log.info("audit: failed login %s from %s", username, ip)
 
-    async def since(self, prefixes: Sequence[str], start: datetime, limit: int) -> list[AuditEntry]:
+    async def since(
+        self, prefixes: Sequence[str], start: datetime, limit: int, actor: str | None = None
+    ) -> list[AuditEntry]:
         """Entries from ``start`` on whose action starts with one of ``prefixes``, newest first.
 
         At most ``limit`` (and :data:`MAX_LIMIT`) rows: the dashboard folds these into one
-        line per user, the audit page has them all.
+        line per user, the audit page has them all. ``actor``: only that user's entries.
         """
         matches = or_(*(AuditEntry.action.startswith(p) for p in prefixes))
         query = (
             select(AuditEntry)
             .where(matches, AuditEntry.time >= start)
+            .where(AuditEntry.actor == actor if actor is not None else true())
             .order_by(AuditEntry.id.desc())
             .limit(max(0, min(limit, MAX_LIMIT)))
         )

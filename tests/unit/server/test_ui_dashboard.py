@@ -14,7 +14,7 @@ from fleetdeck.clock import FrozenClock
 from fleetdeck.server.fleet.service import NodeRecord
 from fleetdeck.server.store.models_alerts import Alert
 
-from .conftest import ADMIN_PASSWORD, bearer, login
+from .conftest import ADMIN_PASSWORD, add_user, bearer, login
 from .test_ui_pages import seed
 
 if TYPE_CHECKING:
@@ -100,18 +100,26 @@ async def test_sign_ins_fold_into_one_line_per_user_and_stay_in_the_audit_log(
     )
     assert failed.status_code == 401
     await client.post("/api/v1/environments", json={"name": "lab"}, headers=bearer(admin_token))
-    events = await _fragment(client, admin_token, "/ui/fragments/dashboard/events")
-    assert "auth.login" not in events
-    lines = events.split('<li class="ev ')[1:]
-    folded = {
-        line.split('class="ev-where">')[1].split("<")[0]: line
-        for line in lines
-        if 'class="ev-kind">sessions<' in line
-    }
-    assert sorted(folded) == ["admin", "mallory"]  # one line each, however many sign-ins
+    viewer = await add_user(client, admin_token, "vera", "viewer")
+
+    async def events(token: str) -> tuple[list[str], dict[str, str]]:
+        body = await _fragment(client, token, "/ui/fragments/dashboard/events")
+        assert "auth.login" not in body
+        lines = body.split('<li class="ev ')[1:]
+        folded = {
+            line.split('class="ev-where">')[1].split("<")[0]: line
+            for line in lines
+            if 'class="ev-kind">sessions<' in line
+        }
+        return lines, folded
+
+    lines, folded = await events(admin_token)
+    assert sorted(folded) == ["admin", "mallory", "vera"]  # one line each, however many
     assert "4 sign-ins in 24h" in folded["admin"] and folded["admin"].startswith("ev-info")
     assert "1 failed sign-in in 24h" in folded["mallory"]
     assert folded["mallory"].startswith("ev-bad")
     assert any("environment.create" in line for line in lines)
+    _, theirs = await events(viewer)  # others' sign-ins are the audit log's, an admin's
+    assert sorted(theirs) == ["vera"] and "1 sign-in in 24h" in theirs["vera"]
     audit = await client.get("/api/v1/audit?action=auth.login", headers=bearer(admin_token))
-    assert audit.json()["total"] == 5  # 4 sign-ins of admin, mallory's failure: all kept
+    assert audit.json()["total"] == 6  # admin's 4, vera's, mallory's failure: all kept

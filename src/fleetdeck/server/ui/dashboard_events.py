@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from fleetdeck.server.audit import AuditLog
+    from fleetdeck.server.auth.principal import Principal
     from fleetdeck.server.store.models import AuditEntry
     from fleetdeck.server.ui.changes import ChangeFeed
 
@@ -81,9 +82,12 @@ def fold_account_activity(entries: list[AuditEntry], hours: int) -> list[Event]:
 
 
 async def recent_events(
-    audit: AuditLog, feed: ChangeFeed, now: datetime, limit: int = 20
+    audit: AuditLog, feed: ChangeFeed, now: datetime, who: Principal, limit: int = 20
 ) -> list[Event]:
-    """Fleet audit entries, inventory changes and folded account activity, newest first."""
+    """Fleet audit entries, inventory changes and folded account activity, newest first.
+
+    Who signed in when is the audit page's, an admin's: others see only their own line.
+    """
     entries, _ = await audit.list(limit=limit, exclude=ACCOUNT_ACTIONS)
     events = [
         Event(
@@ -96,7 +100,8 @@ async def recent_events(
         for e in entries
     ]
     events += [Event(c.time, "change", c.text, c.where, c.level, c.ref) for c in feed.recent(limit)]
-    accounts = await audit.since(ACCOUNT_ACTIONS, now - ACCOUNT_PERIOD, ACCOUNT_ROWS)
+    actor = None if who.is_admin else who.username
+    accounts = await audit.since(ACCOUNT_ACTIONS, now - ACCOUNT_PERIOD, ACCOUNT_ROWS, actor)
     hours = int(ACCOUNT_PERIOD.total_seconds() // 3600)
     events += fold_account_activity(accounts, hours)
     events.sort(key=lambda e: e.time, reverse=True)

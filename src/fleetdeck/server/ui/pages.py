@@ -78,7 +78,7 @@ async def login_page(request: Request, next: str | None = None) -> Response:
 @router.get("/")
 async def dashboard(request: Request, who: PageUser) -> Response:
     """Environments, nodes, counts, what needs attention, recent events; live."""
-    context = await _dashboard_context(request) | {"events": await _events(request)}
+    context = await _dashboard_context(request) | {"events": await _events(request, who)}
     targets = host_targets(fleet_of(request))
     return render(request, who, "dashboard.html", history_targets=targets, **context)
 
@@ -92,12 +92,12 @@ async def dashboard_fragment(request: Request, who: FragmentUser) -> Response:
 @router.get("/ui/fragments/dashboard/events", response_class=HTMLResponse)
 async def dashboard_events_fragment(request: Request, who: FragmentUser) -> Response:
     """The dashboard's recent events (below the charts, so a fragment of their own)."""
-    return render(request, who, "_dashboard_events.html", events=await _events(request))
+    return render(request, who, "_dashboard_events.html", events=await _events(request, who))
 
 
-async def _events(request: Request) -> list[Event]:
+async def _events(request: Request, who: Principal) -> list[Event]:
     state = request.app.state
-    return await recent_events(state.audit, state.ui_changes, state.clock.now())
+    return await recent_events(state.audit, state.ui_changes, state.clock.now(), who)
 
 
 async def _dashboard_context(request: Request) -> dict[str, Any]:
