@@ -127,8 +127,8 @@ async def prune_images(request: web.Request) -> web.Response:
 
 # -------------------------------------------------------------------- volumes
 async def list_volumes(request: web.Request) -> web.Response:
-    """``GET /v1/volumes``: list of VolumeInfo."""
-    volumes = await request.app[ENGINE].list_volumes()
+    """``GET /v1/volumes[?size=true]``: list of VolumeInfo (sizes measured only when asked)."""
+    volumes = await request.app[ENGINE].list_volumes(size=query_bool(request, "size"))
     return web.json_response([v.model_dump(mode="json") for v in volumes])
 
 

@@ -18,6 +18,7 @@ from fleetdeck.types import (
     ImageInfo,
     NetworkInfo,
     PortBinding,
+    SizeStatus,
     SwarmInfo,
     VolumeInfo,
 )
@@ -168,11 +169,59 @@ def container_stats(first: dict[str, Any], second: dict[str, Any]) -> ContainerS
     )
 
 
-def image_info(raw: dict[str, Any]) -> ImageInfo:
-    """Build ImageInfo from a ``/images/json`` entry."""
+def container_name(summary: dict[str, Any]) -> str:
+    """A ``/containers/json`` entry's name (its first, without Docker's leading ``/``)."""
+    names = summary.get("Names") or []
+    return str(names[0]).lstrip("/") if names else str(summary.get("Id", ""))[:12]
+
+
+def image_users(summaries: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Image id → sorted names of the containers (running or stopped) created from it.
+
+    Matched on ``ImageID``, which stays the image's id even after its tag moves on to another
+    image: the old image is still in use, and Docker refuses to remove it without force.
+    """
+    users: dict[str, list[str]] = {}
+    for summary in summaries:
+        if image_id := summary.get("ImageID"):
+            users.setdefault(str(image_id), []).append(container_name(summary))
+    return {image_id: sorted(names) for image_id, names in users.items()}
+
+
+def volume_users(summaries: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Volume name → sorted names of the containers (running or stopped) that mount it."""
+    users: dict[str, set[str]] = {}
+    for summary in summaries:
+        for mount in summary.get("Mounts") or []:
+            if mount.get("Type") == "volume" and mount.get("Name"):
+                users.setdefault(str(mount["Name"]), set()).add(container_name(summary))
+    return {name: sorted(names) for name, names in users.items()}
+
+
+def volume_sizes(disk_usage: dict[str, Any]) -> dict[str, int | None]:
+    """Volume name → bytes, from ``GET /system/df`` (None where the engine reports -1).
+
+    ``UsageData.Size`` is -1 when the engine cannot tell (a driver other than ``local``).
+    """
+    sizes: dict[str, int | None] = {}
+    for volume in disk_usage.get("Volumes") or []:
+        size = (volume.get("UsageData") or {}).get("Size")
+        valid = isinstance(size, int) and not isinstance(size, bool) and size >= 0
+        sizes[str(volume.get("Name"))] = size if valid else None
+    return sizes
+
+
+def image_info(raw: dict[str, Any], used_by: list[str] | None = None) -> ImageInfo:
+    """Build ImageInfo from a ``/images/json`` entry and the containers that use it.
+
+    Without ``used_by`` the engine's own ``Containers`` count is kept, which Docker only
+    computes in ``/system/df`` (elsewhere it is -1, "not computed": None here).
+    """
     tags = [t for t in raw.get("RepoTags") or [] if t != "<none>:<none>"]
     digests = [d for d in raw.get("RepoDigests") or [] if d != "<none>@<none>"]
     containers = raw.get("Containers")
+    if used_by is not None:
+        containers = len(used_by)
     return ImageInfo(
         id=raw["Id"],
         tags=tags,
@@ -180,11 +229,20 @@ def image_info(raw: dict[str, Any]) -> ImageInfo:
         size=int(raw.get("Size", 0)),
         created=parse_time(raw.get("Created")),
         containers=containers if isinstance(containers, int) and containers >= 0 else None,
+        used_by=used_by or [],
     )
 
 
-def volume_info(raw: dict[str, Any]) -> VolumeInfo:
-    """Build VolumeInfo from a volume object."""
+#: A volume's (status, bytes, engine error), as :class:`~fleetdeck.types.VolumeInfo` has them.
+VolumeSize = tuple[SizeStatus, int | None, str | None]
+NOT_REQUESTED: VolumeSize = ("not_requested", None, None)
+
+
+def volume_info(
+    raw: dict[str, Any], used_by: list[str] | None = None, size: VolumeSize = NOT_REQUESTED
+) -> VolumeInfo:
+    """Build VolumeInfo from a volume object, the containers mounting it and its size."""
+    status, size_bytes, error = size
     return VolumeInfo(
         name=raw["Name"],
         driver=raw.get("Driver", "local"),
@@ -192,6 +250,11 @@ def volume_info(raw: dict[str, Any]) -> VolumeInfo:
         labels=raw.get("Labels") or {},
         created=parse_time(raw.get("CreatedAt")),
         scope=raw.get("Scope", "local"),
+        containers=None if used_by is None else len(used_by),
+        used_by=used_by or [],
+        size=size_bytes,
+        size_status=status,
+        size_error=error[:500] if error else None,
     )
 
 

@@ -6,6 +6,7 @@ Kept apart from containers only to keep modules small; every call still goes thr
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -13,10 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from fleetdeck.agent import convert
 from fleetdeck.agent.docker_api import DockerAPI
+from fleetdeck.errors import FleetdeckError
+from fleetdeck.resource_types import DISK_USAGE_WAIT_S
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping
+    from collections.abc import AsyncIterator, Callable, Mapping
 
+    from fleetdeck.agent.convert import VolumeSize
     from fleetdeck.types import ImageInfo, NetworkInfo, VolumeInfo
 
 
@@ -38,6 +42,31 @@ def registry_auth_header(auth: Mapping[str, str]) -> dict[str, str]:
     return {"X-Registry-Auth": base64.urlsafe_b64encode(payload).decode()}
 
 
+def _not_requested(_name: str) -> VolumeSize:
+    return convert.NOT_REQUESTED
+
+
+def size_lookup(walk: dict[str, Any] | FleetdeckError | None) -> Callable[[str], VolumeSize]:
+    """Each volume's size from a disk-usage walk's answer, its error, or None (timed out)."""
+    if walk is None:
+        return lambda _name: ("timed_out", None, None)
+    if isinstance(walk, FleetdeckError):
+        message = walk.message
+        return lambda _name: ("failed", None, message)
+    sizes = convert.volume_sizes(walk)
+
+    def size_of(name: str) -> VolumeSize:
+        found = sizes.get(name)
+        return ("unknown", None, None) if found is None else ("measured", found, None)
+
+    return size_of
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 def _pruned(deleted: list[str], space: int | None) -> dict[str, Any]:
     return {"deleted": deleted, "space_reclaimed": int(space or 0)}
 
@@ -45,11 +74,28 @@ def _pruned(deleted: list[str], space: int | None) -> dict[str, Any]:
 class ResourcesMixin(DockerAPI):
     """Images, volumes and networks."""
 
+    #: The engine's disk-usage walk in flight (or last finished), shared by every listing.
+    _disk_usage: asyncio.Future[Any] | None = None
+
     # ------------------------------------------------------------------ images
+    async def _container_summaries(self) -> list[dict[str, Any]]:
+        """Every container, running or stopped, as ``/containers/json`` has it (no inspect)."""
+        summaries: list[dict[str, Any]] = await self.request(
+            "GET", "containers/json", params={"all": True}
+        )
+        return summaries
+
     async def list_images(self) -> list[ImageInfo]:
-        """Every image of the engine (intermediate layers excluded)."""
-        raw: list[dict[str, Any]] = await self.request("GET", "images/json")
-        return [convert.image_info(image) for image in raw]
+        """Every image of the engine (intermediate layers excluded) and who uses it.
+
+        Docker's own per-image container count is only computed by ``/system/df`` (slow: it
+        sizes every layer), so the containers are listed beside and matched by image id.
+        """
+        raw, summaries = await asyncio.gather(
+            self.request("GET", "images/json"), self._container_summaries()
+        )
+        users = convert.image_users(summaries)
+        return [convert.image_info(image, users.get(image["Id"], [])) for image in raw]
 
     @contextlib.asynccontextmanager
     async def pull_image(
@@ -86,17 +132,53 @@ class ResourcesMixin(DockerAPI):
         return _pruned(deleted, raw.get("SpaceReclaimed"))
 
     # ----------------------------------------------------------------- volumes
-    async def list_volumes(self) -> list[VolumeInfo]:
-        """Every volume of the engine."""
-        raw = await self.request("GET", "volumes")
-        return [convert.volume_info(v) for v in raw.get("Volumes") or []]
+    async def list_volumes(self, *, size: bool = False) -> list[VolumeInfo]:
+        """Every volume of the engine, the containers mounting it and, with ``size``, its size.
+
+        Sizes come from the engine's disk-usage walk, waited for at most
+        :data:`DISK_USAGE_WAIT_S`; past that the volumes are listed with ``timed_out``.
+        """
+        raw, summaries = await asyncio.gather(
+            self.request("GET", "volumes"), self._container_summaries()
+        )
+        size_of = size_lookup(await self._disk_usage_walk()) if size else _not_requested
+        users = convert.volume_users(summaries)
+        return [
+            convert.volume_info(v, users.get(v["Name"], []), size_of(v["Name"]))
+            for v in raw.get("Volumes") or []
+        ]
+
+    async def _disk_usage_walk(self) -> dict[str, Any] | FleetdeckError | None:
+        """The engine's disk usage (``GET /system/df``), its error, or None when it timed out.
+
+        Engine 20.10 refuses a second walk while one runs, and newer ones share it, so every
+        caller joins the one in flight: a walk that outlasts the wait keeps going and the next
+        listing waits on it instead of starting another.
+        """
+        if self._disk_usage is None or self._disk_usage.done():
+            # ``type=volume`` (API 1.42+) walks only volumes; older engines ignore it and
+            # size everything, which is why the wait is bounded.
+            walk = self.request("GET", "system/df", params={"type": "volume"})
+            self._disk_usage = asyncio.ensure_future(walk)
+            # A walk nobody waits for any more still ends; its error must not go unretrieved.
+            self._disk_usage.add_done_callback(_retrieve)
+        try:
+            answer: dict[str, Any] = await asyncio.wait_for(
+                asyncio.shield(self._disk_usage), DISK_USAGE_WAIT_S
+            )
+        except TimeoutError:
+            return None
+        except FleetdeckError as exc:
+            return exc
+        return answer
 
     async def create_volume(
         self, name: str, driver: str | None = None, labels: Mapping[str, str] | None = None
     ) -> VolumeInfo:
         """Create a volume."""
         body = {"Name": name, "Driver": driver or "local", "Labels": dict(labels or {})}
-        return convert.volume_info(await self.request("POST", "volumes/create", body=body))
+        created = await self.request("POST", "volumes/create", body=body)
+        return convert.volume_info(created, used_by=[])
 
     async def remove_volume(self, name: str, *, force: bool) -> None:
         """Remove a volume."""

@@ -148,3 +148,22 @@ def human_size(num: float | None) -> str:
             return f"{num:.0f}{unit}" if unit == "B" else f"{num:.1f}{unit}"
         num /= 1000
     return f"{num:.1f}TB"
+
+
+#: ``--unused`` of ``images`` and ``volumes``.
+UnusedOpt = Annotated[
+    bool, typer.Option("--unused", help="Only those no container (running or stopped) uses.")
+]
+
+
+def used_by_cell(in_use: bool | None, names: list[str], shown: int = 3) -> str:
+    """``no``, or the first few container names using a thing (``?`` when not known).
+
+    A table cell stays narrow on an engine with many containers; ``-o json`` has every name.
+    """
+    if in_use is None:
+        return "?"
+    if not in_use:
+        return "no"
+    more = f" +{len(names) - shown}" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more

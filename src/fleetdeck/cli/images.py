@@ -15,12 +15,14 @@ from fleetdeck.cli.common import (
     TargetEnvOpt,
     TargetNodeOpt,
     TokenOpt,
+    UnusedOpt,
     UrlOpt,
     client_from,
     dump,
     emit,
     human_size,
     short_id,
+    used_by_cell,
     warn_unreachable,
 )
 from fleetdeck.cli.output import OutputFormat, console, print_json, print_table
@@ -33,15 +35,25 @@ top = typer.Typer()
 ImageArg = Annotated[str, typer.Argument(help="Image reference (REGISTRY/NAME:TAG) or id.")]
 
 
+DanglingOpt = Annotated[
+    bool, typer.Option("--dangling", help="Only untagged images (reachable by id or digest).")
+]
+
+
 def list_images(
     env: str | None,
     node: str | None,
     conn: tuple[str | None, str | None, str | None],
     output: OutputFormat,
+    filters: tuple[bool, bool] = (False, False),
 ) -> None:
-    """Print the images of the fleet (or of one environment or node)."""
+    """Print the images of the fleet (or of one environment or node).
+
+    ``filters`` is (unused, dangling): keep only images no container uses / untagged ones.
+    """
+    unused, dangling = filters
     with client_from(*conn) as client:
-        page = client.list_images(env, node)
+        page = client.list_images(env, node, unused=unused, dangling=dangling)
     warn_unreachable(page.unreachable)
     images = page.items
     if output is OutputFormat.json:
@@ -49,7 +61,7 @@ def list_images(
         return
     print_table(
         None,
-        ["ENVIRONMENT", "NODE", "ID", "TAGS", "SIZE", "CREATED", "CONTAINERS"],
+        ["ENVIRONMENT", "NODE", "ID", "TAGS", "SIZE", "CREATED", "CONTAINERS", "USED BY"],
         [
             [
                 i.environment,
@@ -59,6 +71,7 @@ def list_images(
                 human_size(i.size),
                 i.created.isoformat(timespec="seconds") if i.created else "",
                 i.containers,
+                used_by_cell(i.in_use, i.used_by),
             ]
             for i in images
         ],
@@ -74,10 +87,12 @@ def images(
     token: TokenOpt = None,
     ca_cert: CaCertOpt = None,
     output: OutputOpt = OutputFormat.table,
+    unused: UnusedOpt = False,
+    dangling: DanglingOpt = False,
 ) -> None:
     """List images (same as `images ls`)."""
     if ctx.invoked_subcommand is None:
-        list_images(env, node, (url, token, ca_cert), output)
+        list_images(env, node, (url, token, ca_cert), output, (unused, dangling))
 
 
 @app.command("ls")
@@ -88,9 +103,11 @@ def ls(
     token: TokenOpt = None,
     ca_cert: CaCertOpt = None,
     output: OutputOpt = OutputFormat.table,
+    unused: UnusedOpt = False,
+    dangling: DanglingOpt = False,
 ) -> None:
-    """List images."""
-    list_images(env, node, (url, token, ca_cert), output)
+    """List images, and which containers (running or stopped) use each."""
+    list_images(env, node, (url, token, ca_cert), output, (unused, dangling))
 
 
 @app.command("prune")

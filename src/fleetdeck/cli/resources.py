@@ -6,7 +6,7 @@ and take ``--node`` in multi-node environments.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,7 @@ from fleetdeck.cli.common import (
     TargetEnvOpt,
     TargetNodeOpt,
     TokenOpt,
+    UnusedOpt,
     UrlOpt,
     client_from,
     dump,
@@ -26,9 +27,14 @@ from fleetdeck.cli.common import (
     parse_labels,
     short_id,
     split_ref,
+    used_by_cell,
     warn_unreachable,
 )
-from fleetdeck.cli.output import OutputFormat, print_json, print_table
+from fleetdeck.cli.output import OutputFormat, err_console, print_json, print_table
+from fleetdeck.resource_types import DISK_USAGE_WAIT_S
+
+if TYPE_CHECKING:
+    from fleetdeck.client.models import FleetVolume
 
 volumes = typer.Typer(help="Volumes on the fleet's engines (bare `volumes` lists them).")
 networks = typer.Typer(help="Networks on the fleet's engines (bare `networks` lists them).")
@@ -42,20 +48,54 @@ def _prune_message(deleted: list[str], space: int) -> str:
     return f"{len(deleted)} deleted, {human_size(space)} reclaimed"
 
 
-def list_volumes(env: str | None, node: str | None, conn: Conn, output: OutputFormat) -> None:
-    """Print the volumes of the fleet (or of one environment or node)."""
+SizeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--size",
+        help=f"Measure each volume's size (the engine walks its files; at most "
+        f"{DISK_USAGE_WAIT_S:g} s a node).",
+    ),
+]
+#: What the SIZE column says when a volume has no measured size.
+_SIZE_CELLS = {"timed_out": "timed out", "unknown": "?", "failed": "failed"}
+
+
+def _size_cell(volume: FleetVolume) -> str:
+    if volume.size_status == "measured":
+        return human_size(volume.size)
+    return _SIZE_CELLS.get(volume.size_status, "")
+
+
+def list_volumes(
+    env: str | None,
+    node: str | None,
+    conn: Conn,
+    output: OutputFormat,
+    filters: tuple[bool, bool] = (False, False),
+) -> None:
+    """Print the volumes of the fleet (or of one environment or node).
+
+    ``filters`` is (size, unused): measure sizes (a SIZE column) / keep unmounted volumes.
+    """
+    size, unused = filters
     with client_from(*conn) as client:
-        page = client.list_volumes(env, node)
+        page = client.list_volumes(env, node, size=size, unused=unused)
     warn_unreachable(page.unreachable)
     items = page.items
     if output is OutputFormat.json:
         print_json([dump(v) for v in items])
         return
-    print_table(
-        None,
-        ["ENVIRONMENT", "NODE", "NAME", "DRIVER", "SCOPE", "MOUNTPOINT"],
-        [[v.environment, v.node, v.name, v.driver, v.scope, v.mountpoint] for v in items],
-    )
+    failed = {v.size_error for v in items if v.size_status == "failed" and v.size_error}
+    for reason in sorted(failed):
+        err_console.print(f"warning: sizes not measured: {reason}", highlight=False, markup=False)
+    columns = ["ENVIRONMENT", "NODE", "NAME", "DRIVER", "SCOPE", "MOUNTPOINT", "USED BY"]
+    rows = [
+        [v.environment, v.node, v.name, v.driver, v.scope, v.mountpoint]
+        + [used_by_cell(v.in_use, v.used_by)]
+        + ([_size_cell(v)] if size else [])
+        for v in items
+    ]
+    print_table(None, columns + (["SIZE"] if size else []), rows)
 
 
 @volumes.callback(invoke_without_command=True)
@@ -67,10 +107,12 @@ def volumes_main(
     token: TokenOpt = None,
     ca_cert: CaCertOpt = None,
     output: OutputOpt = OutputFormat.table,
+    size: SizeOpt = False,
+    unused: UnusedOpt = False,
 ) -> None:
     """List volumes (same as `volumes ls`)."""
     if ctx.invoked_subcommand is None:
-        list_volumes(env, node, (url, token, ca_cert), output)
+        list_volumes(env, node, (url, token, ca_cert), output, (size, unused))
 
 
 @volumes.command("ls")
@@ -81,9 +123,11 @@ def volumes_ls(
     token: TokenOpt = None,
     ca_cert: CaCertOpt = None,
     output: OutputOpt = OutputFormat.table,
+    size: SizeOpt = False,
+    unused: UnusedOpt = False,
 ) -> None:
-    """List volumes."""
-    list_volumes(env, node, (url, token, ca_cert), output)
+    """List volumes, the containers (running or stopped) mounting each, and their sizes."""
+    list_volumes(env, node, (url, token, ca_cert), output, (size, unused))
 
 
 @volumes.command("create")

@@ -20,6 +20,9 @@ from fleetdeck.client.models import (
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+#: A volume listing with sizes: the engines' bounded disk-usage walk, then some.
+SIZED_LIST_TIMEOUT_S = 60.0
+
 
 def _where(environment: str, node: str | None) -> dict[str, Any]:
     """The ``{environment, node?}`` part of a body."""
@@ -42,9 +45,25 @@ def _as_dict(data: Any) -> dict[str, Any]:
 class ResourcesAPI(BaseClient):
     """Routes under ``/images``, ``/volumes``, ``/networks`` and ``/registries``."""
 
-    def list_images(self, environment: str | None = None, node: str | None = None) -> ImagePage:
-        """``GET /images``: what the selected nodes hold (nodes that did not answer are named)."""
-        params = {"environment": environment, "node": node}
+    def list_images(
+        self,
+        environment: str | None = None,
+        node: str | None = None,
+        *,
+        unused: bool = False,
+        dangling: bool = False,
+    ) -> ImagePage:
+        """``GET /images``: what the selected nodes hold (nodes that did not answer are named).
+
+        ``unused`` keeps the images no container (running or stopped) uses; ``dangling`` the
+        untagged ones.
+        """
+        params = {
+            "environment": environment,
+            "node": node,
+            "unused": unused or None,
+            "dangling": dangling or None,
+        }
         return parse(ImagePage, _page(self._request("GET", "/images", params=params)))
 
     def pull(
@@ -76,10 +95,25 @@ class ResourcesAPI(BaseClient):
         data = self._request("POST", "/images/prune", json_body=_where(environment, node))
         return parse(PruneResult, data or {})
 
-    def list_volumes(self, environment: str | None = None, node: str | None = None) -> VolumePage:
-        """``GET /volumes``: what the selected nodes hold (nodes that did not answer are named)."""
-        params = {"environment": environment, "node": node}
-        return parse(VolumePage, _page(self._request("GET", "/volumes", params=params)))
+    def list_volumes(
+        self,
+        environment: str | None = None,
+        node: str | None = None,
+        *,
+        size: bool = False,
+        unused: bool = False,
+    ) -> VolumePage:
+        """``GET /volumes``: what the selected nodes hold (nodes that did not answer are named).
+
+        ``size`` has each engine measure its volumes (bounded; see ``size_status``); ``unused``
+        keeps the volumes no container mounts.
+        """
+        params: dict[str, Any] = {"environment": environment, "node": node}
+        params |= {"size": size or None, "unused": unused or None}
+        # The server waits up to DISK_USAGE_WAIT_S + its own 10 s for each node's sizes.
+        timeout = SIZED_LIST_TIMEOUT_S if size else None
+        data = self._request("GET", "/volumes", params=params, timeout=timeout)
+        return parse(VolumePage, _page(data))
 
     def create_volume(
         self,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 import httpx
@@ -138,3 +139,55 @@ def test_volumes_and_networks(
     }
     bad = run_cli(capsys, monkeypatch, "volumes", "rm", "no-env-given", *URL)
     assert bad.code == 2 and "ENV/VOLUME" in bad.err
+
+
+def test_images_say_who_uses_them_and_filter_unused(
+    fake_server: FakeServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    where = {"environment": "prod", "node": "p1"}
+    used = {"id": "sha256:aaa", "tags": ["web:1"], "containers": 4, "in_use": True}
+    used["used_by"] = ["w1", "w2", "w3", "w4"]
+    spare = {"id": "sha256:bbb", "tags": [], "containers": 0, "in_use": False, "dangling": True}
+    fake_server.on("GET", "/images", {"items": [used | where, spare | where]})
+    table = run_cli(capsys, monkeypatch, "images", "--unused", "--dangling", *URL)
+    assert table.code == 0, table.err
+    params = fake_server.last("GET", "/images").url.params
+    assert (params["unused"], params["dangling"]) == ("true", "true")
+    assert "USED BY" in table.out and "w1, w2, w3 +1" in table.out
+    assert [line.split()[-1] for line in table.out.splitlines()[1:]] == ["+1", "no"]
+    listed = json.loads(run_cli(capsys, monkeypatch, "images", "ls", "-o", "json", *URL).out)
+    assert [(i["in_use"], i["dangling"], i["containers"]) for i in listed] == [
+        (True, False, 4),
+        (False, True, 0),
+    ]
+    assert "unused" not in fake_server.last("GET", "/images").url.params
+
+
+def test_volumes_with_size_add_a_size_column(
+    fake_server: FakeServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    where = {"environment": "prod", "node": "p1", "driver": "local"}
+    volumes = [
+        {"name": "data", "containers": 1, "used_by": ["db"], "size": 2_000_000},
+        {"name": "slow", "containers": 0, "size_status": "timed_out"},
+        {"name": "refused", "containers": 0, "size_status": "failed", "size_error": "busy"},
+    ]
+    volumes[0]["size_status"] = "measured"
+    fake_server.on("GET", "/volumes", {"items": [v | where for v in volumes]})
+    plain = run_cli(capsys, monkeypatch, "volumes", *URL)
+    assert plain.code == 0 and "SIZE" not in plain.out and "USED BY" in plain.out
+    assert "size" not in fake_server.last("GET", "/volumes").url.params
+    sized = run_cli(capsys, monkeypatch, "volumes", "ls", "--size", "--unused", *URL)
+    params = fake_server.last("GET", "/volumes").url.params
+    assert (params["size"], params["unused"]) == ("true", "true")
+    # Cells are three spaces or more apart (no mountpoint here: an empty cell).
+    rows = [re.split(r"\s{3,}", line.strip()) for line in sized.out.splitlines()[1:]]
+    assert [(r[2], r[-2], r[-1]) for r in rows] == [
+        ("data", "db", "2.0MB"),
+        ("slow", "no", "timed out"),
+        ("refused", "no", "failed"),
+    ]
+    assert "sizes not measured: busy" in sized.err
+    as_json = run_cli(capsys, monkeypatch, "volumes", "--size", "-o", "json", *URL)
+    first = json.loads(as_json.out)[0]
+    assert (first["size"], first["size_status"], first["in_use"]) == (2_000_000, "measured", True)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse  # noqa: TC002 - FastAPI reads return types
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from fleetdeck.errors import FleetdeckError
+from fleetdeck.errors import FleetdeckError, NodeUnreachableError
+from fleetdeck.resource_types import DISK_USAGE_WAIT_S, ImageInfo, NetworkInfo, VolumeInfo
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.agent_streams import PULL_PROGRESS
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from fleetdeck.server.fleet.links import AgentLink
 
 router = APIRouter(tags=["images", "volumes", "networks"])
+
+#: How long a listing waits for each node (plus the disk-usage wait when sizes are asked).
+LIST_TIMEOUT_S = 10.0
 
 Viewer = Annotated[Principal, Depends(require(Role.viewer))]
 Operator = Annotated[Principal, Depends(require(Role.operator))]
@@ -85,10 +89,42 @@ def _selected_links(request: Request, environment: str | None, node: str | None)
     return fleet.links.of(environment)
 
 
-async def _gather(links: list[AgentLink], path: str) -> NodeItems:
+def _valid_items(link: AgentLink, answer: Any, model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The agent's items that are ``model``s, re-dumped and tagged with where they are.
+
+    An agent's answer is input like any other: an item that is not valid is skipped and
+    counted in the link's rejects (an answer that is no list counts as the node failing).
+    """
+    stream = f"{model.__name__} list"
+    if not isinstance(answer, list):
+        link.rejects.reject(stream, f"the answer is a {type(answer).__name__}, not a list")
+        raise NodeUnreachableError(f"node {link.where} sent an answer that is not a list")
+    items: list[dict[str, Any]] = []
+    for raw in answer:
+        try:
+            item = model.model_validate(raw)
+        except ValidationError as exc:
+            link.rejects.reject(stream, str(exc.errors(include_url=False, include_input=False)))
+            continue
+        items.append(item.model_dump(mode="json") | _where(link))
+    return items
+
+
+def _where(link: AgentLink) -> dict[str, Any]:
+    return {"environment": link.environment, "node": link.node}
+
+
+async def _gather(
+    links: list[AgentLink],
+    path: str,
+    model: type[BaseModel],
+    *,
+    params: dict[str, Any] | None = None,
+    timeout: float = LIST_TIMEOUT_S,
+) -> NodeItems:
     async def one(link: AgentLink) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = await link.call("GET", path, timeout=10)
-        return [{**item, "environment": link.environment, "node": link.node} for item in items]
+        answer = await link.call("GET", path, params=params, timeout=timeout)
+        return _valid_items(link, answer, model)
 
     results = await asyncio.gather(*(one(link) for link in links), return_exceptions=True)
     out = NodeItems(items=[])
@@ -105,10 +141,20 @@ async def _gather(links: list[AgentLink], path: str) -> NodeItems:
 # ------------------------------------------------------------------ images
 @router.get("/images", response_model=NodeItems)
 async def list_images(
-    request: Request, _: Viewer, environment: str | None = None, node: str | None = None
+    request: Request,
+    _: Viewer,
+    environment: str | None = None,
+    node: str | None = None,
+    unused: Annotated[bool, Query(description="Only images no container uses.")] = False,
+    dangling: Annotated[bool, Query(description="Only untagged images.")] = False,
 ) -> NodeItems:
-    """Images on the selected nodes."""
-    return await _gather(_selected_links(request, environment, node), "/v1/images")
+    """Images on the selected nodes, each with the containers (running or stopped) using it."""
+    page = await _gather(_selected_links(request, environment, node), "/v1/images", ImageInfo)
+    if unused:
+        page.items = [i for i in page.items if i["in_use"] is False]
+    if dangling:
+        page.items = [i for i in page.items if i["dangling"]]
+    return page
 
 
 @router.post("/images/pull", response_class=NdjsonStream)
@@ -177,10 +223,31 @@ async def prune_images(request: Request, principal: Operator, body: Target) -> A
 # ------------------------------------------------------------------ volumes
 @router.get("/volumes", response_model=NodeItems)
 async def list_volumes(
-    request: Request, _: Viewer, environment: str | None = None, node: str | None = None
+    request: Request,
+    _: Viewer,
+    environment: str | None = None,
+    node: str | None = None,
+    size: Annotated[
+        bool,
+        Query(
+            description="Measure each volume's size (the engines' disk-usage walk, waited "
+            f"for at most {DISK_USAGE_WAIT_S:g} s a node; past that size_status is timed_out)."
+        ),
+    ] = False,
+    unused: Annotated[bool, Query(description="Only volumes no container mounts.")] = False,
 ) -> NodeItems:
-    """Volumes on the selected nodes."""
-    return await _gather(_selected_links(request, environment, node), "/v1/volumes")
+    """Volumes on the selected nodes, the containers mounting each and, when asked, sizes."""
+    links = _selected_links(request, environment, node)
+    if size:
+        timeout = DISK_USAGE_WAIT_S + LIST_TIMEOUT_S
+        page = await _gather(
+            links, "/v1/volumes", VolumeInfo, params={"size": "true"}, timeout=timeout
+        )
+    else:
+        page = await _gather(links, "/v1/volumes", VolumeInfo)
+    if unused:
+        page.items = [v for v in page.items if v["in_use"] is False]
+    return page
 
 
 @router.post("/volumes", status_code=201)
@@ -236,7 +303,7 @@ async def list_networks(
     request: Request, _: Viewer, environment: str | None = None, node: str | None = None
 ) -> NodeItems:
     """Networks on the selected nodes."""
-    return await _gather(_selected_links(request, environment, node), "/v1/networks")
+    return await _gather(_selected_links(request, environment, node), "/v1/networks", NetworkInfo)
 
 
 @router.post("/networks", status_code=201)
