@@ -238,13 +238,9 @@ async def list_volumes(
 ) -> NodeItems:
     """Volumes on the selected nodes, the containers mounting each and, when asked, sizes."""
     links = _selected_links(request, environment, node)
-    if size:
-        timeout = DISK_USAGE_WAIT_S + LIST_TIMEOUT_S
-        page = await _gather(
-            links, "/v1/volumes", VolumeInfo, params={"size": "true"}, timeout=timeout
-        )
-    else:
-        page = await _gather(links, "/v1/volumes", VolumeInfo)
+    params = {"size": "true"} if size else None
+    timeout = LIST_TIMEOUT_S + (DISK_USAGE_WAIT_S if size else 0)
+    page = await _gather(links, "/v1/volumes", VolumeInfo, params=params, timeout=timeout)
     if unused:
         page.items = [v for v in page.items if v["in_use"] is False]
     return page
