@@ -16,7 +16,7 @@
   const enc = encodeURIComponent;
   const env = () => envSelect.value;
   const envQuery = () => (env() ? "?environment=" + enc(env()) : "");
-  const bytes = (n) => { if (n == null) return "—"; const u = ["B", "KiB", "MiB", "GiB"]; let i = 0; while (n >= 1024 && i < 3) { n /= 1024; i++; } return n.toFixed(i ? 1 : 0) + " " + u[i]; };
+  const bytes = (n) => { if (n == null) return "—"; const u = ["B", "KiB", "MiB", "GiB"]; let i = 0; while (n >= 1024 && i < 3) { n /= 1024; i++; } return n.toFixed(i ? 1 : 0) + "\u00a0" + u[i]; };
   const when = (iso) => (iso ? iso.replace("T", " ").slice(0, 19) : "—");
   const short = (id) => (id || "").replace("sha256:", "").slice(0, 12);
   const ROLES = ["viewer", "operator", "admin"];
@@ -43,10 +43,11 @@
   // ---------------------------------------------------------------- page descriptions
   const PAGES = {
     images: {
-      path: () => "/images" + envQuery(),
+      path: () => "/images" + listQuery(),
+      checks: [["unused", "only unused"], ["dangling", "only dangling"]],
       columns: [["Environment", (r) => r.environment], ["Node", (r) => r.node],
-        ["Tags", (r) => (r.tags || []).join(", ") || "<none>"], ["ID", (r) => short(r.id)],
-        ["Size", (r) => bytes(r.size)], ["Created", (r) => when(r.created)]],
+        ["Tags", (r) => el("span", {}, (r.tags || []).join(", ") || "<none>", r.dangling ? " " : "", r.dangling ? badge("dangling") : "")], ["ID", (r) => short(r.id)],
+        ["Size", (r) => bytes(r.size)], ["Created", (r) => when(r.created)], ["Used by", usedBy]],
       actions: (r) => canOperate ? [["Remove", () => run(`Remove image ${(r.tags || [])[0] || short(r.id)}`,
         () => fd.api("DELETE", `/images?environment=${enc(r.environment)}&node=${enc(r.node)}&image=${enc((r.tags || [])[0] || r.id)}`),
         `From ${r.environment}/${r.node}.`), true]] : [],
@@ -54,13 +55,21 @@
       // follows the filter when one is chosen there.
       tools: () => canOperate ? [form("Pull an image", [["environment", "environment to pull on", true, ENVIRONMENTS],
         ["image", "REGISTRY/name:tag", true], ["node", "node (optional)"]], pull),
-        button("Prune unused images", () => { needEnv("prune"); return run(`Prune images on ${env()}`, () => fd.api("POST", "/images/prune", { environment: env() }), "Unused images are deleted."); })] : [],
+        button("Prune dangling images", () => { needEnv("prune"); return run(`Prune images on ${env()}`, () => fd.api("POST", "/images/prune", { environment: env() }),
+          "Untagged images no container uses are deleted; tagged images marked unused stay (remove those one by one)."); })] : [],
       onEnvChange: () => { const pick = tools.querySelector("select[name=environment]"); if (pick && env()) pick.value = env(); },
     },
+    // The list comes first; sizes follow from a second request, because each engine walks
+    // every file of its volumes for them (bounded on the agent, see the note under the table).
     volumes: {
-      path: () => "/volumes" + envQuery(),
+      path: () => "/volumes" + listQuery(),
+      checks: [["unused", "only unused"]],
       columns: [["Environment", (r) => r.environment], ["Node", (r) => r.node], ["Name", (r) => r.name],
-        ["Driver", (r) => r.driver], ["Mountpoint", (r) => r.mountpoint], ["Created", (r) => when(r.created)]],
+        ["Driver", (r) => r.driver], ["Mountpoint", (r) => r.mountpoint], ["Created", (r) => when(r.created)],
+        ["Used by", usedBy], ["Size", volumeSize]],
+      after: measureVolumes,
+      note: "Sizes come from each engine's disk-usage walk (docker system df), started after the list loads; " +
+        "an agent waits at most 20 s for it — “timed out” means the engine took longer (the walk goes on, and the next load waits on it).",
       actions: (r) => canOperate ? [["Remove", () => run(`Remove volume ${r.name}`,
         () => fd.api("DELETE", `/volumes/${enc(r.environment)}/${enc(r.name)}?node=${enc(r.node)}`), "Its data is deleted."), true]] : [],
       tools: () => canOperate ? [form("Create a volume", [["name", "name", true], ["node", "node (optional)"]], (v) => {
@@ -129,6 +138,41 @@
   }
 
   // ---------------------------------------------------------------- helpers
+  const badge = (text, cls, title) => el("span", Object.assign({ class: "badge" + (cls ? " " + cls : "") }, title ? { title } : {}), text);
+  // The environment and the page's checked filters (only unused, only dangling) as a query.
+  function listQuery(extra) {
+    const q = new URLSearchParams(Object.assign(env() ? { environment: env() } : {}, extra || {}));
+    checks.forEach((box) => { if (box.checked) q.set(box.name, "true"); });
+    const text = q.toString();
+    return text ? "?" + text : "";
+  }
+  // "unused" (a badge), or the names of the containers, running or stopped, that use it.
+  function usedBy(r) {
+    if (r.in_use == null) return "—";
+    if (!r.in_use) return badge("unused", "st-exited");
+    const names = r.used_by || [];
+    return el("span", { title: names.join(", ") }, names.slice(0, 3).join(", ") + (names.length > 3 ? ` +${names.length - 3}` : ""));
+  }
+  const SIZE_STATES = { not_requested: ["measuring…"], timed_out: ["timed out", "st-exited"], failed: ["failed", "st-dead"], unknown: ["unknown"] };
+  function volumeSize(r) {
+    if (r.size_status === "measured") return bytes(r.size);
+    const [text, cls] = SIZE_STATES[r.size_status] || ["—"];
+    return r.size_status === "not_requested" ? el("span", { class: "muted" }, text) : badge(text, cls, r.size_error || "");
+  }
+  // Fill the Size column from a listing with ?size=true, matched by environment/node/name.
+  async function measureVolumes(current) {
+    if (!rows.length) return;
+    const key = (v) => `${v.environment}/${v.node}/${v.name}`;
+    let sized;
+    try { sized = new Map((await fd.api("GET", "/volumes" + listQuery({ size: "true" }))).items.map((v) => [key(v), v])); }
+    catch (err) { sized = { get: () => ({ size: null, size_status: "failed", size_error: err.message }) }; }
+    if (!current()) return;
+    rows.forEach((r) => {
+      const found = sized.get(key(r)) || { size: null, size_status: "unknown" };
+      Object.assign(r, { size: found.size, size_status: found.size_status, size_error: found.size_error });
+    });
+    render();
+  }
   // fields: [name, placeholder, required, type] — type "password", or a list of options (a select).
   function form(title, fields, submit, note) {
     const f = el("form", { class: "row wrap" });
@@ -218,7 +262,8 @@
       body.append(el("tr", {}, page.columns.map(([, get]) => el("td", {}, get(r))), acts));
     });
     if (!shown.length) body.append(el("tr", {}, el("td", { colspan: String(page.columns.length + 1), class: "empty" }, rows.length ? "No row matches the filter." : "Nothing here.")));
-    tableBox.replaceChildren(el("table", { class: "table" }, el("thead", {}, head), body));
+    tableBox.replaceChildren(el("table", { class: "table" }, el("thead", {}, head), body),
+      page.note ? el("p", { class: "muted small", "data-resource-note": "" }, page.note) : "");
   }
 
   // Loads overlap (a finished pull reloads every environment while the user picks one): only
@@ -237,7 +282,7 @@
       status.textContent = `${rows.length} item(s)` + (data && data.total != null ? ` of ${data.total}` : "") +
         (missing.length ? ` — unreachable, not listed: ${missing.join(", ")}` : "");
       render();
-      if (page.after) await page.after();
+      if (page.after) await page.after(() => mine === generation);
     } catch (err) {
       if (mine !== generation) return;
       rows = []; render();
@@ -246,6 +291,15 @@
   }
 
   if (page.noEnv) envSelect.closest("label").hidden = true;
+  let lastFilter = envSelect.closest("label");
+  const checks = (page.checks || []).map(([name, label]) => {
+    const box = el("input", { type: "checkbox", name, "data-resource-check": name });
+    const wrap = el("label", { class: "inline" }, box, " " + label);
+    lastFilter.after(wrap);
+    lastFilter = wrap;
+    box.addEventListener("change", load);
+    return box;
+  });
   const made = page.tools ? page.tools() : [];
   if (made.length) tools.replaceChildren(...made); else tools.hidden = true;
   envSelect.addEventListener("change", () => { if (page.onEnvChange) page.onEnvChange(); load(); });
