@@ -69,6 +69,7 @@ def _xdist_group(item: pytest.Item) -> str:
     return item.nodeid.split("::", 1)[0]
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the markers into node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Put each test in its xdist group (only ``--dist loadgroup`` reads the marker)."""
     for item in items:

@@ -12,6 +12,7 @@ sites listen) through that veth, as a local address of the root namespace.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import ipaddress
 import os
 import re
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 #: Where the browser namespace's /30 is picked (outside the lab pool, 10.213.0.0/16).
 POOL = ipaddress.IPv4Network("10.214.0.0/16")
 PREFIX = "fdb"
+#: Held while a session picks its /30 and puts the address on its veth.
+LOCK = Path("/run/fleetdeck-browser-netns.lock")
 
 
 def _ip(*args: str, check: bool = True) -> None:
@@ -46,9 +49,18 @@ def _remove_stale() -> None:
             _remove(match.group(1))
 
 
-def _free_slot() -> ipaddress.IPv4Network:
+def _free_slot(tag: str) -> ipaddress.IPv4Network:
+    """A /30 no address or route covers, searched from a slot derived from the session's pid.
+
+    Linux lets two interfaces carry the same address, so two sessions (xdist workers) that
+    picked the same /30 would both succeed and then lose each other's replies: the pick and
+    the claim happen under one lock (see :func:`browser_namespace`).
+    """
     used = used_networks()
-    for slot in POOL.subnets(new_prefix=30):
+    slots = list(POOL.subnets(new_prefix=30))
+    start = int(tag) % len(slots)
+    for offset in range(len(slots)):
+        slot = slots[(start + offset) % len(slots)]
         if not any(slot.overlaps(net) for net in used):
             return slot
     raise RuntimeError(f"no free /30 left in {POOL} for the browser's namespace")
@@ -61,13 +73,15 @@ def browser_namespace(chromium: str, workdir: Path) -> Iterator[str]:
     tag = str(os.getpid())
     name, host, peer = f"{PREFIX}{tag}", f"{PREFIX}h{tag}", f"{PREFIX}p{tag}"
     _remove(tag)
-    slot = _free_slot()
-    outside, inside = (str(addr) for addr in list(slot.hosts())[:2])
     try:
-        _ip("netns", "add", name)
-        _ip("link", "add", host, "type", "veth", "peer", "name", peer)
-        _ip("link", "set", peer, "netns", name)
-        _ip("addr", "add", f"{outside}/30", "dev", host)
+        with LOCK.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            slot = _free_slot(tag)
+            outside, inside = (str(addr) for addr in list(slot.hosts())[:2])
+            _ip("netns", "add", name)
+            _ip("link", "add", host, "type", "veth", "peer", "name", peer)
+            _ip("link", "set", peer, "netns", name)
+            _ip("addr", "add", f"{outside}/30", "dev", host)
         _ip("link", "set", host, "up")
         _ip("-n", name, "addr", "add", f"{inside}/30", "dev", peer)
         _ip("-n", name, "link", "set", "lo", "up")
