@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from fleetdeck.agent import api_logs, api_resources, api_stacks, api_swarm_stacks, console
+from fleetdeck.agent import (
+    api_containers_ops,
+    api_logs,
+    api_resources,
+    api_stacks,
+    api_swarm_stacks,
+    console,
+)
 from fleetdeck.agent.api_support import (
     ENGINE,
     INVENTORY,
@@ -197,6 +204,7 @@ def create_app(
     app.router.add_post("/v1/containers/{id}/exec", container_exec)
     console.add_routes(app)
     app.router.add_post("/v1/containers/{id}/rename", rename_container)
+    api_containers_ops.add_routes(app)
     app.router.add_post("/v1/containers/{id}/{action}", container_action)
     app.router.add_post("/v1/forget", forget)
     api_resources.add_routes(app)

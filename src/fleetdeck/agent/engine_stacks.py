@@ -148,13 +148,17 @@ async def create_network(engine: Engine, body: dict[str, Any]) -> dict[str, Any]
 
 
 async def image_inspect(engine: Engine, ref: str) -> dict[str, Any]:
-    """``{id, repo_digests, repo_tags, user}`` of a local image, or NotFoundError.
+    """``{id, repo_digests, repo_tags, user, config}`` of a local image, or NotFoundError.
 
     ``user`` is the image's own ``USER`` (``""`` when it sets none): the hardening report's
-    ``root-user`` rule needs it for services whose file sets no ``user:``.
+    ``root-user`` rule needs it for services whose file sets no ``user:``. ``config`` holds
+    the defaults it gives a container (env, command, labels): a duplicated container's form
+    leaves those out.
     """
     raw = await engine.request("GET", f"images/{ref}/json")
+    config = raw.get("Config") or {}
     return {
+        "config": {k: config.get(k) for k in ("Env", "Cmd", "Entrypoint", "Labels")},
         "id": raw.get("Id"),
         "repo_digests": raw.get("RepoDigests") or [],
         "repo_tags": raw.get("RepoTags") or [],

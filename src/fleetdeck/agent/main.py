@@ -23,12 +23,14 @@ from aiohttp import web
 from fleetdeck import __version__
 from fleetdeck.agent.api import create_app
 from fleetdeck.agent.engine import Engine
+from fleetdeck.agent.engine_recreate import converge_all
 from fleetdeck.agent.enrol import ensure_enrolled
 from fleetdeck.agent.inventory import ContainerInventory
 from fleetdeck.agent.logship import LogShipper
 from fleetdeck.agent.metrics import MetricsSampler
 from fleetdeck.agent.settings import AgentSettings, parse_listen
 from fleetdeck.agent.tls import AgentCredentials, server_ssl_context
+from fleetdeck.errors import FleetdeckError
 
 #: Time the answer to ``POST /v1/forget`` gets to reach the server before the agent stops.
 FORGET_GRACE = 0.2
@@ -100,6 +102,14 @@ async def enrol_if_needed(settings: AgentSettings) -> bool:
     return True
 
 
+async def _finish_recreates(engine: Engine) -> None:
+    """Bring any recreate this agent was killed in the middle of to an end."""
+    try:
+        await converge_all(engine)
+    except FleetdeckError as exc:  # the engine is down: the next recreate converges instead
+        log.warning("could not look for interrupted recreates: %s", exc.message)
+
+
 async def serve(settings: AgentSettings) -> None:
     """Enrol if needed, then serve until SIGTERM/SIGINT or ``POST /v1/forget``."""
     host, port = parse_listen(settings.listen)
@@ -125,6 +135,7 @@ async def serve(settings: AgentSettings) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         await inventory.start()
+        await _finish_recreates(engine)
         sampler.start()
         await runner.setup()
         site = web.TCPSite(runner, host, port, ssl_context=server_ssl_context(creds))

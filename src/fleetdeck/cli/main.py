@@ -31,6 +31,7 @@ from fleetdeck.cli import (  # noqa: E402 - kept together as one block of the fl
     alerts,
     container_io,
     containers,
+    containers_make,
     environments,
     images,
     metrics,
@@ -44,6 +45,7 @@ from fleetdeck.cli import (  # noqa: E402 - kept together as one block of the fl
 app.add_typer(session.app)
 app.add_typer(environments.app, name="env")
 app.add_typer(containers.app)
+app.add_typer(containers_make.app)
 app.add_typer(container_io.app)
 app.add_typer(images.app, name="images")
 app.add_typer(images.top)

@@ -1,4 +1,4 @@
-"""Client methods for the fleet's containers: list, inspect, act, logs, stats, exec.
+"""Client methods for the fleet's containers: list, inspect, act, logs, stats, exec, create.
 
 A container ref is ``ENV/NAME``, ``ENV/ID-PREFIX`` or a fleet-unique id prefix; it is sent
 URL-quoted as one path segment and the server resolves it.
@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.client.base import BaseClient, parse, quote_segment, raise_if_stream_error
-from fleetdeck.client.models import ActionResult, ContainerPage
+from fleetdeck.client.models import ActionResult, ContainerPage, CreateResult
 from fleetdeck.types import ContainerStats, ExecResult, LogLine
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from fleetdeck.container_spec import ContainerSpec
 
 #: Actions ``POST /containers/{ref}/{action}`` accepts.
 CONTAINER_ACTIONS = ("start", "stop", "restart", "kill", "pause", "unpause")
@@ -166,3 +168,23 @@ class ContainersAPI(BaseClient):
         """``POST /containers/{ref}/exec``: run a command to completion; its output and code."""
         data = self._request("POST", _path(ref, "/exec"), json_body={"cmd": cmd})
         return parse(ExecResult, data)
+
+    def recreate_container(
+        self, ref: str, *, pull: bool = False, timeout: int | None = None
+    ) -> ActionResult:
+        """``POST /containers/{ref}/recreate``: same configuration, a new container."""
+        body: dict[str, Any] = {"pull": pull}
+        if timeout is not None:
+            body["timeout"] = timeout
+        data = self._request("POST", _path(ref, "/recreate"), json_body=body, timeout=900)
+        return parse(ActionResult, data or {})
+
+    def create_container(
+        self, environment: str, spec: ContainerSpec, *, node: str | None = None
+    ) -> CreateResult:
+        """``POST /containers``: create (and start) a container from ``spec``."""
+        body: dict[str, Any] = {"environment": environment, "spec": spec.model_dump(mode="json")}
+        if node is not None:
+            body["node"] = node
+        data = self._request("POST", "/containers", json_body=body, timeout=900)
+        return parse(CreateResult, data)

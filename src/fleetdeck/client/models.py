@@ -158,6 +158,19 @@ class ActionResult(BaseModel):
     container: Container | None = None
 
 
+class CreateFinding(BaseModel):
+    """A dangerous setting of a created container (only an admin's may have one)."""
+
+    rule: str
+    message: str
+
+
+class CreateResult(ActionResult):
+    """What ``POST /containers`` answers: the container and its dangerous settings."""
+
+    findings: list[CreateFinding] = Field(default_factory=list)
+
+
 class PruneResult(BaseModel):
     """What a prune removed and how many bytes it gave back."""
 

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
 
-from fleetdeck.server.fleet import api_containers, api_environments, api_resources, api_swarm
+from fleetdeck.server.fleet import (
+    api_container_ops,
+    api_containers,
+    api_environments,
+    api_resources,
+    api_swarm,
+)
 from fleetdeck.server.fleet.links import ClientTLS
 from fleetdeck.server.fleet.local import LocalAgentSupervisor
 from fleetdeck.server.fleet.local_envs import LocalEnvironments
@@ -23,6 +29,7 @@ if TYPE_CHECKING:
 
 router = APIRouter()
 router.include_router(api_environments.router)
+router.include_router(api_container_ops.router)  # before api_containers' /{ref}/{action}
 router.include_router(api_containers.router)
 router.include_router(api_resources.router)
 router.include_router(api_swarm.router)

@@ -12,6 +12,7 @@ from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.agent_streams import LOG_LINE
 from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response
+from fleetdeck.server.fleet.container_view import masked_inspect, stack_secrets
 from fleetdeck.server.fleet.inventory import MAX_LIMIT, ContainerQuery
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
@@ -227,9 +228,19 @@ async def container_remove(
 
 
 @router.get("/containers/{ref:path}")
-async def container_inspect(request: Request, ref: str, _: Viewer) -> Any:
-    """The engine's full inspect document of a container."""
+async def container_inspect(request: Request, ref: str, principal: Viewer) -> Any:
+    """The engine's full inspect document of a container.
+
+    A viewer gets it with secret-looking environment values masked (see
+    :mod:`fleetdeck.server.fleet.container_view`); an operator, who could read them with
+    ``exec`` anyway, gets them as they are.
+    """
     fleet = fleet_of(request)
     container = fleet.resolve(ref)
     link = fleet.links.get(container.environment, container.node)
-    return await link.call("GET", agent_path("containers", container.id))
+    inspect = await link.call("GET", agent_path("containers", container.id))
+    if principal.role.allows(Role.operator) or not isinstance(inspect, dict):
+        return inspect
+    stacks = getattr(request.app.state, "stacks", None)
+    secrets = await stack_secrets(stacks, container.environment, container.stack)
+    return masked_inspect(inspect, secrets)

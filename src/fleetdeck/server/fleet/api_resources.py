@@ -161,7 +161,7 @@ async def list_images(
 async def pull_image(request: Request, principal: Operator, body: PullBody) -> StreamingResponse:
     """Pull an image onto a node, streaming Docker's progress as NDJSON."""
     link = pick_node_link(fleet_of(request), body.environment, body.node)
-    auth = await _registry_auth(request, body.image)
+    auth = await registry_auth(request, body.image)
     payload: dict[str, Any] = {"image": body.image}
     if auth:
         payload["auth"] = auth
@@ -179,7 +179,8 @@ async def pull_image(request: Request, principal: Operator, body: PullBody) -> S
     return await ndjson_response(lines, record)
 
 
-async def _registry_auth(request: Request, image: str) -> dict[str, str] | None:
+async def registry_auth(request: Request, image: str) -> dict[str, str] | None:
+    """The stored credentials of the registry ``image`` is pulled from (None: anonymous)."""
     lookup = getattr(request.app.state, "registry_auth_for", None)
     if lookup is None:
         return None

@@ -1,0 +1,149 @@
+"""``POST /api/v1/containers`` (create from a spec) and ``…/{ref}/recreate``.
+
+Both are an operator's. Create is judged by the stack hardening rules first
+(:mod:`fleetdeck.server.fleet.container_rules`): what would give a container root on its node
+is an admin's alone. Recreate keeps a container's own configuration (it grants nothing the
+container did not have) and is refused for a container a fleetdeck stack manages: the
+stack's next deploy would see a container it did not make, so ``stack deploy`` it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from pydantic import BaseModel, Field
+
+from fleetdeck.container_spec import ContainerSpec, RecreateOptions
+from fleetdeck.errors import ConflictError
+from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.fleet import container_rules
+from fleetdeck.server.fleet.agent_paths import agent_path
+from fleetdeck.server.fleet.api_containers import ActionResult
+from fleetdeck.server.fleet.api_resources import registry_auth
+from fleetdeck.server.fleet.common import audited, fleet_of, pick_node_link
+from fleetdeck.server.stacks.adoption import FLEETDECK_REVISION
+from fleetdeck.types import Container, Role
+
+router = APIRouter(tags=["containers"])
+
+Operator = Annotated[Principal, Depends(require(Role.operator))]
+#: Seconds an agent may take to pull, create and swap (a big image's pull is most of it).
+AGENT_TIMEOUT = 900
+
+
+class CreateBody(BaseModel):
+    """A container to create on a node of an environment."""
+
+    environment: str = Field(min_length=1, max_length=128)
+    node: str | None = Field(default=None, min_length=1, max_length=255)
+    spec: ContainerSpec
+
+
+class Finding(BaseModel):
+    """A dangerous setting an admin's container has (shown, not refused)."""
+
+    rule: str
+    message: str
+
+
+class CreateResult(ActionResult):
+    """The created container and what of it an operator could not have asked for."""
+
+    findings: list[Finding] = Field(default_factory=list)
+
+
+async def _arrived(request: Request, environment: str, node: str, answer: Any) -> Container:
+    """The new container as the inventory has it, once it has it (its agent's word else)."""
+    fleet = fleet_of(request)
+    raw = dict(answer.get("container") or {})
+    raw.pop("image_ref", None)
+    raw.pop("image_digest", None)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 2.0
+    version = fleet.inventory.version
+    while True:
+        state = fleet.inventory.find_node(environment, node)
+        current = state.containers.get(raw.get("id", "")) if state else None
+        if current is not None:
+            return Container(**current.model_dump(), environment=environment, node=node)
+        if loop.time() >= deadline:
+            return Container(**raw, environment=environment, node=node)
+        version = await fleet.inventory.wait_changed(version, deadline - loop.time())
+
+
+async def managed_by_stack(request: Request, container: Container) -> bool:
+    """Whether a fleetdeck stack made the container (its label, or a stack of that name here)."""
+    if FLEETDECK_REVISION in container.labels:
+        return True
+    stacks = getattr(request.app.state, "stacks", None)
+    if stacks is None or not container.stack:
+        return False
+    stored = await stacks.repo.find(container.stack)
+    return stored is not None and stored.environment == container.environment
+
+
+@router.post("/containers", response_model=CreateResult)
+async def container_create(request: Request, principal: Operator, body: CreateBody) -> Any:
+    """Create (and start) a container on a node; dangerous settings are an admin's."""
+    findings = container_rules.check(body.spec, principal)
+    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    payload: dict[str, Any] = {"spec": body.spec.model_dump(mode="json")}
+    auth = await registry_auth(request, body.spec.image)
+    if auth:
+        payload["auth"] = auth
+    target = f"{link.where}/{body.spec.name or '?'}"
+    answer = await audited(
+        request,
+        principal,
+        "container.create",
+        target,
+        link.call("POST", "/v1/containers", json_body=payload, timeout=AGENT_TIMEOUT),
+        detail={"image": body.spec.image, "rules": sorted({rule for rule, _ in findings})},
+    )
+    container = await _arrived(request, link.environment, link.node, answer)
+    return CreateResult(
+        container=container, findings=[Finding(rule=r, message=m) for r, m in findings]
+    )
+
+
+@router.post("/containers/{ref:path}/recreate", response_model=ActionResult)
+async def container_recreate(
+    request: Request,
+    ref: str,
+    principal: Operator,
+    body: Annotated[RecreateOptions | None, Body()] = None,
+) -> ActionResult:
+    """Recreate a container with the same configuration (``pull``: pull its image first)."""
+    options = body or RecreateOptions()
+    fleet = fleet_of(request)
+    container = fleet.resolve(ref)
+    target = f"{container.environment}/{container.node}/{container.name}"
+    if await managed_by_stack(request, container):
+        raise ConflictError(
+            f"{target} belongs to the fleetdeck stack {container.stack!r}: it is not recreated "
+            "on its own",
+            hint=f"fleetdeck stack deploy {container.stack}",
+        )
+    link = fleet.links.get(container.environment, container.node)
+    payload: dict[str, Any] = options.model_dump(exclude_none=True)
+    auth = await registry_auth(request, container.image_ref) if options.pull else None
+    if auth:
+        payload["auth"] = auth
+    answer = await audited(
+        request,
+        principal,
+        "container.recreate",
+        target,
+        link.call(
+            "POST",
+            agent_path("containers", container.id, "recreate"),
+            json_body=payload,
+            timeout=AGENT_TIMEOUT,
+        ),
+        detail={"pull": options.pull},
+    )
+    return ActionResult(
+        container=await _arrived(request, container.environment, container.node, answer)
+    )
