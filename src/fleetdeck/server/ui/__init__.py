@@ -16,6 +16,7 @@ from fleetdeck.server.ui import (
     pages,
     pages_admin,
     pages_alerts,
+    pages_container,
     pages_logs,
     pages_metrics,
     stacks,
@@ -33,6 +34,7 @@ __all__ = ["install"]
 
 def install(app: FastAPI) -> None:
     """Mount the UI on ``app`` and run its change feed while the app runs."""
+    app.include_router(pages_container.router)  # /containers/new before /containers/{ref}
     app.include_router(pages.router)
     app.include_router(pages_admin.router)
     app.include_router(stacks.router)

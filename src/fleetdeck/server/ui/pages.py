@@ -25,6 +25,7 @@ from fleetdeck.server.ui.dashboard import (
     ports_text,
 )
 from fleetdeck.server.ui.dashboard_events import Event, recent_events
+from fleetdeck.server.ui.pages_container import container_config
 from fleetdeck.server.ui.pages_metrics import host_targets
 from fleetdeck.server.ui.web import FragmentUser, PageUser, render
 
@@ -167,11 +168,12 @@ def _container_context(request: Request, ref: str) -> dict[str, Any]:
 
 @router.get("/containers/{ref:path}")
 async def container_page(request: Request, ref: str, who: PageUser) -> Response:
-    """One container: overview, actions, logs, stats, inspect and console."""
+    """One container: overview and configuration, actions, logs, stats, inspect, console."""
     try:
         context = _container_context(request, ref)
     except FleetdeckError as exc:
         return _not_found(request, who, exc)
+    context |= await container_config(request, context["c"])
     return render(request, who, "container.html", **context)
 
 

@@ -142,6 +142,26 @@
     });
   }
   document.addEventListener("fleet:refreshed", syncActions);
+
+  // Recreate (optionally pulling first): a new container with the same configuration. The
+  // page is loaded again after it, as the container has a new id (and maybe a new image).
+  page.querySelectorAll("[data-recreate]").forEach((btn) => btn.addEventListener("click", async () => {
+    const pull = btn.dataset.recreate === "pull";
+    const ok = await fd.confirm(`${pull ? "Pull and recreate" : "Recreate"} ${ref}?`,
+      (pull ? "The image is pulled first; if that fails nothing changes. " : "") +
+      "A new container with the same configuration replaces this one (the old one is stopped and removed; named volumes stay).",
+      pull ? "Pull & recreate" : "Recreate");
+    if (!ok) return;
+    btn.disabled = true; btn.classList.add("busy");
+    try {
+      const result = await fd.api("POST", `/containers/${ref}/recreate`, { pull });
+      fd.toast(`recreated ${ref}: new id ${result.container.id.slice(0, 12)}`, "ok");
+      location.reload();
+    } catch (err) {
+      fd.fail(err, "recreate");
+      btn.disabled = false; btn.classList.remove("busy");
+    }
+  }));
   syncActions();
 
   const initial = Array.from(page.querySelectorAll("[role=tab]")).find((t) => "#" + t.dataset.tab === location.hash);
