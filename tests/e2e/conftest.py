@@ -6,17 +6,21 @@ coming up or going down beside the browser tests never abort its requests.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from fleetdeck.lab import Lab
 from tests.e2e.browser_netns import browser_namespace
 from tests.e2e.ui_helpers import CHROMIUM, CHROMIUM_ARGS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from fleetdeck.lab import LabRecord
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +39,14 @@ def browser(chromium: str) -> Iterator[Browser]:
         instance = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+
+
+@pytest.fixture(scope="module")
+def e2e_lab(request: pytest.FixtureRequest) -> LabRecord:
+    """``fleet3``, or (to iterate on the UI) the running lab named by FLEETDECK_E2E_LAB."""
+    existing = os.environ.get("FLEETDECK_E2E_LAB")
+    record: LabRecord = (
+        Lab(existing).require_record() if existing else request.getfixturevalue("fleet3")
+    )
+    assert record.server is not None
+    return record
