@@ -159,7 +159,7 @@ def run(
     ca_cert: CaCertOpt = None,
     output: OutputOpt = OutputFormat.table,
 ) -> None:
-    """Create and start a container on a node, like ``docker run -d``.
+    """Create and start a container on a node, like ``docker run -d`` (options before IMAGE).
 
     What gives a container root on its node (--privileged, a dangerous --cap-add, a host path
     as volume, --network host) is an admin's alone, by the same rules as a stack deploy.
