@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -102,6 +102,23 @@ def test_overview_masks_the_secret_and_duplicate_creates_the_copy(
     assert [m["Name"] for m in copy["Mounts"]] == [f"cfgvol-{TAG}"]
     assert copy["HostConfig"]["RestartPolicy"]["Name"] == "always"
     assert copy["Config"]["Labels"]["team"] == "web"
+
+    # Recreate the copy from its page: the page comes back with the new container's id.
+    expect(page.locator("[data-overview]")).to_contain_text(copy["Id"][:12])
+    page.locator("[data-recreate='']").click()
+    page.locator("[data-confirm-ok]").click()
+
+    def recreated() -> dict[str, Any] | None:
+        """The copy once the new one holds its name and runs (during the swap: None)."""
+        out = docker(fleet.nodes[0], "inspect", f"{name}-copy", check=False)
+        found: list[dict[str, Any]] = json.loads(out or "[]")
+        if found and found[0]["Id"] != copy["Id"] and found[0]["State"]["Status"] == "running":
+            return found[0]
+        return None
+
+    new = wait_for("the new container", recreated, timeout=60)
+    expect(page.locator("[data-overview]")).to_contain_text(new["Id"][:12], timeout=30000)
+    expect(page.locator("[data-config-env] tr[data-masked]")).to_contain_text("API_TOKEN")
 
 
 def test_a_viewer_sees_the_mask_and_no_way_to_copy(
