@@ -72,6 +72,16 @@ class ContainerSpec(BaseModel):
     pull: Literal["missing", "always", "never"] = "missing"
     start: bool = True
 
+    @field_validator("networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name in ("host", "none", "default") or ":" in name:
+                # The host's namespace is network_mode's (judged as host-network); another
+                # container's ("container:ID") is not offered.
+                raise ValueError(f"{name!r} is not a network name (host: network_mode)")
+        return value
+
     @field_validator("env")
     @classmethod
     def _assignments(cls, value: list[str]) -> list[str]:

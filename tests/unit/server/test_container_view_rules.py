@@ -125,3 +125,9 @@ def test_prefill_copies_the_container_but_not_its_images_defaults() -> None:
         {"type": "volume", "source": "data", "target": "/data", "read_only": False}
     ]
     ContainerSpec.model_validate(out)  # the form's starting point is a valid spec
+
+
+@pytest.mark.parametrize("network", ["host", "none", "container:abc"])
+def test_a_namespace_is_not_a_network_name(network: str) -> None:
+    with pytest.raises(ValueError, match="not a network name"):
+        ContainerSpec.model_validate({"image": "web:1", "networks": [network]})

@@ -110,7 +110,7 @@ def prefill(inspect: dict[str, Any], image_config: dict[str, Any] | None) -> dic
         "entrypoint": None if entrypoint == image.get("Entrypoint") else entrypoint,
         "ports": ports,
         "mounts": mounts,
-        "networks": [] if mode in ("default", "bridge") and networks == ["bridge"] else networks,
+        "networks": [] if networks == ["bridge"] or mode in ("host", "none") else networks,
         "network_mode": mode if mode in ("host", "none") else None,
         "restart": (host.get("RestartPolicy") or {}).get("Name") or "no",
         "labels": {
