@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from fleetdeck.container_spec import ContainerSpec
+from fleetdeck.errors import PermissionDeniedError
 from fleetdeck.types import Role
 from tests.conftest import client_for, fleetdeck, fleetdeck_json, server_env
 from tests.integration.docker_cli import docker
@@ -78,7 +80,10 @@ def test_recreate_pulls_the_image_and_keeps_the_configuration(
     docker(node, "tag", fleet3.images["web"], pushed)  # the node itself still has v1 there
     try:
         _seen(fleet3, name)
-        out = fleetdeck_json("recreate", f"{node.name}/{name}", "--pull", env=server_env(fleet3))
+        # -t 1: the lab's httpd, pid 1, ignores SIGTERM; no need to wait 10 s for the kill.
+        out = fleetdeck_json(
+            "recreate", f"{node.name}/{name}", "--pull", "-t", "1", env=server_env(fleet3)
+        )
         new = _inspect(node, name)
         assert out[0]["container"]["id"] == new["Id"] != old["Id"]
         assert old["Id"] not in docker(node, "ps", "-aq", "--no-trunc").split()
@@ -143,7 +148,7 @@ def test_an_interrupted_recreate_converges_on_the_next(fleet3: LabRecord) -> Non
         with client_for(fleet3) as client:
             wait_for(forwards, lambda: client.list_containers(name=forwards).total >= 1)
         for name, mine in ((backwards, "MINE=1"), (forwards, "MINE=2")):
-            fleetdeck("recreate", f"{node.name}/{name}", env=server_env(fleet3))
+            fleetdeck("recreate", f"{node.name}/{name}", "-t", "1", env=server_env(fleet3))
             now = _inspect(node, name)
             assert now["State"]["Status"] == "running" and mine in now["Config"]["Env"]
             assert not [n for n in _names(node) if n.startswith(name + ".")]
@@ -212,17 +217,21 @@ def test_run_creates_a_container_and_refuses_an_operator_the_dangerous_options(
         ]
         assert list(made["NetworkSettings"]["Networks"]) == [net]
         assert made["Config"]["Labels"]["suite"] == "run"
-        for flags, rule in (
-            (["--privileged"], "privileged"),
-            (["-v", "/srv/data:/data"], "host-mount"),
-            (["-v", "/var/run/docker.sock:/s"], "docker-socket"),
-            (["--network", "host"], "host-network"),
-            (["--cap-add", "SYS_ADMIN"], "capability"),
-        ):
-            proc = fleetdeck("run", "-e", node.name, "--name", refused, *flags, web,
-                             env=operator, check=False)  # fmt: skip
-            assert proc.returncode == 3, proc.stderr
-            assert rule in proc.stderr and "admin" in proc.stderr
+        proc = fleetdeck("run", "-e", node.name, "--name", refused, "--privileged", web,
+                         env=operator, check=False)  # fmt: skip
+        assert proc.returncode == 3 and "privileged" in proc.stderr and "admin" in proc.stderr
+        with client_for(fleet3, token=operator["FLEETDECK_TOKEN"]) as client:
+            for change, rule in (
+                ({"mounts": [{"type": "bind", "source": "/srv/data", "target": "/data"}]},
+                 "host-mount"),
+                ({"mounts": [{"type": "bind", "source": "/var/run/docker.sock", "target": "/s"}]},
+                 "docker-socket"),
+                ({"network_mode": "host"}, "host-network"),
+                ({"cap_add": ["SYS_ADMIN"]}, "capability"),
+            ):  # fmt: skip
+                spec = ContainerSpec.model_validate({"image": web, "name": refused, **change})
+                with pytest.raises(PermissionDeniedError, match=rule):
+                    client.create_container(node.name, spec)
         assert refused not in _names(node)
         # An admin may (and is told what the container can do).
         admin = fleetdeck("run", "-e", node.name, "--name", refused, "-v", "/tmp:/d", web,  # noqa: S108

@@ -36,6 +36,8 @@ OLD_SUFFIX = ".fd-old"
 #: would be undone (a Swarm task) or drift from the stack's revision (a fleetdeck stack).
 SWARM_TASK_LABEL = "com.docker.swarm.task.id"
 STACK_REVISION_LABEL = "io.fleetdeck.stack.revision"
+#: One recreate of a name at a time (a second one waits, then recreates the first's result).
+_LOCKS: dict[tuple[str, str], asyncio.Lock] = {}
 #: Config keys whose value an image supplies when the container does not set it.
 _IMAGE_DEFAULTS = ("Cmd", "Entrypoint", "WorkingDir", "User", "StopSignal", "Healthcheck")
 
@@ -171,8 +173,11 @@ async def _remove(engine: Engine, ref: str) -> None:
     await engine.remove_container(ref, force=True, volumes=False)
 
 
-async def converge(engine: Engine, name: str) -> None:
-    """Finish (or undo) an interrupted recreate of ``name``; nothing if there is none."""
+async def converge(engine: Engine, name: str, timeout: int | None = None) -> None:
+    """Finish (or undo) an interrupted recreate of ``name``; nothing if there is none.
+
+    ``timeout``: seconds an old container gets to stop (None: its own stop timeout).
+    """
     current, new, old = await asyncio.gather(
         _inspect_or_none(engine, name),
         _inspect_or_none(engine, name + NEW_SUFFIX),
@@ -189,7 +194,7 @@ async def converge(engine: Engine, name: str) -> None:
     if old is not None and current is not None:
         # The new container holds the name: go forwards.
         log.warning("recreate of %s was interrupted: starting the new container", name)
-        await _stop(engine, old["Id"])
+        await _stop(engine, old["Id"], timeout)
         await engine.container_action(current["Id"], "start")
         await _remove(engine, old["Id"])
 
@@ -239,7 +244,20 @@ async def recreate(
     if why:
         raise ConflictError(f"{_name(inspect)} is not recreated: {why}")
     name = _name(inspect)
-    await converge(engine, name)
+    lock = _LOCKS.setdefault((engine.docker_host, name), asyncio.Lock())
+    async with lock:
+        return await _recreate(engine, name, pull=pull, auth=auth, timeout=timeout)
+
+
+async def _recreate(
+    engine: Engine,
+    name: str,
+    *,
+    pull: bool,
+    auth: Mapping[str, str] | None,
+    timeout: int | None,
+) -> str:
+    await converge(engine, name, timeout)
     inspect = await engine.inspect_container(name)
     image = str((inspect.get("Config") or {}).get("Image") or "")
     if pull:
