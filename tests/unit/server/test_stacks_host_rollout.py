@@ -46,9 +46,12 @@ class _FakeNode:
     def _observed(self, cid: str) -> ObservedContainer:
         c = self.containers[cid]
         health = ("healthy" if self.healthy else "unhealthy") if c["new"] else "healthy"
+        log = [{"ExitCode": 0, "Output": "ok"}]
+        if health == "unhealthy":  # what Docker keeps of the last runs: the newest is last
+            log.append({"ExitCode": 3, "Output": "cannot reach db:5432\nretrying\n"})
         return ObservedContainer.from_inspect({
             "Id": cid, "Name": f"/{c['name']}", "Image": "sha256:img",
-            "State": {"Status": c["state"], "Health": {"Status": health}},
+            "State": {"Status": c["state"], "Health": {"Status": health, "Log": log}},
             "Config": {"Image": "img", "Healthcheck": {"Test": ["CMD", "true"]},
                        "Labels": {L_SERVICE: "web", L_NUMBER: str(c["number"]), L_HASH: c["hash"]}},
             "NetworkSettings": {"Networks": {NET: {"Aliases": c["aliases"]}}},
@@ -89,10 +92,6 @@ class _FakeNode:
         return [c["name"] for c in self.containers.values()]
 
 
-async def _ignore(_: ProgressEvent) -> None:
-    return None
-
-
 async def _roll(
     tmp_path: Path,
     healthy: bool,
@@ -100,6 +99,7 @@ async def _roll(
     old_replicas: int = 2,
     node: _FakeNode | None = None,
     strategy: Strategy = Strategy.start_first,
+    events: list[ProgressEvent] | None = None,
 ) -> tuple[_FakeNode, Rollout, HealthGateError | None, ServiceConvergence]:
     path = tmp_path / "compose.yaml"
     replicas = max(old_replicas, 2)
@@ -113,7 +113,12 @@ async def _roll(
         old = [node.add(f"old{n}", n, "h1", ["web"]) for n in range(1, old_replicas + 1)]
     else:
         old = [node._observed(cid) for cid in node.containers]
-    rollout = Rollout(node, ReplicaContext("shop", 2, "/w", []), _ignore)  # type: ignore[arg-type]
+
+    async def record(event: ProgressEvent) -> None:
+        if events is not None:
+            events.append(event)
+
+    rollout = Rollout(node, ReplicaContext("shop", 2, "/w", []), record)  # type: ignore[arg-type]
     image = ImageChoice("r/web@sha256:b", "r/web@sha256:b", "sha256:new")
     policy = update_policy(spec, None, strategy)
     policy = dataclasses.replace(policy, failure_action=failure_action)
@@ -150,7 +155,10 @@ async def test_new_replicas_get_the_name_when_healthy_and_old_ones_lose_it_befor
 async def test_a_failed_gate_restores_the_old_replicas(tmp_path: Path) -> None:
     node, rollout, error, _ = await _roll(tmp_path, healthy=False)
     assert isinstance(error, HealthGateError)
-    assert "healthcheck" in error.message
+    # Why, in the healthcheck's own words: its last run's exit code and output, one line.
+    assert error.message == (
+        "new shop-web-3 failed its healthcheck (exit 3: cannot reach db:5432 retrying)"
+    )
     assert (error.service, error.failure_action) == ("web", "rollback")
     await rollout.undo({"web": build_spec(
         load_project([tmp_path / "compose.yaml"], project_name="shop", env={}), "web",
@@ -229,3 +237,45 @@ async def test_continue_on_a_new_service_takes_the_failed_replicas_out_of_the_na
     # Created with the name (a first deploy), then taken out of it once they failed.
     assert ("alias-", "new1") in node.calls and ("alias-", "new2") in node.calls
     assert all("web" not in c["aliases"] for c in node.containers.values())
+
+
+async def test_progress_tells_a_new_replica_from_the_old_one_of_the_same_name(
+    tmp_path: Path,
+) -> None:
+    events: list[ProgressEvent] = []
+    node, rollout, error, _ = await _roll(
+        tmp_path, healthy=True, strategy=Strategy.stop_first, events=events
+    )
+    assert error is None
+    await rollout.commit()
+    # Stop-first: old1 gave up shop-web-1 and new1 took it: the same name, two containers.
+    about = [e for e in events if e.container == "shop-web-1" or e.container_id == "old1"]
+    said = [(e.step, e.status, e.message) for e in about]
+    assert ("create", "started", "creating new shop-web-1 (replaces old1)") in said
+    assert ("start", "ok", "started new shop-web-1 (replaces old1)") in said
+    assert ("health", "ok", "new shop-web-1 is healthy") in said
+    assert ("stop", "ok", "stopped old shop-web-1 (old1)") in said
+    assert ("remove", "ok", "removed old shop-web-1 (old1)") in said
+    for event in about:  # the keys say it too, for scripts and the UI
+        if event.replica == "old":
+            assert (event.container_id, event.replaces) == ("old1", None), event
+        else:
+            assert event.replica == "new" and event.replaces == "old1", event
+    started = next(e for e in about if e.step == "start")
+    assert started.container_id == "new1"
+    assert {"replica", "container_id", "replaces"} <= set(started.to_json())
+
+
+async def test_an_undo_says_which_replicas_it_removed_and_restarted(tmp_path: Path) -> None:
+    events: list[ProgressEvent] = []
+    node, rollout, error, _ = await _roll(
+        tmp_path, healthy=False, strategy=Strategy.stop_first, events=events
+    )
+    assert error is not None
+    assert error.message.startswith("new shop-web-1 failed its healthcheck (exit 3: ")
+    await rollout.undo({"web": build_spec(
+        load_project([tmp_path / "compose.yaml"], project_name="shop", env={}), "web",
+        secret_versions={}, hash_key=b"k")})  # fmt: skip
+    said = [e.message for e in events if e.step == "rollback"]
+    assert "removed new shop-web-1 (new1)" in said
+    assert "restarted old shop-web-1 (old1)" in said

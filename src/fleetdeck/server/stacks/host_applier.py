@@ -149,6 +149,8 @@ class HostApplier:
         try:
             failures = await self._services(project, observed, specs, images, rollout, strategy)
         except HealthGateError as exc:
+            # Said before the undo's lines, so a progress log shows why it undoes.
+            await rollout.say("health", "failed", exc.message, exc.service, None)
             if exc.failure_action == "pause":
                 await rollout.settle()
                 message = f"{exc.message}; update paused (failure_action: pause), nothing undone"

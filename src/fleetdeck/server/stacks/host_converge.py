@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from fleetdeck.errors import FleetdeckError, NodeUnreachableError
 from fleetdeck.server.stacks.host_plan import is_current
+from fleetdeck.server.stacks.host_progress import Replica
 from fleetdeck.server.stacks.host_rollout import NO_HEALTHCHECK_MONITOR_S, HealthGateError
 from fleetdeck.server.stacks.plan import Strategy
 
@@ -113,7 +114,7 @@ class ServiceConvergence:
             if container.running and not self.job and self._lacks_aliases(container):
                 # A replica an interrupted deploy left without its name: gate, then name it.
                 try:
-                    await self._gate_and_attach(container.id, container.name)
+                    await self._gate_and_attach(Replica(container.name, None, container.id))
                 except HealthGateError as exc:
                     await self._failed(exc, container.id)
         need = wanted - len(keep)
@@ -125,7 +126,10 @@ class ServiceConvergence:
             if not self.policy.start_first:
                 for item in old:
                     await self._retire(item, drain=serving)
-            new = await asyncio.gather(*(self._new_replica(fresh) for _ in range(count)))
+            # Each new replica of the batch takes one old one's place (for progress).
+            successors = [self._new_replica(fresh, o.id) for o in old]
+            successors += [self._new_replica(fresh, None) for _ in range(count - len(old))]
+            new = await asyncio.gather(*successors)
             if self.policy.start_first:
                 for item in old:
                     await self._retire(item, drain=True)
@@ -147,27 +151,32 @@ class ServiceConvergence:
             for net, endpoint in self.spec.networks.items()
         )
 
-    async def _gate_and_attach(self, cid: str, name: str) -> None:
-        await self.rollout.wait_healthy(self.spec, cid, name, self.policy.monitor)
-        await self.rollout.attach(self.spec, cid)
+    async def _gate_and_attach(self, who: Replica) -> None:
+        assert who.cid is not None  # noqa: S101 - only a created container is gated
+        await self.rollout.wait_healthy(self.spec, who, self.policy.monitor)
+        await self.rollout.attach(self.spec, who.cid)
 
-    async def _new_replica(self, fresh: bool) -> str | None:
+    async def _new_replica(self, fresh: bool, replaces: str | None) -> str | None:
+        """Create, start and gate one replica; ``replaces`` is the old one it succeeds."""
         number = self._next_number()
         name = f"{self.rollout.ctx.stack}-{self.spec.service}-{number}"
+        text = Replica(name, "new", None, replaces).text
         try:
-            cid = await self.rollout.create(self.spec, self.image.ref, number, with_aliases=fresh)
+            cid = await self.rollout.create(
+                self.spec, self.image.ref, number, with_aliases=fresh, replaces=replaces
+            )
         except NodeUnreachableError:
             raise  # the node is gone: nothing can be undone now; the next deploy converges
         except FleetdeckError as exc:
             # The engine refused the replica (a start error, a clash): a failed gate as well.
-            failed = HealthGateError(f"{name} could not start: {exc.message}")
+            failed = HealthGateError(f"{text} could not start: {exc.message}")
             failed.__cause__ = exc
             return await self._failed(failed, None)
         try:
             if self.job:
                 await self._wait_job(cid, name)
             else:
-                await self._gate_and_attach(cid, name)
+                await self._gate_and_attach(Replica(name, "new", cid, replaces))
         except HealthGateError as exc:
             return await self._failed(exc, cid)
         return cid

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from fleetdeck.errors import NotFoundError
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.agent_streams import PULL_PROGRESS
+from fleetdeck.server.stacks.host_progress import last_health_check
 from fleetdeck.server.stacks.host_spec import (
     L_HASH,
     L_KEYS,
@@ -54,6 +55,8 @@ class ObservedContainer:
     exit_code: int | None = None
     #: The image as the Compose file wrote it (see :func:`fleetdeck.types.image_reference`).
     image_ref: str = ""
+    #: The newest healthcheck run (exit code, output), None before the first one.
+    last_check: tuple[int | None, str] | None = None
 
     @property
     def running(self) -> bool:
@@ -97,6 +100,7 @@ class ObservedContainer:
             published=published,
             exit_code=state.get("ExitCode") if state.get("Status") == "exited" else None,
             image_ref=image_reference(str(config.get("Image", "")), labels)[0],
+            last_check=last_health_check(state),
         )
 
     @property

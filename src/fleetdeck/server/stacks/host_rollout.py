@@ -6,6 +6,7 @@ has, becomes healthy, and only then gets the service alias; an old replica first
 alias (it is reconnected with its own address, so connections in flight survive), is given
 :data:`DRAIN_S` to finish them, and only then stops. Old replicas are stopped, not removed,
 until the whole deploy succeeded: :meth:`Rollout.undo` restarts them if a health gate fails.
+Progress names each replica as new or old (see :mod:`.host_progress`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import FleetdeckError
+from fleetdeck.server.stacks.host_progress import Replica, health_reason, short_id
 from fleetdeck.server.stacks.host_spec import container_name, replica_labels
 from fleetdeck.server.stacks.plan import ProgressEvent
 from fleetdeck.types import IMAGE_REF_LABEL
@@ -79,6 +81,7 @@ class Journal:
     detached: list[tuple[str, str]] = field(default_factory=list)  # old, alias removed
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (id, name before) of retired
     stopping: list[asyncio.Task[None]] = field(default_factory=list)  # stops in flight
+    names: dict[str, str] = field(default_factory=dict)  # id → STACK-SERVICE-N, for progress
 
 
 class Rollout:
@@ -91,11 +94,19 @@ class Rollout:
         self.journal = Journal()
 
     async def say(
-        self, step: str, status: str, message: str, service: str | None, container: str | None
+        self,
+        step: str,
+        status: str,
+        message: str,
+        service: str | None,
+        container: str | None,
+        *,
+        who: Replica | None = None,
     ) -> None:
-        """Emit one progress event."""
+        """Emit one progress event; ``who`` adds which replica it is about (new or old)."""
+        extra = who.fields() if who is not None else {}
         await self.progress(
-            ProgressEvent(self.ctx.stack, step, status, message, service, container)
+            ProgressEvent(self.ctx.stack, step, status, message, service, container, **extra)
         )
 
     # ------------------------------------------------------------------ replicas
@@ -121,10 +132,20 @@ class Rollout:
         return config
 
     async def create(
-        self, spec: ServiceSpec, image: str, number: int, *, with_aliases: bool
+        self,
+        spec: ServiceSpec,
+        image: str,
+        number: int,
+        *,
+        with_aliases: bool,
+        replaces: str | None = None,
     ) -> str:
-        """Create and start one replica; service aliases now or (rolling) once healthy."""
+        """Create and start one replica; service aliases now or (rolling) once healthy.
+
+        ``replaces`` is the id of the old replica this one takes over from, for progress.
+        """
         name = container_name(self.ctx.stack, spec.service, number)
+        who = Replica(name, "new", None, replaces)
         networks = {
             net: endpoint if with_aliases else {**endpoint, "Aliases": []}
             for net, endpoint in spec.networks.items()
@@ -134,39 +155,52 @@ class Rollout:
         if first is not None:
             config["NetworkingConfig"] = {"EndpointsConfig": {first: networks.pop(first)}}
             config["HostConfig"]["NetworkMode"] = first
-        await self.say("create", "started", f"creating {name}", spec.service, name)
+        await self.say(
+            "create", "started", f"creating {who.text}{who.succession}", spec.service, name,
+            who=who,
+        )  # fmt: skip
         cid = await self.node.create_container(name, config, networks)
         self.journal.created.append((spec.service, cid))
+        self.journal.names[cid] = name
+        who = Replica(name, "new", cid, replaces)
         await self.node.action(cid, "start")
-        await self.say("start", "ok", f"started {name}", spec.service, name)
+        await self.say(
+            "start", "ok", f"started {who.text}{who.succession}", spec.service, name, who=who
+        )
         return cid
 
-    async def wait_healthy(self, spec: ServiceSpec, cid: str, name: str, monitor: float) -> None:
+    async def wait_healthy(self, spec: ServiceSpec, who: Replica, monitor: float) -> None:
         """Wait until the container is healthy (or up for ``monitor`` s without a healthcheck).
 
         Raises:
-            HealthGateError: It became unhealthy, exited, or no verdict came in time.
+            HealthGateError: It became unhealthy, exited, or no verdict came in time; the
+                message has the healthcheck's last exit code and output, which say why.
         """
-        await self.say("health", "started", f"waiting for {name} to be healthy", spec.service, name)
+        assert who.cid is not None  # noqa: S101 - only a created container is waited for
+        name, text = who.name, who.text
+        await self.say(
+            "health", "started", f"waiting for {text} to be healthy", spec.service, name, who=who
+        )
         started = time.monotonic()
         deadline = started + HEALTH_MARGIN_S + _healthcheck_budget(spec)
         while True:
-            seen = await self.node.inspect(cid)
+            seen = await self.node.inspect(who.cid)
             if seen is None or seen.state in ("exited", "dead"):
-                raise HealthGateError(
-                    f"{name} stopped while starting (state {seen and seen.state})"
-                )
+                raise HealthGateError(f"{text} stopped while starting ({_stopped(seen)})")
             if seen.has_healthcheck:
                 if seen.health == "healthy":
                     break
                 if seen.health == "unhealthy":
-                    raise HealthGateError(f"{name} failed its healthcheck")
+                    why = health_reason(seen.last_check)
+                    raise HealthGateError(f"{text} failed its healthcheck ({why})")
             elif seen.running and time.monotonic() - started >= monitor:
                 break
             if time.monotonic() > deadline:
-                raise HealthGateError(f"{name} did not become healthy in time")
+                why = health_reason(seen.last_check)
+                last = f" (last check: {why})" if why else ""
+                raise HealthGateError(f"{text} did not become healthy in time{last}")
             await asyncio.sleep(POLL_S)
-        await self.say("health", "ok", f"{name} is healthy", spec.service, name)
+        await self.say("health", "ok", f"{text} is healthy", spec.service, name, who=who)
 
     async def attach(self, spec: ServiceSpec, container: ObservedContainer | str) -> None:
         """Give a replica its service aliases on every network where it lacks them."""
@@ -206,6 +240,8 @@ class Rollout:
         It is renamed ``<id12>_STACK-SERVICE-N`` as Compose renames a replaced container, so
         its number is free for a new replica (numbers stay low across rolling updates).
         """
+        who = Replica(old.name, "old", old.id)
+        self.journal.names[old.id] = old.name
         if old.running:
             await self.detach(spec, old)
         if not old.replaced:
@@ -213,7 +249,9 @@ class Rollout:
             self.journal.renamed.append((old.id, old.name))
         if old.running:
             if drain:
-                await self.say("stop", "info", f"draining {old.name}", spec.service, old.name)
+                await self.say(
+                    "stop", "info", f"draining {who.text}", spec.service, old.name, who=who
+                )
                 await asyncio.sleep(DRAIN_S)
             # Out of DNS and drained: its stop (grace period included) need not hold up the
             # next batch; commit/undo wait for it.
@@ -223,7 +261,12 @@ class Rollout:
 
     async def _stop(self, spec: ServiceSpec, old: ObservedContainer) -> None:
         await self.node.action(old.id, "stop")
-        await self.say("stop", "ok", f"stopped {old.name}", spec.service, old.name)
+        who = Replica(old.name, "old", old.id)
+        await self.say("stop", "ok", f"stopped {who.text}", spec.service, old.name, who=who)
+
+    def _known(self, cid: str, role: str) -> Replica:
+        """A replica this deploy created or retired, by id (its name from the journal)."""
+        return Replica(self.journal.names.get(cid, short_id(cid) or cid), role, cid)
 
     async def settle(self) -> None:
         """Wait for the stops in flight (their errors are reported, not raised)."""
@@ -239,7 +282,8 @@ class Rollout:
         await self.settle()
         for service, cid in self.journal.retired:
             await self.node.remove(cid)
-            await self.say("remove", "ok", f"removed old replica {cid[:12]}", service, None)
+            who = self._known(cid, "old")
+            await self.say("remove", "ok", f"removed {who.text}", service, None, who=who)
 
     async def undo(self, specs: dict[str, ServiceSpec]) -> None:
         """Put the previous replicas back: remove new ones, restart and re-attach old ones."""
@@ -247,12 +291,16 @@ class Rollout:
         await self.settle()
         for service, cid in reversed(self.journal.created):
             await self.node.remove(cid)
-            await self.say("rollback", "info", f"removed new replica {cid[:12]}", service, None)
+            who = self._known(cid, "new")
+            text = f"removed new {who.name} ({short_id(cid)})"
+            await self.say("rollback", "info", text, service, None, who=who)
         for cid, name in reversed(self.journal.renamed):
             await self.node.rename(cid, name)  # its name is free: the new replica is gone
         restored = {cid for _, cid in self.journal.stopped}
-        for _, cid in self.journal.stopped:
+        for service, cid in self.journal.stopped:
             await self.node.action(cid, "start")
+            who = self._known(cid, "old")
+            await self.say("rollback", "info", f"restarted {who.text}", service, who.name, who=who)
         for service, cid in [*self.journal.stopped, *self.journal.detached]:
             spec = specs.get(service)
             if spec is None:
@@ -262,11 +310,20 @@ class Rollout:
                 continue
             if cid in restored and seen.has_healthcheck:
                 try:
-                    await self.wait_healthy(spec, cid, seen.name, NO_HEALTHCHECK_MONITOR_S)
+                    who = Replica(seen.name, "old", cid)
+                    await self.wait_healthy(spec, who, NO_HEALTHCHECK_MONITOR_S)
                 except HealthGateError as exc:
                     await self.say("rollback", "failed", exc.message, service, seen.name)
             await self.attach(spec, cid)
         await self.say("rollback", "ok", "previous containers restored", None, None)
+
+
+def _stopped(seen: ObservedContainer | None) -> str:
+    """``state exited, exit code 1`` (or ``gone``) for a replica that stopped while starting."""
+    if seen is None:
+        return "gone"
+    code = f", exit code {seen.exit_code}" if seen.exit_code is not None else ""
+    return f"state {seen.state}{code}"
 
 
 def _healthcheck_budget(spec: ServiceSpec) -> float:

@@ -168,6 +168,12 @@ class ProgressEvent:
 
     ``step`` is one of: plan, pull, build, network, volume, secret, create, start, health,
     stop, remove, scale, rollback, done. ``status`` is started, ok, failed or info.
+
+    In a rolling update an old replica and its replacement can carry the same name one after
+    the other (the old one is renamed ``<id12>_NAME`` when it retires, freeing its number), so
+    an event about a replica also says which it is: ``replica`` is ``new`` or ``old``,
+    ``container_id`` its short id (once it has one) and ``replaces`` the short id of the old
+    replica a new one takes over from. All three are None for events about no one replica.
     """
 
     stack: str
@@ -177,6 +183,9 @@ class ProgressEvent:
     service: str | None = None
     container: str | None = None
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    replica: str | None = None
+    container_id: str | None = None
+    replaces: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The event as JSON (time as ISO 8601)."""
