@@ -54,8 +54,21 @@ def lab(request: pytest.FixtureRequest) -> Iterator[LabRecord]:
         client.delete_user(VIEWER)
 
 
-def _file(image: str) -> str:
-    return f"services:\n  web:\n    image: {image}\n    deploy:\n      replicas: 2\n"
+#: Healthy unless the stack's volume holds a file named after the image's version: writing
+#: /flag/v2 makes web:2 fail its healthcheck (saying why) while web:1 stays healthy.
+HEALTH = (
+    "    volumes: [flag:/flag]\n"
+    "    healthcheck:\n"
+    "      test: [CMD-SHELL,\n"
+    "             'test ! -e /flag/v$$WEB_VERSION || { cat /flag/v$$WEB_VERSION; exit 5; }']\n"
+    "      interval: 1s\n      timeout: 2s\n      retries: 1\n"
+    "volumes:\n  flag: {}\n"
+)
+
+
+def _file(image: str, *, health: bool = False) -> str:
+    text = f"services:\n  web:\n    image: {image}\n    deploy:\n      replicas: 2\n"
+    return text + (HEALTH if health else "")
 
 
 def _login(browser: Browser, lab: LabRecord, user: str, password: str) -> Page:
@@ -81,14 +94,15 @@ def test_write_validate_diff_deploy_update_and_roll_back(browser: Browser, lab: 
     page.locator("[data-stack-env]").select_option("node1")
     editor = page.locator("[data-editor]")
     # Validation as you type: an unknown key is named with its file and line.
-    editor.fill(_file(lab.images["web"]).replace("    deploy:", "    deploy:\n      replica: 2"))
+    first = _file(lab.images["web"], health=True)
+    editor.fill(first.replace("    deploy:", "    deploy:\n      replica: 2"))
     errors = page.locator("[data-validation]")
     expect(errors).to_have_attribute("data-state", "bad")
     expect(errors).to_contain_text("compose.yaml:")
     expect(errors).to_contain_text("replica")
     expect(page.locator("[data-gutter] .bad")).to_have_count(1)
     shot(page, "stacks-editor-error")
-    editor.fill(_file(lab.images["web"]))
+    editor.fill(first)
     expect(errors).to_have_attribute("data-state", "ok")
     expect(errors).to_contain_text("1 service: web")
 
@@ -101,7 +115,7 @@ def test_write_validate_diff_deploy_update_and_roll_back(browser: Browser, lab: 
     expect(page.locator("[data-stack-page]")).to_have_attribute("data-mode", "managed")
 
     # Update to web v2: the diff says why, the deploy rolls it out.
-    page.locator("[data-editor]").fill(_file(lab.images["web_v2"]))
+    page.locator("[data-editor]").fill(_file(lab.images["web_v2"], health=True))
     expect(errors).to_have_attribute("data-state", "ok")
     page.get_by_role("button", name="Preview diff").click()
     expect(page.locator("[data-change=web] [data-action-badge]")).to_have_text("recreate")
@@ -118,12 +132,33 @@ def test_write_validate_diff_deploy_update_and_roll_back(browser: Browser, lab: 
     result = page.locator("[data-deploy-result]")
     expect(result).to_contain_text("Roll back")
     expect(result).to_have_attribute("data-result", "ok", timeout=DEPLOY_TIMEOUT_MS)
+    expect(result).to_contain_text("rollback to revision 1")
     expect(page.locator("[data-revision-row]")).to_have_count(3)
     shot(page, "stacks-history")
+    log = page.locator("[data-deploy-log]")
+    # A rolling update names each replica new or old: one name can be both, one after the other.
+    expect(log).to_contain_text("(replaces ")
+    expect(log).to_contain_text("stopped old ")
+
+    # A rollback that fails its health gate is undone: why (the healthcheck's output), and
+    # "rolled back" said once, not again by the page.
+    node = lab.nodes[0]
+    running = docker(node, "ps", "-q", "--filter", f"label=com.docker.compose.project={STACK}")
+    docker(node, "exec", running.split()[0], "sh", "-c", "echo v2 is switched off > /flag/v2")
+    page.locator("[data-rollback='2']").click()
+    page.locator("[data-confirm-ok]").click()
+    expect(result).to_have_attribute("data-result", "failed", timeout=DEPLOY_TIMEOUT_MS)
+    expect(result).to_have_attribute("data-rolled-back", "true")
+    expect(result).to_contain_text("failed its healthcheck (exit 5: v2 is switched off)")
+    text = result.text_content() or ""
+    assert text.count("rolled back") == 1, text
+    expect(log).to_contain_text("health failed: new ")
+    expect(page.locator("[data-revision-row]")).to_have_count(4)
+    expect(page.locator("[data-revision-row='4']")).to_contain_text("rolled_back")
+    shot(page, "stacks-rollback-undone")
     page.get_by_role("tab", name="Services").click()
     expect(page.locator("[data-service=web]")).to_contain_text("2/2")
     expect(page.locator("[data-service=web]")).to_contain_text("fleetdeck/web")
-    node = lab.nodes[0]
     images = docker(node, "ps", "--filter", f"label=com.docker.compose.project={STACK}",
                     "--format", "{{.Image}}").split()  # fmt: skip
     assert len(images) == 2 and all(":2" not in i for i in images), images
@@ -135,7 +170,7 @@ def test_write_validate_diff_deploy_update_and_roll_back(browser: Browser, lab: 
     expect(viewer.locator("[data-editor]")).to_have_attribute("readonly", "")
     assert viewer.locator("[data-stack-deploy], [data-stack-remove]").count() == 0
     viewer.get_by_role("tab", name="History").click()
-    expect(viewer.locator("[data-revision-row]")).to_have_count(3)
+    expect(viewer.locator("[data-revision-row]")).to_have_count(4)
     assert viewer.locator("[data-rollback]").count() == 0
     shot(viewer, "stacks-viewer")
 
@@ -144,6 +179,7 @@ def test_write_validate_diff_deploy_update_and_roll_back(browser: Browser, lab: 
     page.locator("[data-confirm-ok]").click()
     page.wait_for_url("**/stacks", timeout=DEPLOY_TIMEOUT_MS)  # stops its containers first
     expect(page.locator(f"[data-stack={STACK}]")).to_have_count(0)
+    docker(node, "volume", "rm", f"{STACK}_flag")  # a stack's removal keeps named volumes
 
 
 def test_adopt_a_docker_compose_project_from_the_list(

@@ -294,7 +294,9 @@ class SwarmApplier:
                 )
             digests = await self._running_images(link, stack)
             message = "; ".join(f"{w.service}: {w.failed}" for w in failed)
-            if rolled_back:
+            if rolled_back and not any(w.rolled_back for w in failed):
+                # Only fleetdeck's undo happened: say so (a Swarm rollback says it itself,
+                # "… and Swarm rolled it back (…)", and once is enough).
                 message = f"rolled back: {message}"
             return DeployOutcome(False, message, rolled_back=rolled_back, image_digests=digests)
         digests = await self._running_images(link, stack)

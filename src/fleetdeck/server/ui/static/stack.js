@@ -211,8 +211,11 @@
       const box = $("[data-deploy-result]");
       box.className = "deploy-result " + (ev.ok ? "ok" : "bad");
       box.dataset.result = ev.ok ? "ok" : "failed";
+      // A rolled-back deploy's message says so itself, and which revision runs again: adding
+      // "rolled back" and the undone revision's number here said it twice.
+      box.dataset.rolledBack = ev.rolled_back ? "true" : "false";
       box.textContent = (ev.ok ? "✓ " : "✗ ") + (ev.message || (ev.ok ? "deployed" : "failed")) +
-        (ev.rolled_back ? " — rolled back to the previous revision" : "") + (ev.revision != null ? ` (revision ${ev.revision})` : "");
+        (ev.revision != null && !ev.rolled_back ? ` (revision ${ev.revision})` : "");
       log.append(`result: ${ev.ok ? "ok" : "failed"} ${ev.message || ""}\n`);
     }
     log.scrollTop = log.scrollHeight;
