@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -58,6 +59,15 @@ def _ids(node: NodeRecord, stack: str) -> dict[str, str]:
     return dict(line.split() for line in out.splitlines() if line.strip())
 
 
+def _json_stream(text: str) -> list[dict[str, Any]]:
+    """The objects ``-o json`` prints one after the other (indented, so not one per line)."""
+    decoder, items, at = json.JSONDecoder(), [], 0
+    while (at := len(text) - len(text[at:].lstrip())) < len(text):
+        item, at = decoder.raw_decode(text, at)
+        items.append(item)
+    return items
+
+
 def _fails(node: NodeRecord, stack: str) -> tuple[int, int]:
     logs = docker(node, "logs", f"{stack}-loader-1")
     lines = logs.split()
@@ -105,7 +115,15 @@ def test_rolling_update_under_load_and_failed_update_rolls_back(
     web = next(c for c in plan if c["service"] == "web")
     assert web["action"] == "recreate" and "image" in web["reason"]
     assert next(c for c in plan if c["service"] == "loader")["action"] == "unchanged"
-    fleetdeck("stack", "deploy", stack, "-f", str(v2), "--env", node.name, env=env)
+    rolled = fleetdeck("stack", "deploy", stack, "-f", str(v2), "--env", node.name, env=env)
+    # Start-first: from the second replica on, a new one takes the number the old one it
+    # replaces gave up, so each line says which it is: new (and whom it replaces) or old.
+    said = " ".join(rolled.stderr.split())  # the console wraps long lines
+    new = re.findall(rf"started new {stack}-web-(\d) \(replaces ([0-9a-f]{{12}})\)", said)
+    old = re.findall(rf"stopped old {stack}-web-(\d) \(([0-9a-f]{{12}})\)", said)
+    assert len(new) == 3 and len(old) == 3, said
+    assert {i for _, i in new} == {i for _, i in old}, said  # each replaces one old replica
+    assert not re.search(rf"(started|stopped) {stack}-web-", said), said
     ok, failed = _fails(node, stack)
     assert failed == 0 and ok > 20, (ok, failed)
     for name in _ids(node, stack):
@@ -114,13 +132,24 @@ def test_rolling_update_under_load_and_failed_update_rolls_back(
                 fleet3.images["web_v2"].rsplit(":", 1)[0]
             )
     running_v2 = _ids(node, stack)
-    # An update whose new version never gets healthy is rolled back automatically.
-    check = "    healthcheck: {test: [CMD, 'false'], interval: 1s, timeout: 1s, retries: 1}"
+    # An update whose new version never gets healthy is rolled back automatically, and
+    # says why in the healthcheck's own words (its last exit code and output).
+    check = ("    healthcheck: {test: [CMD-SHELL, 'echo cannot reach the database; exit 3'], "
+             "interval: 1s, timeout: 1s, retries: 1}")  # fmt: skip
     sick = _compose(fleet3.images["web"], base, healthcheck=check)
     bad = fleetdeck("stack", "deploy", stack, "-f", str(_write(tmp_path, sick, "sick.yaml")),
-                    "--env", node.name, env=env, check=False)  # fmt: skip
+                    "--env", node.name, "-o", "json", env=env, check=False)  # fmt: skip
     assert bad.returncode == 1
+    events = _json_stream(bad.stdout)
+    result = events[-1]
+    assert result["type"] == "result" and result["rolled_back"], result
+    assert "failed its healthcheck (exit 3: cannot reach the database)" in result["message"]
+    assert result["message"].count("rolled back") == 1, result["message"]
     assert "rolled back" in bad.stderr
+    started = next(e for e in events if e.get("step") == "start")
+    assert started["replica"] == "new" and started["replaces"] in running_v2.values(), started
+    assert re.fullmatch("[0-9a-f]{12}", started["container_id"]), started
+    assert any(e.get("step") == "health" and e.get("status") == "failed" for e in events)
     assert _ids(node, stack) == running_v2
     ok_after, failed_after = _fails(node, stack)
     assert failed_after == 0 and ok_after > ok
