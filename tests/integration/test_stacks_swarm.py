@@ -244,12 +244,14 @@ def test_rolling_update_under_load_then_failed_health_rolls_back(
 
     # a new version whose healthcheck fails is rolled back by Swarm, and said so
     said = _deploy(swarm3, stack, _files(tmp_path, swarm3, "web", SICK), ok=False)
-    assert "rolled back" in said and "unhealthy" in said
+    said = " ".join(said.split())  # the console wraps long lines
+    assert "Swarm rolled it back" in said and "unhealthy" in said
     history = fleetdeck_json("stack", "history", stack, env=env)
     assert history[0]["result"] == "rolled_back"
-    # why, from the failed task's error, and "rolled back" once (it used to be prefixed again)
+    # why, from the failed task's error, and rolled back said once (not "rolled back: … and
+    # Swarm rolled it back" as before)
     message = history[0]["message"]
-    assert message.count("rolled back") == 1 and "unhealthy" in message, message
+    assert message.count("rolled") == 1 and "unhealthy" in message, message
     # edge was updated by the same deploy: the whole stack went back, not just web
     assert "fleetdeck/web:2@sha256:" in history[0]["image_digests"]["web"]
     assert "fleetdeck/web:2@sha256:" in history[0]["image_digests"]["edge"]
