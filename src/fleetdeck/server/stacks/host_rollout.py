@@ -192,7 +192,9 @@ class Rollout:
                     break
                 if seen.health == "unhealthy":
                     why = health_reason(seen.last_check)
-                    raise HealthGateError(f"{text} failed its healthcheck ({why})")
+                    raise HealthGateError(
+                        f"{text} failed its healthcheck" + (f" ({why})" if why else "")
+                    )
             elif seen.running and time.monotonic() - started >= monitor:
                 break
             if time.monotonic() > deadline:
