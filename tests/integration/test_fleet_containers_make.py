@@ -237,6 +237,14 @@ def test_run_creates_a_container_and_refuses_an_operator_the_dangerous_options(
         admin = fleetdeck("run", "-e", node.name, "--name", refused, "-v", "/tmp:/d", web,  # noqa: S108
                           env=server_env(fleet3))  # fmt: skip
         assert "host-mount" in admin.stderr and refused in _names(node)
+        # The operator may recreate it as it is, but not pull a new image into its powers.
+        before = _inspect(node, refused)["Id"]
+        pulled = fleetdeck("recreate", "--pull", f"{node.name}/{refused}", env=operator,
+                           check=False)  # fmt: skip
+        assert pulled.returncode == 3 and "host-mount" in pulled.stderr, pulled.stderr
+        assert _inspect(node, refused)["Id"] == before
+        fleetdeck("recreate", f"{node.name}/{refused}", env=operator)
+        assert _inspect(node, refused)["Id"] != before
     finally:
         for n in (name, refused):
             docker(node, "rm", "-f", n, check=False)

@@ -131,3 +131,36 @@ def test_prefill_copies_the_container_but_not_its_images_defaults() -> None:
 def test_a_namespace_is_not_a_network_name(network: str) -> None:
     with pytest.raises(ValueError, match="not a network name"):
         ContainerSpec.model_validate({"image": "web:1", "networks": [network]})
+
+
+def _inspect(**host: object) -> dict[str, Any]:
+    mounts = host.pop("Mounts", [])
+    return {"Name": "/web", "Config": {"Image": "reg:5000/web:1"}, "HostConfig": host,
+            "Mounts": mounts}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("host", "rule"),
+    [
+        ({"Privileged": True}, "privileged"),
+        ({"NetworkMode": "host"}, "host-network"),
+        ({"PidMode": "host"}, "host-pid"),
+        ({"CapAdd": ["SYS_ADMIN"]}, "capability"),
+        ({"Mounts": [{"Type": "bind", "Source": "/srv", "Destination": "/d"}]}, "host-mount"),
+        (
+            {"Mounts": [{"Type": "bind", "Source": "/var/run/docker.sock", "Destination": "/s"}]},
+            "docker-socket",
+        ),  # fmt: skip
+    ],
+)
+def test_a_running_containers_dangerous_settings_are_found_from_its_inspect(
+    host: dict[str, object], rule: str
+) -> None:
+    assert rule in {found for found, _ in container_rules.inspect_findings(_inspect(**host))}
+
+
+def test_a_plain_container_s_inspect_has_no_findings() -> None:
+    volume = {"Type": "volume", "Name": "data", "Destination": "/data"}
+    plain = _inspect(NetworkMode="bridge", PidMode="", IpcMode="private", CapAdd=None,
+                     Mounts=[volume])  # fmt: skip
+    assert container_rules.inspect_findings(plain) == []

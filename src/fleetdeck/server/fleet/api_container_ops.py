@@ -3,7 +3,8 @@
 Both are an operator's. Create is judged by the stack hardening rules first
 (:mod:`fleetdeck.server.fleet.container_rules`): what would give a container root on its node
 is an admin's alone. Recreate keeps a container's own configuration (it grants nothing the
-container did not have) and is refused for a container a fleetdeck stack manages: the
+container did not have; with a fresh pull of a container that has such settings it is an
+admin's too) and is refused for a container a fleetdeck stack manages: the
 stack's next deploy would see a container it did not make, so ``stack deploy`` it is.
 """
 
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, Field
 
 from fleetdeck.container_spec import ContainerSpec, RecreateOptions
-from fleetdeck.errors import ConflictError
+from fleetdeck.errors import ConflictError, PermissionDeniedError
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet import container_rules
 from fleetdeck.server.fleet.agent_paths import agent_path
@@ -127,6 +128,16 @@ async def container_recreate(
             hint=f"fleetdeck stack deploy {container.stack}",
         )
     link = fleet.links.get(container.environment, container.node)
+    if options.pull and not principal.is_admin:
+        inspect = await link.call("GET", agent_path("containers", container.id))
+        found = container_rules.inspect_findings(inspect if isinstance(inspect, dict) else {})
+        if found:
+            rules = ", ".join(sorted({rule for rule, _ in found}))
+            raise PermissionDeniedError(
+                f"only an admin may pull a new image into {target} ({rules}): whatever image "
+                "is under its tag now would run with them",
+                hint=f"fleetdeck recreate {ref} (without --pull) keeps its image",
+            )
     payload: dict[str, Any] = options.model_dump(exclude_none=True)
     auth = await registry_auth(request, container.image_ref) if options.pull else None
     if auth:

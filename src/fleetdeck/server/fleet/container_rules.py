@@ -37,19 +37,53 @@ def _as_service(spec: ContainerSpec) -> Service:
     return Service.model_validate(raw)
 
 
+def _judge(name: str, service: Service, binds: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    found = [
+        (rule, message) for rule, message in service_findings(name, service) if rule in DANGEROUS
+    ]
+    for source, target in binds:
+        # A system path or the Docker socket has its finding already (naming its target).
+        if not any(f" at {target}" in message for _, message in found):
+            found.append(("host-mount", f"bind-mounts the host's {source} at {target}"))
+    return found
+
+
 def findings(spec: ContainerSpec) -> list[tuple[str, str]]:
     """``(rule, message)`` for every dangerous setting of the spec (no warnings)."""
-    found = [
-        (rule, message)
-        for rule, message in service_findings(spec.name or "container", _as_service(spec))
-        if rule in DANGEROUS
+    binds = [(m.source, m.target) for m in spec.mounts if m.type == "bind"]
+    return _judge(spec.name or "container", _as_service(spec), binds)
+
+
+def inspect_findings(inspect: dict[str, Any]) -> list[tuple[str, str]]:
+    """The same judgement of a running container, read from its ``docker inspect``.
+
+    Recreate keeps a container's settings, so they grant nothing new, except with a fresh
+    pull: then whatever image is under the tag now runs with them. A privileged container an
+    admin made must not become an operator's way to run their own image with its powers.
+    """
+    host = inspect.get("HostConfig") or {}
+    binds = [
+        (str(m.get("Source") or ""), str(m.get("Destination") or ""))
+        for m in inspect.get("Mounts") or []
+        if m.get("Type") == "bind"
     ]
-    for mount in spec.mounts:
-        # A system path or the Docker socket has its finding already (naming its target).
-        said = any(f" at {mount.target}" in message for _, message in found)
-        if mount.type == "bind" and not said:
-            found.append(("host-mount", f"bind-mounts the host's {mount.source} at {mount.target}"))
-    return found
+    shared = {"host"}
+    network = str(host.get("NetworkMode") or "")
+    raw: dict[str, Any] = {
+        "image": str((inspect.get("Config") or {}).get("Image") or "image"),
+        "privileged": bool(host.get("Privileged")),
+        "volumes": [{"type": "bind", "source": s, "target": t} for s, t in binds],
+        "network_mode": network if network in shared else None,
+        "pid": host.get("PidMode") if host.get("PidMode") in shared else None,
+        "ipc": host.get("IpcMode") if host.get("IpcMode") in shared else None,
+        "cap_add": list(host.get("CapAdd") or []),
+        "security_opt": list(host.get("SecurityOpt") or []),
+        "devices": [
+            f"{d.get('PathOnHost')}:{d.get('PathInContainer')}" for d in host.get("Devices") or []
+        ],
+    }
+    name = str(inspect.get("Name") or "container").lstrip("/")
+    return _judge(name, Service.model_validate(raw), binds)
 
 
 def check(spec: ContainerSpec, principal: Principal) -> list[tuple[str, str]]:
