@@ -19,6 +19,7 @@ reverse. What the lifespan puts on ``app.state`` is the server's internal interf
 ``stacks``                 :class:`~fleetdeck.server.stacks.service.StackService`
 ``clock``                  :class:`~fleetdeck.clock.Clock`, the present of every part
 ``metrics_latest``         :class:`~fleetdeck.server.metrics.latest.LatestSamples`
+``loops``                  :class:`~fleetdeck.server.loops.LoopRegistry`, every background loop
 =========================  ===============================================================
 """
 
@@ -41,6 +42,7 @@ from fleetdeck.server.auth.users import ADMIN_USERNAME, ensure_admin
 from fleetdeck.server.body_limits import BodyLimitMiddleware
 from fleetdeck.server.handlers import install_error_handlers
 from fleetdeck.server.headers import install_security_headers
+from fleetdeck.server.loops import LoopRegistry
 from fleetdeck.server.openapi import install_openapi
 from fleetdeck.server.routes import (
     API_PREFIX,
@@ -117,6 +119,7 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
                 await metrics.stop(app)
                 await fleet.stop(app)
         finally:
+            await app.state.loops.stop()  # any loop a part left running (or a failed start's)
             await store.close()
 
     app = FastAPI(
@@ -131,6 +134,8 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     )
     app.state.settings = settings
     app.state.clock = clock
+    # Before the lifespan: parts register their loops on start; tests can add their own.
+    app.state.loops = LoopRegistry()
     install_error_handlers(app)
     # Bodies are capped before any route reads or authenticates them; the security headers
     # (added last, so outermost) go on every answer, the body limit's 413 included.

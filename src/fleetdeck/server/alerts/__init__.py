@@ -125,6 +125,8 @@ async def start(app: FastAPI) -> None:
 
         fleet.inventory.metrics_sink = sink
         service.previous_sink = previous
+    for loop in (service.worker.loop, *service.evaluator.loops):
+        app.state.loops.add(loop)
     service.worker.start()
     service.evaluator.start()
 

@@ -1,5 +1,8 @@
 """The delivery worker: sends the outbox (``alert_deliveries`` rows) with retry and backoff.
 
+Its passes are a supervised :class:`~fleetdeck.server.loops.BackgroundLoop`
+(``alert-deliveries``): every :data:`IDLE_S` seconds, and at once when woken.
+
 Rows are written ``pending`` by the evaluator in the same transaction as the alert change
 that causes them. The worker picks due rows, sends each through the :class:`Notifier` in a
 task of its own (at most one send in flight per channel, so a hanging channel delays only
@@ -24,6 +27,7 @@ from fleetdeck.clock import SYSTEM
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.alerts.channels import scrub_urls
 from fleetdeck.server.alerts.state import Event
+from fleetdeck.server.loops import BackgroundLoop, Backoff
 from fleetdeck.server.store.models_alerts import AlertDelivery, NotificationChannel
 
 if TYPE_CHECKING:
@@ -51,7 +55,7 @@ class DeliveryPolicy:
 
     def retry_after(self, attempt: int) -> float:
         """Seconds before attempt ``attempt + 1`` (exponential, capped at one hour)."""
-        return float(min(3600.0, self.backoff_s * 2 ** max(0, attempt - 1)))
+        return Backoff(self.backoff_s, 3600.0).delay(attempt)
 
 
 class DeliveryWorker:
@@ -70,37 +74,33 @@ class DeliveryWorker:
         self.box = box
         self.notifier = notifier
         self.policy = policy
-        self._wake = asyncio.Event()
         self._busy: set[str] = set()  # channels with a send in flight
         self._sends: set[asyncio.Task[None]] = set()
-        self._task: asyncio.Task[None] | None = None
         self._done = asyncio.Condition()
+        self.loop = BackgroundLoop(
+            "alert-deliveries", step=self._pass, interval=IDLE_S,
+            backoff=Backoff(1.0, IDLE_S), clock=clock,
+        )  # fmt: skip
 
     def start(self) -> None:
         """Start the worker loop."""
-        self._task = asyncio.create_task(self._loop(), name="alert-deliveries")
+        self.loop.start()
 
     async def stop(self) -> None:
         """Stop the loop and every send in progress (their rows stay pending)."""
-        tasks = [t for t in (self._task, *self._sends) if t is not None]
-        for task in tasks:
+        await self.loop.stop()
+        sends = list(self._sends)
+        for task in sends:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._task = None
+        await asyncio.gather(*sends, return_exceptions=True)
 
     def wake(self) -> None:
         """New rows were written: look for due ones now."""
-        self._wake.set()
+        self.loop.wake()
 
-    async def _loop(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.run_due()
-            except Exception:
-                log.exception("alert deliveries: a pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), IDLE_S)
+    async def _pass(self) -> None:
+        """One step of the loop: start the due sends."""
+        await self.run_due()
 
     async def run_due(self) -> int:
         """Start a send for every channel that is free and has a due row; return how many.
@@ -147,7 +147,7 @@ class DeliveryWorker:
             self._busy.discard(channel)
             async with self._done:
                 self._done.notify_all()
-            self._wake.set()  # the channel's next row may be due
+            self.wake()  # the channel's next row may be due
 
     async def attempt(self, delivery_id: str) -> AlertDelivery | None:
         """Make one attempt at a delivery and record its outcome; return the row."""

@@ -13,20 +13,21 @@ change or new metrics batch, but not more often than every :data:`MIN_GAP_S` sec
 3. wakes the delivery worker.
 
 Every step derives what to do from stored state, so a crash at any point converges: the
-next pass recomputes the same decisions from what was committed. Leader gate: only the
-leader evaluates. fleetdeck runs one server replica today, so :class:`SingleReplicaGate` is
-"always leader"; a replicated store would pass a gate backed by a database lease instead.
+next pass recomputes the same decisions from what was committed. The passes are a supervised
+:class:`~fleetdeck.server.loops.BackgroundLoop` (``alert-evaluator``, woken by
+``alert-inventory-watch``). Leader gate: only the leader evaluates. fleetdeck runs one server
+replica today, so :class:`~fleetdeck.server.loops.AlwaysLeader` is the default; a replicated
+store would pass a gate backed by a database lease instead.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, or_, select
 
@@ -44,6 +45,7 @@ from fleetdeck.server.alerts.state import (
     mark_notified,
     notification_due,
 )
+from fleetdeck.server.loops import AlwaysLeader, BackgroundLoop, Backoff
 from fleetdeck.server.store.models_alerts import (
     Alert,
     AlertDelivery,
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.alerts.delivery import DeliveryWorker
     from fleetdeck.server.alerts.figures import LatestFigures, RestartHistory
     from fleetdeck.server.fleet.inventory import FleetInventory
+    from fleetdeck.server.loops import LeaderGate
     from fleetdeck.server.store import Store
 
 log = logging.getLogger(__name__)
@@ -72,19 +75,8 @@ MIN_GAP_S = 2.0
 PRUNE_EVERY = 240
 
 
-class LeaderGate(Protocol):
-    """Says whether this server replica is the one that runs the evaluator."""
-
-    async def is_leader(self) -> bool:
-        """True when this replica should evaluate now."""
-
-
-class SingleReplicaGate:
-    """One server replica: always the leader (the hook for a store-backed lease later)."""
-
-    async def is_leader(self) -> bool:
-        """Always True."""
-        return True
+#: The gate of one server replica (its old name here).
+SingleReplicaGate = AlwaysLeader
 
 
 @dataclass(frozen=True)
@@ -123,49 +115,47 @@ class AlertEvaluator:
         self.restarts = restarts
         self.worker = worker
         self.config = config
-        self.gate = gate or SingleReplicaGate()
+        self.gate: LeaderGate = gate or AlwaysLeader()
         self.passes = 0
-        self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._version = inventory.version if inventory is not None else 0
+        self.loop = BackgroundLoop(
+            "alert-evaluator", step=self._pass, interval=config.interval_s, min_gap=MIN_GAP_S,
+            backoff=Backoff(MIN_GAP_S, max(MIN_GAP_S, config.interval_s)), gate=self.gate,
+            clock=clock,
+        )  # fmt: skip
+        #: The evaluation loop and, with an inventory, the watcher that wakes it.
+        self.loops = [self.loop]
+        if inventory is not None:
+            watch = BackgroundLoop("alert-inventory-watch", step=self._watch, clock=clock)
+            self.loops.append(watch)
 
     def start(self) -> None:
         """Start the evaluation loop (and the inventory watcher that wakes it)."""
-        self._tasks = [asyncio.create_task(self._loop(), name="alert-evaluator")]
         if self.inventory is not None:
-            self._tasks.append(asyncio.create_task(self._watch(), name="alert-inventory-watch"))
+            self._version = self.inventory.version
+        for loop in self.loops:
+            loop.start()
 
     async def stop(self) -> None:
         """Stop the loops (a pass cut short rolls back; the next start redoes it)."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        await asyncio.gather(*(loop.stop() for loop in self.loops))
 
     def wake(self) -> None:
         """Something changed: evaluate soon."""
-        self._wake.set()
+        self.loop.wake()
 
     async def _watch(self) -> None:
+        """One step of the watcher: wake the evaluator once the inventory changed."""
         if self.inventory is None:
             return
-        version = self.inventory.version
-        while True:
-            changed = await self.inventory.wait_changed(version, 30.0)
-            if changed != version:
-                version = changed
-                self.wake()
+        changed = await self.inventory.wait_changed(self._version, 30.0)
+        if changed != self._version:
+            self._version = changed
+            self.wake()
 
-    async def _loop(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                if await self.gate.is_leader():
-                    await self.evaluate()
-            except Exception:
-                log.exception("alert evaluation failed; retrying on the next pass")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.config.interval_s)
-            await asyncio.sleep(MIN_GAP_S)
+    async def _pass(self) -> None:
+        """One step of the loop (the loop asks the leader gate before it)."""
+        await self.evaluate()
 
     def view(self, now: float) -> FleetView:
         """The fleet as conditions see it now (restart history updated on the way)."""

@@ -45,10 +45,12 @@ async def start(app: FastAPI) -> None:
     ttl = timedelta(minutes=app.state.settings.join_token_ttl_minutes)
     fleet = Fleet(
         SqlFleetRepository(app.state.store), app.state.ca, tls, join_token_ttl=ttl,
-        clock=app.state.clock,
+        clock=app.state.clock, loops=app.state.loops,
     )  # fmt: skip
     # Local environments: the server runs their agents as children, state in the data dir.
-    supervisor = LocalAgentSupervisor(app.state.settings.data_dir / "local-agents")
+    supervisor = LocalAgentSupervisor(
+        app.state.settings.data_dir / "local-agents", loops=app.state.loops
+    )
     fleet.local = LocalEnvironments(fleet, supervisor)
     app.state.fleet = fleet
     await fleet.start()

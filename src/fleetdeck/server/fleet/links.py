@@ -9,9 +9,10 @@ container stop or an image build, none for a pull) would hang a deploy for nothi
 
 Every line read from an agent is capped in length and validated against its model
 (:mod:`fleetdeck.server.fleet.agent_streams`): a bad one is counted, logged sparingly and
-skipped. The task that follows the stream is supervised: should it die of an unexpected
-error, the error is logged and the task started again with backoff, so no message, however
-strange, can leave a node unreachable until the server restarts.
+skipped. The task that follows the stream is a supervised
+:class:`~fleetdeck.server.loops.BackgroundLoop` (``link ENV/NODE``): should it die of an
+unexpected error, the error is logged and the task started again with backoff, so no message,
+however strange, can leave a node unreachable until the server restarts.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from fleetdeck.errors import (
 )
 from fleetdeck.server.fleet.agent_streams import MAX_LINE_BYTES, StreamRejects, capped_lines, parse
 from fleetdeck.server.fleet.inventory import INVENTORY_MESSAGE, FleetInventory, NodeStatus
+from fleetdeck.server.loops import BackgroundLoop, Backoff
 from fleetdeck.types import MetricsMessage
 
 if TYPE_CHECKING:
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
 
     from pydantic import TypeAdapter
     from websockets.asyncio.client import connect as Connect
+
+    from fleetdeck.server.loops import LoopRegistry
 
 log = logging.getLogger("fleetdeck.server.links")
 T = TypeVar("T")
@@ -99,6 +103,8 @@ class AgentLink:
         tls: ClientTLS,
         inventory: FleetInventory,
         cert_serial: str | None = None,
+        *,
+        loops: LoopRegistry | None = None,
     ) -> None:
         self.environment = environment
         #: The serial of the certificate enrolled for this node: any other certificate, even
@@ -107,8 +113,6 @@ class AgentLink:
         self.node = node
         #: Messages refused on this node's streams (bad JSON, wrong shape, too long).
         self.rejects = StreamRejects(self.where)
-        #: Times the stream task died of an unexpected error and was started again.
-        self.restarts = 0
         self.url = url.rstrip("/")
         self.inventory = inventory
         self._tls = tls
@@ -117,7 +121,11 @@ class AgentLink:
             verify=tls.context(),
             timeout=httpx.Timeout(CALL_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
         )
-        self._task: asyncio.Task[None] | None = None
+        self._loops = loops
+        self._loop = BackgroundLoop(
+            f"link {self.where}", body=self._follow, backoff=Backoff(BACKOFF_MIN_S, BACKOFF_MAX_S),
+            on_crash=self._crashed,
+        )  # fmt: skip
         self._closed = False
         #: Time of the newest metrics sample received: a reconnect asks only for later ones.
         self.metrics_since: str | None = None
@@ -130,40 +138,37 @@ class AgentLink:
         """``ENV/NODE`` for messages."""
         return f"{self.environment}/{self.node}"
 
+    @property
+    def restarts(self) -> int:
+        """Times the stream task died of an unexpected error and was started again."""
+        return self._loop.restarts
+
+    @property
+    def _task(self) -> asyncio.Task[None] | None:
+        """The task following the stream (None before :meth:`start` and after :meth:`close`)."""
+        return self._loop.task
+
     def start(self) -> None:
         """Start following the agent's inventory stream in the background."""
-        if self._task is None:
+        if self._loop.task is None:
             self.inventory.node(self.environment, self.node)
-            self._task = asyncio.create_task(self._supervise(), name=f"link {self.where}")
+            if self._loops is not None:
+                self._loops.add(self._loop)
+            self._loop.start()
 
     async def close(self) -> None:
         """Stop following and close connections."""
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
+        if self._loops is not None:
+            self._loops.discard(self._loop)
         await self._client.aclose()
 
-    async def _supervise(self) -> None:
-        """Run :meth:`_follow` for ever: log and restart it, with backoff, if it ever dies."""
-        backoff = BACKOFF_MIN_S
-        while True:
-            try:
-                await self._follow()
-            except Exception:
-                self.restarts += 1
-                log.exception(
-                    "link %s: the stream task failed unexpectedly; restarting it in %.1fs",
-                    self.where,
-                    backoff,
-                )
-                error = "the server's link to the agent failed; restarting it"
-                self.inventory.mark_unreachable(self.environment, self.node, error)
-                self._lost.set()
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX_S)
+    def _crashed(self, _: Exception) -> None:
+        """The stream task died (its loop logged it and restarts it): the node is unreachable."""
+        error = "the server's link to the agent failed; restarting it"
+        self.inventory.mark_unreachable(self.environment, self.node, error)
+        self._lost.set()
 
     async def _follow(self) -> None:
         backoff = BACKOFF_MIN_S
@@ -412,9 +417,13 @@ def _describe(exc: BaseException) -> str:
 class FleetLinks:
     """Every agent link of the server, by (environment, node)."""
 
-    def __init__(self, tls: ClientTLS, inventory: FleetInventory) -> None:
+    def __init__(
+        self, tls: ClientTLS, inventory: FleetInventory, loops: LoopRegistry | None = None
+    ) -> None:
         self.tls = tls
         self.inventory = inventory
+        #: Where each link's stream loop is registered (health report, ``/metrics``).
+        self.loops = loops
         self._links: dict[tuple[str, str], AgentLink] = {}
 
     def add(
@@ -423,7 +432,9 @@ class FleetLinks:
         """Start (or return) the link to a node's agent, pinned to its certificate's serial."""
         key = (environment, node)
         if key not in self._links:
-            link = AgentLink(environment, node, url, self.tls, self.inventory, cert_serial)
+            link = AgentLink(
+                environment, node, url, self.tls, self.inventory, cert_serial, loops=self.loops
+            )
             self._links[key] = link
             link.start()
         return self._links[key]

@@ -34,9 +34,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from fleetdeck.server.loops import BackgroundLoop, Backoff
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from pathlib import Path
+
+    from fleetdeck.server.loops import LoopRegistry
 
 
 log = logging.getLogger("fleetdeck.server.local")
@@ -129,7 +133,7 @@ def _open_log(state_dir: Path) -> int:
 class _Child:
     spec: LocalAgentSpec
     process: asyncio.subprocess.Process
-    task: asyncio.Task[None] | None = None
+    loop: BackgroundLoop | None = None
     stopping: bool = False
     restarts: int = 0
     #: The most recent restart delays chosen, oldest first (what the backoff decided).
@@ -147,6 +151,7 @@ class LocalAgentSupervisor:
         backoff_max: Longest delay (the delay doubles after each quick exit).
         healthy_after: A child that ran this long restarts after ``backoff_min`` again.
         stop_grace: Time between SIGTERM and SIGKILL when stopping a child.
+        loops: Where each child's supervising loop (``local agent ENV``) is registered.
     """
 
     def __init__(
@@ -158,6 +163,7 @@ class LocalAgentSupervisor:
         backoff_max: float = BACKOFF_MAX_S,
         healthy_after: float = HEALTHY_AFTER_S,
         stop_grace: float = STOP_GRACE_S,
+        loops: LoopRegistry | None = None,
     ) -> None:
         self.root = root
         self.command = command
@@ -165,6 +171,7 @@ class LocalAgentSupervisor:
         self.backoff_max = backoff_max
         self.healthy_after = healthy_after
         self.stop_grace = stop_grace
+        self.loops = loops
         #: Told when a restarted child listens on another port (the link must follow).
         self.on_moved: Callable[[str, str], Awaitable[None]] | None = None
         self._children: dict[str, _Child] = {}
@@ -205,7 +212,14 @@ class LocalAgentSupervisor:
         spec = LocalAgentSpec(environment, docker_host, state_dir, free_port())
         child = _Child(spec, await self._spawn(spec))
         self._children[environment] = child
-        child.task = asyncio.create_task(self._supervise(child), name=f"local agent {environment}")
+        # The loop restarts the supervisor itself should it fail (e.g. a failed on_moved).
+        child.loop = BackgroundLoop(
+            f"local agent {environment}", body=lambda: self._supervise(child),
+            backoff=Backoff(self.backoff_min, self.backoff_max),
+        )  # fmt: skip
+        if self.loops is not None:
+            self.loops.add(child.loop)
+        child.loop.start()
         return spec.url
 
     async def _spawn(self, spec: LocalAgentSpec) -> asyncio.subprocess.Process:
@@ -271,10 +285,10 @@ class LocalAgentSupervisor:
         if child is None:
             return
         child.stopping = True
-        if child.task is not None:
-            child.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await child.task
+        if child.loop is not None:
+            await child.loop.stop()
+            if self.loops is not None:
+                self.loops.discard(child.loop)
         await self._terminate(child.process)
         log.info("local agent %s stopped", environment)
 

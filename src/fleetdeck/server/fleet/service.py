@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from fleetdeck.clock import Clock
     from fleetdeck.server.fleet.local_envs import LocalEnvironments
     from fleetdeck.server.fleet.views import EnvironmentView
+    from fleetdeck.server.loops import LoopRegistry
 
 log = logging.getLogger("fleetdeck.server.fleet")
 
@@ -133,6 +134,7 @@ class Fleet:
     """Environments, enrolment, links and inventory of one server.
 
     ``clock`` is its present: join token expiry, and the status texts the inventory serves.
+    ``loops``, when given, is where each agent link's stream loop is registered.
     """
 
     def __init__(
@@ -142,12 +144,13 @@ class Fleet:
         tls: ClientTLS,
         join_token_ttl: timedelta = timedelta(hours=1),
         clock: Clock = SYSTEM,
+        loops: LoopRegistry | None = None,
     ) -> None:
         self.repo = repo
         self.clock = clock
         self.ca = ca
         self.inventory = FleetInventory(clock)
-        self.links = FleetLinks(tls, self.inventory)
+        self.links = FleetLinks(tls, self.inventory, loops)
         self.join_token_ttl = join_token_ttl
         self._envs: dict[str, EnvironmentRecord] = {}
         self._lock = asyncio.Lock()

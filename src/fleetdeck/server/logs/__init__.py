@@ -40,6 +40,7 @@ async def start(app: FastAPI) -> None:
         max_bytes=int(settings.logs_max_mb * 1024 * 1024),
         prune_interval_s=settings.logs_prune_interval_s,
         clock=app.state.clock,
+        loops=app.state.loops,
     )
     collector.start()
     app.state.logs = collector

@@ -12,10 +12,12 @@ into the store in batches (one transaction per batch, cursors in the same transa
 their lines). When the queue is full the follower waits: the agent's own bounded buffer then
 fills, and the agent drops, counts and reports (the count ends up in ``log_sources.dropped``).
 Lines older than the retention are not stored. The pruner runs every ``prune_interval_s``.
+Each of these is a supervised :class:`~fleetdeck.server.loops.BackgroundLoop` (``logs-watch``,
+``logs-writer``, ``logs-pruner``, and ``logs ENV/NODE`` per follower).
 
 Every message is validated (:data:`fleetdeck.types.LogStreamMessage`) before it is applied:
 a bad one is counted on the link and skipped. A follower that fails in an unexpected way is
-logged and retried with backoff rather than left dead.
+logged and restarted by its loop with backoff (keeping its cursors) rather than left dead.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from fleetdeck.clock import SYSTEM
 from fleetdeck.errors import FleetdeckError, NotFoundError
 from fleetdeck.server.logs.query import ns_to_iso
 from fleetdeck.server.logs.store import Batch, LogStore, SourceKey
+from fleetdeck.server.loops import BackgroundLoop, Backoff
 from fleetdeck.types import (
     LogLinesMessage,
     LogSourceMessage,
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.fleet.links import AgentLink
     from fleetdeck.server.fleet.service import Fleet
     from fleetdeck.server.logs.tail import TailHub
+    from fleetdeck.server.loops import LoopRegistry
 
 T = TypeVar("T")
 
@@ -85,6 +89,7 @@ class LogCollector:
         max_bytes: The store's size bound (oldest lines pruned first).
         prune_interval_s: Seconds between pruning runs.
         clock: The present that the age limit counts back from.
+        loops: Where its loops are registered for the health report (none in some tests).
     """
 
     def __init__(
@@ -97,6 +102,7 @@ class LogCollector:
         max_bytes: int,
         prune_interval_s: float,
         clock: Clock = SYSTEM,
+        loops: LoopRegistry | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -113,8 +119,21 @@ class LogCollector:
         #: Per node ``ENV/NODE``: lines received, dropped by the agent, its buffer, last status.
         self.nodes: dict[str, dict[str, Any]] = {}
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logs-writer")
-        self._followers: dict[tuple[str, str], tuple[AgentLink, asyncio.Task[None]]] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._followers: dict[tuple[str, str], tuple[AgentLink, BackgroundLoop]] = {}
+        self.registry = loops
+        #: The collector's own loops (one more per followed node, named ``logs ENV/NODE``).
+        self.loops = [
+            BackgroundLoop(
+                "logs-watch", step=self._watch_once, interval=WATCH_INTERVAL_S, clock=clock
+            ),
+            BackgroundLoop(
+                "logs-writer", step=self._write_batch, backoff=Backoff(1.0, 10.0), clock=clock
+            ),
+            BackgroundLoop(
+                "logs-pruner", step=self._prune_step, interval=prune_interval_s, jitter=0.1,
+                backoff=Backoff(1.0, max(1.0, prune_interval_s)), clock=clock,
+            ),
+        ]  # fmt: skip
 
     async def on_writer(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` on the store's writer thread (every write goes through it)."""
@@ -122,21 +141,26 @@ class LogCollector:
 
     def start(self) -> None:
         """Start following nodes, writing and pruning."""
-        self._tasks = [
-            asyncio.create_task(self._watch_loop(), name="logs-watch"),
-            asyncio.create_task(self._write_loop(), name="logs-writer"),
-            asyncio.create_task(self._prune_loop(), name="logs-pruner"),
-        ]
+        for loop in self.loops:
+            self._track(loop).start()
 
     async def stop(self) -> None:
         """Stop everything (what is queued is not written: cursors make agents resend it)."""
-        tasks = [*self._tasks, *(task for _, task in self._followers.values())]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._tasks, self._followers = [], {}
+        await asyncio.gather(*(loop.stop() for loop in self.loops))  # no follower added now
+        followers = [loop for _, loop in self._followers.values()]
+        await asyncio.gather(*(loop.stop() for loop in followers))
+        for loop in followers:
+            self._untrack(loop)
+        self._followers = {}
         await self.on_writer(self.store.close)
         self._writer.shutdown(wait=True)
+
+    def _track(self, loop: BackgroundLoop) -> BackgroundLoop:
+        return self.registry.add(loop) if self.registry is not None else loop
+
+    def _untrack(self, loop: BackgroundLoop) -> None:
+        if self.registry is not None:
+            self.registry.discard(loop)
 
     # ------------------------------------------------------------- following
     def _links(self) -> dict[tuple[str, str], AgentLink]:
@@ -148,42 +172,41 @@ class LogCollector:
                 )
         return links
 
-    async def _watch_loop(self) -> None:
-        while True:
-            try:
-                self._watch_once()
-            except Exception:
-                log.exception("following log streams failed; trying again")
-            await asyncio.sleep(WATCH_INTERVAL_S)
-
-    def _watch_once(self) -> None:
+    async def _watch_once(self) -> None:
+        """One step of ``logs-watch``: a follower for every link, none for a link gone."""
         links = self._links()
         for key in [k for k, (link, _) in self._followers.items() if links.get(k) is not link]:
-            self._followers.pop(key)[1].cancel()  # removed, or replaced (re-enrolled node)
+            gone = self._followers.pop(key)[1]  # removed, or replaced (re-enrolled node)
+            await gone.stop()
+            self._untrack(gone)
         for key, link in links.items():
             running = self._followers.get(key)
-            if running is None or running[1].done():
-                task = asyncio.create_task(self._follow(link), name=f"logs {link.where}")
-                self._followers[key] = (link, task)
+            if running is None or running[1].task is None:
+                self._followers[key] = (link, self._track(self._follower(link)))
+                self._followers[key][1].start()
 
-    async def _follow(self, link: AgentLink) -> None:
-        cursors: dict[str, Cursor] | None = None
+    def _follower(self, link: AgentLink) -> BackgroundLoop:
+        """The loop that follows ``link``'s log stream (cursors kept across its restarts)."""
+        held: dict[str, dict[str, Cursor]] = {}
+        return BackgroundLoop(
+            f"logs {link.where}", body=lambda: self._follow(link, held),
+            backoff=Backoff(BACKOFF_MIN_S, BACKOFF_MAX_S), clock=self.clock,
+        )  # fmt: skip
+
+    async def _follow(self, link: AgentLink, held: dict[str, dict[str, Cursor]]) -> None:
+        """Follow for ever; an unexpected failure is the loop's (logged, restarted)."""
         backoff = BACKOFF_MIN_S
         while True:
             try:
-                if cursors is None:
+                if "cursors" not in held:
                     stored = await self.on_writer(self.store.cursors, link.environment, link.node)
-                    cursors = {cid: Cursor(ns, seen) for cid, (ns, seen) in stored.items()}
-                await self._consume(link, cursors)
+                    held["cursors"] = {cid: Cursor(ns, seen) for cid, (ns, seen) in stored.items()}
+                await self._consume(link, held["cursors"])
                 backoff = BACKOFF_MIN_S
             except NotFoundError:
                 backoff = NO_ROUTE_RETRY_S  # an agent without a log stream
             except (FleetdeckError, ValueError, TimeoutError, OSError) as exc:
                 log.info("logs of %s: %s; retrying in %.0fs", link.where, exc, backoff)
-            except Exception:
-                log.exception(
-                    "logs of %s: unexpected failure; retrying in %.0fs", link.where, backoff
-                )
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, max(backoff, BACKOFF_MAX_S))
 
@@ -279,15 +302,16 @@ class LogCollector:
             self.hub.publish(hits)
 
     # --------------------------------------------------------- writing, pruning
-    async def _write_loop(self) -> None:
-        while True:
-            batch = await self.queue.get()
-            while len(batch.lines) < BATCH_LINES and not self.queue.empty():
-                _merge(batch, self.queue.get_nowait())
-            try:
-                self.written += await self.on_writer(self.store.write, batch)
-            except Exception:
-                log.exception("writing %d log lines failed", len(batch.lines))
+    async def _write_batch(self) -> None:
+        """One step of ``logs-writer``: wait for lines, write a batch (a failure drops it)."""
+        batch = await self.queue.get()
+        while len(batch.lines) < BATCH_LINES and not self.queue.empty():
+            _merge(batch, self.queue.get_nowait())
+        try:
+            self.written += await self.on_writer(self.store.write, batch)
+        except Exception:
+            log.warning("writing %d log lines failed: dropped", len(batch.lines))
+            raise  # the loop logs the traceback and backs off
 
     async def prune(self) -> int:
         """Prune by age and size now; return the number of lines deleted."""
@@ -302,12 +326,8 @@ class LogCollector:
         self.last_pruned_ns = int(self.clock.time() * 1e9)
         return deleted
 
-    async def _prune_loop(self) -> None:
-        while True:
-            try:
-                deleted = await self.prune()
-                if deleted:
-                    log.info("log retention: %d lines deleted", deleted)
-            except Exception:
-                log.exception("pruning logs failed")
-            await asyncio.sleep(self.prune_interval_s)
+    async def _prune_step(self) -> None:
+        """One step of ``logs-pruner``."""
+        deleted = await self.prune()
+        if deleted:
+            log.info("log retention: %d lines deleted", deleted)

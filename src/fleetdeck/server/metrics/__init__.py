@@ -41,7 +41,8 @@ async def start(app: FastAPI) -> None:
     retention = Retention.from_settings(settings)
     clock = app.state.clock
     writer = MetricsWriter(app.state.store, retention_s=retention.raw_s, clock=clock)
-    writer.start()
+    loops = app.state.loops
+    loops.start(writer.loop)
     app.state.metrics = writer
     reconciler = MetricsRetentionReconciler(
         app.state.store,
@@ -50,13 +51,13 @@ async def start(app: FastAPI) -> None:
         on_pruned=writer.forget_series,
         clock=clock,
     )
-    reconciler.start()
+    loops.start(reconciler.loop)
     app.state.metrics_retention = reconciler
     fleet = getattr(app.state, "fleet", None)
     if fleet is not None:
         latest = LatestSamples()
         app.state.metrics_latest = latest
-        app.state.prometheus_registry = make_registry(fleet, latest)
+        app.state.prometheus_registry = make_registry(fleet, latest, loops)
 
         def sink(environment: str, node: str, message: dict[str, Any]) -> None:
             writer.offer(environment, node, message)

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.loops import LoopState
 from fleetdeck.server.metrics.catalog import CONTAINER, HOST, METRICS
 from fleetdeck.server.metrics.latest import LatestSamples
 from fleetdeck.types import Role
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
     from fleetdeck.server.fleet.service import Fleet
+    from fleetdeck.server.loops import LoopRegistry
     from fleetdeck.types import Container
 
 PORT_LABELS = ("prometheus.io/port", "fleetdeck.metrics.port")
@@ -103,10 +105,57 @@ class FleetCollector(Collector):
         yield from families.values()
 
 
-def make_registry(fleet: Fleet, latest: LatestSamples) -> CollectorRegistry:
-    """A registry holding only the fleet's collector (no process metrics of the server)."""
+class LoopCollector(Collector):
+    """The server's background loops: state, restarts, last success and failure, next run."""
+
+    def __init__(self, loops: LoopRegistry) -> None:
+        self.loops = loops
+
+    def collect(self) -> Iterator[Metric]:
+        """One sample per loop and family, fresh on each scrape."""
+        up = GaugeMetricFamily(
+            "fleetdeck_loop_up", "1 while the loop runs or waits for its next run, else 0",
+            labels=["loop", "state"],
+        )  # fmt: skip
+        restarts = CounterMetricFamily(
+            "fleetdeck_loop_restarts", "times the loop's work raised and was run again",
+            labels=["loop"],
+        )  # fmt: skip
+        times = {
+            "last_ok": GaugeMetricFamily(
+                "fleetdeck_loop_last_ok_timestamp_seconds",
+                "when the loop's last step succeeded (epoch seconds)", labels=["loop"],
+            ),
+            "last_error_at": GaugeMetricFamily(
+                "fleetdeck_loop_last_error_timestamp_seconds",
+                "when the loop's work last raised (epoch seconds)", labels=["loop"],
+            ),
+            "next_run": GaugeMetricFamily(
+                "fleetdeck_loop_next_run_timestamp_seconds",
+                "when the loop runs next (epoch seconds)", labels=["loop"],
+            ),
+        }  # fmt: skip
+        for status in self.loops.statuses():
+            running = status.state in (LoopState.running, LoopState.standby)
+            up.add_metric([status.name, status.state], 1.0 if running else 0.0)
+            restarts.add_metric([status.name], float(status.restarts))
+            for key, family in times.items():
+                value = getattr(status, key)
+                if value is not None:
+                    family.add_metric([status.name], float(value))
+        yield up
+        yield restarts
+        yield from times.values()
+
+
+def make_registry(
+    fleet: Fleet, latest: LatestSamples, loops: LoopRegistry | None = None
+) -> CollectorRegistry:
+    """A registry of the fleet's collector and the loops' (no process metrics of the server)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(FleetCollector(fleet, latest))
+    if loops is not None:
+        registry.register(LoopCollector(loops))
     return registry
 
 
@@ -167,4 +216,4 @@ async def prometheus_targets(request: Request, _: Viewer) -> list[dict[str, Any]
     return discovery(request.app.state.fleet)
 
 
-__all__ = ["HOST", "LatestSamples", "make_registry", "router"]
+__all__ = ["HOST", "LatestSamples", "LoopCollector", "make_registry", "router"]

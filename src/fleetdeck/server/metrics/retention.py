@@ -24,7 +24,6 @@ SQLite; two replicas would repeat each other's work, not corrupt it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,6 +34,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fleetdeck.clock import SYSTEM
+from fleetdeck.server.loops import BackgroundLoop, Backoff
 from fleetdeck.server.store.models import (
     MetricRollup,
     MetricRollupState,
@@ -157,31 +157,28 @@ class MetricsRetentionReconciler:
         self.on_pruned = on_pruned
         self.state = RetentionState.idle
         self.last: PassReport | None = None
-        self._task: asyncio.Task[None] | None = None
+        self.loop = BackgroundLoop(
+            "metrics-retention", step=self._pass, interval=interval, jitter=0.1,
+            backoff=Backoff(1.0, max(1.0, interval)), clock=clock,
+        )  # fmt: skip
 
     def start(self) -> None:
         """Run passes in the background."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="metrics-retention")
+        self.loop.start()
 
     async def stop(self) -> None:
         """Stop (a pass cut short is repeated by the next start)."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self.loop.stop()
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                report = await self.run_once()
-            except Exception:
-                self.state = RetentionState.failed
-                log.exception("metrics retention pass failed (retried in %.0f s)", self.interval)
-            else:
-                if report.raw_pruned or report.minute_pruned or report.hour_pruned:
-                    log.info("metrics retention: %s", report)
-            await asyncio.sleep(self.interval)
+    async def _pass(self) -> None:
+        """One step of the loop (a failure is logged and retried by the loop, with backoff)."""
+        try:
+            report = await self.run_once()
+        except Exception:
+            self.state = RetentionState.failed
+            raise
+        if report.raw_pruned or report.minute_pruned or report.hour_pruned:
+            log.info("metrics retention: %s", report)
 
     async def run_once(self, now: float | None = None) -> PassReport:
         """One pass: roll up, then prune; safe to repeat or to cut short at any point."""

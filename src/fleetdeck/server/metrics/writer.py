@@ -2,7 +2,9 @@
 
 An agent link hands each ``metrics`` message to :meth:`MetricsWriter.offer`, which only
 queues it (never waits: a slow disk must not stall a node's inventory stream). One writer
-task drains the queue in batches, one transaction per batch. Rows are keyed by (series,
+loop (a supervised :class:`~fleetdeck.server.loops.BackgroundLoop`, ``metrics-writer``) drains
+the queue in batches, one transaction per batch; a batch that fails is dropped and the loop
+backs off before the next. Rows are keyed by (series,
 time), and a duplicate is ignored, so the replay an agent sends after a reconnect (its
 buffered samples) fills gaps without double counting. When the queue is full, messages are
 dropped and counted (:attr:`MetricsWriter.dropped`).
@@ -24,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fleetdeck.clock import SYSTEM
+from fleetdeck.server.loops import BackgroundLoop, Backoff
 from fleetdeck.server.metrics.catalog import flatten
 from fleetdeck.server.metrics.retention import MINUTE
 from fleetdeck.server.store.models import MetricRollupState, MetricSample, MetricSeries
@@ -69,20 +72,19 @@ class MetricsWriter:
         self.dropped = 0
         self.written = 0
         self._series: dict[SeriesKey, int] = {}
-        self._tasks: list[asyncio.Task[None]] = []
         self._idle = asyncio.Event()
         self._idle.set()
+        self.loop = BackgroundLoop(
+            "metrics-writer", step=self._write_batch, backoff=Backoff(1.0, 10.0), clock=clock
+        )
 
     def start(self) -> None:
-        """Start the writer task."""
-        self._tasks = [asyncio.create_task(self._write_loop(), name="metrics-writer")]
+        """Start the writer loop."""
+        self.loop.start()
 
     async def stop(self) -> None:
         """Stop writing (what is still queued is lost: agents replay their buffer)."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        await self.loop.stop()
 
     def offer(self, environment: str, node: str, message: dict[str, Any]) -> None:
         """Queue one message without waiting; drop (and count) it if the queue is full."""
@@ -98,15 +100,17 @@ class MetricsWriter:
         """Wait until everything queued so far is written (tests, shutdown)."""
         await self._idle.wait()
 
-    async def _write_loop(self) -> None:
-        while True:
-            items = [await self.queue.get()]
-            while len(items) < BATCH and not self.queue.empty():
-                items.append(self.queue.get_nowait())
-            try:
-                await self.write(items)
-            except Exception:
-                log.exception("writing %d metrics messages failed: dropped", len(items))
+    async def _write_batch(self) -> None:
+        """One step of the loop: wait for messages, write a batch of them."""
+        items = [await self.queue.get()]
+        while len(items) < BATCH and not self.queue.empty():
+            items.append(self.queue.get_nowait())
+        try:
+            await self.write(items)
+        except Exception:
+            log.warning("writing %d metrics messages failed: dropped", len(items))
+            raise  # the loop logs the traceback and backs off
+        finally:
             if self.queue.empty():
                 self._idle.set()
 

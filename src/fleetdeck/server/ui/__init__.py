@@ -49,7 +49,7 @@ def install(app: FastAPI) -> None:
         async with inner(application) as state:
             feed = ChangeFeed(application.state.fleet.inventory)
             application.state.ui_changes = feed
-            feed.start()
+            application.state.loops.start(feed.loop)
             try:
                 yield state
             finally:

@@ -5,16 +5,19 @@ running to exited a minute ago, or that node2 became unreachable. :class:`Change
 the inventory's version and records the differences between what it saw before and now.
 Containers of a node that just (re)connected are not reported one by one: a reconnect
 replaces a node's whole list, and "node2 up (40 containers)" says it better than 40 lines.
+The following runs as a supervised :class:`~fleetdeck.server.loops.BackgroundLoop`
+(``ui-change-feed``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+
+from fleetdeck.server.loops import BackgroundLoop
 
 if TYPE_CHECKING:
     from fleetdeck.server.fleet.inventory import FleetInventory, NodeState
@@ -53,7 +56,8 @@ class ChangeFeed:
         self.inventory = inventory
         self.changes: deque[Change] = deque(maxlen=MAX_CHANGES)
         self._nodes: dict[tuple[str, str], tuple[str, _Seen]] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._version = -1
+        self.loop = BackgroundLoop("ui-change-feed", step=self._follow)
 
     def recent(self, limit: int = 20) -> list[Change]:
         """The latest ``limit`` changes, newest first."""
@@ -109,21 +113,15 @@ class ChangeFeed:
     # ------------------------------------------------------------ background task
     def start(self) -> None:
         """Follow the inventory in the background (the server's lifespan calls this)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._follow(), name="ui change feed")
+        self.loop.start()
 
     async def stop(self) -> None:
         """Stop following."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.loop.stop()
 
     async def _follow(self) -> None:
-        version = -1
-        while True:
-            version = await self.inventory.wait_changed(version, 30.0)
-            await asyncio.sleep(SETTLE_S)
-            version = self.inventory.version
-            self.observe()
+        """One step of the loop: wait for a change (30 s at most), let it settle, diff."""
+        await self.inventory.wait_changed(self._version, 30.0)
+        await asyncio.sleep(SETTLE_S)
+        self._version = self.inventory.version
+        self.observe()
