@@ -7,11 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from fleetdeck.cli.common import (
-    CaCertOpt,
-    OutputOpt,
-    TokenOpt,
-    UrlOpt,
-    client_from,
+    Connection,
+    connected,
     dump,
     emit,
     read_secret,
@@ -29,7 +26,6 @@ users = typer.Typer(help="Users (admin only; bare `users` lists them).")
 tokens = typer.Typer(help="API tokens (bare `tokens` lists them).")
 top = typer.Typer()
 
-Conn = tuple[str | None, str | None, str | None]
 UserArg = Annotated[str, typer.Argument(help="User name.")]
 
 
@@ -57,9 +53,9 @@ def resolve_token_id(client: FleetdeckClient, wanted: str) -> str:
     return matches[0]
 
 
-def list_users(conn: Conn, output: OutputFormat) -> None:
+def list_users(conn: Connection, output: OutputFormat) -> None:
     """Print every user."""
-    with client_from(*conn) as client:
+    with conn.client() as client:
         items = client.list_users()
     if output is OutputFormat.json:
         print_json([dump(u) for u in items])
@@ -75,31 +71,29 @@ def list_users(conn: Conn, output: OutputFormat) -> None:
 
 
 @users.callback(invoke_without_command=True)
+@connected()
 def users_main(
+    conn: Connection,
     ctx: typer.Context,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """List users (same as `users ls`)."""
     if ctx.invoked_subcommand is None:
-        list_users((url, token, ca_cert), output)
+        list_users(conn, conn.output)
 
 
 @users.command("ls")
+@connected()
 def users_ls(
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
+    conn: Connection,
 ) -> None:
     """List users."""
-    list_users((url, token, ca_cert), output)
+    list_users(conn, conn.output)
 
 
 @users.command("add")
+@connected()
 def users_add(
+    conn: Connection,
     username: UserArg,
     role: Annotated[Role, typer.Option("--role", "-r", help="viewer, operator or admin.")] = (
         Role.viewer
@@ -107,68 +101,58 @@ def users_add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from stdin.")
     ] = False,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Create a user."""
     password = read_secret(password_stdin, f"password for {username}")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         user = client.create_user(username, password, role)
-    emit(output, dump(user), f"user {user.username} ({user.role.value}) created")
+    emit(conn.output, dump(user), f"user {user.username} ({user.role.value}) created")
 
 
 @users.command("rm")
+@connected()
 def users_rm(
+    conn: Connection,
     username: UserArg,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Delete a user."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         client.delete_user(username)
-    emit(output, {"removed": username}, f"user {username} removed")
+    emit(conn.output, {"removed": username}, f"user {username} removed")
 
 
 @users.command("set-role")
+@connected()
 def users_set_role(
+    conn: Connection,
     username: UserArg,
     role: Annotated[Role, typer.Argument(help="viewer, operator or admin.")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Change a user's role."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         user = client.update_user(username, role=role)
-    emit(output, dump(user), f"user {user.username} is now {user.role.value}")
+    emit(conn.output, dump(user), f"user {user.username} is now {user.role.value}")
 
 
 @users.command("passwd")
+@connected()
 def users_passwd(
+    conn: Connection,
     username: UserArg,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from stdin.")
     ] = False,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Set a user's password."""
     password = read_secret(password_stdin, f"new password for {username}")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         user = client.update_user(username, password=password)
-    emit(output, dump(user), f"password of {user.username} changed")
+    emit(conn.output, dump(user), f"password of {user.username} changed")
 
 
-def list_tokens(conn: Conn, output: OutputFormat) -> None:
+def list_tokens(conn: Connection, output: OutputFormat) -> None:
     """Print one's tokens (an admin's: everyone's)."""
-    with client_from(*conn) as client:
+    with conn.client() as client:
         items = client.list_tokens()
     if output is OutputFormat.json:
         print_json([dump(t) for t in items])
@@ -192,31 +176,29 @@ def list_tokens(conn: Conn, output: OutputFormat) -> None:
 
 
 @tokens.callback(invoke_without_command=True)
+@connected()
 def tokens_main(
+    conn: Connection,
     ctx: typer.Context,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """List API tokens (same as `tokens ls`)."""
     if ctx.invoked_subcommand is None:
-        list_tokens((url, token, ca_cert), output)
+        list_tokens(conn, conn.output)
 
 
 @tokens.command("ls")
+@connected()
 def tokens_ls(
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
+    conn: Connection,
 ) -> None:
     """List API tokens."""
-    list_tokens((url, token, ca_cert), output)
+    list_tokens(conn, conn.output)
 
 
 @tokens.command("create")
+@connected()
 def tokens_create(
+    conn: Connection,
     name: Annotated[str, typer.Argument(help="What the token is for, e.g. ci@runner1.")],
     role: Annotated[
         Role | None, typer.Option("--role", "-r", help="At most your own role (default: it).")
@@ -224,15 +206,11 @@ def tokens_create(
     expires_in_days: Annotated[
         int | None, typer.Option("--expires-in-days", min=1, help="Lifetime (default: server's).")
     ] = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Create an API token; its secret is printed once and cannot be shown again."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         created = client.create_token(name, role, expires_in_days)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(dump(created))
         return
     console.print(
@@ -251,36 +229,32 @@ def tokens_create(
 
 
 @tokens.command("revoke")
+@connected()
 def tokens_revoke(
+    conn: Connection,
     token_id: Annotated[str, typer.Argument(help="Token id, id prefix or name (see `tokens ls`).")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Revoke an API token."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         full_id = resolve_token_id(client, token_id)
         client.revoke_token(full_id)
-    emit(output, {"revoked": full_id}, f"token {full_id} revoked")
+    emit(conn.output, {"revoked": full_id}, f"token {full_id} revoked")
 
 
 @top.command()
+@connected()
 def audit(
+    conn: Connection,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most N entries.")] = 50,
     offset: Annotated[int | None, typer.Option("--offset", min=0, help="Skip N.")] = None,
     actor: Annotated[str | None, typer.Option("--actor", help="Only by this user.")] = None,
     action: Annotated[str | None, typer.Option("--action", help="Only this action.")] = None,
     target: Annotated[str | None, typer.Option("--target", help="Only on this target.")] = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Show the audit log: who did what to what, when, and how it ended (admin only)."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         page = client.audit(limit=limit, offset=offset, actor=actor, action=action, target=target)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(dump(page))
         return
     print_table(

@@ -6,7 +6,12 @@ from typing import Annotated
 
 import typer
 
-from fleetdeck.cli.common import CaCertOpt, OutputOpt, TokenOpt, UrlOpt, client_from, dump, emit
+from fleetdeck.cli.common import (
+    Connection,
+    connected,
+    dump,
+    emit,
+)
 from fleetdeck.cli.output import OutputFormat, print_json, print_table
 
 silence = typer.Typer(help="Silences and maintenance windows (bare `silence` lists silences).")
@@ -14,12 +19,11 @@ maintenance = typer.Typer(help="Maintenance windows: an environment's alerts pag
 channels = typer.Typer(help="Notification channels (Apprise URLs; bare `channels` lists them).")
 silence.add_typer(maintenance, name="maintenance")
 
-Conn = tuple[str | None, str | None, str | None]
 DurationOpt = Annotated[str, typer.Option("--for", "-d", help="How long (30m, 2h, 1d).")]
 
 
-def _print_silences(conn: Conn, output: OutputFormat) -> None:
-    with client_from(*conn) as client:
+def _print_silences(conn: Connection, output: OutputFormat) -> None:
+    with conn.client() as client:
         items = client.list_silences()
     if output is OutputFormat.json:
         print_json([dump(s) for s in items])
@@ -30,70 +34,60 @@ def _print_silences(conn: Conn, output: OutputFormat) -> None:
 
 
 @silence.callback(invoke_without_command=True)
+@connected()
 def silence_main(
+    conn: Connection,
     ctx: typer.Context,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """List silences (same as `silence ls`)."""
     if ctx.invoked_subcommand is None:
-        _print_silences((url, token, ca_cert), output)
+        _print_silences(conn, conn.output)
 
 
 @silence.command("ls")
+@connected()
 def silence_ls(
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
+    conn: Connection,
 ) -> None:
     """List silences (active, pending, expired)."""
-    _print_silences((url, token, ca_cert), output)
+    _print_silences(conn, conn.output)
 
 
 @silence.command("add")
+@connected()
 def silence_add(
+    conn: Connection,
     matchers: Annotated[list[str], typer.Argument(help="NAME=VALUE, NAME!=VALUE, NAME=~RE…")],
     duration: DurationOpt = "2h",
     comment: Annotated[str, typer.Option("--comment", "-m", help="Why.")] = "",
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Silence alerts matching every matcher: `silence add rule=host-cpu-high node=n1 --for 1h`."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         created = client.create_silence(matchers, duration=duration, comment=comment)
-    emit(output, dump(created), f"silence {created.id} until {created.ends_at.isoformat()}")
+    emit(conn.output, dump(created), f"silence {created.id} until {created.ends_at.isoformat()}")
 
 
 @silence.command("rm")
+@connected()
 def silence_rm(
+    conn: Connection,
     silence_id: Annotated[str, typer.Argument(help="Silence id.")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """End a silence now."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         ended = client.expire_silence(silence_id)
-    emit(output, dump(ended), f"silence {ended.id} ended")
+    emit(conn.output, dump(ended), f"silence {ended.id} ended")
 
 
 @maintenance.command("ls")
+@connected()
 def maintenance_ls(
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
+    conn: Connection,
 ) -> None:
     """List maintenance windows."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         items = client.list_maintenance()
-    if output is OutputFormat.json:
+    if conn.json:
         print_json([dump(m) for m in items])
         return
     rows = [[m.id[:12], m.state, m.environment, m.ends_at.isoformat(timespec="seconds"),
@@ -102,42 +96,38 @@ def maintenance_ls(
 
 
 @maintenance.command("add")
+@connected()
 def maintenance_add(
+    conn: Connection,
     environment: Annotated[str, typer.Argument(help="Environment under maintenance.")],
     duration: DurationOpt = "2h",
     reason: Annotated[str, typer.Option("--reason", "-m", help="Why.")] = "",
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Put an environment under maintenance: its alerts page nobody until the end."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         created = client.create_maintenance(environment, duration=duration, reason=reason)
     emit(
-        output,
+        conn.output,
         dump(created),
         f"maintenance {created.id} on {environment} until {created.ends_at.isoformat()}",
     )
 
 
 @maintenance.command("rm")
+@connected()
 def maintenance_rm(
+    conn: Connection,
     window_id: Annotated[str, typer.Argument(help="Maintenance window id.")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """End a maintenance window now."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         ended = client.end_maintenance(window_id)
-    emit(output, dump(ended), f"maintenance {ended.id} ended")
+    emit(conn.output, dump(ended), f"maintenance {ended.id} ended")
 
 
 # ---------------------------------------------------------------- channels
-def _print_channels(conn: Conn, output: OutputFormat) -> None:
-    with client_from(*conn) as client:
+def _print_channels(conn: Connection, output: OutputFormat) -> None:
+    with conn.client() as client:
         items = client.list_channels()
     if output is OutputFormat.json:
         print_json([dump(c) for c in items])
@@ -147,31 +137,29 @@ def _print_channels(conn: Conn, output: OutputFormat) -> None:
 
 
 @channels.callback(invoke_without_command=True)
+@connected()
 def channels_main(
+    conn: Connection,
     ctx: typer.Context,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """List channels (same as `channels ls`)."""
     if ctx.invoked_subcommand is None:
-        _print_channels((url, token, ca_cert), output)
+        _print_channels(conn, conn.output)
 
 
 @channels.command("ls")
+@connected()
 def channels_ls(
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
+    conn: Connection,
 ) -> None:
     """List channels (URLs masked)."""
-    _print_channels((url, token, ca_cert), output)
+    _print_channels(conn, conn.output)
 
 
 @channels.command("add")
+@connected()
 def channels_add(
+    conn: Connection,
     name: Annotated[str, typer.Argument(help="Channel name.")],
     apprise_url: Annotated[
         str, typer.Argument(help="Apprise URL: slack://… ntfy://… mailto://… json://…")
@@ -179,59 +167,49 @@ def channels_add(
     min_severity: Annotated[
         str, typer.Option("--min-severity", help="info, warning, critical.")
     ] = "info",
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Add a channel (the URL is checked, stored encrypted and shown masked)."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         created = client.create_channel(name, apprise_url, min_severity=min_severity)
-    emit(output, dump(created), f"channel {created.name} added ({created.url})")
+    emit(conn.output, dump(created), f"channel {created.name} added ({created.url})")
 
 
 @channels.command("reveal")
+@connected()
 def channels_reveal(
+    conn: Connection,
     name: Annotated[str, typer.Argument(help="Channel name.")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Print a channel's stored URL in clear, secrets included (admins; audited)."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         stored = client.reveal_channel_url(name)
-    emit(output, {"name": name, "url": stored}, stored)
+    emit(conn.output, {"name": name, "url": stored}, stored)
 
 
 @channels.command("rm")
+@connected()
 def channels_rm(
+    conn: Connection,
     name: Annotated[str, typer.Argument(help="Channel name.")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Remove a channel."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         client.delete_channel(name)
-    emit(output, {"removed": name}, f"channel {name} removed")
+    emit(conn.output, {"removed": name}, f"channel {name} removed")
 
 
 @channels.command("test")
+@connected()
 def channels_test(
+    conn: Connection,
     name: Annotated[str, typer.Argument(help="Channel name.")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Send a test notification now; exits 1 when it was not delivered."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.test_channel(name)
     ok = result.status == "sent"
     emit(
-        output,
+        conn.output,
         dump(result),
         f"test to {name}: {result.status}" + ("" if ok else f" ({result.last_error})"),
     )
@@ -240,19 +218,17 @@ def channels_test(
 
 
 @channels.command("deliveries")
+@connected()
 def channels_deliveries(
+    conn: Connection,
     name: Annotated[str | None, typer.Argument(help="Only this channel.")] = None,
     status: Annotated[str | None, typer.Option("--status", help="pending, sent or failed.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 50,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Delivery history: what was sent where, and how it went."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         items = client.list_deliveries(channel=name, status=status, limit=limit)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json([dump(d) for d in items])
         return
     rows = [[d.created_at.isoformat(timespec="seconds"), d.channel, d.event, d.status, d.attempts,

@@ -6,7 +6,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fleetdeck.cli.common import CaCertOpt, OutputOpt, TokenOpt, UrlOpt, client_from, dump, emit
+from fleetdeck.cli.common import (
+    Connection,
+    connected,
+    dump,
+    emit,
+)
 from fleetdeck.cli.output import OutputFormat, print_json, print_table
 from fleetdeck.durations import format_duration
 
@@ -16,8 +21,6 @@ if TYPE_CHECKING:
 alerts = typer.Typer(help="Alerts (bare `alerts` lists the active ones).")
 rules = typer.Typer(help="Alert rules: built-in and your own (bare `rules` lists them).")
 
-Conn = tuple[str | None, str | None, str | None]
-
 
 def _target(alert: Alert) -> str:
     labels = alert.labels
@@ -25,9 +28,9 @@ def _target(alert: Alert) -> str:
     return f"{path} {labels['instance']}" if "instance" in labels else path
 
 
-def _print_alerts(conn: Conn, state: str | None, rule: str | None, env: str | None,
+def _print_alerts(conn: Connection, state: str | None, rule: str | None, env: str | None,
                   output: OutputFormat) -> None:  # fmt: skip
-    with client_from(*conn) as client:
+    with conn.client() as client:
         page = client.list_alerts(state=state, rule=rule, environment=env)
     if output is OutputFormat.json:
         print_json([dump(a) for a in page.items])
@@ -59,69 +62,61 @@ EnvFilterOpt = Annotated[str | None, typer.Option("--env", "-e", help="Only this
 
 
 @alerts.callback(invoke_without_command=True)
+@connected()
 def alerts_main(
+    conn: Connection,
     ctx: typer.Context,
     state: StateOpt = None,
     all_: AllOpt = False,
     rule: RuleOpt = None,
     env: EnvFilterOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """List alerts (active ones unless --state or --all)."""
     if ctx.invoked_subcommand is None:
         chosen = state or (None if all_ else "active")
-        _print_alerts((url, token, ca_cert), chosen, rule, env, output)
+        _print_alerts(conn, chosen, rule, env, conn.output)
 
 
 @alerts.command("ls")
+@connected()
 def alerts_ls(
+    conn: Connection,
     state: StateOpt = None,
     all_: AllOpt = False,
     rule: RuleOpt = None,
     env: EnvFilterOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """List alerts (active ones unless --state or --all)."""
     chosen = state or (None if all_ else "active")
-    _print_alerts((url, token, ca_cert), chosen, rule, env, output)
+    _print_alerts(conn, chosen, rule, env, conn.output)
 
 
 @alerts.command("show")
+@connected()
 def alerts_show(
+    conn: Connection,
     alert_id: Annotated[str, typer.Argument(help="Alert id.")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Show one alert."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         alert = client.get_alert(alert_id)
     data = dump(alert)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(data)
     else:
         print_table(None, ["FIELD", "VALUE"], [[k, v] for k, v in data.items()])
 
 
 @alerts.command("ack")
+@connected()
 def alerts_ack(
+    conn: Connection,
     alert_id: Annotated[str, typer.Argument(help="Alert id.")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Acknowledge an alert: it is not sent again while it keeps firing."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         alert = client.ack_alert(alert_id)
-    emit(output, dump(alert), f"alert {alert.id} acknowledged")
+    emit(conn.output, dump(alert), f"alert {alert.id} acknowledged")
 
 
 # ---------------------------------------------------------------- rules
@@ -148,8 +143,8 @@ def _rule_row(r: Rule) -> list[Any]:
     ]
 
 
-def _print_rules(conn: Conn, output: OutputFormat) -> None:
-    with client_from(*conn) as client:
+def _print_rules(conn: Connection, output: OutputFormat) -> None:
+    with conn.client() as client:
         items = client.list_rules()
     if output is OutputFormat.json:
         print_json([r.model_dump(mode="json", by_alias=True) for r in items])
@@ -159,42 +154,36 @@ def _print_rules(conn: Conn, output: OutputFormat) -> None:
 
 
 @rules.callback(invoke_without_command=True)
+@connected()
 def rules_main(
+    conn: Connection,
     ctx: typer.Context,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """List rules (same as `rules ls`)."""
     if ctx.invoked_subcommand is None:
-        _print_rules((url, token, ca_cert), output)
+        _print_rules(conn, conn.output)
 
 
 @rules.command("ls")
+@connected()
 def rules_ls(
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
+    conn: Connection,
 ) -> None:
     """List rules."""
-    _print_rules((url, token, ca_cert), output)
+    _print_rules(conn, conn.output)
 
 
 @rules.command("show")
+@connected()
 def rules_show(
+    conn: Connection,
     name: Annotated[str, typer.Argument(help="Rule name.")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Show one rule."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         rule = client.get_rule(name)
     data = rule.model_dump(mode="json", by_alias=True)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(data)
     else:
         print_table(None, ["FIELD", "VALUE"], [[k, v] for k, v in data.items()])
@@ -233,7 +222,9 @@ InstanceOpt = Annotated[str | None, typer.Option("--instance", help="Only this m
 
 
 @rules.command("add")
+@connected()
 def rules_add(
+    conn: Connection,
     name: Annotated[str, typer.Argument(help="Rule name (lower-case, digits, - _ .).")],
     condition: Annotated[
         str, typer.Option("--condition", "-c", help="metric or a built-in condition.")
@@ -253,10 +244,6 @@ def rules_add(
     repeat: RepeatOpt = None,
     description: DescOpt = None,
     instance: InstanceOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Add a rule: `rules add busy -m cpu_cores --target container --op ">" --threshold 1.5`."""
     spec = _spec(
@@ -267,13 +254,15 @@ def rules_add(
     )  # fmt: skip
     if for_ is not None:
         spec["for"] = for_
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         rule = client.create_rule(spec)
-    emit(output, rule.model_dump(mode="json", by_alias=True), f"rule {rule.name} added")
+    emit(conn.output, rule.model_dump(mode="json", by_alias=True), f"rule {rule.name} added")
 
 
 @rules.command("edit")
+@connected()
 def rules_edit(
+    conn: Connection,
     name: Annotated[str, typer.Argument(help="Rule name.")],
     metric: MetricOpt = None,
     op: OpOpt = None,
@@ -288,10 +277,6 @@ def rules_edit(
     channel: ChannelsOpt = None,
     repeat: RepeatOpt = None,
     description: DescOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Change a rule (the options given replace the rule's values)."""
     changes = _spec(
@@ -301,51 +286,45 @@ def rules_edit(
     )  # fmt: skip
     if for_ is not None:
         changes["for"] = for_
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         rule = client.update_rule(name, changes)
-    emit(output, rule.model_dump(mode="json", by_alias=True), f"rule {rule.name} changed")
+    emit(conn.output, rule.model_dump(mode="json", by_alias=True), f"rule {rule.name} changed")
 
 
-def _toggle(name: str, enabled: bool, conn: Conn, output: OutputFormat) -> None:
-    with client_from(*conn) as client:
+def _toggle(name: str, enabled: bool, conn: Connection, output: OutputFormat) -> None:
+    with conn.client() as client:
         rule = client.set_rule_enabled(name, enabled)
     state = "enabled" if enabled else "disabled"
     emit(output, rule.model_dump(mode="json", by_alias=True), f"rule {rule.name} {state}")
 
 
 @rules.command("enable")
+@connected()
 def rules_enable(
+    conn: Connection,
     name: Annotated[str, typer.Argument(help="Rule name.")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Turn a rule on."""
-    _toggle(name, True, (url, token, ca_cert), output)
+    _toggle(name, True, conn, conn.output)
 
 
 @rules.command("disable")
+@connected()
 def rules_disable(
+    conn: Connection,
     name: Annotated[str, typer.Argument(help="Rule name.")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Turn a rule off (its alerts resolve)."""
-    _toggle(name, False, (url, token, ca_cert), output)
+    _toggle(name, False, conn, conn.output)
 
 
 @rules.command("rm")
+@connected()
 def rules_rm(
+    conn: Connection,
     name: Annotated[str, typer.Argument(help="Rule name.")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Delete a rule of yours (built-in ones can only be disabled)."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         client.delete_rule(name)
-    emit(output, {"removed": name}, f"rule {name} removed")
+    emit(conn.output, {"removed": name}, f"rule {name} removed")

@@ -1,23 +1,35 @@
 """Options every fleet command shares, and the one way a command gets its client.
 
-Commands declare ``url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
-output: OutputOpt = OutputFormat.table`` and call :func:`client_from`; resolution of each
-setting (flag > FLEETDECK_* variable > saved login) lives in :mod:`fleetdeck.client.config`.
+A fleet command takes ``conn: Connection`` first and is decorated with :func:`connected`,
+which gives it ``--url``, ``--token``, ``--ca-cert`` and ``--output/-o`` (declared here, once)
+and hands their values over as one :class:`Connection`; resolution of each setting
+(flag > FLEETDECK_* variable > saved login) lives in :mod:`fleetdeck.client.config`. The client
+(httpx, pydantic) is imported only when a command asks for it, so ``fleetdeck version`` and
+``--help`` start without it.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
-from typing import TYPE_CHECKING, Annotated, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Concatenate, ParamSpec, TypeVar
 
 import typer
 
 from fleetdeck.cli.output import OutputFormat, err_console, print_json
-from fleetdeck.client import FleetdeckClient, resolve_config
 from fleetdeck.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pydantic import BaseModel
+
+    from fleetdeck.client import ClientConfig, FleetdeckClient
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 UrlOpt = Annotated[
     str | None,
@@ -42,6 +54,78 @@ CaCertOpt = Annotated[
 OutputOpt = Annotated[
     OutputFormat, typer.Option("--output", "-o", help="Output format: table or json.")
 ]
+
+
+@dataclass(frozen=True)
+class Connection:
+    """The shared flags of one fleet command: where the server is, and how to print."""
+
+    url: str | None = None
+    token: str | None = None
+    ca_cert: str | None = None
+    output: OutputFormat = OutputFormat.table
+
+    @property
+    def json(self) -> bool:
+        """Whether the command prints JSON (``-o json``) rather than text for people."""
+        return self.output is OutputFormat.json
+
+    def config(self) -> ClientConfig:
+        """The server's URL, token and CA the flags, FLEETDECK_* variables or saved login name."""
+        from fleetdeck.client.config import resolve_config  # imported on use: pydantic
+
+        return resolve_config(self.url, self.token, self.ca_cert)
+
+    def client(self) -> FleetdeckClient:
+        """A client for the server the flags, FLEETDECK_* variables or saved login name."""
+        return client_from(self.url, self.token, self.ca_cert)
+
+
+_SHARED = ("url", "token", "ca_cert")
+
+
+def connected(
+    output: OutputFormat | None = OutputFormat.table,
+) -> Callable[[Callable[Concatenate[Connection, P], R]], Callable[P, R]]:
+    """Give a command the shared connection flags and pass them on as one :class:`Connection`.
+
+    The command's first parameter (``conn: Connection``) is replaced, in the signature Typer
+    reads, by ``--url``, ``--token``, ``--ca-cert`` and (unless ``output`` is None, for commands
+    that print nothing but a line) ``--output/-o`` with ``output`` as its default; they come
+    last in ``--help``, after the command's own arguments and options, as they always have.
+
+    Args:
+        output: The default of ``-o`` (``json`` for commands whose answer is one document),
+            or None for a command without ``-o``.
+    """
+
+    def decorate(command: Callable[Concatenate[Connection, P], R]) -> Callable[P, R]:
+        own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+        shared = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind, default=None)
+            for name, kind in zip(_SHARED, (UrlOpt, TokenOpt, CaCertOpt), strict=True)
+        ]
+        if output is not None:
+            shared.append(
+                inspect.Parameter(
+                    "output", inspect.Parameter.KEYWORD_ONLY, annotation=OutputOpt, default=output
+                )
+            )
+
+        @functools.wraps(command)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            flags: dict[str, Any] = {name: kwargs.pop(name, None) for name in (*_SHARED, "output")}
+            flags["output"] = flags["output"] or output or OutputFormat.table
+            return command(Connection(**flags), *args, **kwargs)
+
+        run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [*own, *shared], return_annotation=inspect.Signature.empty
+        )
+        return run
+
+    return decorate
+
+
 EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Only this environment.")]
 NodeOpt = Annotated[str | None, typer.Option("--node", "-n", help="Only this node.")]
 TargetEnvOpt = Annotated[str, typer.Option("--env", "-e", help="Environment to act in.")]
@@ -53,6 +137,8 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confir
 
 def client_from(url: str | None, token: str | None, ca_cert: str | None) -> FleetdeckClient:
     """A client for the server the flags, FLEETDECK_* variables or saved login name."""
+    from fleetdeck.client import FleetdeckClient, resolve_config  # imported on use: httpx, pydantic
+
     return FleetdeckClient(resolve_config(url, token, ca_cert))
 
 

@@ -9,20 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from fleetdeck.cli.common import (
-    CaCertOpt,
+    Connection,
     EnvOpt,
     NodeOpt,
-    OutputOpt,
-    TokenOpt,
-    UrlOpt,
-    client_from,
+    connected,
     dump,
     human_size,
 )
 from fleetdeck.cli.exec_session import run_attached
 from fleetdeck.cli.logs_fleet import FleetLogRequest, check_combination, run_search, run_tail
 from fleetdeck.cli.output import OutputFormat, print_json, print_table
-from fleetdeck.client import resolve_config
 from fleetdeck.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -61,7 +57,9 @@ ContainerOpt = Annotated[
 
 
 @app.command()
+@connected()
 def logs(
+    conn: Connection,
     ref: Annotated[
         str | None,
         typer.Argument(
@@ -114,10 +112,6 @@ def logs(
     offset: Annotated[
         int | None, typer.Option("--offset", help="Search: skip the newest N hits.")
     ] = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Print a container's output, or search / follow the logs of the whole fleet.
 
@@ -130,14 +124,14 @@ def logs(
         stack=stack, service=service, stream=stream, until=until, limit=limit, offset=offset,
     )  # fmt: skip
     check_combination(ref, request, follow=follow, tail=tail)
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         if ref is None and follow:
-            run_tail(client, request, tail, output)
+            run_tail(client, request, tail, conn.output)
         elif ref is None:
-            run_search(client, request, since, output)
+            run_search(client, request, since, conn.output)
         else:
             lines = client.logs(ref, follow=follow, tail=tail, since=since, timestamps=timestamps)
-            print_log_lines(lines, output, timestamps)
+            print_log_lines(lines, conn.output, timestamps)
 
 
 def _pct(value: float) -> str:
@@ -158,23 +152,21 @@ def stats_row(ref: str, s: ContainerStats) -> list[str]:
 
 
 @app.command()
+@connected()
 def stats(
+    conn: Connection,
     refs: Annotated[
         list[str] | None, typer.Argument(help="Containers (default: every running one).")
     ] = None,
     env: EnvOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Show one reading of CPU, memory, network and block I/O of containers."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         if not refs:
             running = client.list_containers(environment=env, state="running").items
             refs = [f"{c.environment}/{c.name}" for c in running]
         readings = [(ref, client.stats(ref)) for ref in refs]
-    if output is OutputFormat.json:
+    if conn.json:
         print_json([{"ref": ref, **dump(s)} for ref, s in readings])
         return
     print_table(
@@ -185,7 +177,9 @@ def stats(
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@connected()
 def exec(  # noqa: A001 - the command is called exec, as docker's
+    conn: Connection,
     ref: RefArg,
     command: Annotated[list[str], typer.Argument(help="Command and its arguments, after --.")],
     interactive: Annotated[
@@ -194,10 +188,6 @@ def exec(  # noqa: A001 - the command is called exec, as docker's
     tty: Annotated[
         bool, typer.Option("--tty", "-t", help="Give the command a terminal (with -i: a shell).")
     ] = False,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Run a command in a container; exit with the command's exit code.
 
@@ -207,13 +197,13 @@ def exec(  # noqa: A001 - the command is called exec, as docker's
     if not command:
         raise InvalidInputError("no command given", hint="fleetdeck exec REF -- CMD [ARG...]")
     if interactive or tty:
-        if output is OutputFormat.json:
+        if conn.json:
             raise InvalidInputError("-o json is for exec without -i/-t (their output streams)")
-        config = resolve_config(url, token, ca_cert)
+        config = conn.config()
         raise typer.Exit(run_attached(config, ref, command, tty=tty, interactive=interactive))
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.exec(ref, command)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(dump(result))
     else:
         sys.stdout.write(result.output)

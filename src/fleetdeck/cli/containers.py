@@ -11,13 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from fleetdeck.cli.common import (
-    CaCertOpt,
+    Connection,
     EnvOpt,
     NodeOpt,
-    OutputOpt,
-    TokenOpt,
-    UrlOpt,
-    client_from,
+    connected,
     dump,
     short_id,
 )
@@ -43,7 +40,9 @@ def container_row(c: Container, *, digests: bool = False) -> list[str | None]:
 
 
 @app.command()
+@connected()
 def ps(
+    conn: Connection,
     env: EnvOpt = None,
     node: NodeOpt = None,
     state: Annotated[
@@ -73,13 +72,9 @@ def ps(
     digests: Annotated[
         bool, typer.Option("--digests", help="Add the image digest (sha256:…) column.")
     ] = False,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """List the fleet's containers (running ones unless --all or --state)."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         page = client.list_containers(
             environment=env,
             node=node,
@@ -96,7 +91,7 @@ def ps(
     if quiet:
         for c in page.items:
             typer.echo(f"{c.environment}/{short_id(c.id)}")
-    elif output is OutputFormat.json:
+    elif conn.json:
         print_json([dump(c) for c in page.items])
     else:
         columns = [*PS_COLUMNS[:4], "DIGEST", *PS_COLUMNS[4:]] if digests else PS_COLUMNS
@@ -106,15 +101,13 @@ def ps(
 
 
 @app.command()
+@connected(OutputFormat.json)
 def inspect(
+    conn: Connection,
     ref: RefArg,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.json,
 ) -> None:
     """Print Docker's inspect document of a container (always JSON: one object)."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         print_json(client.inspect_container(ref))
 
 
@@ -133,13 +126,13 @@ def _report(output: OutputFormat, results: list[tuple[str, ActionResult]], done:
 def _act(
     refs: list[str],
     action: str,
-    conn: tuple[str | None, str | None, str | None],
+    conn: Connection,
     *,
     timeout: int | None = None,
     signal: str | None = None,
 ) -> list[tuple[str, ActionResult]]:
     """Run one action on each ref in turn (stopping at the first error, which is raised)."""
-    with client_from(*conn) as client:
+    with conn.client() as client:
         return [
             (ref, client.container_action(ref, action, timeout=timeout, signal=signal))
             for ref in refs
@@ -152,95 +145,81 @@ TimeOpt = Annotated[
 
 
 @app.command()
+@connected()
 def start(
+    conn: Connection,
     refs: RefsArg,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Start containers."""
-    _report(output, _act(refs, "start", (url, token, ca_cert)), "started")
+    _report(conn.output, _act(refs, "start", conn), "started")
 
 
 @app.command()
+@connected()
 def stop(
+    conn: Connection,
     refs: RefsArg,
     time: TimeOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Stop containers (SIGTERM, then SIGKILL after --time seconds)."""
-    _report(output, _act(refs, "stop", (url, token, ca_cert), timeout=time), "stopped")
+    _report(conn.output, _act(refs, "stop", conn, timeout=time), "stopped")
 
 
 @app.command()
+@connected()
 def restart(
+    conn: Connection,
     refs: RefsArg,
     time: TimeOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Restart containers."""
-    _report(output, _act(refs, "restart", (url, token, ca_cert), timeout=time), "restarted")
+    _report(conn.output, _act(refs, "restart", conn, timeout=time), "restarted")
 
 
 @app.command()
+@connected()
 def kill(
+    conn: Connection,
     refs: RefsArg,
     signal: Annotated[
         str | None, typer.Option("--signal", "-s", help="Signal to send (default KILL).")
     ] = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Send containers a signal."""
-    _report(output, _act(refs, "kill", (url, token, ca_cert), signal=signal), "killed")
+    _report(conn.output, _act(refs, "kill", conn, signal=signal), "killed")
 
 
 @app.command()
+@connected()
 def pause(
+    conn: Connection,
     refs: RefsArg,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Freeze containers' processes."""
-    _report(output, _act(refs, "pause", (url, token, ca_cert)), "paused")
+    _report(conn.output, _act(refs, "pause", conn), "paused")
 
 
 @app.command()
+@connected()
 def unpause(
+    conn: Connection,
     refs: RefsArg,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Thaw paused containers."""
-    _report(output, _act(refs, "unpause", (url, token, ca_cert)), "unpaused")
+    _report(conn.output, _act(refs, "unpause", conn), "unpaused")
 
 
 @app.command()
+@connected()
 def rm(
+    conn: Connection,
     refs: RefsArg,
     force: Annotated[bool, typer.Option("--force", "-f", help="Remove running ones too.")] = False,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Remove containers."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         results = [(ref, client.remove_container(ref, force=force)) for ref in refs]
-    if output is OutputFormat.json:
+    if conn.json:
         print_json([{"ref": ref, **dump(result)} for ref, result in results])
     else:
         for ref, _ in results:
@@ -248,18 +227,16 @@ def rm(
 
 
 @app.command()
+@connected()
 def rename(
+    conn: Connection,
     ref: RefArg,
     new_name: Annotated[str, typer.Argument(help="New name.")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Rename a container."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.rename_container(ref, new_name)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json({"ref": ref, **dump(result)})
     else:
         typer.echo(f"{ref} renamed to {new_name}")

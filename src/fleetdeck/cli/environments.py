@@ -8,17 +8,14 @@ import typer
 from rich.markup import escape
 
 from fleetdeck.cli.common import (
-    CaCertOpt,
-    OutputOpt,
-    TokenOpt,
-    UrlOpt,
+    Connection,
     YesOpt,
-    client_from,
     confirm_or_abort,
+    connected,
     dump,
     emit,
 )
-from fleetdeck.cli.output import OutputFormat, console, print_json, print_table
+from fleetdeck.cli.output import console, print_json, print_table
 
 if TYPE_CHECKING:
     from fleetdeck.client.models import Environment, JoinToken
@@ -86,16 +83,14 @@ def _print_environment(env: Environment) -> None:
 
 
 @app.command("add")
+@connected()
 def add(
+    conn: Connection,
     name: EnvArg,
     tag: TagOpt = None,
     group: GroupOpt = None,
     local: LocalOpt = False,
     docker_host: DockerHostOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Create an environment and print the join token its first agent enrols with.
 
@@ -104,7 +99,7 @@ def add(
     """
     if docker_host is not None and not local:
         raise typer.BadParameter("--docker-host needs --local", param_hint="--docker-host")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         if local:
             created_local = client.create_environment(
                 name, tags=tag, groups=group, kind="local", docker_host=docker_host
@@ -113,7 +108,7 @@ def add(
         else:
             created = client.create_environment(name, tags=tag, groups=group)
             data, env = dump(created), None
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(data)
         return
     console.print(f"environment [bold]{escape(name)}[/] created", highlight=False)
@@ -124,16 +119,14 @@ def add(
 
 
 @app.command("ls")
+@connected()
 def ls(
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
+    conn: Connection,
 ) -> None:
     """List environments with their status and node count."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         envs = client.list_environments()
-    if output is OutputFormat.json:
+    if conn.json:
         print_json([dump(e) for e in envs])
         return
     print_table(
@@ -155,66 +148,58 @@ def ls(
 
 
 @app.command("show")
+@connected()
 def show(
+    conn: Connection,
     name: EnvArg,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Show an environment and its nodes."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         env = client.get_environment(name)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(dump(env))
     else:
         _print_environment(env)
 
 
 @app.command("rm")
+@connected()
 def rm(
+    conn: Connection,
     name: EnvArg,
     yes: YesOpt = False,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Remove an environment and revoke its agents' certificates."""
     confirm_or_abort(yes, f"remove environment {name} and revoke its agents?")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         client.delete_environment(name)
-    emit(output, {"removed": name}, f"environment {name} removed")
+    emit(conn.output, {"removed": name}, f"environment {name} removed")
 
 
 @app.command("token")
+@connected()
 def join_token(
+    conn: Connection,
     name: EnvArg,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Make a new join token for one more agent of this environment."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         created = client.create_join_token(name)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(dump(created))
     else:
         _print_join(created)
 
 
 @app.command("set")
+@connected()
 def set_(
+    conn: Connection,
     name: EnvArg,
     tag: TagOpt = None,
     group: GroupOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Replace an environment's tags and/or groups (only those given)."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         env = client.update_environment(name, tags=tag, groups=group)
-    emit(output, dump(env), f"environment {env.name} updated")
+    emit(conn.output, dump(env), f"environment {env.name} updated")

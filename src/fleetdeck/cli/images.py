@@ -8,16 +8,13 @@ from typing import Annotated
 import typer
 
 from fleetdeck.cli.common import (
-    CaCertOpt,
+    Connection,
     EnvOpt,
     NodeOpt,
-    OutputOpt,
     TargetEnvOpt,
     TargetNodeOpt,
-    TokenOpt,
     UnusedOpt,
-    UrlOpt,
-    client_from,
+    connected,
     dump,
     emit,
     human_size,
@@ -25,7 +22,7 @@ from fleetdeck.cli.common import (
     used_by_cell,
     warn_unreachable,
 )
-from fleetdeck.cli.output import OutputFormat, console, print_json, print_table
+from fleetdeck.cli.output import console, print_json, print_table
 from fleetdeck.cli.pull_progress import PullRenderer
 from fleetdeck.client.base import raise_if_stream_error
 
@@ -43,8 +40,7 @@ DanglingOpt = Annotated[
 def list_images(
     env: str | None,
     node: str | None,
-    conn: tuple[str | None, str | None, str | None],
-    output: OutputFormat,
+    conn: Connection,
     filters: tuple[bool, bool] = (False, False),
 ) -> None:
     """Print the images of the fleet (or of one environment or node).
@@ -52,11 +48,11 @@ def list_images(
     ``filters`` is (unused, dangling): keep only images no container uses / untagged ones.
     """
     unused, dangling = filters
-    with client_from(*conn) as client:
+    with conn.client() as client:
         page = client.list_images(env, node, unused=unused, dangling=dangling)
     warn_unreachable(page.unreachable)
     images = page.items
-    if output is OutputFormat.json:
+    if conn.json:
         print_json([dump(i) for i in images])
         return
     print_table(
@@ -79,72 +75,64 @@ def list_images(
 
 
 @app.callback(invoke_without_command=True)
+@connected()
 def images(
+    conn: Connection,
     ctx: typer.Context,
     env: EnvOpt = None,
     node: NodeOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
     unused: UnusedOpt = False,
     dangling: DanglingOpt = False,
 ) -> None:
     """List images (same as `images ls`)."""
     if ctx.invoked_subcommand is None:
-        list_images(env, node, (url, token, ca_cert), output, (unused, dangling))
+        list_images(env, node, conn, (unused, dangling))
 
 
 @app.command("ls")
+@connected()
 def ls(
+    conn: Connection,
     env: EnvOpt = None,
     node: NodeOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
     unused: UnusedOpt = False,
     dangling: DanglingOpt = False,
 ) -> None:
     """List images, and which containers (running or stopped) use each."""
-    list_images(env, node, (url, token, ca_cert), output, (unused, dangling))
+    list_images(env, node, conn, (unused, dangling))
 
 
 @app.command("prune")
+@connected()
 def prune(
+    conn: Connection,
     env: TargetEnvOpt,
     node: TargetNodeOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Remove dangling images of an environment."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.prune_images(env, node)
     emit(
-        output,
+        conn.output,
         dump(result),
         f"{len(result.deleted)} images deleted, {human_size(result.space_reclaimed)} reclaimed",
     )
 
 
+@connected()
 def rmi(
+    conn: Connection,
     image: ImageArg,
     env: TargetEnvOpt,
     node: TargetNodeOpt = None,
     force: Annotated[
         bool, typer.Option("--force", "-f", help="Even if containers use it.")
     ] = False,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Remove an image from an environment's engine(s)."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.remove_image(image, env, node, force=force)
-    emit(output, result, f"{image} removed from {env}" + (f"/{node}" if node else ""))
+    emit(conn.output, result, f"{image} removed from {env}" + (f"/{node}" if node else ""))
 
 
 app.command("rm")(rmi)
@@ -152,25 +140,23 @@ top.command("rmi")(rmi)
 
 
 @top.command()
+@connected()
 def pull(
+    conn: Connection,
     image: ImageArg,
     env: TargetEnvOpt,
     node: TargetNodeOpt = None,
     registry: Annotated[
         str | None, typer.Option("--registry", help="Saved registry whose credentials to use.")
     ] = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Pull an image on an environment's engine(s), showing progress as it goes.
 
     With ``-o json`` the progress objects are printed as they come, one JSON object a line.
     """
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         stream = client.pull(image, env, node, registry)
-        if output is OutputFormat.json:
+        if conn.json:
             for item in stream:
                 typer.echo(json.dumps(item))
                 raise_if_stream_error(item)

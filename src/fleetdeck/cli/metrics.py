@@ -12,8 +12,12 @@ from typing import Annotated
 
 import typer
 
-from fleetdeck.cli.common import CaCertOpt, OutputOpt, TokenOpt, UrlOpt, client_from, dump
-from fleetdeck.cli.output import OutputFormat, print_json, print_table
+from fleetdeck.cli.common import (
+    Connection,
+    connected,
+    dump,
+)
+from fleetdeck.cli.output import print_json, print_table
 from fleetdeck.durations import parse_duration
 
 #: ``fleetdeck metrics names`` lists the metrics instead of querying a target of that name
@@ -36,7 +40,9 @@ def human_value(value: float, unit: str) -> str:
     return f"{value:.4g}"
 
 
+@connected()
 def metrics(
+    conn: Connection,
     target: Annotated[
         str,
         typer.Argument(
@@ -52,20 +58,16 @@ def metrics(
     step: Annotated[
         int | None, typer.Option("--step", help="Seconds per point (default: automatic).")
     ] = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Show a metric's history (averages per step) for a host or a container."""
     if target == NAMES:
-        _names(url, token, ca_cert, output)
+        _names(conn)
         return
     end = datetime.now(UTC)
     start = end - parse_duration(since)
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.query_metrics(target, metric, start=start, end=end, step=step)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(dump(result))
         return
     rows = [
@@ -84,10 +86,10 @@ def metrics(
     print_table(title, ["TIME", "INSTANCE", "VALUE"], rows)
 
 
-def _names(url: str | None, token: str | None, ca_cert: str | None, output: OutputFormat) -> None:
-    with client_from(url, token, ca_cert) as client:
+def _names(conn: Connection) -> None:
+    with conn.client() as client:
         names = client.metric_names()
-    if output is OutputFormat.json:
+    if conn.json:
         print_json([dump(n) for n in names])
         return
     rows = [

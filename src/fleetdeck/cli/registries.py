@@ -7,11 +7,8 @@ from typing import Annotated
 import typer
 
 from fleetdeck.cli.common import (
-    CaCertOpt,
-    OutputOpt,
-    TokenOpt,
-    UrlOpt,
-    client_from,
+    Connection,
+    connected,
     dump,
     emit,
     read_secret,
@@ -21,9 +18,9 @@ from fleetdeck.cli.output import OutputFormat, print_json, print_table
 app = typer.Typer(help="Registries and their credentials (bare `registries` lists them).")
 
 
-def list_registries(conn: tuple[str | None, str | None, str | None], output: OutputFormat) -> None:
+def list_registries(conn: Connection, output: OutputFormat) -> None:
     """Print the saved registries (never their passwords: the server does not return them)."""
-    with client_from(*conn) as client:
+    with conn.client() as client:
         items = client.list_registries()
     if output is OutputFormat.json:
         print_json([dump(r) for r in items])
@@ -32,31 +29,29 @@ def list_registries(conn: tuple[str | None, str | None, str | None], output: Out
 
 
 @app.callback(invoke_without_command=True)
+@connected()
 def registries(
+    conn: Connection,
     ctx: typer.Context,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """List registries (same as `registries ls`)."""
     if ctx.invoked_subcommand is None:
-        list_registries((url, token, ca_cert), output)
+        list_registries(conn, conn.output)
 
 
 @app.command("ls")
+@connected()
 def ls(
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
+    conn: Connection,
 ) -> None:
     """List registries."""
-    list_registries((url, token, ca_cert), output)
+    list_registries(conn, conn.output)
 
 
 @app.command("add")
+@connected()
 def add(
+    conn: Connection,
     name: Annotated[
         str, typer.Argument(help="Name to refer to it by (e.g. in `pull --registry`).")
     ],
@@ -65,27 +60,21 @@ def add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from stdin.")
     ] = False,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Save a registry (and its credentials, when --username is given)."""
     password = read_secret(password_stdin, f"password for {username}") if username else None
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         created = client.create_registry(name, registry_url, username, password)
-    emit(output, dump(created), f"registry {created.name} saved")
+    emit(conn.output, dump(created), f"registry {created.name} saved")
 
 
 @app.command("rm")
+@connected()
 def rm(
+    conn: Connection,
     name: Annotated[str, typer.Argument(help="Registry name.")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Forget a registry and its credentials."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         client.delete_registry(name)
-    emit(output, {"removed": name}, f"registry {name} removed")
+    emit(conn.output, {"removed": name}, f"registry {name} removed")

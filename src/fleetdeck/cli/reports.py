@@ -7,15 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from fleetdeck.cli.common import (
-    CaCertOpt,
-    OutputOpt,
-    TokenOpt,
-    UrlOpt,
-    client_from,
+    Connection,
+    connected,
     dump,
     human_size,
 )
-from fleetdeck.cli.output import OutputFormat, print_json, print_table
+from fleetdeck.cli.output import print_json, print_table
 
 if TYPE_CHECKING:
     from fleetdeck.types import CapacityReport
@@ -57,22 +54,20 @@ def _print(report: CapacityReport) -> None:
 
 
 @app.command("capacity")
+@connected()
 def capacity(
+    conn: Connection,
     window: Annotated[
         str, typer.Option("--window", "-w", help="How far back: 15m to 90d, e.g. 24h, 7d.")
     ] = "7d",
     environment: Annotated[
         str | None, typer.Option("--env", "-e", help="Only this environment.")
     ] = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Per node p50/p95 CPU and memory, headroom, containers without limits or oversized ones."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         report = client.capacity_report(window, environment)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(dump(report))
     else:
         _print(report)

@@ -11,16 +11,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from fleetdeck.cli.common import (
-    CaCertOpt,
+    Connection,
     EnvOpt,
     NodeOpt,
-    OutputOpt,
     TargetEnvOpt,
     TargetNodeOpt,
-    TokenOpt,
     UnusedOpt,
-    UrlOpt,
-    client_from,
+    connected,
     dump,
     emit,
     human_size,
@@ -30,7 +27,7 @@ from fleetdeck.cli.common import (
     used_by_cell,
     warn_unreachable,
 )
-from fleetdeck.cli.output import OutputFormat, err_console, print_json, print_table
+from fleetdeck.cli.output import err_console, print_json, print_table
 from fleetdeck.resource_types import DISK_USAGE_WAIT_S
 
 if TYPE_CHECKING:
@@ -39,7 +36,6 @@ if TYPE_CHECKING:
 volumes = typer.Typer(help="Volumes on the fleet's engines (bare `volumes` lists them).")
 networks = typer.Typer(help="Networks on the fleet's engines (bare `networks` lists them).")
 
-Conn = tuple[str | None, str | None, str | None]
 LabelOpt = Annotated[list[str] | None, typer.Option("--label", "-l", help="K=V (repeatable).")]
 DriverOpt = Annotated[str | None, typer.Option("--driver", "-d", help="Driver.")]
 
@@ -69,8 +65,7 @@ def _size_cell(volume: FleetVolume) -> str:
 def list_volumes(
     env: str | None,
     node: str | None,
-    conn: Conn,
-    output: OutputFormat,
+    conn: Connection,
     filters: tuple[bool, bool] = (False, False),
 ) -> None:
     """Print the volumes of the fleet (or of one environment or node).
@@ -78,11 +73,11 @@ def list_volumes(
     ``filters`` is (size, unused): measure sizes (a SIZE column) / keep unmounted volumes.
     """
     size, unused = filters
-    with client_from(*conn) as client:
+    with conn.client() as client:
         page = client.list_volumes(env, node, size=size, unused=unused)
     warn_unreachable(page.unreachable)
     items = page.items
-    if output is OutputFormat.json:
+    if conn.json:
         print_json([dump(v) for v in items])
         return
     failed = {v.size_error for v in items if v.size_status == "failed" and v.size_error}
@@ -99,94 +94,88 @@ def list_volumes(
 
 
 @volumes.callback(invoke_without_command=True)
+@connected()
 def volumes_main(
+    conn: Connection,
     ctx: typer.Context,
     env: EnvOpt = None,
     node: NodeOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
     size: SizeOpt = False,
     unused: UnusedOpt = False,
 ) -> None:
     """List volumes (same as `volumes ls`)."""
     if ctx.invoked_subcommand is None:
-        list_volumes(env, node, (url, token, ca_cert), output, (size, unused))
+        list_volumes(env, node, conn, (size, unused))
 
 
 @volumes.command("ls")
+@connected()
 def volumes_ls(
+    conn: Connection,
     env: EnvOpt = None,
     node: NodeOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
     size: SizeOpt = False,
     unused: UnusedOpt = False,
 ) -> None:
     """List volumes, the containers (running or stopped) mounting each, and their sizes."""
-    list_volumes(env, node, (url, token, ca_cert), output, (size, unused))
+    list_volumes(env, node, conn, (size, unused))
 
 
 @volumes.command("create")
+@connected()
 def volumes_create(
+    conn: Connection,
     ref: Annotated[str, typer.Argument(help="ENV/NAME of the new volume.")],
     node: TargetNodeOpt = None,
     driver: DriverOpt = None,
     label: LabelOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Create a volume."""
     env, name = split_ref(ref, "volume")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.create_volume(env, name, node, driver, parse_labels(label))
-    emit(output, result, f"volume {ref} created")
+    emit(conn.output, result, f"volume {ref} created")
 
 
 @volumes.command("rm")
+@connected()
 def volumes_rm(
+    conn: Connection,
     ref: Annotated[str, typer.Argument(help="ENV/NAME of the volume.")],
     node: TargetNodeOpt = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Force removal.")] = False,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Remove a volume."""
     env, name = split_ref(ref, "volume")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.remove_volume(env, name, node, force=force)
-    emit(output, result, f"volume {ref} removed")
+    emit(conn.output, result, f"volume {ref} removed")
 
 
 @volumes.command("prune")
+@connected()
 def volumes_prune(
+    conn: Connection,
     env: TargetEnvOpt,
     node: TargetNodeOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Remove the volumes no container uses."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.prune_volumes(env, node)
-    emit(output, dump(result), "volumes: " + _prune_message(result.deleted, result.space_reclaimed))
+    emit(
+        conn.output,
+        dump(result),
+        "volumes: " + _prune_message(result.deleted, result.space_reclaimed),
+    )
 
 
-def list_networks(env: str | None, node: str | None, conn: Conn, output: OutputFormat) -> None:
+def list_networks(env: str | None, node: str | None, conn: Connection) -> None:
     """Print the networks of the fleet (or of one environment or node)."""
-    with client_from(*conn) as client:
+    with conn.client() as client:
         page = client.list_networks(env, node)
     warn_unreachable(page.unreachable)
     items = page.items
-    if output is OutputFormat.json:
+    if conn.json:
         print_json([dump(n) for n in items])
         return
     print_table(
@@ -200,35 +189,33 @@ def list_networks(env: str | None, node: str | None, conn: Conn, output: OutputF
 
 
 @networks.callback(invoke_without_command=True)
+@connected()
 def networks_main(
+    conn: Connection,
     ctx: typer.Context,
     env: EnvOpt = None,
     node: NodeOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """List networks (same as `networks ls`)."""
     if ctx.invoked_subcommand is None:
-        list_networks(env, node, (url, token, ca_cert), output)
+        list_networks(env, node, conn)
 
 
 @networks.command("ls")
+@connected()
 def networks_ls(
+    conn: Connection,
     env: EnvOpt = None,
     node: NodeOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """List networks."""
-    list_networks(env, node, (url, token, ca_cert), output)
+    list_networks(env, node, conn)
 
 
 @networks.command("create")
+@connected()
 def networks_create(
+    conn: Connection,
     ref: Annotated[str, typer.Argument(help="ENV/NAME of the new network.")],
     node: TargetNodeOpt = None,
     driver: DriverOpt = None,
@@ -236,49 +223,41 @@ def networks_create(
     attachable: Annotated[
         bool, typer.Option("--attachable", help="Let standalone containers join (overlay).")
     ] = False,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Create a network."""
     env, name = split_ref(ref, "network")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.create_network(
             env, name, node, driver, parse_labels(label), attachable or None
         )
-    emit(output, result, f"network {ref} created")
+    emit(conn.output, result, f"network {ref} created")
 
 
 @networks.command("rm")
+@connected()
 def networks_rm(
+    conn: Connection,
     ref: Annotated[str, typer.Argument(help="ENV/NAME of the network.")],
     node: TargetNodeOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Remove a network."""
     env, name = split_ref(ref, "network")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.remove_network(env, name, node)
-    emit(output, result, f"network {ref} removed")
+    emit(conn.output, result, f"network {ref} removed")
 
 
 @networks.command("prune")
+@connected()
 def networks_prune(
+    conn: Connection,
     env: TargetEnvOpt,
     node: TargetNodeOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Remove the networks no container uses."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.prune_networks(env, node)
-    emit(output, dump(result), f"networks: {len(result.deleted)} deleted")
+    emit(conn.output, dump(result), f"networks: {len(result.deleted)} deleted")
 
 
 NetRefArg = Annotated[str, typer.Argument(help="ENV/NAME of the network.")]
@@ -286,35 +265,31 @@ ContainerArg = Annotated[str, typer.Argument(help="Container name or id (in that
 
 
 @networks.command("connect")
+@connected()
 def networks_connect(
+    conn: Connection,
     ref: NetRefArg,
     container: ContainerArg,
     node: TargetNodeOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Connect a container to a network."""
     env, name = split_ref(ref, "network")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.connect_network(env, name, container, node)
-    emit(output, result, f"{container} connected to {ref}")
+    emit(conn.output, result, f"{container} connected to {ref}")
 
 
 @networks.command("disconnect")
+@connected()
 def networks_disconnect(
+    conn: Connection,
     ref: NetRefArg,
     container: ContainerArg,
     node: TargetNodeOpt = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Force disconnection.")] = False,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Disconnect a container from a network."""
     env, name = split_ref(ref, "network")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.disconnect_network(env, name, container, node, force=force)
-    emit(output, result, f"{container} disconnected from {ref}")
+    emit(conn.output, result, f"{container} disconnected from {ref}")

@@ -16,10 +16,9 @@ import typer
 
 from fleetdeck.cli.common import (
     CaCertOpt,
+    Connection,
     OutputOpt,
-    TokenOpt,
-    UrlOpt,
-    client_from,
+    connected,
     emit,
     read_secret,
 )
@@ -118,14 +117,16 @@ def logout(output: OutputOpt = OutputFormat.table) -> None:
 
 
 @app.command()
+@connected()
 def whoami(
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
+    conn: Connection,
 ) -> None:
     """Show the user behind the current token."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         user = client.me()
         server = client.config.url
-    emit(output, user.model_dump(mode="json"), f"{user.username} ({user.role.value}) on {server}")
+    emit(
+        conn.output,
+        user.model_dump(mode="json"),
+        f"{user.username} ({user.role.value}) on {server}",
+    )

@@ -11,8 +11,11 @@ from typing import Annotated
 
 import typer
 
-from fleetdeck.cli.common import CaCertOpt, OutputOpt, TokenOpt, UrlOpt, client_from
-from fleetdeck.cli.output import OutputFormat, err_console, print_json
+from fleetdeck.cli.common import (
+    Connection,
+    connected,
+)
+from fleetdeck.cli.output import err_console, print_json
 from fleetdeck.cli.stacks_deploy import StackEnvFileOpt, StackFilesOpt, read_env_file, read_files
 from fleetdeck.errors import InvalidInputError
 
@@ -20,25 +23,25 @@ app = typer.Typer()
 
 
 @app.command("adopt")
+@connected()
 def adopt(
+    conn: Connection,
     name: Annotated[str, typer.Argument(help="The running project's (stack's) name.")],
     files: StackFilesOpt = None,
     env_file: StackEnvFileOpt = None,
     environment: Annotated[
         str, typer.Option("--env", "-e", help="Environment the project runs on.")
     ] = "",
-    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
-) -> None:  # fmt: skip
+) -> None:
     """Manage a stack found running (stack ls: MANAGED no) from its Compose file(s)."""
     sent = read_files(files)
     if not sent:
         raise InvalidInputError("give the Compose file(s) the stack was made from: -f FILE")
     if not environment:
         raise InvalidInputError("say which environment it runs on: --env ENVIRONMENT")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         stack = client.adopt_stack(name, environment, sent, read_env_file(env_file))
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(stack)
         return
     typer.echo(f"{name} on {environment} is now managed by fleetdeck (nothing was restarted)")

@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fleetdeck.cli.common import CaCertOpt, OutputOpt, TokenOpt, UrlOpt, client_from
+from fleetdeck.cli.common import (
+    Connection,
+    connected,
+)
 from fleetdeck.cli.output import OutputFormat, print_json
 from fleetdeck.errors import InvalidInputError
 
@@ -51,47 +54,47 @@ def _show(output: OutputFormat, data: dict[str, Any], target: str, env: bool) ->
 
 
 @app.command("allow")
+@connected()
 def allow(
+    conn: Connection,
     target: TargetArg,
     rules: RulesArg = None,
     env: EnvFlag = False,
-    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
-) -> None:  # fmt: skip
+) -> None:
     """Let non-admins deploy RULES' findings for a stack or environment (admin; audited)."""
     if not rules:
         raise InvalidInputError("name at least one rule", hint="e.g. privileged docker-socket")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         data = _store(client, target, env, sorted(set(_current(client, target, env)) | set(rules)))
-    _show(output, data, target, env)
+    _show(conn.output, data, target, env)
 
 
 @app.command("disallow")
+@connected()
 def disallow(
+    conn: Connection,
     target: TargetArg,
     rules: RulesArg = None,
     env: EnvFlag = False,
     every: Annotated[bool, typer.Option("--all", help="Remove every allowance.")] = False,
-    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
-) -> None:  # fmt: skip
+) -> None:
     """Block RULES' findings again for non-admins (admin; audited)."""
     if not rules and not every:
         raise InvalidInputError("name the rules to disallow, or --all")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         kept = [] if every else sorted(set(_current(client, target, env)) - set(rules or []))
         data = _store(client, target, env, kept)
-    _show(output, data, target, env)
+    _show(conn.output, data, target, env)
 
 
 @app.command("allowances")
+@connected()
 def allowances(
+    conn: Connection,
     target: TargetArg,
     env: EnvFlag = False,
-    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
-) -> None:  # fmt: skip
+) -> None:
     """The dangerous rules allowed for a stack (and its environment) or an environment."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         data = client.environment_allowances(target) if env else client.stack_allowances(target)
-    _show(output, data, target, env)
+    _show(conn.output, data, target, env)

@@ -18,7 +18,10 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from fleetdeck import safeyaml
-from fleetdeck.cli.common import CaCertOpt, OutputOpt, TokenOpt, UrlOpt, client_from
+from fleetdeck.cli.common import (
+    Connection,
+    connected,
+)
 from fleetdeck.cli.output import OutputFormat, err_console, print_json, print_table
 from fleetdeck.cli.stack_variables import project_env_file, shell_values, source_label
 from fleetdeck.client.stack_files import stack_file
@@ -220,47 +223,47 @@ app = typer.Typer()
 
 
 @app.command("deploy")
+@connected()
 def deploy(
+    conn: Connection,
     name: Annotated[str, typer.Argument(help="Stack name.")],
     files: StackFilesOpt = None,
     env_file: StackEnvFileOpt = None,
     env: StackEnvOpt = None,
     strategy: StrategyOpt = "auto",
-    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
-) -> None:  # fmt: skip
+) -> None:
     """Deploy a stack; exit 0 only when it converged and is healthy."""
     if strategy not in _STRATEGIES:
         raise InvalidInputError(f"--strategy must be one of {', '.join(_STRATEGIES)}")
     env_file = project_env_file(files, env_file)
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         shell = shell_values(client, name, files)
         events = client.deploy_stack(
             name, env, read_files(files), read_env_file(env_file), strategy, shell
         )
-        follow_deploy(events, output)
+        follow_deploy(events, conn.output)
 
 
 @app.command("diff")
+@connected()
 def diff(
+    conn: Connection,
     name: Annotated[str, typer.Argument(help="Stack name.")],
     files: StackFilesOpt = None,
     env_file: StackEnvFileOpt = None,
     env: StackEnvOpt = None,
-    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
-) -> None:  # fmt: skip
+) -> None:
     """Show what a deploy would change, service by service (changes nothing).
 
     Each variable the files use is named with where its value comes from: the shell, the
     stack's stored variables, the env file, or nowhere (the file's default).
     """
     env_file = project_env_file(files, env_file)
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         shell = shell_values(client, name, files)
         plan = client.diff_stack(name, env, read_files(files), read_env_file(env_file), shell)
     used = plan.get("variables") or []
-    if output is OutputFormat.json:
+    if conn.json:
         for change in plan["changes"]:
             change["variables"] = {
                 v["name"]: v["source"] for v in used if change["service"] in v["services"]
@@ -278,12 +281,12 @@ def diff(
 
 
 @app.command("rollback")
+@connected()
 def rollback(
+    conn: Connection,
     name: Annotated[str, typer.Argument(help="Stack name.")],
     revision: Annotated[int | None, typer.Argument(help="Revision (default: previous).")] = None,
-    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
-) -> None:  # fmt: skip
+) -> None:
     """Deploy an earlier revision exactly: files, variables and image digests."""
-    with client_from(url, token, ca_cert) as client:
-        follow_deploy(client.rollback_stack(name, revision), output)
+    with conn.client() as client:
+        follow_deploy(client.rollback_stack(name, revision), conn.output)

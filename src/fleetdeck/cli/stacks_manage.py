@@ -12,16 +12,13 @@ from typing import Annotated
 import typer
 
 from fleetdeck.cli.common import (
-    CaCertOpt,
-    OutputOpt,
-    TokenOpt,
-    UrlOpt,
+    Connection,
     YesOpt,
-    client_from,
     confirm_or_abort,
+    connected,
     emit,
 )
-from fleetdeck.cli.output import OutputFormat, print_json, print_table
+from fleetdeck.cli.output import print_json, print_table
 from fleetdeck.errors import InvalidInputError
 
 NameArg = Annotated[str, typer.Argument(help="Stack name.")]
@@ -32,17 +29,17 @@ variables = typer.Typer(help="Per-stack variables and secrets.", no_args_is_help
 
 
 @app.command("ls")
+@connected()
 def list_stacks(
+    conn: Connection,
     env: Annotated[
         str | None, typer.Option("--env", "-e", help="Only the stacks of this environment.")
     ] = None,
-    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
-) -> None:  # fmt: skip
+) -> None:
     """Managed stacks, and Compose projects / Swarm stacks found running."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         stacks = client.list_stacks(env)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(stacks)
         return
     rows = [[s["name"], s["environment"], s["kind"], "yes" if s["managed"] else "no",
@@ -51,15 +48,15 @@ def list_stacks(
 
 
 @app.command("ps")
+@connected()
 def ps(
+    conn: Connection,
     name: NameArg,
-    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
-) -> None:  # fmt: skip
+) -> None:
     """The stack's services and containers as they run now."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         services = client.stack_ps(name)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(services)
         return
     rows = [[s["service"], c["name"], c["state"], c.get("health") or "",
@@ -69,33 +66,33 @@ def ps(
 
 
 @app.command("logs")
+@connected()
 def logs(
+    conn: Connection,
     name: NameArg,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep following.")] = False,
     tail: Annotated[str | None, typer.Option("--tail", help="Lines per container.")] = None,
     service: Annotated[str | None, typer.Option("--service", help="Only this service.")] = None,
-    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
-) -> None:  # fmt: skip
+) -> None:
     """Log lines of the stack's containers, merged, each prefixed by its container."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         for item in client.stack_logs(name, tail=tail, follow=follow, service=service):
-            if output is OutputFormat.json:
+            if conn.json:
                 typer.echo(__import__("json").dumps(item))
             elif "line" in item:
                 typer.echo(f"{item.get('container')} | {item['line']}")
 
 
 @app.command("history")
+@connected()
 def history(
+    conn: Connection,
     name: NameArg,
-    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
-) -> None:  # fmt: skip
+) -> None:
     """The stack's revisions, newest first: result, services changed, images, message."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         revisions = client.stack_history(name)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(revisions)
         return
     rows = [[r["revision"], r["time"][:19], r["actor"], r["result"], r["strategy"],
@@ -113,29 +110,29 @@ def _images(revision: dict[str, object]) -> str:
 
 
 @app.command("rm")
+@connected()
 def remove(
+    conn: Connection,
     name: NameArg,
     yes: YesOpt = False,
-    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
-) -> None:  # fmt: skip
+) -> None:
     """Remove the stack's containers (named volumes are kept) and forget it."""
     confirm_or_abort(yes, f"Remove stack {name} and its containers?")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.remove_stack(name)
-    emit(output, result, f"removed stack {name}")
+    emit(conn.output, result, f"removed stack {name}")
 
 
 @variables.command("set")
+@connected()
 def set_variable(
+    conn: Connection,
     name: NameArg,
     key: Annotated[str, typer.Argument(help="Variable name.")],
     value: Annotated[str | None, typer.Argument(help="Value (omit for a secret).")] = None,
     secret: Annotated[bool, typer.Option("--secret", help="Encrypted, write-only.")] = False,
     value_stdin: Annotated[bool, typer.Option("--value-stdin", help="Value from stdin.")] = False,
-    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
-) -> None:  # fmt: skip
+) -> None:
     """Set a variable; with --secret the value is prompted for (or read from stdin)."""
     if value is None:
         if value_stdin:
@@ -144,21 +141,21 @@ def set_variable(
             value = typer.prompt(f"value of {key}", hide_input=secret)
         else:
             raise InvalidInputError("no value given", hint="pass it, or use --value-stdin")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.set_stack_variable(name, key, value, secret)
-    emit(output, result, f"set {key}" + (" (secret)" if secret else ""))
+    emit(conn.output, result, f"set {key}" + (" (secret)" if secret else ""))
 
 
 @variables.command("ls")
+@connected()
 def list_variables(
+    conn: Connection,
     name: NameArg,
-    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
-) -> None:  # fmt: skip
+) -> None:
     """Variables of a stack (secret values are never shown)."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         items = client.stack_variables(name)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(items)
         return
     rows = [[v["key"], "yes" if v["secret"] else "", "***" if v["secret"] else v["value"]]
@@ -167,13 +164,13 @@ def list_variables(
 
 
 @variables.command("rm")
+@connected()
 def remove_variable(
+    conn: Connection,
     name: NameArg,
     key: Annotated[str, typer.Argument(help="Variable name.")],
-    url: UrlOpt = None, token: TokenOpt = None, ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
-) -> None:  # fmt: skip
+) -> None:
     """Remove a variable."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.remove_stack_variable(name, key)
-    emit(output, result, f"removed {key}")
+    emit(conn.output, result, f"removed {key}")

@@ -11,11 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from fleetdeck.cli.common import (
-    CaCertOpt,
-    OutputOpt,
-    TokenOpt,
-    UrlOpt,
-    client_from,
+    Connection,
+    connected,
     emit,
     parse_labels,
     short_id,
@@ -96,80 +93,69 @@ BareEnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="List this e
 
 
 @nodes.callback(invoke_without_command=True)
+@connected()
 def nodes_main(
+    conn: Connection,
     ctx: typer.Context,
     env: BareEnvOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Swarm nodes of an environment (`nodes -e ENV` is `nodes ls ENV`)."""
     if ctx.invoked_subcommand is None and env:
-        nodes_ls(env, url, token, ca_cert, output)
+        nodes_ls(conn, env)
 
 
-@nodes.command("ls")
 def nodes_ls(
+    conn: Connection,
     env: EnvArg,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """List the Swarm's nodes."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         items = client.list_swarm_nodes(env)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(items)
         return
     columns = ["ID", "HOSTNAME", "STATUS", "AVAILABILITY", "ROLE", "ENGINE", "ADDRESS"]
     print_table(None, columns, [node_row(n) for n in items])
 
 
-def _set_availability(
-    ref: str, availability: str, conn: tuple[Any, Any, Any], output: OutputFormat
-) -> None:
+nodes.command("ls")(connected()(nodes_ls))
+
+
+def _set_availability(ref: str, availability: str, conn: Connection, output: OutputFormat) -> None:
     env, node = split_ref(ref, "node")
-    with client_from(*conn) as client:
+    with conn.client() as client:
         result = client.update_swarm_node(env, node, availability=availability)
     emit(output, result, f"node {ref} availability: {availability}")
 
 
 @nodes.command("drain")
+@connected()
 def nodes_drain(
+    conn: Connection,
     ref: NodeRefArg,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Move the node's tasks elsewhere and schedule none on it."""
-    _set_availability(ref, "drain", (url, token, ca_cert), output)
+    _set_availability(ref, "drain", conn, conn.output)
 
 
 @nodes.command("activate")
+@connected()
 def nodes_activate(
+    conn: Connection,
     ref: NodeRefArg,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Let the node take tasks again."""
-    _set_availability(ref, "active", (url, token, ca_cert), output)
+    _set_availability(ref, "active", conn, conn.output)
 
 
 @nodes.command("pause")
+@connected()
 def nodes_pause(
+    conn: Connection,
     ref: NodeRefArg,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Keep the node's tasks but schedule no new ones on it."""
-    _set_availability(ref, "pause", (url, token, ca_cert), output)
+    _set_availability(ref, "pause", conn, conn.output)
 
 
 def _find_node(items: list[dict[str, Any]], node: str) -> dict[str, Any]:
@@ -182,86 +168,77 @@ def _find_node(items: list[dict[str, Any]], node: str) -> dict[str, Any]:
 
 
 @nodes.command("label")
+@connected()
 def nodes_label(
+    conn: Connection,
     ref: NodeRefArg,
     add: Annotated[list[str] | None, typer.Argument(help="Labels to set, K=V.")] = None,
     remove: Annotated[list[str] | None, typer.Option("--rm", help="Label key to remove.")] = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Add or change (K=V) and remove (--rm K) labels of a node, keeping the others."""
     env, node = split_ref(ref, "node")
     if not add and not remove:
         raise InvalidInputError("no label change given", hint="e.g. `nodes label ENV/NODE zone=a`")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         current = pick(_find_node(client.list_swarm_nodes(env), node), "labels", "Spec.Labels")
         labels = dict(current or {}) | parse_labels(add)
         for key in remove or []:
             labels.pop(key, None)
         result = client.update_swarm_node(env, node, labels=labels)
-    emit(output, result, f"node {ref} labels: {labels or '{}'}")
+    emit(conn.output, result, f"node {ref} labels: {labels or '{}'}")
 
 
 @services.callback(invoke_without_command=True)
+@connected()
 def services_main(
+    conn: Connection,
     ctx: typer.Context,
     env: BareEnvOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Swarm services of an environment (`services -e ENV` is `services ls ENV`)."""
     if ctx.invoked_subcommand is None and env:
-        services_ls(env, url, token, ca_cert, output)
+        services_ls(conn, env)
 
 
-@services.command("ls")
 def services_ls(
+    conn: Connection,
     env: EnvArg,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """List the Swarm's services."""
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         items = client.list_services(env)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(items)
         return
     print_table(None, ["ID", "NAME", "MODE", "REPLICAS", "IMAGE"], [service_row(s) for s in items])
 
 
+services.command("ls")(connected()(services_ls))
+
+
 @services.command("inspect")
+@connected(OutputFormat.json)
 def services_inspect(
+    conn: Connection,
     ref: SvcRefArg,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.json,
 ) -> None:
     """Print a service's document (always JSON)."""
     env, svc = split_ref(ref, "service")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         print_json(client.get_service(env, svc))
 
 
 @services.command("tasks")
+@connected()
 def services_tasks(
+    conn: Connection,
     ref: SvcRefArg,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """List a service's tasks (its replicas, past and present)."""
     env, svc = split_ref(ref, "service")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         items = client.service_tasks(env, svc)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(items)
         return
     columns = ["ID", "SLOT", "NODE", "STATE", "DESIRED", "IMAGE", "ERROR"]
@@ -269,7 +246,9 @@ def services_tasks(
 
 
 @services.command("logs")
+@connected()
 def services_logs(
+    conn: Connection,
     ref: SvcRefArg,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
@@ -277,61 +256,51 @@ def services_logs(
     tail: Annotated[
         int | None, typer.Option("--tail", min=0, help="Only the last N lines.")
     ] = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
-    """Print a service's output (every task's); with -f, keep printing."""
+    """Print a service's conn.output (every task's); with -f, keep printing."""
     env, svc = split_ref(ref, "service")
-    with client_from(url, token, ca_cert) as client:
-        print_log_lines(client.service_logs(env, svc, follow=follow, tail=tail), output, False)
+    with conn.client() as client:
+        print_log_lines(client.service_logs(env, svc, follow=follow, tail=tail), conn.output, False)
 
 
 @services.command("update")
+@connected()
 def services_update(
+    conn: Connection,
     ref: SvcRefArg,
     image: Annotated[str, typer.Option("--image", help="Roll the service to this image.")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Roll a service to another image."""
     env, svc = split_ref(ref, "service")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.update_service_image(env, svc, image)
-    emit(output, result, f"service {ref} updating to {image}")
+    emit(conn.output, result, f"service {ref} updating to {image}")
 
 
 @services.command("rollback")
+@connected()
 def services_rollback(
+    conn: Connection,
     ref: SvcRefArg,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Roll a service back to its previous spec."""
     env, svc = split_ref(ref, "service")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.rollback_service(env, svc)
-    emit(output, result, f"service {ref} rolling back")
+    emit(conn.output, result, f"service {ref} rolling back")
 
 
 @services.command("rm")
+@connected()
 def services_rm(
+    conn: Connection,
     ref: SvcRefArg,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Remove a service."""
     env, svc = split_ref(ref, "service")
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.remove_service(env, svc)
-    emit(output, result, f"service {ref} removed")
+    emit(conn.output, result, f"service {ref} removed")
 
 
 def parse_scale_args(args: list[str]) -> list[tuple[str, int]]:
@@ -353,23 +322,21 @@ def parse_scale_args(args: list[str]) -> list[tuple[str, int]]:
 
 
 @top.command()
+@connected()
 def scale(
+    conn: Connection,
     targets: Annotated[list[str], typer.Argument(help="ENV/SERVICE=N (or ENV/SERVICE N)...")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Set the replica count of Swarm services."""
     wanted = parse_scale_args(targets)
     results = []
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         for ref, replicas in wanted:
             env, svc = split_ref(ref, "service")
             results.append(
                 {"ref": ref, "replicas": replicas, **client.scale_service(env, svc, replicas)}
             )
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(results)
     else:
         for item in results:
