@@ -13,7 +13,7 @@ from fleetdeck.cli.common import (
     emit,
     read_secret,
 )
-from fleetdeck.cli.output import OutputFormat, console, print_json, print_table
+from fleetdeck.cli.output import console, print_json, print_table
 from fleetdeck.errors import ConflictError, NotFoundError
 from fleetdeck.types import Role
 
@@ -53,11 +53,11 @@ def resolve_token_id(client: FleetdeckClient, wanted: str) -> str:
     return matches[0]
 
 
-def list_users(conn: Connection, output: OutputFormat) -> None:
+def list_users(conn: Connection) -> None:
     """Print every user."""
     with conn.client() as client:
         items = client.list_users()
-    if output is OutputFormat.json:
+    if conn.json:
         print_json([dump(u) for u in items])
         return
     print_table(
@@ -78,7 +78,7 @@ def users_main(
 ) -> None:
     """List users (same as `users ls`)."""
     if ctx.invoked_subcommand is None:
-        list_users(conn, conn.output)
+        list_users(conn)
 
 
 @users.command("ls")
@@ -87,7 +87,7 @@ def users_ls(
     conn: Connection,
 ) -> None:
     """List users."""
-    list_users(conn, conn.output)
+    list_users(conn)
 
 
 @users.command("add")
@@ -150,11 +150,11 @@ def users_passwd(
     emit(conn.output, dump(user), f"password of {user.username} changed")
 
 
-def list_tokens(conn: Connection, output: OutputFormat) -> None:
+def list_tokens(conn: Connection) -> None:
     """Print one's tokens (an admin's: everyone's)."""
     with conn.client() as client:
         items = client.list_tokens()
-    if output is OutputFormat.json:
+    if conn.json:
         print_json([dump(t) for t in items])
         return
     print_table(
@@ -183,7 +183,7 @@ def tokens_main(
 ) -> None:
     """List API tokens (same as `tokens ls`)."""
     if ctx.invoked_subcommand is None:
-        list_tokens(conn, conn.output)
+        list_tokens(conn)
 
 
 @tokens.command("ls")
@@ -192,7 +192,7 @@ def tokens_ls(
     conn: Connection,
 ) -> None:
     """List API tokens."""
-    list_tokens(conn, conn.output)
+    list_tokens(conn)
 
 
 @tokens.command("create")

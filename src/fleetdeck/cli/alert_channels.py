@@ -12,7 +12,7 @@ from fleetdeck.cli.common import (
     dump,
     emit,
 )
-from fleetdeck.cli.output import OutputFormat, print_json, print_table
+from fleetdeck.cli.output import print_json, print_table
 
 silence = typer.Typer(help="Silences and maintenance windows (bare `silence` lists silences).")
 maintenance = typer.Typer(help="Maintenance windows: an environment's alerts page nobody.")
@@ -22,10 +22,10 @@ silence.add_typer(maintenance, name="maintenance")
 DurationOpt = Annotated[str, typer.Option("--for", "-d", help="How long (30m, 2h, 1d).")]
 
 
-def _print_silences(conn: Connection, output: OutputFormat) -> None:
+def _print_silences(conn: Connection) -> None:
     with conn.client() as client:
         items = client.list_silences()
-    if output is OutputFormat.json:
+    if conn.json:
         print_json([dump(s) for s in items])
         return
     rows = [[s.id[:12], s.state, " ".join(s.matchers), s.ends_at.isoformat(timespec="seconds"),
@@ -41,7 +41,7 @@ def silence_main(
 ) -> None:
     """List silences (same as `silence ls`)."""
     if ctx.invoked_subcommand is None:
-        _print_silences(conn, conn.output)
+        _print_silences(conn)
 
 
 @silence.command("ls")
@@ -50,7 +50,7 @@ def silence_ls(
     conn: Connection,
 ) -> None:
     """List silences (active, pending, expired)."""
-    _print_silences(conn, conn.output)
+    _print_silences(conn)
 
 
 @silence.command("add")
@@ -126,10 +126,10 @@ def maintenance_rm(
 
 
 # ---------------------------------------------------------------- channels
-def _print_channels(conn: Connection, output: OutputFormat) -> None:
+def _print_channels(conn: Connection) -> None:
     with conn.client() as client:
         items = client.list_channels()
-    if output is OutputFormat.json:
+    if conn.json:
         print_json([dump(c) for c in items])
         return
     rows = [[c.name, c.kind, "on" if c.enabled else "off", c.min_severity, c.url] for c in items]
@@ -144,7 +144,7 @@ def channels_main(
 ) -> None:
     """List channels (same as `channels ls`)."""
     if ctx.invoked_subcommand is None:
-        _print_channels(conn, conn.output)
+        _print_channels(conn)
 
 
 @channels.command("ls")
@@ -153,7 +153,7 @@ def channels_ls(
     conn: Connection,
 ) -> None:
     """List channels (URLs masked)."""
-    _print_channels(conn, conn.output)
+    _print_channels(conn)
 
 
 @channels.command("add")

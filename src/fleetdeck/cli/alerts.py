@@ -12,7 +12,7 @@ from fleetdeck.cli.common import (
     dump,
     emit,
 )
-from fleetdeck.cli.output import OutputFormat, print_json, print_table
+from fleetdeck.cli.output import print_json, print_table
 from fleetdeck.durations import format_duration
 
 if TYPE_CHECKING:
@@ -28,11 +28,10 @@ def _target(alert: Alert) -> str:
     return f"{path} {labels['instance']}" if "instance" in labels else path
 
 
-def _print_alerts(conn: Connection, state: str | None, rule: str | None, env: str | None,
-                  output: OutputFormat) -> None:  # fmt: skip
+def _print_alerts(conn: Connection, state: str | None, rule: str | None, env: str | None) -> None:
     with conn.client() as client:
         page = client.list_alerts(state=state, rule=rule, environment=env)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json([dump(a) for a in page.items])
         return
     held = any(a.suppressed for a in page.items)
@@ -74,7 +73,7 @@ def alerts_main(
     """List alerts (active ones unless --state or --all)."""
     if ctx.invoked_subcommand is None:
         chosen = state or (None if all_ else "active")
-        _print_alerts(conn, chosen, rule, env, conn.output)
+        _print_alerts(conn, chosen, rule, env)
 
 
 @alerts.command("ls")
@@ -88,7 +87,7 @@ def alerts_ls(
 ) -> None:
     """List alerts (active ones unless --state or --all)."""
     chosen = state or (None if all_ else "active")
-    _print_alerts(conn, chosen, rule, env, conn.output)
+    _print_alerts(conn, chosen, rule, env)
 
 
 @alerts.command("show")
@@ -143,10 +142,10 @@ def _rule_row(r: Rule) -> list[Any]:
     ]
 
 
-def _print_rules(conn: Connection, output: OutputFormat) -> None:
+def _print_rules(conn: Connection) -> None:
     with conn.client() as client:
         items = client.list_rules()
-    if output is OutputFormat.json:
+    if conn.json:
         print_json([r.model_dump(mode="json", by_alias=True) for r in items])
     else:
         columns = ["NAME", "ON", "SEVERITY", "CONDITION", "FOR", "SCOPE", "KIND"]
@@ -161,7 +160,7 @@ def rules_main(
 ) -> None:
     """List rules (same as `rules ls`)."""
     if ctx.invoked_subcommand is None:
-        _print_rules(conn, conn.output)
+        _print_rules(conn)
 
 
 @rules.command("ls")
@@ -170,7 +169,7 @@ def rules_ls(
     conn: Connection,
 ) -> None:
     """List rules."""
-    _print_rules(conn, conn.output)
+    _print_rules(conn)
 
 
 @rules.command("show")
@@ -291,11 +290,11 @@ def rules_edit(
     emit(conn.output, rule.model_dump(mode="json", by_alias=True), f"rule {rule.name} changed")
 
 
-def _toggle(name: str, enabled: bool, conn: Connection, output: OutputFormat) -> None:
+def _toggle(name: str, enabled: bool, conn: Connection) -> None:
     with conn.client() as client:
         rule = client.set_rule_enabled(name, enabled)
     state = "enabled" if enabled else "disabled"
-    emit(output, rule.model_dump(mode="json", by_alias=True), f"rule {rule.name} {state}")
+    emit(conn.output, rule.model_dump(mode="json", by_alias=True), f"rule {rule.name} {state}")
 
 
 @rules.command("enable")
@@ -305,7 +304,7 @@ def rules_enable(
     name: Annotated[str, typer.Argument(help="Rule name.")],
 ) -> None:
     """Turn a rule on."""
-    _toggle(name, True, conn, conn.output)
+    _toggle(name, True, conn)
 
 
 @rules.command("disable")
@@ -315,7 +314,7 @@ def rules_disable(
     name: Annotated[str, typer.Argument(help="Rule name.")],
 ) -> None:
     """Turn a rule off (its alerts resolve)."""
-    _toggle(name, False, conn, conn.output)
+    _toggle(name, False, conn)
 
 
 @rules.command("rm")

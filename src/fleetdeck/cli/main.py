@@ -1,70 +1,87 @@
-"""The ``fleetdeck`` entry point: command groups and the one place errors become exit codes."""
+"""The ``fleetdeck`` entry point: command groups and the one place errors become exit codes.
+
+Each top-level command is named in :data:`COMMANDS` with the module that defines it, and that
+module is imported only when the command runs (:mod:`fleetdeck.cli.lazy`): ``fleetdeck
+version`` loads Typer and nothing of the client, httpx, pydantic or Rich. A new command goes
+into its module *and* into this table (``tests/unit/cli/test_lazy.py`` checks the two agree).
+"""
 
 from __future__ import annotations
 
 import sys
 
 import typer
-from rich.markup import escape
 
 from fleetdeck import __version__
-from fleetdeck.cli import agent, lab, server, stacks
-from fleetdeck.cli.output import err_console
+from fleetdeck.cli.lazy import Lazy, LazyGroup
 from fleetdeck.errors import FleetdeckError
+
+
+def _top(module: str, *names: str, attr: str = "app") -> dict[str, Lazy]:
+    """Commands that a Typer without a name puts at the top level (``fleetdeck ps``)."""
+    return dict.fromkeys(names, Lazy(f"fleetdeck.cli.{module}", attr))
+
+
+def _group(module: str, attr: str = "app") -> Lazy:
+    return Lazy(f"fleetdeck.cli.{module}", attr, group=True)
+
+
+# In the order of `fleetdeck --help`.
+COMMANDS: dict[str, Lazy] = {
+    "agent": Lazy("fleetdeck.cli.agent", "agent"),
+    "metrics": Lazy("fleetdeck.cli.metrics", "metrics"),
+    "version": Lazy("fleetdeck.cli.main", "version"),
+    "lab": _group("lab"),
+    "server": _group("server"),
+    "stack": _group("stacks"),
+    # --- fleet commands over the typed client (fleetdeck.client); see docs/dev/fleet-core.md ---
+    **_top("session", "login", "logout", "whoami"),
+    "env": _group("environments"),
+    **_top(
+        "containers",
+        "ps",
+        "inspect",
+        "start",
+        "stop",
+        "restart",
+        "kill",
+        "pause",
+        "unpause",
+        "rm",
+        "rename",
+    ),  # fmt: skip
+    **_top("containers_make", "recreate", "run"),
+    **_top("container_io", "logs", "stats", "exec"),
+    "images": _group("images"),
+    **_top("images", "rmi", "pull", attr="top"),
+    "volumes": _group("resources", "volumes"),
+    "networks": _group("resources", "networks"),
+    "registries": _group("registries"),
+    "nodes": _group("swarm", "nodes"),
+    "services": _group("swarm", "services"),
+    **_top("swarm", "scale", attr="top"),
+    "users": _group("admin", "users"),
+    "tokens": _group("admin", "tokens"),
+    **_top("admin", "audit", attr="top"),
+    "report": _group("reports"),
+    "alerts": _group("alerts", "alerts"),
+    "rules": _group("alerts", "rules"),
+    "silence": _group("alert_channels", "silence"),
+    "channels": _group("alert_channels", "channels"),
+}
+
+
+class _Root(LazyGroup):
+    lazy = COMMANDS
+
 
 app = typer.Typer(
     name="fleetdeck",
     help="fleetdeck: one control plane for every Docker host of a fleet.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=_Root,
 )
-app.add_typer(lab.app, name="lab")
-app.add_typer(server.app, name="server")
-app.add_typer(stacks.app, name="stack")
-app.command("agent")(agent.agent)
-
-
-# --- fleet commands over the typed client (fleetdeck.client); see docs/dev/fleet-core.md ---
-from fleetdeck.cli import (  # noqa: E402 - kept together as one block of the fleet commands
-    admin,
-    alert_channels,
-    alerts,
-    container_io,
-    containers,
-    containers_make,
-    environments,
-    images,
-    metrics,
-    registries,
-    reports,
-    resources,
-    session,
-    swarm,
-)
-
-app.add_typer(session.app)
-app.add_typer(environments.app, name="env")
-app.add_typer(containers.app)
-app.add_typer(containers_make.app)
-app.add_typer(container_io.app)
-app.add_typer(images.app, name="images")
-app.add_typer(images.top)
-app.add_typer(resources.volumes, name="volumes")
-app.add_typer(resources.networks, name="networks")
-app.add_typer(registries.app, name="registries")
-app.add_typer(swarm.nodes, name="nodes")
-app.add_typer(swarm.services, name="services")
-app.add_typer(swarm.top)
-app.add_typer(admin.users, name="users")
-app.add_typer(admin.tokens, name="tokens")
-app.add_typer(admin.top)
-app.command("metrics")(metrics.metrics)
-app.add_typer(reports.app, name="report")
-app.add_typer(alerts.alerts, name="alerts")
-app.add_typer(alerts.rules, name="rules")
-app.add_typer(alert_channels.silence, name="silence")
-app.add_typer(alert_channels.channels, name="channels")
-# --- end of fleet commands ---
 
 
 def _print_version(value: bool) -> None:
@@ -86,7 +103,6 @@ def _root(
     """fleetdeck: one control plane for every Docker host of a fleet."""
 
 
-@app.command()
 def version() -> None:
     """Print fleetdeck's version."""
     typer.echo(__version__)
@@ -101,6 +117,10 @@ def run() -> None:
     try:
         app()
     except FleetdeckError as exc:
+        from rich.markup import escape  # imported on use: Rich is heavy to load
+
+        from fleetdeck.cli.output import err_console
+
         err_console.print(
             f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True
         )

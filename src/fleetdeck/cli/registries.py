@@ -13,16 +13,16 @@ from fleetdeck.cli.common import (
     emit,
     read_secret,
 )
-from fleetdeck.cli.output import OutputFormat, print_json, print_table
+from fleetdeck.cli.output import print_json, print_table
 
 app = typer.Typer(help="Registries and their credentials (bare `registries` lists them).")
 
 
-def list_registries(conn: Connection, output: OutputFormat) -> None:
+def list_registries(conn: Connection) -> None:
     """Print the saved registries (never their passwords: the server does not return them)."""
     with conn.client() as client:
         items = client.list_registries()
-    if output is OutputFormat.json:
+    if conn.json:
         print_json([dump(r) for r in items])
     else:
         print_table(None, ["NAME", "URL", "USERNAME"], [[r.name, r.url, r.username] for r in items])
@@ -36,7 +36,7 @@ def registries(
 ) -> None:
     """List registries (same as `registries ls`)."""
     if ctx.invoked_subcommand is None:
-        list_registries(conn, conn.output)
+        list_registries(conn)
 
 
 @app.command("ls")
@@ -45,7 +45,7 @@ def ls(
     conn: Connection,
 ) -> None:
     """List registries."""
-    list_registries(conn, conn.output)
+    list_registries(conn)
 
 
 @app.command("add")

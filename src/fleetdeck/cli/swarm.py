@@ -121,11 +121,11 @@ def nodes_ls(
 nodes.command("ls")(connected()(nodes_ls))
 
 
-def _set_availability(ref: str, availability: str, conn: Connection, output: OutputFormat) -> None:
+def _set_availability(ref: str, availability: str, conn: Connection) -> None:
     env, node = split_ref(ref, "node")
     with conn.client() as client:
         result = client.update_swarm_node(env, node, availability=availability)
-    emit(output, result, f"node {ref} availability: {availability}")
+    emit(conn.output, result, f"node {ref} availability: {availability}")
 
 
 @nodes.command("drain")
@@ -135,7 +135,7 @@ def nodes_drain(
     ref: NodeRefArg,
 ) -> None:
     """Move the node's tasks elsewhere and schedule none on it."""
-    _set_availability(ref, "drain", conn, conn.output)
+    _set_availability(ref, "drain", conn)
 
 
 @nodes.command("activate")
@@ -145,7 +145,7 @@ def nodes_activate(
     ref: NodeRefArg,
 ) -> None:
     """Let the node take tasks again."""
-    _set_availability(ref, "active", conn, conn.output)
+    _set_availability(ref, "active", conn)
 
 
 @nodes.command("pause")
@@ -155,7 +155,7 @@ def nodes_pause(
     ref: NodeRefArg,
 ) -> None:
     """Keep the node's tasks but schedule no new ones on it."""
-    _set_availability(ref, "pause", conn, conn.output)
+    _set_availability(ref, "pause", conn)
 
 
 def _find_node(items: list[dict[str, Any]], node: str) -> dict[str, Any]:
