@@ -16,6 +16,12 @@ from fleetdeck import __version__
 from fleetdeck.cli.lazy import Lazy, LazyGroup
 from fleetdeck.errors import FleetdeckError
 
+# httpx imports its own command-line client when click, Rich and pygments are installed (they
+# are: Typer and Rich are ours), which loads Rich's progress bars and pygments' lexers on
+# every command that talks to the server. None in sys.modules makes that import fail, and
+# httpx then defines a stand-in `httpx.main` that fleetdeck never calls.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 
 def _top(module: str, *names: str, attr: str = "app") -> dict[str, Lazy]:
     """Commands that a Typer without a name puts at the top level (``fleetdeck ps``)."""

@@ -48,7 +48,7 @@ def _loaded_after(*args: str) -> set[str]:
         f"sys.argv = ['fleetdeck', *{list(args)!r}]\n"
         "from fleetdeck.cli.main import run\n"
         "try:\n    run()\nexcept SystemExit:\n    pass\n"
-        "print(json.dumps(sorted(sys.modules)))\n"
+        "print(json.dumps(sorted(m for m, v in sys.modules.items() if v is not None)))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
