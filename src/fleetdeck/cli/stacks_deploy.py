@@ -75,30 +75,6 @@ def read_files(files: list[Path] | None) -> list[dict[str, str]] | None:
     return result + [f for f in related_files(files) if f["name"] not in names]
 
 
-def _referenced(data: Any) -> list[str]:
-    """Local paths a Compose file refers to: build contexts, env files, secret/config files."""
-    found: list[str] = []
-    if not isinstance(data, dict):
-        return found
-    for service in (data.get("services") or {}).values():
-        if not isinstance(service, dict):
-            continue
-        build = service.get("build")
-        context = build.get("context", ".") if isinstance(build, dict) else build
-        if isinstance(context, str) and "://" not in context:
-            found.append(context)
-        env_files = service.get("env_file") or []
-        for item in [env_files] if isinstance(env_files, str | dict) else env_files:
-            path = item.get("path") if isinstance(item, dict) else item
-            if isinstance(path, str):
-                found.append(path)
-    for section in ("secrets", "configs"):
-        for entry in (data.get(section) or {}).values():
-            if isinstance(entry, dict) and isinstance(entry.get("file"), str):
-                found.append(entry["file"])
-    return found
-
-
 def related_files(files: list[Path]) -> list[dict[str, str]]:
     """Files the Compose files refer to under their directory, sent along with them.
 
@@ -106,18 +82,18 @@ def related_files(files: list[Path]) -> list[dict[str, str]]:
     variables, are not sent: the server, which reads nothing but the files it is sent,
     refuses what names them.
     """
-    from fleetdeck.compose.source import COMPOSE_LOADER
+    from fleetdeck.compose.loader import local_paths
 
     root = files[0].resolve().parent
     result: dict[str, bytes] = {}
     for compose in files:
         try:
-            data = safeyaml.load_file(compose, what="compose file", loader=COMPOSE_LOADER)
+            refs = local_paths(compose)
         except safeyaml.YamlLimitError:
             raise  # an alias bomb or a huge file: refused here, at once
         except InvalidInputError:
             continue  # the server names the problem with its line
-        for ref in _referenced(data):
+        for ref in refs:
             if "$" in ref:
                 continue
             target = (compose.resolve().parent / ref).resolve()

@@ -147,6 +147,29 @@ def referenced_variables(
     return found
 
 
+def local_paths(path: Path, reader: ProjectFiles | None = None) -> list[str]:
+    """The files and directories one Compose file names, read through its model, not resolved.
+
+    Build contexts (local ones only: a Git URL is not a path), ``env_file`` entries and the
+    ``file:`` of top-level secrets and configs, made absolute against the file's directory as
+    loading does. A path that uses a variable keeps it (``$`` in it): its value where the
+    stack is deployed may differ from the shell's. Nothing the file names is read. The CLI
+    sends the stack's own files among these along with the Compose file.
+
+    Raises:
+        InvalidInputError: The file cannot be read, is not YAML or is not a Compose file
+            (a ``YamlLimitError`` for one over a limit of :mod:`fleetdeck.safeyaml`).
+    """
+    source = _prepare_file(path, "${{{}}}".format, lambda _: None, reader or LocalFiles())
+    project = _validate(source)
+    services = project.services.values()
+    found = [s.build.context for s in services if s.build and Path(s.build.context).is_absolute()]
+    found += [ref.path for s in services for ref in s.env_file]
+    found += [secret.file for secret in project.secrets.values() if secret.file]
+    found += [config.file for config in project.configs.values() if config.file]
+    return found
+
+
 def _prepare_file(
     path: Path,
     lookup: Callable[[str], str | None],

@@ -78,3 +78,36 @@ def test_only_the_stacks_own_files_are_sent_not_what_symlinks_or_dots_reach(
     files = read_files([compose])
     assert files is not None
     assert sorted(f["name"] for f in files) == ["compose.yaml", "ctx/Dockerfile"]
+
+
+def test_env_secret_and_config_files_are_sent_but_not_variable_or_remote_paths(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "ctx2").mkdir()
+    (tmp_path / "ctx2" / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "conf").mkdir()
+    for name in ("app.env", "conf/secret.txt", "conf/c.ini", "unused.txt"):
+        (tmp_path / name).write_text("A=1\n")
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(
+        "services:\n"
+        "  a:\n"
+        "    build: {context: ./ctx}\n"
+        "    image: x:1\n"
+        "    env_file: [app.env, {path: ./missing.env, required: false}]\n"
+        "  b: {build: '${CTX:-./ctx2}', image: y:1}\n"
+        "  c: {build: 'https://github.com/docker/example.git', image: z:1}\n"
+        "secrets:\n  s1: {file: ./conf/secret.txt}\n"
+        "configs:\n  c1: {file: conf/c.ini}\n"
+    )
+    files = read_files([compose])
+    assert files is not None
+    assert sorted(f["name"] for f in files) == [
+        "app.env",
+        "compose.yaml",
+        "conf/c.ini",
+        "conf/secret.txt",
+        "ctx/Dockerfile",
+    ]
