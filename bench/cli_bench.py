@@ -87,7 +87,9 @@ def server() -> Iterator[dict[str, str]]:
         time.sleep(3)  # the agents report the new containers
         yield {**os.environ, **settings}
     finally:
-        subprocess.run([*FLEETDECK, "lab", "down", LAB], check=False, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [*FLEETDECK, "lab", "down", "--name", LAB], check=False, stdout=subprocess.DEVNULL
+        )
 
 
 def main() -> None:
