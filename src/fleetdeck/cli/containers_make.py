@@ -12,18 +12,15 @@ import typer
 from pydantic import ValidationError
 
 from fleetdeck.cli.common import (
-    CaCertOpt,
-    OutputOpt,
+    Connection,
     TargetEnvOpt,
     TargetNodeOpt,
-    TokenOpt,
-    UrlOpt,
-    client_from,
+    connected,
     dump,
     short_id,
 )
 from fleetdeck.cli.containers import RefsArg, TimeOpt  # noqa: TC001 - Typer reads them
-from fleetdeck.cli.output import OutputFormat, print_json
+from fleetdeck.cli.output import print_json
 from fleetdeck.container_spec import ContainerSpec, MountSpec, PortSpec
 from fleetdeck.errors import InvalidInputError
 
@@ -34,16 +31,14 @@ app = typer.Typer()
 
 
 @app.command()
+@connected()
 def recreate(
+    conn: Connection,
     refs: RefsArg,
     pull: Annotated[
         bool, typer.Option("--pull", help="Pull the image first (a failed pull changes nothing).")
     ] = False,
     time: TimeOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Replace containers by new ones with the same configuration (name, env, mounts, ports…).
 
@@ -52,10 +47,10 @@ def recreate(
     the stack instead).
     """
     results: list[tuple[str, ActionResult]] = []
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         for ref in refs:
             results.append((ref, client.recreate_container(ref, pull=pull, timeout=time)))
-    if output is OutputFormat.json:
+    if conn.json:
         print_json([{"ref": ref, **dump(result)} for ref, result in results])
         return
     for ref, result in results:
@@ -103,7 +98,9 @@ def _labels(items: list[str]) -> dict[str, str]:
 
 
 @app.command(context_settings={"allow_interspersed_args": False})
+@connected()
 def run(
+    conn: Connection,
     image: Annotated[str, typer.Argument(help="Image to run (pulled if the node lacks it).")],
     env: TargetEnvOpt,
     command: Annotated[
@@ -154,10 +151,6 @@ def run(
         str, typer.Option("--pull", help="missing (default), always or never.")
     ] = "missing",
     no_start: Annotated[bool, typer.Option("--no-start", help="Create only.")] = False,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    ca_cert: CaCertOpt = None,
-    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Create and start a container on a node, like ``docker run -d`` (options before IMAGE).
 
@@ -192,9 +185,9 @@ def run(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise InvalidInputError(f"invalid container: {problems}") from None
-    with client_from(url, token, ca_cert) as client:
+    with conn.client() as client:
         result = client.create_container(env, spec, node=node)
-    if output is OutputFormat.json:
+    if conn.json:
         print_json(dump(result))
         return
     c = result.container
