@@ -56,24 +56,33 @@ def fleetdeck_json(*args: str, env: dict[str, str] | None = None) -> Any:
     return json.loads(fleetdeck(*args, "-o", "json", env=env).stdout)
 
 
-#: ``scripts/test`` runs the suite on two xdist workers (``-n 2 --dist loadgroup``): each file
-#: is one group (its module fixtures are made once), handed to whichever worker is free, and
-#: every test on the Swarm lab is in one group, so ``swarm3`` is brought up once. Each worker
-#: has its own session labs (``fleet3`` twice, as the two workers' files need it).
-SWARM_GROUP = "swarm3"
+#: ``scripts/test`` runs the suite on two xdist workers (``-n 2 --dist loadscope``) with the
+#: scopes below: each file is one scope (its module fixtures are made once), handed to
+#: whichever worker is free, and every test on the Swarm lab (each has "swarm" in its file
+#: or test name) is one scope, so ``swarm3`` is brought up once. Each worker has its own
+#: session labs (``fleet3`` twice, as the two workers' files need it). Not xdist's
+#: ``loadgroup``: with pytest 9.2 its marks silently stop grouping (pytest-xdist #1386).
+SWARM_SCOPE = "swarm3"
 
 
-def _xdist_group(item: pytest.Item) -> str:
-    if any("swarm" in name for name in getattr(item, "fixturenames", ())):
-        return SWARM_GROUP
-    return item.nodeid.split("::", 1)[0]
+def scope_of(nodeid: str) -> str:
+    """The xdist scope of a test: the Swarm lab's, else its file."""
+    if "swarm" in nodeid.lower():
+        return SWARM_SCOPE
+    return nodeid.split("::", 1)[0]
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the markers into node ids
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put each test in its xdist group (only ``--dist loadgroup`` reads the marker)."""
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Schedule ``--dist loadscope`` by :func:`scope_of` (other modes are xdist's own)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class FleetdeckScopes(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+    return FleetdeckScopes(config, log)
 
 
 def _require_root() -> None:
