@@ -43,6 +43,8 @@ def test_readme_quick_start_runs_in_a_new_shell(fleet3: LabRecord) -> None:
             line = (
                 f"for _ in 1 2 3 4 5 6 7 8; do fleetdeck ps | grep -q {name} && break; done; {line}"
             )
+        if " exec -it " in line:  # a terminal's shell: here its piped form, from the comment
+            line = "echo 'echo hi-from-sh' | " + line.replace(" exec -it ", " exec -i ")
         script.append(line)
     script.append(f"fleetdeck rm -f node2/{name}")
     shell = subprocess.run(
@@ -57,3 +59,4 @@ def test_readme_quick_start_runs_in_a_new_shell(fleet3: LabRecord) -> None:
     assert shell.returncode == 0, f"{script}\n{shell.stdout}\n{shell.stderr}"
     assert re.search(r"^node1\s.*\bup\b", shell.stdout, re.MULTILINE), shell.stdout
     assert re.search(rf"^node2\s+\S+\s+{name}\s", shell.stdout, re.MULTILINE), shell.stdout
+    assert re.search(r"^hi-from-sh$", shell.stdout, re.MULTILINE), shell.stdout
