@@ -24,7 +24,8 @@ from fleetdeck import pki
 from fleetdeck.agent.tls import AgentCredentials
 from fleetdeck.errors import ConflictError, InvalidInputError
 from fleetdeck.server.fleet.local import DEFAULT_DOCKER_HOST, LISTEN_HOST
-from fleetdeck.server.fleet.service import Fleet, NodeRecord
+from fleetdeck.server.fleet.records import NodeRecord
+from fleetdeck.server.fleet.service import Fleet
 from fleetdeck.types import AgentInfo
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
     from fleetdeck.server.fleet.links import ClientTLS
     from fleetdeck.server.fleet.local import LocalAgentSupervisor
-    from fleetdeck.server.fleet.service import EnvironmentRecord
+    from fleetdeck.server.fleet.records import EnvironmentRecord
 
 log = logging.getLogger("fleetdeck.server.local")
 

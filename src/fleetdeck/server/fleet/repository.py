@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from fleetdeck.errors import ConflictError, NotFoundError, PermissionDeniedError
-from fleetdeck.server.fleet.service import EnvironmentRecord, NodeRecord
+from fleetdeck.server.fleet.records import EnvironmentRecord, NodeRecord
 from fleetdeck.server.store.models import Environment, JoinToken, Node, RevokedCert
 
 if TYPE_CHECKING:

@@ -13,8 +13,7 @@ import contextlib
 import ipaddress
 import logging
 import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
@@ -32,12 +31,15 @@ from fleetdeck.errors import (
 )
 from fleetdeck.server.fleet.inventory import FleetInventory
 from fleetdeck.server.fleet.links import ClientTLS, FleetLinks
+from fleetdeck.server.fleet.records import EnvironmentRecord as EnvironmentRecord
+from fleetdeck.server.fleet.records import NodeRecord as NodeRecord
 from fleetdeck.server.fleet.views import environment_view
 from fleetdeck.types import Container
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from fleetdeck.clock import Clock
-    from fleetdeck.server.fleet.local_envs import LocalEnvironments
     from fleetdeck.server.fleet.views import EnvironmentView
     from fleetdeck.server.loops import LoopRegistry
 
@@ -45,31 +47,6 @@ log = logging.getLogger("fleetdeck.server.fleet")
 
 ENV_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:=/-]{0,62}$")
-
-
-@dataclass
-class NodeRecord:
-    """A node as the store keeps it."""
-
-    name: str
-    hostname: str
-    agent_url: str
-    cert_serial: str
-    enrolled_at: datetime
-
-
-@dataclass
-class EnvironmentRecord:
-    """An environment as the store keeps it."""
-
-    name: str
-    kind: str
-    tags: list[str] = field(default_factory=list)
-    groups: list[str] = field(default_factory=list)
-    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    nodes: list[NodeRecord] = field(default_factory=list)
-    #: The engine socket of a ``local`` environment (``unix:///path``); None for ``agent``.
-    docker_host: str | None = None
 
 
 class FleetRepository(Protocol):
@@ -107,6 +84,26 @@ class FleetRepository(Protocol):
 
     async def revoked(self) -> set[str]:
         """Every revoked certificate serial."""
+
+
+class LocalEnvironmentsPort(Protocol):
+    """What the fleet needs from :class:`~fleetdeck.server.fleet.local_envs.LocalEnvironments`.
+
+    A protocol rather than the class: ``local_envs`` builds on :class:`Fleet`, so naming the
+    class here would make the two modules import each other.
+    """
+
+    def check_new(self, docker_host: str | None, existing: Iterable[EnvironmentRecord]) -> str:
+        """The new environment's docker_host, checked; else InvalidInputError/ConflictError."""
+
+    async def run(self, env: EnvironmentRecord, *, wait: bool = False) -> None:
+        """Start (or restart) the local agent of ``env`` and link to it."""
+
+    async def remove(self, environment: str) -> None:
+        """Stop the local agent of ``environment`` and forget its state."""
+
+    async def close(self) -> None:
+        """Stop every local agent."""
 
 
 def _validate_labels(values: list[str], what: str) -> list[str]:
@@ -155,7 +152,7 @@ class Fleet:
         self._envs: dict[str, EnvironmentRecord] = {}
         self._lock = asyncio.Lock()
         #: Runs the agents of ``local`` environments (set by the server before :meth:`start`).
-        self.local: LocalEnvironments | None = None
+        self.local: LocalEnvironmentsPort | None = None
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -177,7 +174,7 @@ class Fleet:
         if self.local is not None:
             await self.local.close()
 
-    def _local(self) -> LocalEnvironments:
+    def _local(self) -> LocalEnvironmentsPort:
         if self.local is None:
             raise InvalidInputError("this server does not run local agents")
         return self.local

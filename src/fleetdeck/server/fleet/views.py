@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from fleetdeck.server.fleet.inventory import FleetInventory, NodeState, NodeStatus
 
 if TYPE_CHECKING:
-    from fleetdeck.server.fleet.service import EnvironmentRecord, NodeRecord
+    from fleetdeck.server.fleet.records import EnvironmentRecord, NodeRecord
 
 
 class NodeView(BaseModel):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,9 +38,8 @@ from fleetdeck.server.stacks.swarm_converge import (
     service_status,
     spec_labels,
 )
+from fleetdeck.server.stacks.swarm_desired import Desired
 from fleetdeck.server.stacks.swarm_objects import (
-    DataObject,
-    NetworkObject,
     configs_needed,
     networks_needed,
     secrets_needed,
@@ -69,18 +67,6 @@ NO_MESH_NOTE = (
     "the routing mesh is unavailable on this Swarm (a node's kernel has no IPVS): "
     "ports are published in host mode and services use DNS round robin (dnsrr)"
 )
-
-
-@dataclass
-class Desired:
-    """Everything a stack should be on the Swarm, computed from the project and the target."""
-
-    specs: dict[str, dict[str, Any]]
-    networks: dict[str, NetworkObject]
-    secrets: dict[str, DataObject]
-    configs: dict[str, DataObject]
-    images: dict[str, str]
-    notes: list[str] = field(default_factory=list)
 
 
 class SwarmApplier:

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from fleetdeck.server.fleet.links import AgentLink
-    from fleetdeck.server.stacks.swarm_applier import Desired
     from fleetdeck.server.stacks.swarm_converge import Watch
+    from fleetdeck.server.stacks.swarm_desired import Desired
 
     Progress = Callable[[ProgressEvent], Awaitable[None]]
 
