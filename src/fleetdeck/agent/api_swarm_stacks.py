@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+import fleetdeck.labels
 from fleetdeck.agent.api_resources import RegistryAuth
 from fleetdeck.agent.api_support import ENGINE, read_body
 from fleetdeck.agent.engine_resources import registry_auth_header
@@ -23,9 +24,9 @@ from fleetdeck.agent.swarm_summary import summarize_service, summarize_task
 from fleetdeck.errors import InvalidInputError
 
 #: The label ``docker stack`` puts on every object of a stack (and reads back).
-NAMESPACE = "com.docker.stack.namespace"
+NAMESPACE = fleetdeck.labels.STACK_NAMESPACE
 #: The label fleetdeck's Swarm applier puts on the services it deploys.
-FINGERPRINT = "io.fleetdeck.stack.fingerprint"
+FINGERPRINT = fleetdeck.labels.FLEETDECK_FINGERPRINT
 _KINDS = ("secrets", "configs")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from fleetdeck.labels import service_of, stack_of
 from fleetdeck.types import (
     AgentInfo,
     ContainerStats,
@@ -23,8 +24,6 @@ from fleetdeck.types import (
     VolumeInfo,
 )
 
-STACK_LABELS = ("com.docker.compose.project", "com.docker.stack.namespace")
-SERVICE_LABELS = ("com.docker.compose.service", "com.docker.swarm.service.name")
 #: Docker's "zero" time, which it reports for "never" (e.g. a container never started).
 _ZERO_TIME_PREFIX = "0001-01-01"
 
@@ -40,13 +39,6 @@ def parse_time(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _first_label(labels: dict[str, str], keys: tuple[str, ...]) -> str | None:
-    for key in keys:
-        if labels.get(key):
-            return labels[key]
-    return None
 
 
 def _ports(summary_ports: list[dict[str, Any]] | None) -> list[PortBinding]:
@@ -86,8 +78,8 @@ def engine_container(summary: dict[str, Any], inspect: dict[str, Any] | None) ->
         labels=labels,
         ports=_ports(summary.get("Ports")),
         restart_count=int((inspect or {}).get("RestartCount", 0)),
-        stack=_first_label(labels, STACK_LABELS),
-        service=_first_label(labels, SERVICE_LABELS),
+        stack=stack_of(labels),
+        service=service_of(labels),
         pid=int(state.get("Pid") or 0),
     )
 

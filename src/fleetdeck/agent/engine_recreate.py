@@ -20,6 +20,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+import fleetdeck.labels
 from fleetdeck.agent.engine_stacks import create_container
 from fleetdeck.errors import ConflictError, FleetdeckError, InvalidInputError, NotFoundError
 
@@ -34,8 +35,8 @@ NEW_SUFFIX = ".fd-new"
 OLD_SUFFIX = ".fd-old"
 #: Labels of containers that something else owns: recreating one behind its owner's back
 #: would be undone (a Swarm task) or drift from the stack's revision (a fleetdeck stack).
-SWARM_TASK_LABEL = "com.docker.swarm.task.id"
-STACK_REVISION_LABEL = "io.fleetdeck.stack.revision"
+SWARM_TASK_LABEL = fleetdeck.labels.SWARM_TASK_ID
+STACK_REVISION_LABEL = fleetdeck.labels.FLEETDECK_REVISION
 #: One recreate of a name at a time (a second one waits, then recreates the first's result).
 _LOCKS: dict[tuple[str, str], asyncio.Lock] = {}
 #: Config keys whose value an image supplies when the container does not set it.

@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import fleetdeck.labels
 from fleetdeck.agent.engine_resources import qualify_reference, registry_auth_header
 from fleetdeck.errors import FleetdeckError, InvalidInputError, NotFoundError
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
     from fleetdeck.agent.engine import Engine
 
-PROJECT_LABEL = "com.docker.compose.project"
+PROJECT_LABEL = fleetdeck.labels.COMPOSE_PROJECT
 #: Where stack secret and config files live on the host: tmpfs, so secrets never touch a disk.
 FILES_ROOT = Path(os.environ.get("FLEETDECK_AGENT_FILES_DIR", "/run/fleetdeck/stack-files"))
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")

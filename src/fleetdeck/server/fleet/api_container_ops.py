@@ -18,13 +18,13 @@ from pydantic import BaseModel, Field
 
 from fleetdeck.container_spec import ContainerSpec, RecreateOptions
 from fleetdeck.errors import ConflictError, PermissionDeniedError
+from fleetdeck.labels import FLEETDECK_REVISION
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet import container_rules
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.api_containers import ActionResult
 from fleetdeck.server.fleet.api_resources import registry_auth
 from fleetdeck.server.fleet.common import audited, fleet_of, pick_node_link
-from fleetdeck.server.stacks.adoption import FLEETDECK_REVISION
 from fleetdeck.types import Container, Role
 
 router = APIRouter(tags=["containers"])

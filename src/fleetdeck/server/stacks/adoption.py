@@ -22,6 +22,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import ConflictError, NotFoundError
+from fleetdeck.labels import (
+    COMPOSE_CONFIG_FILES,
+    COMPOSE_ONEOFF,
+    COMPOSE_VERSION,
+    COMPOSE_WORKING_DIR,
+    FLEETDECK_REVISION,
+    STACK_NAMESPACE,
+    SWARM_SERVICE,
+    service_of,
+    stack_of,
+)
 from fleetdeck.server.fleet.inventory import MAX_LIMIT, ContainerQuery
 from fleetdeck.server.stacks.files import check_files, check_stack_name
 from fleetdeck.server.stacks.plan import Action, DiscoveredStack, TargetKind
@@ -33,17 +44,6 @@ if TYPE_CHECKING:
     from fleetdeck.server.stacks.files import StackFile
     from fleetdeck.server.stacks.service import StackService
     from fleetdeck.types import Container
-
-COMPOSE_PROJECT = "com.docker.compose.project"
-COMPOSE_SERVICE = "com.docker.compose.service"
-COMPOSE_ONEOFF = "com.docker.compose.oneoff"
-COMPOSE_CONFIG_FILES = "com.docker.compose.project.config_files"
-COMPOSE_WORKING_DIR = "com.docker.compose.project.working_dir"
-COMPOSE_VERSION = "com.docker.compose.version"
-STACK_NAMESPACE = "com.docker.stack.namespace"
-SWARM_SERVICE = "com.docker.swarm.service.name"
-#: fleetdeck's own label on what it deployed (see docs/stacks.md, "Labels").
-FLEETDECK_REVISION = "io.fleetdeck.stack.revision"
 
 
 @dataclass
@@ -104,14 +104,14 @@ class FoundStack:
 def _identify(c: Container) -> tuple[str, TargetKind, str] | None:
     """(project, kind, service) of a container some stack made, else None."""
     labels = c.labels
-    namespace = labels.get(STACK_NAMESPACE)
-    if namespace:
+    stack = stack_of(labels)
+    if stack is None:
+        return None
+    if labels.get(STACK_NAMESPACE) == stack:
         service = labels.get(SWARM_SERVICE, c.service or "")
-        prefix = f"{namespace}_"
-        return namespace, TargetKind.swarm, service.removeprefix(prefix) or "?"
-    project = labels.get(COMPOSE_PROJECT)
-    if project and labels.get(COMPOSE_ONEOFF, "False") != "True":
-        return project, TargetKind.host, labels.get(COMPOSE_SERVICE, "?")
+        return stack, TargetKind.swarm, service.removeprefix(f"{stack}_") or "?"
+    if labels.get(COMPOSE_ONEOFF, "False") != "True":
+        return stack, TargetKind.host, service_of(labels) or "?"
     return None
 
 

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from fleetdeck import labels
 from fleetdeck.compose.model_base import compact
 
 if TYPE_CHECKING:
@@ -23,19 +24,19 @@ if TYPE_CHECKING:
     from fleetdeck.compose.model_deploy import UpdateConfig
 
 COMPOSE_VERSION = "1.29.2"
-L_PROJECT = "com.docker.compose.project"
-L_SERVICE = "com.docker.compose.service"
-L_NUMBER = "com.docker.compose.container-number"
-L_ONEOFF = "com.docker.compose.oneoff"
-L_HASH = "com.docker.compose.config-hash"
-L_WORKDIR = "com.docker.compose.project.working_dir"
-L_FILES = "com.docker.compose.project.config_files"
-L_VERSION = "com.docker.compose.version"
-L_NETWORK = "com.docker.compose.network"
-L_VOLUME = "com.docker.compose.volume"
-L_REVISION = "io.fleetdeck.stack.revision"
-#: Per-key HMACs of the configuration (JSON), for "config changed: which keys".
-L_KEYS = "io.fleetdeck.stack.config-keys"
+# Short names, for the host modules, of keys defined once in fleetdeck.labels.
+L_PROJECT = labels.COMPOSE_PROJECT
+L_SERVICE = labels.COMPOSE_SERVICE
+L_NUMBER = labels.COMPOSE_NUMBER
+L_ONEOFF = labels.COMPOSE_ONEOFF
+L_HASH = labels.COMPOSE_CONFIG_HASH
+L_WORKDIR = labels.COMPOSE_WORKING_DIR
+L_FILES = labels.COMPOSE_CONFIG_FILES
+L_VERSION = labels.COMPOSE_VERSION
+L_NETWORK = labels.COMPOSE_NETWORK
+L_VOLUME = labels.COMPOSE_VOLUME
+L_REVISION = labels.FLEETDECK_REVISION
+L_KEYS = labels.FLEETDECK_CONFIG_KEYS
 
 #: Keys that never make a container different: ordering, scaling and rollout settings.
 _NOT_HASHED = {"depends_on", "scale", "profiles", "pull_policy", "build"}

@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import FleetdeckError
+from fleetdeck.labels import stack_of
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.agent_streams import LOG_LINE
 from fleetdeck.server.stacks.adoption import discover, fleet_containers
@@ -22,9 +23,6 @@ if TYPE_CHECKING:
 
     from fleetdeck.server.stacks.service import StackService
     from fleetdeck.types import EngineContainer
-
-_SWARM_NAMESPACE = "com.docker.stack.namespace"
-_PROJECT = "com.docker.compose.project"
 
 
 def _status(containers: list[EngineContainer]) -> str:
@@ -42,7 +40,7 @@ def _inventory_stacks(service: StackService) -> dict[tuple[str, str], list[Engin
     found: dict[tuple[str, str], list[EngineContainer]] = {}
     for state in service.fleet.inventory.nodes():
         for container in state.containers.values():
-            name = container.labels.get(_PROJECT) or container.labels.get(_SWARM_NAMESPACE)
+            name = stack_of(container.labels)
             if name:
                 found.setdefault((state.environment, name), []).append(container)
     return found

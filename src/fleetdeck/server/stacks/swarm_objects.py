@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import fleetdeck.labels
 from fleetdeck.errors import InvalidInputError
 from fleetdeck.server.stacks.swarm_spec import NAMESPACE, network_names
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from fleetdeck.compose.model import IpamPool
 
 #: Label naming the project key of a secret or config (its Swarm name has a hash suffix).
-KEY_LABEL = "io.fleetdeck.stack.key"
+KEY_LABEL = fleetdeck.labels.FLEETDECK_KEY
 _NAME_MAX = 64
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import fleetdeck.labels
 from fleetdeck.server.stacks import swarm_defaults as defaults
 from fleetdeck.server.stacks.plan import Strategy
 from fleetdeck.types import IMAGE_REF_LABEL
@@ -21,10 +22,10 @@ if TYPE_CHECKING:
     from fleetdeck.compose import Project, Service
     from fleetdeck.compose.model_parts import FileRef, PortSpec, ServiceNetwork, ServiceVolume
 
-NAMESPACE = "com.docker.stack.namespace"
-STACK_IMAGE = "com.docker.stack.image"
+NAMESPACE = fleetdeck.labels.STACK_NAMESPACE
+STACK_IMAGE = fleetdeck.labels.STACK_IMAGE
 #: Service label: per-key fingerprints of the spec fleetdeck sent (see swarm_compare).
-FINGERPRINT = "io.fleetdeck.stack.fingerprint"
+FINGERPRINT = fleetdeck.labels.FLEETDECK_FINGERPRINT
 
 #: Compose keys a Swarm service has no equivalent for (an error naming them, not a warning).
 _UNSUPPORTED = (

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 
 from fleetdeck.errors import FleetdeckError
+from fleetdeck.labels import SWARM_TASK_ID
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.api_container_ops import managed_by_stack
 from fleetdeck.server.fleet.common import fleet_of
@@ -43,7 +44,7 @@ async def _inspect(request: Request, container: Container) -> dict[str, Any]:
 async def container_config(request: Request, container: Container) -> dict[str, Any]:
     """The page's configuration sections (``config``) or why they are missing."""
     refusal = None
-    if container.labels.get("com.docker.swarm.task.id"):
+    if container.labels.get(SWARM_TASK_ID):
         refusal = "a task of a Swarm service: update the service instead"
     elif await managed_by_stack(request, container):
         refusal = f"belongs to the stack {container.stack}: run stack deploy instead"
