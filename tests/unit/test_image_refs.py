@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from fleetdeck.agent.swarm_summary import summarize_service, summarize_task
 from fleetdeck.compose import load_project
-from fleetdeck.server.stacks.host_rollout import ReplicaContext, Rollout
-from fleetdeck.server.stacks.host_spec import build_spec
+from fleetdeck.server.stacks.host.rollout import ReplicaContext, Rollout
+from fleetdeck.server.stacks.host.spec import build_spec
 from fleetdeck.server.stacks.plan import Action, Strategy
-from fleetdeck.server.stacks.swarm_compare import compare, with_fingerprint
-from fleetdeck.server.stacks.swarm_spec import SpecInputs, service_spec
+from fleetdeck.server.stacks.swarm.compare import compare, with_fingerprint
+from fleetdeck.server.stacks.swarm.spec import SpecInputs, service_spec
 from fleetdeck.types import IMAGE_REF_LABEL, Container, image_reference
 
 if TYPE_CHECKING:

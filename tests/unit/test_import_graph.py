@@ -110,7 +110,7 @@ def test_strongly_connected_finds_a_cycle_and_ignores_a_chain() -> None:
 def test_graph_sees_type_checking_imports() -> None:
     graph = import_graph()
     # swarm_applier names Fleet only under ``if TYPE_CHECKING:``.
-    assert "fleetdeck.server.fleet.service" in graph["fleetdeck.server.stacks.swarm_applier"]
+    assert "fleetdeck.server.fleet.service" in graph["fleetdeck.server.stacks.swarm.applier"]
 
 
 def test_no_import_cycles() -> None:

@@ -10,7 +10,7 @@ from fleetdeck.cli.stacks_deploy import finding_lines
 from fleetdeck.compose import load_project
 from fleetdeck.errors import InvalidInputError
 from fleetdeck.server.stacks.hardening import findings
-from fleetdeck.server.stacks.host_plan import ImageChoice, image_users
+from fleetdeck.server.stacks.host.plan import ImageChoice, image_users
 from fleetdeck.server.stacks.plan import Plan
 from fleetdeck.server.stacks.service import refuse_blocked
 

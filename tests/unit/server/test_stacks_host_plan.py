@@ -11,10 +11,10 @@ from fleetdeck.compose import load_project
 from fleetdeck.errors import InvalidInputError
 from fleetdeck.server.stacks.files import StackFile, check_file_name, check_files
 from fleetdeck.server.stacks.hardening import findings
-from fleetdeck.server.stacks.host_converge import update_policy
-from fleetdeck.server.stacks.host_node import ObservedContainer
-from fleetdeck.server.stacks.host_plan import ImageChoice, plan_service, repository
-from fleetdeck.server.stacks.host_spec import L_HASH, L_KEYS, L_NUMBER, L_SERVICE, build_spec
+from fleetdeck.server.stacks.host.converge import update_policy
+from fleetdeck.server.stacks.host.node import ObservedContainer
+from fleetdeck.server.stacks.host.plan import ImageChoice, plan_service, repository
+from fleetdeck.server.stacks.host.spec import L_HASH, L_KEYS, L_NUMBER, L_SERVICE, build_spec
 from fleetdeck.server.stacks.plan import Action, Strategy
 
 if TYPE_CHECKING:

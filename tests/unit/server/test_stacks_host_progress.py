@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fleetdeck.server.stacks.host_progress import (
+from fleetdeck.server.stacks.host.progress import (
     HEALTH_OUTPUT_MAX,
     Replica,
     health_reason,

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from fleetdeck.compose import load_project
-from fleetdeck.server.stacks import host_rollout
-from fleetdeck.server.stacks.host_converge import ServiceConvergence, update_policy
-from fleetdeck.server.stacks.host_node import ObservedContainer
-from fleetdeck.server.stacks.host_plan import ImageChoice
-from fleetdeck.server.stacks.host_rollout import HealthGateError, ReplicaContext, Rollout
-from fleetdeck.server.stacks.host_spec import L_HASH, L_NUMBER, L_SERVICE, build_spec
+from fleetdeck.server.stacks.host import rollout as host_rollout
+from fleetdeck.server.stacks.host.converge import ServiceConvergence, update_policy
+from fleetdeck.server.stacks.host.node import ObservedContainer
+from fleetdeck.server.stacks.host.plan import ImageChoice
+from fleetdeck.server.stacks.host.rollout import HealthGateError, ReplicaContext, Rollout
+from fleetdeck.server.stacks.host.spec import L_HASH, L_NUMBER, L_SERVICE, build_spec
 from fleetdeck.server.stacks.plan import ProgressEvent, Strategy
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fleetdeck.server.stacks.swarm_converge import Watch, check, service_status
-from fleetdeck.server.stacks.swarm_stalls import DOWN_NODE_GRACE_S, UNPLACEABLE_GRACE_S
+from fleetdeck.server.stacks.swarm.converge import Watch, check, service_status
+from fleetdeck.server.stacks.swarm.stalls import DOWN_NODE_GRACE_S, UNPLACEABLE_GRACE_S
 
 SINCE = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 NEW = {"Image": "web:2"}

@@ -13,14 +13,14 @@ import pytest
 from fleetdeck.compose import load_project
 from fleetdeck.errors import InvalidInputError
 from fleetdeck.server.stacks.plan import Action, Strategy
-from fleetdeck.server.stacks.swarm_compare import compare, fingerprint, with_fingerprint
-from fleetdeck.server.stacks.swarm_objects import (
+from fleetdeck.server.stacks.swarm.compare import compare, fingerprint, with_fingerprint
+from fleetdeck.server.stacks.swarm.objects import (
     configs_needed,
     content_name,
     networks_needed,
     secrets_needed,
 )
-from fleetdeck.server.stacks.swarm_spec import (
+from fleetdeck.server.stacks.swarm.spec import (
     SpecInputs,
     SwarmObject,
     service_spec,

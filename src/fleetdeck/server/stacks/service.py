@@ -1,7 +1,7 @@
 """The stack service (``app.state.stacks``): definitions, variables, deploys, revisions.
 
 Every other stacks part plugs in here: the API routes call it; the appliers
-(:class:`~fleetdeck.server.stacks.host_applier.HostApplier` for plain hosts, the Swarm
+(:class:`~fleetdeck.server.stacks.host.applier.HostApplier` for plain hosts, the Swarm
 applier for Swarm environments) are picked by the environment's kind. A deploy is prepared
 (validated, planned, hardening checked) before anything changes, then runs as a
 :class:`~fleetdeck.server.stacks.deploy.DeployRun` that stores a revision with its result.
@@ -28,7 +28,7 @@ from fleetdeck.server.stacks import files as stack_files
 from fleetdeck.server.stacks.allowances import Scope
 from fleetdeck.server.stacks.deploy import DeployRun
 from fleetdeck.server.stacks.hardening import DANGEROUS, RULES, findings
-from fleetdeck.server.stacks.host_applier import HostApplier
+from fleetdeck.server.stacks.host.applier import HostApplier
 from fleetdeck.server.stacks.plan import DeployTarget, Strategy, TargetKind
 from fleetdeck.server.stacks.repository import SHELL_SOURCE, StackRepository, Variable
 from fleetdeck.server.stacks.service_support import (
@@ -37,7 +37,7 @@ from fleetdeck.server.stacks.service_support import (
     secrets_masked,
     variable_report,
 )
-from fleetdeck.server.stacks.swarm_applier import SwarmApplier
+from fleetdeck.server.stacks.swarm.applier import SwarmApplier
 from fleetdeck.server.store.models_stacks import StackRevision
 
 if TYPE_CHECKING:

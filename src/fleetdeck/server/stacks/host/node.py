@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from fleetdeck.errors import NotFoundError
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.agent_streams import PULL_PROGRESS
-from fleetdeck.server.stacks.host_progress import last_health_check
-from fleetdeck.server.stacks.host_spec import (
+from fleetdeck.server.stacks.host.progress import last_health_check
+from fleetdeck.server.stacks.host.spec import (
     L_HASH,
     L_KEYS,
     L_NUMBER,

@@ -13,17 +13,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fleetdeck.errors import FleetdeckError, NodeUnreachableError
-from fleetdeck.server.stacks.host_plan import is_current
-from fleetdeck.server.stacks.host_progress import Replica
-from fleetdeck.server.stacks.host_rollout import NO_HEALTHCHECK_MONITOR_S, HealthGateError
+from fleetdeck.server.stacks.host.plan import is_current
+from fleetdeck.server.stacks.host.progress import Replica
+from fleetdeck.server.stacks.host.rollout import NO_HEALTHCHECK_MONITOR_S, HealthGateError
 from fleetdeck.server.stacks.plan import Strategy
 
 if TYPE_CHECKING:
     from fleetdeck.compose.model_deploy import UpdateConfig
-    from fleetdeck.server.stacks.host_node import ObservedContainer
-    from fleetdeck.server.stacks.host_plan import ImageChoice
-    from fleetdeck.server.stacks.host_rollout import Rollout
-    from fleetdeck.server.stacks.host_spec import ServiceSpec
+    from fleetdeck.server.stacks.host.node import ObservedContainer
+    from fleetdeck.server.stacks.host.plan import ImageChoice
+    from fleetdeck.server.stacks.host.rollout import Rollout
+    from fleetdeck.server.stacks.host.spec import ServiceSpec
 
 
 @dataclass(frozen=True)

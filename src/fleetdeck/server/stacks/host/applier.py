@@ -4,7 +4,7 @@ A deploy: observe the project's containers, resolve every image (registry digest
 id: an image that exists nowhere stops the deploy before anything changes), check host
 ports, then networks and volumes, pulls and builds, and the services level by level of the
 startup order (services of a level in parallel). A failed health gate undoes what this
-deploy did (see :mod:`.host_rollout`) unless ``update_config.failure_action`` says otherwise.
+deploy did (see :mod:`.rollout`) unless ``update_config.failure_action`` says otherwise.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from fleetdeck.compose import startup_order
 from fleetdeck.errors import ConflictError, FleetdeckError, NotFoundError
-from fleetdeck.server.stacks.host_converge import ServiceConvergence, update_policy
-from fleetdeck.server.stacks.host_node import HostNode, Observed
-from fleetdeck.server.stacks.host_plan import (
+from fleetdeck.server.stacks.host.converge import ServiceConvergence, update_policy
+from fleetdeck.server.stacks.host.node import HostNode, Observed
+from fleetdeck.server.stacks.host.plan import (
     ImageChoice,
     RegistryAuth,
     check_ports,
@@ -27,8 +27,8 @@ from fleetdeck.server.stacks.host_plan import (
     plan_service,
     resolve_images,
 )
-from fleetdeck.server.stacks.host_rollout import HealthGateError, ReplicaContext, Rollout
-from fleetdeck.server.stacks.host_spec import (
+from fleetdeck.server.stacks.host.rollout import HealthGateError, ReplicaContext, Rollout
+from fleetdeck.server.stacks.host.spec import (
     L_NETWORK,
     L_PROJECT,
     L_SERVICE,

@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 from fleetdeck.errors import ConflictError, FleetdeckError, NotFoundError
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.stacks.plan import ProgressEvent
-from fleetdeck.server.stacks.swarm_spec import NAMESPACE
-from fleetdeck.server.stacks.swarm_stalls import StallClock
+from fleetdeck.server.stacks.swarm.spec import NAMESPACE
+from fleetdeck.server.stacks.swarm.stalls import StallClock
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from fleetdeck.server.fleet.links import AgentLink
-    from fleetdeck.server.stacks.swarm_converge import Watch
-    from fleetdeck.server.stacks.swarm_desired import Desired
+    from fleetdeck.server.stacks.swarm.converge import Watch
+    from fleetdeck.server.stacks.swarm.desired import Desired
 
     Progress = Callable[[ProgressEvent], Awaitable[None]]
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from fleetdeck.server.fleet.links import AgentLink
-    from fleetdeck.server.stacks.swarm_desired import Desired
+    from fleetdeck.server.stacks.swarm.desired import Desired
 
     Progress = Callable[[ProgressEvent], Awaitable[None]]
 

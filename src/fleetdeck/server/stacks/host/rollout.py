@@ -6,7 +6,7 @@ has, becomes healthy, and only then gets the service alias; an old replica first
 alias (it is reconnected with its own address, so connections in flight survive), is given
 :data:`DRAIN_S` to finish them, and only then stops. Old replicas are stopped, not removed,
 until the whole deploy succeeded: :meth:`Rollout.undo` restarts them if a health gate fails.
-Progress names each replica as new or old (see :mod:`.host_progress`).
+Progress names each replica as new or old (see :mod:`.progress`).
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import FleetdeckError
-from fleetdeck.server.stacks.host_progress import Replica, health_reason, short_id
-from fleetdeck.server.stacks.host_spec import container_name, replica_labels
+from fleetdeck.server.stacks.host.progress import Replica, health_reason, short_id
+from fleetdeck.server.stacks.host.spec import container_name, replica_labels
 from fleetdeck.server.stacks.plan import ProgressEvent
 from fleetdeck.types import IMAGE_REF_LABEL
 
 if TYPE_CHECKING:
-    from fleetdeck.server.stacks.host_node import HostNode, ObservedContainer
-    from fleetdeck.server.stacks.host_spec import ServiceSpec
+    from fleetdeck.server.stacks.host.node import HostNode, ObservedContainer
+    from fleetdeck.server.stacks.host.spec import ServiceSpec
 
 #: Time an old replica keeps serving after it left the service's DNS name.
 DRAIN_S = 2.0

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import fleetdeck.labels
 from fleetdeck.errors import InvalidInputError
-from fleetdeck.server.stacks.swarm_spec import NAMESPACE, network_names
+from fleetdeck.server.stacks.swarm.spec import NAMESPACE, network_names
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

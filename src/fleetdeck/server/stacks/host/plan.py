@@ -1,6 +1,6 @@
 """Planning on a plain host: which image each service runs, and what changes per service.
 
-Pure decisions over what :class:`~fleetdeck.server.stacks.host_node.HostNode` observed, so the
+Pure decisions over what :class:`~fleetdeck.server.stacks.host.node.HostNode` observed, so the
 same code answers ``stack diff`` and drives the apply (which re-observes first: an
 interrupted deploy is picked up from the containers that exist, not from memory).
 """
@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import FleetdeckError, InvalidInputError
 from fleetdeck.server.stacks.hardening import image_key
-from fleetdeck.server.stacks.host_spec import changed_keys
+from fleetdeck.server.stacks.host.spec import changed_keys
 from fleetdeck.server.stacks.plan import Action, Change
 
 if TYPE_CHECKING:
     from fleetdeck.compose import Project
-    from fleetdeck.server.stacks.host_node import HostNode, Observed, ObservedContainer
-    from fleetdeck.server.stacks.host_spec import ServiceSpec
+    from fleetdeck.server.stacks.host.node import HostNode, Observed, ObservedContainer
+    from fleetdeck.server.stacks.host.spec import ServiceSpec
 
 RegistryAuth = Callable[[str], Awaitable[dict[str, str] | None]]
 #: The reason for replacing a container another tool made (an adopted stack's, see

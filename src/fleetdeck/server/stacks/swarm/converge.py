@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.stacks.plan import ProgressEvent, ServiceStatus
-from fleetdeck.server.stacks.swarm_compare import replicas_of
-from fleetdeck.server.stacks.swarm_spec import FINGERPRINT, STACK_IMAGE
-from fleetdeck.server.stacks.swarm_stalls import (
+from fleetdeck.server.stacks.swarm.compare import replicas_of
+from fleetdeck.server.stacks.swarm.spec import FINGERPRINT, STACK_IMAGE
+from fleetdeck.server.stacks.swarm.stalls import (
     DOWN_NODE_GRACE_S,
     UNPLACEABLE_GRACE_S,
     StallClock,
@@ -29,7 +29,7 @@ from fleetdeck.server.stacks.swarm_stalls import (
     stuck_on_down_nodes,
     unplaceable,
 )
-from fleetdeck.server.stacks.swarm_stalls import docker_time as _time
+from fleetdeck.server.stacks.swarm.stalls import docker_time as _time
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -136,7 +136,7 @@ def check(
     """Update ``watch`` from one snapshot; return a progress message when something moved.
 
     ``node_states`` (hostname → the manager's node state) and ``now`` (a monotonic clock)
-    let a stall that Swarm would wait on forever end the wait (see swarm_stalls).
+    let a stall that Swarm would wait on forever end the wait (see .stalls).
     """
     if service is None:
         watch.failed = "the service disappeared"

@@ -1,7 +1,7 @@
 """What a stack should be on a Swarm: the applier computes it, provisioning and cleanup use it.
 
-Its own module so that :mod:`~fleetdeck.server.stacks.swarm_provision` and
-:mod:`~fleetdeck.server.stacks.swarm_cleanup` can name it without importing the applier that
+Its own module so that :mod:`~fleetdeck.server.stacks.swarm.provision` and
+:mod:`~fleetdeck.server.stacks.swarm.cleanup` can name it without importing the applier that
 imports them.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fleetdeck.server.stacks.swarm_objects import DataObject, NetworkObject
+    from fleetdeck.server.stacks.swarm.objects import DataObject, NetworkObject
 
 
 @dataclass

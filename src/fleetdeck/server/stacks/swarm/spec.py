@@ -5,7 +5,7 @@ networks ``shop_NAME``, and every object carries ``com.docker.stack.namespace`` 
 ``docker stack ls/ps/services`` recognise the stack. Keys a Swarm cannot honour are refused
 by :func:`unsupported_keys` before anything changes, rather than silently dropped as
 ``docker stack deploy`` does. Update, rollback and restart settings are always complete
-(see :mod:`fleetdeck.server.stacks.swarm_defaults`).
+(see :mod:`fleetdeck.server.stacks.swarm.defaults`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import fleetdeck.labels
-from fleetdeck.server.stacks import swarm_defaults as defaults
 from fleetdeck.server.stacks.plan import Strategy
+from fleetdeck.server.stacks.swarm import defaults
 from fleetdeck.types import IMAGE_REF_LABEL
 
 if TYPE_CHECKING:

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from fleetdeck.errors import InvalidInputError, NotFoundError
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.api_swarm import manager_of
-from fleetdeck.server.stacks import swarm_cleanup, swarm_provision
 from fleetdeck.server.stacks.plan import (
     Action,
     DeployOutcome,
@@ -31,20 +30,22 @@ from fleetdeck.server.stacks.plan import (
     Strategy,
     TargetKind,
 )
-from fleetdeck.server.stacks.swarm_compare import compare, image_of, removal, with_fingerprint
-from fleetdeck.server.stacks.swarm_converge import (
+from fleetdeck.server.stacks.swarm import cleanup as swarm_cleanup
+from fleetdeck.server.stacks.swarm import provision as swarm_provision
+from fleetdeck.server.stacks.swarm.compare import compare, image_of, removal, with_fingerprint
+from fleetdeck.server.stacks.swarm.converge import (
     Watch,
     converge,
     service_status,
     spec_labels,
 )
-from fleetdeck.server.stacks.swarm_desired import Desired
-from fleetdeck.server.stacks.swarm_objects import (
+from fleetdeck.server.stacks.swarm.desired import Desired
+from fleetdeck.server.stacks.swarm.objects import (
     configs_needed,
     networks_needed,
     secrets_needed,
 )
-from fleetdeck.server.stacks.swarm_spec import (
+from fleetdeck.server.stacks.swarm.spec import (
     SpecInputs,
     SwarmObject,
     scoped,
@@ -57,7 +58,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.fleet.inventory import FleetInventory
     from fleetdeck.server.fleet.links import AgentLink
     from fleetdeck.server.fleet.service import Fleet
-    from fleetdeck.server.stacks.host_plan import RegistryAuth
+    from fleetdeck.server.stacks.host.plan import RegistryAuth
     from fleetdeck.server.stacks.plan import DeployTarget
 
 Progress = Callable[[ProgressEvent], Awaitable[None]]
