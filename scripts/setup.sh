@@ -9,9 +9,10 @@ STATE="${FLEETDECK_STATE_DIR:-$ROOT/.state}"
 UV_VERSION="0.13.9"
 # docker-compose (Debian's 1.29.2): the anchor of bench/stacks_bench.py and the project the adoption test adopts.
 # faketime: scripts/test runs the unit tests again with the clock a year ahead.
+# systemd: its systemd-analyze checks the units of deploy/systemd/ (tests/unit/test_systemd_units.py).
 # wget: the lab's seed images carry GNU wget (gnu-wget), copied from the host's package.
 APT_PACKAGES=(docker.io docker-registry busybox-static wget iproute2 iptables util-linux python3 python3-venv ca-certificates
-  chromium docker-compose faketime)
+  chromium docker-compose faketime systemd)
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
