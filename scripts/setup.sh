@@ -51,7 +51,7 @@ export UV_PYTHON="$PY" UV_PYTHON_DOWNLOADS=never
 # of the CLI, server or agent recompiles every module it imports (seen: a server start of 45 s
 # on a loaded 2-core machine, past the lab's ready timeout). uv compiles the dependencies; the
 # project's own sources (an editable install) are compiled here, cheaply, every time.
-(cd "$ROOT" && uv sync --locked --quiet --compile-bytecode)
+(cd "$ROOT" && uv sync --locked --all-extras --quiet --compile-bytecode)
 "$ROOT/.venv/bin/python" -m compileall -q -j 0 "$ROOT/src" >/dev/null
 export PATH="$ROOT/.venv/bin:$PATH"
 

@@ -18,6 +18,9 @@ from fleetdeck.cli.output import OutputFormat, OutputOption, console, print_json
 
 def _lab(name: str) -> Lab:
     """The named lab (imported here: the lab's modules are not needed by other commands)."""
+    from fleetdeck.packaging import require_server_extra
+
+    require_server_extra("lab")
     from fleetdeck.lab import Lab
 
     return Lab(name)

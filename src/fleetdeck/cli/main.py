@@ -12,7 +12,6 @@ import sys
 
 import typer
 
-from fleetdeck import __version__
 from fleetdeck.cli.lazy import Lazy, LazyGroup
 from fleetdeck.errors import FleetdeckError
 
@@ -91,7 +90,10 @@ app = typer.Typer(
 
 
 def _print_version(value: bool) -> None:
+    # The bare version, for scripts (`fleetdeck version` adds the commit for people).
     if value:
+        from fleetdeck import __version__
+
         typer.echo(__version__)
         raise typer.Exit
 
@@ -110,8 +112,10 @@ def _root(
 
 
 def version() -> None:
-    """Print fleetdeck's version."""
-    typer.echo(__version__)
+    """Print fleetdeck's version and the commit it was built from."""
+    from fleetdeck.packaging import version_line
+
+    typer.echo(version_line())
 
 
 def run() -> None:

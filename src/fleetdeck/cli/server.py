@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from fleetdeck.errors import NotFoundError
+from fleetdeck.packaging import require_server_extra
 
 app = typer.Typer(
     help="Run the fleetdeck server (API, web UI, reconcilers).",
@@ -54,6 +55,7 @@ def serve(
     """Run the server until interrupted (flags beat FLEETDECK_* env, which beats the file)."""
     if ctx.invoked_subcommand is not None:
         return
+    require_server_extra("server")
     from fleetdeck.server.config import ServerSettings
 
     settings = ServerSettings.load(
@@ -126,6 +128,7 @@ def print_ca(
     config: Annotated[Path | None, typer.Option("--config", help="Settings file.")] = None,
 ) -> None:
     """Print the server's CA certificate (PEM), e.g. for ``--ca-cert`` of other hosts."""
+    require_server_extra("server ca")
     from fleetdeck.server.config import ServerSettings
 
     settings = ServerSettings.load(config, data_dir=data_dir)

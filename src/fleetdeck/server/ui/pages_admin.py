@@ -29,6 +29,8 @@ router = APIRouter(include_in_schema=False)
 
 #: Where ``npm ci`` (scripts/setup.sh) puts the front-end packages: the repository root.
 NODE_MODULES = HERE.parents[3] / "node_modules"
+#: Where an installed wheel has the same files (``hatch_build.py`` copies them there).
+PACKAGED = HERE / "vendor"
 #: The only vendored files served, by URL name (nothing else of node_modules is exposed).
 VENDOR_FILES = {
     "xterm.js": "@xterm/xterm/lib/xterm.js",
@@ -47,13 +49,16 @@ RESOURCE_PAGES = {
 }
 
 
-def vendor_path(name: str, root: Path = NODE_MODULES) -> Path | None:
-    """The file behind ``/vendor/NAME`` if it is installed."""
+def vendor_path(name: str, root: Path | None = None) -> Path | None:
+    """The file behind ``/vendor/NAME`` if it is installed (a checkout's, else the wheel's)."""
     relative = VENDOR_FILES.get(name)
     if relative is None:
         return None
-    path = root / relative
-    return path if path.is_file() else None
+    for base in (root,) if root is not None else (NODE_MODULES, PACKAGED):
+        path = base / relative
+        if path.is_file():
+            return path
+    return None
 
 
 @router.get("/vendor/{name}")
