@@ -35,7 +35,7 @@ from fastapi import FastAPI
 
 from fleetdeck import __version__
 from fleetdeck.clock import SYSTEM
-from fleetdeck.server import alerts, fleet, logs, metrics, stacks, ui
+from fleetdeck.server import alerts, fleet, logs, metrics, registries, stacks, ui
 from fleetdeck.server.audit import AuditLog
 from fleetdeck.server.auth.ratelimit import LoginRateLimiter
 from fleetdeck.server.auth.users import ADMIN_USERNAME, ensure_admin
@@ -53,7 +53,6 @@ from fleetdeck.server.routes import (
     events,
     health,
     openapi,
-    registries,
     tokens,
     users,
 )

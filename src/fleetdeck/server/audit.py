@@ -1,8 +1,10 @@
 """The audit log: who did what to which object, when, and whether it worked.
 
 Every mutating route records one entry, also when it fails (``result`` is ``ok`` or
-``error: <message>``), and failed logins are recorded too. Routes either call
-``await request.app.state.audit.record(...)`` or wrap their work in :func:`audited`.
+``error: <message>``, or ``error: internal`` for a failure that is not a
+:class:`~fleetdeck.errors.FleetdeckError`), and failed logins are recorded too. Routes wrap
+their work in :func:`audited`, the one way a change is audited (a streamed change hands its
+outcome to the stream with :meth:`AuditDraft.later`).
 
 Failed logins come from callers nobody has authenticated, so they are aggregated rather than
 written one row each (:meth:`AuditLog.record_failed_login`): one row per username and address
@@ -18,7 +20,7 @@ import asyncio
 import logging
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, not_, or_, select, true
 
@@ -27,7 +29,7 @@ from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.store.models import AuditEntry
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
     from fastapi import Request
 
@@ -35,7 +37,10 @@ if TYPE_CHECKING:
     from fleetdeck.server.store import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 OK = "ok"
+#: What a failure that is not a :class:`FleetdeckError` is recorded as (its text may be unsafe).
+INTERNAL = "error: internal"
 MAX_LIMIT = 1000
 LOGIN_ACTION = "auth.login"
 #: Failed logins of one username from one address within one window share a row.
@@ -203,6 +208,52 @@ class AuditLog:
             return list(page.all()), total or 0
 
 
+def failure_text(exc: BaseException) -> str:
+    """The result recorded for a change that raised ``exc``: never the text of an unknown error.
+
+    A :class:`FleetdeckError`'s message is written for users (``error: <message>``); any
+    other exception may carry paths, SQL or secrets, so it is recorded as ``error: internal``.
+    """
+    if isinstance(exc, FleetdeckError):
+        return f"error: {exc.message}"
+    return INTERNAL
+
+
+class AuditDraft(dict[str, Any]):
+    """The entry :func:`audited` is about to write: its detail (the dict itself) and target.
+
+    The block may fill in the detail, change :attr:`target` once it knows the object (an
+    enrolled agent's ``env/node``), or hand the outcome to a stream with :meth:`later`.
+    An entry is written once: the first result wins.
+    """
+
+    def __init__(
+        self, audit: AuditLog, actor: str, action: str, target: str, detail: dict[str, Any]
+    ) -> None:
+        super().__init__(detail)
+        self.target = target
+        self._audit = audit
+        self._actor = actor
+        self._action = action
+        self._later = False
+        self._written = False
+
+    async def write(self, result: str) -> None:
+        """Record the entry with ``result`` (``ok`` or ``error: …``); later calls do nothing."""
+        if self._written:
+            return
+        self._written = True
+        await self._audit.record(self._actor, self._action, self.target, result, dict(self) or None)
+
+    def later(self) -> Callable[[str], Awaitable[None]]:
+        """Leave the outcome to a stream: the callable returned records its result.
+
+        The block's success then writes nothing; a failure of the block still does.
+        """
+        self._later = True
+        return self.write
+
+
 @asynccontextmanager
 async def audited(
     request: Request,
@@ -210,23 +261,37 @@ async def audited(
     action: str,
     target: str,
     detail: dict[str, Any] | None = None,
-) -> AsyncIterator[dict[str, Any]]:
-    """Record the block's outcome: ``ok``, or ``error: <message>`` and re-raise.
+) -> AsyncIterator[AuditDraft]:
+    """Record the block's outcome: ``ok``, or a failure (:func:`failure_text`) and re-raise.
 
-    Yields the detail dict, which the block may fill in before it is written::
+    The one way a change is audited. Any exception fails the entry: a
+    :class:`FleetdeckError` with its message, anything else as ``error: internal`` (its text
+    may hold secrets). Yields the :class:`AuditDraft`, whose detail the block may fill in
+    before it is written::
 
         async with audited(request, who.username, "user.create", body.username) as detail:
             detail["role"] = body.role
             ...
     """
     audit: AuditLog = request.app.state.audit
-    detail = dict(detail or {})
+    draft = AuditDraft(audit, actor, action, target, dict(detail or {}))
     try:
-        yield detail
-    except FleetdeckError as exc:
-        await audit.record(actor, action, target, f"error: {exc.message}", detail or None)
+        yield draft
+    except Exception as exc:
+        await draft.write(failure_text(exc))
         raise
-    except Exception:
-        await audit.record(actor, action, target, "error: internal", detail or None)
-        raise
-    await audit.record(actor, action, target, OK, detail or None)
+    if not draft._later:
+        await draft.write(OK)
+
+
+async def audited_call(
+    request: Request,
+    actor: str,
+    action: str,
+    target: str,
+    work: Awaitable[T],
+    detail: dict[str, Any] | None = None,
+) -> T:
+    """Await ``work`` inside :func:`audited` and return its result (for one-call changes)."""
+    async with audited(request, actor, action, target, detail):
+        return await work

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fleetdeck.server.routes.registries import image_registry, registry_auth_for
+from fleetdeck.server.registries import image_registry, registry_auth_for
 
 from .conftest import add_user, bearer
 

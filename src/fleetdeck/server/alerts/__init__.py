@@ -88,7 +88,10 @@ def _service(app: FastAPI) -> AlertService:
         config,
         clock=clock,
     )
-    return AlertService(evaluator, worker)
+    environments = fleet.environment_names if fleet is not None else None
+    return AlertService(
+        evaluator, worker, secrets=getattr(app.state, "secrets", None), environments=environments
+    )
 
 
 async def remask_channel_urls(store: Store) -> int:

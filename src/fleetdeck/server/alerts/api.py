@@ -1,29 +1,25 @@
 """``/alerts`` (list, show, acknowledge) and ``/rules`` (CRUD, enable, disable).
 
-Viewers read; operators acknowledge alerts and manage rules. A rule is checked whole before
-anything is stored (:func:`~fleetdeck.server.alerts.rules.validate_rule`); built-in rules
-can be changed and disabled but not deleted or renamed.
+Viewers read; operators acknowledge alerts and manage rules. The handlers are thin: the
+rules of a change are :class:`~fleetdeck.server.alerts.service_rules.RuleService`'s.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime  # noqa: TC003 - pydantic reads annotations at run time
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import func, select
 
-from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
-from fleetdeck.server.alerts.rules import RuleOut, RuleSpec, rule_out, spec_of, validate_rule
-from fleetdeck.server.alerts.state import AlertState
+from fleetdeck.server.alerts.rules import RuleOut, RuleSpec, rule_out
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Operator, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
 from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
-from fleetdeck.server.store.models_alerts import Alert, AlertRule, NotificationChannel
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from fleetdeck.server.alerts.service_rules import RuleService
+    from fleetdeck.server.store.models_alerts import Alert
 
 router = APIRouter(tags=["alerts"])
 
@@ -60,6 +56,12 @@ def alert_out(row: Alert) -> AlertOut:
     return AlertOut.model_validate(row, from_attributes=True)
 
 
+def rules_of(request: Request) -> RuleService:
+    """The alerts-and-rules service."""
+    service: RuleService = request.app.state.alerts.rules
+    return service
+
+
 @router.get("/alerts")
 async def list_alerts(
     request: Request,
@@ -71,91 +73,42 @@ async def list_alerts(
     offset: Offset = 0,
 ) -> AlertPage:
     """Alerts, newest first; ``state=active`` is pending and firing ones."""
-    states = {"active": [AlertState.pending, AlertState.firing]}.get(state or "", None)
-    if state and states is None:
-        if state not in AlertState.__members__:
-            raise InvalidInputError(
-                f"bad state {state!r}", hint="pending, firing, resolved or active"
-            )
-        states = [AlertState(state)]
-    stmt = select(Alert)
-    if states:
-        stmt = stmt.where(Alert.state.in_([s.value for s in states]))
-    if rule:
-        stmt = stmt.where(Alert.rule == rule)
-    async with request.app.state.store.session() as session:
-        rows = (await session.scalars(stmt.order_by(Alert.started_at.desc()))).all()
-    if environment:
-        rows = [r for r in rows if (r.labels or {}).get("environment") == environment]
+    rows = await rules_of(request).alerts(state, rule, environment)
     return AlertPage(items=[alert_out(r) for r in rows[offset : offset + limit]], total=len(rows))
-
-
-async def _alert(session: AsyncSession, alert_id: str) -> Alert:
-    row = await session.get(Alert, alert_id)
-    if row is None:
-        raise NotFoundError(f"no alert {alert_id!r}", hint="list them with: fleetdeck alerts")
-    return row
 
 
 @router.get("/alerts/{alert_id}")
 async def get_alert(alert_id: str, request: Request, who: Viewer) -> AlertOut:
     """One alert."""
-    async with request.app.state.store.session() as session:
-        return alert_out(await _alert(session, alert_id))
+    return alert_out(await rules_of(request).alert(alert_id))
 
 
 @router.post("/alerts/{alert_id}/ack")
 async def ack_alert(alert_id: str, request: Request, who: Operator) -> AlertOut:
     """Acknowledge an alert: someone is on it, so it is not sent again while it fires."""
     async with audited(request, who.username, "alert.ack", alert_id):
-        async with request.app.state.store.transaction() as session:
-            row = await _alert(session, alert_id)
-            row.acked_by, row.acked_at = who.username, datetime.now(UTC)
+        row = await rules_of(request).ack(alert_id, who.username)
     return alert_out(row)
 
 
 # ---------------------------------------------------------------- rules
-async def _rule(session: AsyncSession, name: str) -> AlertRule:
-    row = await session.scalar(select(AlertRule).where(AlertRule.name == name))
-    if row is None:
-        raise NotFoundError(f"no rule {name!r}", hint="list them with: fleetdeck rules ls")
-    return row
-
-
-async def _checked(request: Request, session: AsyncSession, spec: RuleSpec) -> dict[str, Any]:
-    fleet = getattr(request.app.state, "fleet", None)
-    environments = fleet.environment_names() if fleet is not None else set()
-    channels = set((await session.scalars(select(NotificationChannel.name))).all())
-    return validate_rule(spec, environments, channels)
-
-
 @router.get("/rules")
 async def list_rules(request: Request, who: Viewer) -> list[RuleOut]:
     """Every rule, built-in ones first."""
-    async with request.app.state.store.session() as session:
-        rows = (await session.scalars(select(AlertRule))).all()
-    return [rule_out(r) for r in sorted(rows, key=lambda r: (not r.builtin, r.name))]
+    return [rule_out(r) for r in await rules_of(request).rules()]
 
 
 @router.get("/rules/{name}")
 async def get_rule(name: str, request: Request, who: Viewer) -> RuleOut:
     """One rule."""
-    async with request.app.state.store.session() as session:
-        return rule_out(await _rule(session, name))
+    return rule_out(await rules_of(request).rule(name))
 
 
 @router.post("/rules", status_code=201)
 async def create_rule(body: RuleSpec, request: Request, who: Operator) -> RuleOut:
     """Add a rule (checked whole first: unknown metric, bad operator, duration, scope…)."""
     async with audited(request, who.username, "rule.create", body.name):
-        async with request.app.state.store.transaction() as session:
-            values = await _checked(request, session, body)
-            exists = await session.scalar(select(func.count()).where(AlertRule.name == body.name))
-            if exists:
-                raise ConflictError(f"rule {body.name!r} exists already")
-            row = AlertRule(**values, builtin=False)
-            session.add(row)
-    request.app.state.alerts.evaluator.wake()
+        row = await rules_of(request).create(body)
     return rule_out(row)
 
 
@@ -163,33 +116,14 @@ async def create_rule(body: RuleSpec, request: Request, who: Operator) -> RuleOu
 async def update_rule(name: str, body: dict[str, Any], request: Request, who: Operator) -> RuleOut:
     """Change some fields of a rule (same keys as ``POST /rules``; name and condition stay)."""
     async with audited(request, who.username, "rule.update", name, {"fields": sorted(body)}):
-        async with request.app.state.store.transaction() as session:
-            row = await _rule(session, name)
-            for fixed in ("name", "condition"):
-                if fixed in body and body[fixed] != getattr(row, fixed):
-                    raise InvalidInputError(
-                        f"a rule's {fixed} cannot change", hint="add a new rule"
-                    )
-            merged = spec_of(row).model_dump(by_alias=True) | body
-            try:
-                spec = RuleSpec.model_validate(merged)
-            except ValueError as exc:
-                raise InvalidInputError(f"invalid rule change: {exc}") from None
-            values = await _checked(request, session, spec)
-            for key, value in values.items():
-                setattr(row, key, value)
-            row.updated_at = datetime.now(UTC)
-    request.app.state.alerts.evaluator.wake()
+        row = await rules_of(request).update(name, body)
     return rule_out(row)
 
 
 async def _set_enabled(request: Request, name: str, who: str, enabled: bool) -> RuleOut:
     action = "rule.enable" if enabled else "rule.disable"
     async with audited(request, who, action, name):
-        async with request.app.state.store.transaction() as session:
-            row = await _rule(session, name)
-            row.enabled, row.updated_at = enabled, datetime.now(UTC)
-    request.app.state.alerts.evaluator.wake()
+        row = await rules_of(request).set_enabled(name, enabled)
     return rule_out(row)
 
 
@@ -209,13 +143,5 @@ async def disable_rule(name: str, request: Request, who: Operator) -> RuleOut:
 async def delete_rule(name: str, request: Request, who: Operator) -> dict[str, bool]:
     """Delete a user rule (built-in rules are disabled instead); its alerts resolve."""
     async with audited(request, who.username, "rule.delete", name):
-        async with request.app.state.store.transaction() as session:
-            row = await _rule(session, name)
-            if row.builtin:
-                raise ConflictError(
-                    f"{name!r} is a built-in rule",
-                    hint=f"disable it: fleetdeck rules disable {name}",
-                )
-            await session.delete(row)
-    request.app.state.alerts.evaluator.wake()
+        await rules_of(request).delete(name)
     return {"ok": True}

@@ -14,18 +14,15 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
-from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
-from fleetdeck.server.alerts.channels import NAME_RE, check_url, mask_url
-from fleetdeck.server.alerts.rules import SEVERITIES
+from fleetdeck.server.alerts.channels import mask_url
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Admin, Operator, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
 from fleetdeck.server.routes import RequestBody
-from fleetdeck.server.store.models_alerts import AlertDelivery, NotificationChannel
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from fleetdeck.server.alerts.service_channels import ChannelService
+    from fleetdeck.server.store.models_alerts import AlertDelivery, NotificationChannel
 
 router = APIRouter(tags=["alerts"])
 #: Longest the test action waits for its attempt before answering with the row as it is.
@@ -92,27 +89,16 @@ def delivery_out(row: AlertDelivery) -> DeliveryOut:
     return DeliveryOut.model_validate(row, from_attributes=True)
 
 
-def _severity(value: str) -> str:
-    if value not in SEVERITIES:
-        raise InvalidInputError(f"bad severity {value!r}", hint=f"one of {', '.join(SEVERITIES)}")
-    return value
-
-
-async def _channel(request: Request, session: AsyncSession, name: str) -> NotificationChannel:
-    row = await session.scalar(select(NotificationChannel).where(NotificationChannel.name == name))
-    if row is None:
-        raise NotFoundError(f"no channel {name!r}", hint="list them with: fleetdeck channels ls")
-    return row
+def channels_of(request: Request) -> ChannelService:
+    """The channels-and-deliveries service."""
+    service: ChannelService = request.app.state.alerts.channels
+    return service
 
 
 @router.get("/channels")
 async def list_channels(request: Request, who: Viewer) -> list[ChannelOut]:
     """Every channel (URLs masked)."""
-    async with request.app.state.store.session() as session:
-        rows = (
-            await session.scalars(select(NotificationChannel).order_by(NotificationChannel.name))
-        ).all()
-    return [channel_out(r) for r in rows]
+    return [channel_out(r) for r in await channels_of(request).channels()]
 
 
 class ChannelUrl(BaseModel):
@@ -126,9 +112,7 @@ class ChannelUrl(BaseModel):
 async def reveal_channel_url(name: str, request: Request, who: Admin) -> ChannelUrl:
     """The channel's full URL, secrets included (admins only; audited as ``channel.reveal``)."""
     async with audited(request, who.username, "channel.reveal", name):
-        async with request.app.state.store.session() as session:
-            row = await _channel(request, session, name)
-        url = request.app.state.secrets.open(row.url_encrypted, f"channel:{name}")
+        url = await channels_of(request).reveal(name)
     return ChannelUrl(name=name, url=url)
 
 
@@ -136,21 +120,9 @@ async def reveal_channel_url(name: str, request: Request, who: Admin) -> Channel
 async def create_channel(body: ChannelCreate, request: Request, who: Admin) -> ChannelOut:
     """Add a channel: the URL is checked by Apprise, then stored encrypted."""
     async with audited(request, who.username, "channel.create", body.name):
-        if not NAME_RE.match(body.name):
-            raise InvalidInputError(f"invalid channel name {body.name!r}",
-                                    hint="lower-case letters, digits, _ . -")  # fmt: skip
-        kind, masked = check_url(body.url)
-        sealed = request.app.state.secrets.seal(body.url.strip(), f"channel:{body.name}")
-        async with request.app.state.store.transaction() as session:
-            if await session.scalar(
-                select(NotificationChannel.id).where(NotificationChannel.name == body.name)
-            ):
-                raise ConflictError(f"channel {body.name!r} exists already")
-            row = NotificationChannel(
-                name=body.name, kind=kind, url_encrypted=sealed, url_masked=masked,
-                min_severity=_severity(body.min_severity), enabled=body.enabled,
-            )  # fmt: skip
-            session.add(row)
+        row = await channels_of(request).create(
+            body.name, body.url, body.min_severity, body.enabled
+        )
     return channel_out(row)
 
 
@@ -160,18 +132,7 @@ async def update_channel(
 ) -> ChannelOut:
     """Change a channel's URL, minimum severity or whether it is used."""
     async with audited(request, who.username, "channel.update", name):
-        checked = check_url(body.url) if body.url is not None else None
-        async with request.app.state.store.transaction() as session:
-            row = await _channel(request, session, name)
-            if checked is not None and body.url is not None:
-                row.kind, row.url_masked = checked
-                row.url_encrypted = request.app.state.secrets.seal(
-                    body.url.strip(), f"channel:{name}"
-                )
-            if body.min_severity is not None:
-                row.min_severity = _severity(body.min_severity)
-            if body.enabled is not None:
-                row.enabled = body.enabled
+        row = await channels_of(request).update(name, body.url, body.min_severity, body.enabled)
     return channel_out(row)
 
 
@@ -179,8 +140,7 @@ async def update_channel(
 async def delete_channel(name: str, request: Request, who: Admin) -> dict[str, bool]:
     """Remove a channel (its delivery history stays until pruned)."""
     async with audited(request, who.username, "channel.delete", name):
-        async with request.app.state.store.transaction() as session:
-            await session.delete(await _channel(request, session, name))
+        await channels_of(request).delete(name)
     return {"ok": True}
 
 
@@ -188,12 +148,8 @@ async def delete_channel(name: str, request: Request, who: Admin) -> dict[str, b
 async def test_channel(name: str, request: Request, who: Operator) -> DeliveryOut:
     """Send a test notification now and answer with how it went (sent or failed, and why)."""
     async with audited(request, who.username, "channel.test", name) as detail:
-        async with request.app.state.store.session() as session:
-            await _channel(request, session, name)
         wait = request.app.state.settings.alerts_delivery_timeout_s + TEST_WAIT_MARGIN_S
-        row = await request.app.state.alerts.send_test(name, wait)
-        if row is None:  # the channel was deleted meanwhile
-            raise NotFoundError(f"no channel {name!r}")
+        row = await channels_of(request).test(name, wait)
         detail["status"] = row.status
     return delivery_out(row)
 
@@ -207,11 +163,5 @@ async def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:
     """Delivery history, newest first."""
-    stmt = select(AlertDelivery).order_by(AlertDelivery.created_at.desc()).limit(limit)
-    if channel:
-        stmt = stmt.where(AlertDelivery.channel == channel)
-    if status:
-        stmt = stmt.where(AlertDelivery.status == status)
-    async with request.app.state.store.session() as session:
-        rows = (await session.scalars(stmt)).all()
+    rows = await channels_of(request).deliveries(channel, status, limit)
     return [delivery_out(r) for r in rows]

@@ -24,11 +24,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 
 from fleetdeck.server.alerts.conditions import fingerprint, labels_in_scope
 from fleetdeck.server.alerts.messages import test_message
+from fleetdeck.server.alerts.repository import AlertRepository
 from fleetdeck.server.alerts.rules import SEVERITIES
+from fleetdeck.server.alerts.service_channels import ChannelService
+from fleetdeck.server.alerts.service_rules import RuleService
+from fleetdeck.server.alerts.service_silences import SilenceService
 from fleetdeck.server.alerts.state import AlertState, Event, Notified
 from fleetdeck.server.store.models_alerts import Alert, AlertDelivery, AlertRule
 
@@ -38,16 +42,38 @@ if TYPE_CHECKING:
     from fleetdeck.server.alerts.delivery import DeliveryWorker
     from fleetdeck.server.alerts.evaluator import AlertEvaluator
     from fleetdeck.server.alerts.figures import LatestFigures, RestartHistory
+    from fleetdeck.server.secrets import SecretBox
 
 log = logging.getLogger(__name__)
 
 
 class AlertService:
-    """The evaluator, the delivery worker and the figures they share."""
+    """The evaluator, the delivery worker and the figures they share; the routes' services.
 
-    def __init__(self, evaluator: AlertEvaluator, worker: DeliveryWorker) -> None:
+    Args:
+        evaluator: The reconciler (its store and clock are the part's).
+        worker: The delivery worker.
+        secrets: Seals channel URLs (None: channels cannot be added or revealed).
+        environments: The fleet's environment names (None: no fleet, nothing to check).
+    """
+
+    def __init__(
+        self,
+        evaluator: AlertEvaluator,
+        worker: DeliveryWorker,
+        *,
+        secrets: SecretBox | None = None,
+        environments: Callable[[], set[str]] | None = None,
+    ) -> None:
         self.evaluator = evaluator
         self.worker = worker
+        self.repo = AlertRepository(evaluator.store)
+        #: ``/alerts`` and ``/rules``.
+        self.rules = RuleService(self.repo, environments, evaluator.wake)
+        #: ``/channels`` and ``/deliveries``.
+        self.channels = ChannelService(self.repo, secrets, self.send_test)
+        #: ``/silences`` and ``/maintenance``.
+        self.silences = SilenceService(self.repo, evaluator.clock, environments, evaluator.wake)
         self.figures: LatestFigures = evaluator.figures
         self.restarts: RestartHistory = evaluator.restarts
         #: The inventory's metrics sink before ours was chained in (given back at stop).
@@ -130,33 +156,22 @@ class AlertService:
 
     async def firing(self, limit: int) -> tuple[list[Alert], int]:
         """Firing alerts, worst severity then newest first (at most ``limit``), and how many."""
-        severity = case({name: i for i, name in enumerate(SEVERITIES)}, value=Alert.severity)
-        firing = Alert.state == AlertState.firing
-        async with self.evaluator.store.session() as session:
-            total = await session.scalar(select(func.count()).where(firing))
-            rows = await session.scalars(
-                select(Alert)
-                .where(firing)
-                .order_by(severity.desc(), Alert.fired_at.desc())
-                .limit(limit)
-            )
-            return list(rows.all()), total or 0
+        return await self.repo.firing(SEVERITIES, limit)
 
     async def send_test(self, channel: str, wait_s: float) -> AlertDelivery | None:
         """Queue a test notification to ``channel``; wait for its (only) attempt."""
         title, body = test_message(channel)
-        async with self.evaluator.store.transaction() as session:
-            row = AlertDelivery(
-                channel=channel,
-                event=Event.test.value,
-                rule=None,
-                alert_ids=[],
-                title=title,
-                body=body,
-                severity="info",
-                status="pending",
-                next_attempt_at=self.evaluator.clock.now(),
-            )
-            session.add(row)
+        row = AlertDelivery(
+            channel=channel,
+            event=Event.test.value,
+            rule=None,
+            alert_ids=[],
+            title=title,
+            body=body,
+            severity="info",
+            status="pending",
+            next_attempt_at=self.evaluator.clock.now(),
+        )
+        await self.repo.add(row)
         self.worker.wake()
         return await self.worker.wait_attempted(row.id, wait_s)

@@ -19,12 +19,13 @@ from pydantic import BaseModel, Field
 from fleetdeck.container_spec import ContainerSpec, RecreateOptions
 from fleetdeck.errors import ConflictError, PermissionDeniedError
 from fleetdeck.labels import FLEETDECK_REVISION
+from fleetdeck.server.audit import audited_call
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet import container_rules
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.api_containers import ActionResult
 from fleetdeck.server.fleet.api_resources import registry_auth
-from fleetdeck.server.fleet.common import audited, fleet_of, pick_node_link
+from fleetdeck.server.fleet.common import fleet_of, pick_node_link
 from fleetdeck.types import Container, Role
 
 router = APIRouter(tags=["containers"])
@@ -95,9 +96,9 @@ async def container_create(request: Request, principal: Operator, body: CreateBo
     if auth:
         payload["auth"] = auth
     target = f"{link.where}/{body.spec.name or '?'}"
-    answer = await audited(
+    answer = await audited_call(
         request,
-        principal,
+        principal.username,
         "container.create",
         target,
         link.call("POST", "/v1/containers", json_body=payload, timeout=AGENT_TIMEOUT),
@@ -142,9 +143,9 @@ async def container_recreate(
     auth = await registry_auth(request, container.image_ref) if options.pull else None
     if auth:
         payload["auth"] = auth
-    answer = await audited(
+    answer = await audited_call(
         request,
-        principal,
+        principal.username,
         "container.recreate",
         target,
         link.call(

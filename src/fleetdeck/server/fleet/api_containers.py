@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse  # noqa: TC002 - FastAPI reads return types
 from pydantic import BaseModel, Field
 
+from fleetdeck.server.audit import audited_call
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.agent_streams import LOG_LINE
-from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response
+from fleetdeck.server.fleet.common import fleet_of, ndjson_response
 from fleetdeck.server.fleet.container_view import masked_inspect, stack_secrets
 from fleetdeck.server.fleet.inventory import MAX_LIMIT, ContainerQuery
 from fleetdeck.server.openapi import NdjsonStream
@@ -131,9 +132,9 @@ async def container_exec(request: Request, ref: str, principal: Operator, body: 
     container = fleet.resolve(ref)
     link = fleet.links.get(container.environment, container.node)
     target = f"{container.environment}/{container.node}/{container.name}"
-    return await audited(
+    return await audited_call(
         request,
-        principal,
+        principal.username,
         "container.exec",
         target,
         link.call(
@@ -155,9 +156,9 @@ async def container_rename(
     container = fleet.resolve(ref)
     link = fleet.links.get(container.environment, container.node)
     target = f"{container.environment}/{container.node}/{container.name}"
-    await audited(
+    await audited_call(
         request,
-        principal,
+        principal.username,
         "container.rename",
         target,
         link.call(
@@ -184,9 +185,9 @@ async def container_action(
     container = fleet.resolve(ref)
     link = fleet.links.get(container.environment, container.node)
     target = f"{container.environment}/{container.node}/{container.name}"
-    await audited(
+    await audited_call(
         request,
-        principal,
+        principal.username,
         f"container.{action}",
         target,
         link.call(
@@ -212,9 +213,9 @@ async def container_remove(
     container = fleet.resolve(ref)
     link = fleet.links.get(container.environment, container.node)
     target = f"{container.environment}/{container.node}/{container.name}"
-    await audited(
+    await audited_call(
         request,
-        principal,
+        principal.username,
         "container.remove",
         target,
         link.call(

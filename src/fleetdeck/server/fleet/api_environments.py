@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from fleetdeck.server.audit import audited, audited_call
 from fleetdeck.server.auth.deps import Principal, require
-from fleetdeck.server.fleet.common import audited, fleet_of
+from fleetdeck.server.fleet.common import fleet_of
 from fleetdeck.server.fleet.views import EnvironmentView
 from fleetdeck.types import Role
 
@@ -114,9 +115,9 @@ async def create_environment(
     answers, so the answer's ``join_token`` and ``agent_command`` are null.
     """
     fleet = fleet_of(request)
-    env, token = await audited(
+    env, token = await audited_call(
         request,
-        principal,
+        principal.username,
         "environment.create",
         body.name,
         fleet.create_environment(
@@ -156,9 +157,9 @@ async def update_environment(
 ) -> EnvironmentView:
     """Replace an environment's tags and/or groups."""
     fleet = fleet_of(request)
-    env = await audited(
+    env = await audited_call(
         request,
-        principal,
+        principal.username,
         "environment.update",
         name,
         fleet.update_environment(name, body.tags, body.groups),
@@ -170,17 +171,21 @@ async def update_environment(
 @router.delete("/environments/{name}", status_code=204)
 async def remove_environment(request: Request, name: str, principal: Admin) -> None:
     """Remove an environment and revoke its agents' certificates."""
-    await audited(
-        request, principal, "environment.remove", name, fleet_of(request).remove_environment(name)
+    await audited_call(
+        request,
+        principal.username,
+        "environment.remove",
+        name,
+        fleet_of(request).remove_environment(name),
     )
 
 
 @router.post("/environments/{name}/join-tokens", response_model=JoinTokenResult, status_code=201)
 async def new_join_token(request: Request, name: str, principal: Admin) -> JoinTokenResult:
     """A join token for one more node of the environment (e.g. another Swarm node)."""
-    token = await audited(
+    token = await audited_call(
         request,
-        principal,
+        principal.username,
         "environment.join_token",
         name,
         fleet_of(request).new_join_token(name, principal.username),
@@ -191,16 +196,8 @@ async def new_join_token(request: Request, name: str, principal: Admin) -> JoinT
 @router.post("/agents/enrol", response_model=EnrolResult)
 async def enrol(request: Request, body: EnrolRequest) -> EnrolResult:
     """Admit an agent holding a valid join token (single use, expiring)."""
-    audit = request.app.state.audit
     fleet = fleet_of(request)
-    try:
+    async with audited(request, f"agent@{body.hostname}", "agent.enrol", body.listen_url) as entry:
         result = await fleet.enrol(body.join_token, body.csr_pem, body.listen_url, body.hostname)
-    except Exception as exc:
-        await audit.record(
-            f"agent@{body.hostname}", "agent.enrol", body.listen_url, f"error: {exc}"
-        )
-        raise
-    await audit.record(
-        f"agent@{body.hostname}", "agent.enrol", f"{result['environment']}/{result['node']}", "ok"
-    )
+        entry.target = f"{result['environment']}/{result['node']}"
     return EnrolResult(**result)

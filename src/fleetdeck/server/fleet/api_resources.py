@@ -15,10 +15,11 @@ from pydantic import BaseModel, Field, ValidationError
 
 from fleetdeck.errors import FleetdeckError, NodeUnreachableError
 from fleetdeck.resource_types import DISK_USAGE_WAIT_S, ImageInfo, NetworkInfo, VolumeInfo
+from fleetdeck.server.audit import audited, audited_call
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.agent_streams import PULL_PROGRESS
-from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response, pick_node_link
+from fleetdeck.server.fleet.common import fleet_of, ndjson_response, pick_node_link
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.types import Role
 
@@ -169,14 +170,10 @@ async def pull_image(request: Request, principal: Operator, body: PullBody) -> S
         "POST", "/v1/images/pull", json_body=payload, name="pull", check=PULL_PROGRESS
     )
     target = f"{link.where}:{body.image}"
-    audit = request.app.state.audit
-
-    async def record(result: str) -> None:
-        await audit.record(principal.username, "image.pull", target, result)
-
-    # An unreachable node is an error response (503, the CLI's exit 6), not a 200 whose
-    # body says so.
-    return await ndjson_response(lines, record)
+    async with audited(request, principal.username, "image.pull", target) as entry:
+        # An unreachable node is an error response (503, the CLI's exit 6), not a 200 whose
+        # body says so.
+        return await ndjson_response(lines, entry.later())
 
 
 async def registry_auth(request: Request, image: str) -> dict[str, str] | None:
@@ -199,9 +196,9 @@ async def remove_image(
 ) -> Any:
     """Remove an image from a node."""
     link = pick_node_link(fleet_of(request), environment, node)
-    return await audited(
+    return await audited_call(
         request,
-        principal,
+        principal.username,
         "image.remove",
         f"{link.where}:{image}",
         link.call("DELETE", agent_path("images", image), params={"force": force}),
@@ -212,9 +209,9 @@ async def remove_image(
 async def prune_images(request: Request, principal: Operator, body: Target) -> Any:
     """Remove unused images from a node."""
     link = pick_node_link(fleet_of(request), body.environment, body.node)
-    return await audited(
+    return await audited_call(
         request,
-        principal,
+        principal.username,
         "image.prune",
         link.where,
         link.call("POST", "/v1/images/prune", timeout=300),
@@ -252,9 +249,9 @@ async def create_volume(request: Request, principal: Operator, body: VolumeCreat
     """Create a volume on a node."""
     link = pick_node_link(fleet_of(request), body.environment, body.node)
     spec = body.model_dump(exclude_none=True, exclude={"environment", "node"})
-    return await audited(
+    return await audited_call(
         request,
-        principal,
+        principal.username,
         "volume.create",
         f"{link.where}/{body.name}",
         link.call("POST", "/v1/volumes", json_body=spec),
@@ -272,9 +269,9 @@ async def remove_volume(
 ) -> Any:
     """Remove a volume from a node."""
     link = pick_node_link(fleet_of(request), environment, node)
-    return await audited(
+    return await audited_call(
         request,
-        principal,
+        principal.username,
         "volume.remove",
         f"{link.where}/{name}",
         link.call("DELETE", agent_path("volumes", name), params={"force": force}),
@@ -285,9 +282,9 @@ async def remove_volume(
 async def prune_volumes(request: Request, principal: Operator, body: Target) -> Any:
     """Remove unused volumes from a node."""
     link = pick_node_link(fleet_of(request), body.environment, body.node)
-    return await audited(
+    return await audited_call(
         request,
-        principal,
+        principal.username,
         "volume.prune",
         link.where,
         link.call("POST", "/v1/volumes/prune", timeout=300),
@@ -308,9 +305,9 @@ async def create_network(request: Request, principal: Operator, body: NetworkCre
     """Create a network on a node."""
     link = pick_node_link(fleet_of(request), body.environment, body.node)
     spec = body.model_dump(exclude_none=True, exclude={"environment", "node"})
-    return await audited(
+    return await audited_call(
         request,
-        principal,
+        principal.username,
         "network.create",
         f"{link.where}/{body.name}",
         link.call("POST", "/v1/networks", json_body=spec),
@@ -323,9 +320,9 @@ async def remove_network(
 ) -> Any:
     """Remove a network from a node."""
     link = pick_node_link(fleet_of(request), environment, node)
-    return await audited(
+    return await audited_call(
         request,
-        principal,
+        principal.username,
         "network.remove",
         f"{link.where}/{name}",
         link.call("DELETE", agent_path("networks", name)),
@@ -336,9 +333,9 @@ async def remove_network(
 async def prune_networks(request: Request, principal: Operator, body: Target) -> Any:
     """Remove unused networks from a node."""
     link = pick_node_link(fleet_of(request), body.environment, body.node)
-    return await audited(
+    return await audited_call(
         request,
-        principal,
+        principal.username,
         "network.prune",
         link.where,
         link.call("POST", "/v1/networks/prune", timeout=300),
@@ -365,9 +362,9 @@ async def connect_network(
     payload: dict[str, Any] = {"container": container.id}
     if verb == "disconnect" and body.force is not None:
         payload["force"] = body.force
-    return await audited(
+    return await audited_call(
         request,
-        principal,
+        principal.username,
         f"network.{verb}",
         f"{link.where}/{name}:{container.name}",
         link.call("POST", agent_path("networks", name, verb), json_body=payload),

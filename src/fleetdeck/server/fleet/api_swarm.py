@@ -13,10 +13,11 @@ from fastapi.responses import StreamingResponse  # noqa: TC002 - FastAPI reads r
 from pydantic import BaseModel, Field
 
 from fleetdeck.errors import ConflictError, NodeUnreachableError
+from fleetdeck.server.audit import audited_call
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.agent_streams import LOG_LINE
-from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response
+from fleetdeck.server.fleet.common import fleet_of, ndjson_response
 from fleetdeck.server.fleet.inventory import NodeStatus
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.types import Role
@@ -86,9 +87,9 @@ async def update_node(
 ) -> Any:
     """Drain, pause or activate a Swarm node, or set its labels."""
     link = manager_link(request, environment)
-    return await audited(
+    return await audited_call(
         request,
-        principal,
+        principal.username,
         "swarm.node.update",
         f"{environment}/{node_id}",
         link.call(
@@ -148,9 +149,9 @@ async def scale_service(
 ) -> Any:
     """Set a service's replica count."""
     link = manager_link(request, environment)
-    return await audited(
+    return await audited_call(
         request,
-        principal,
+        principal.username,
         "service.scale",
         f"{environment}/{service}",
         link.call(
@@ -166,9 +167,9 @@ async def update_service_image(
 ) -> Any:
     """Roll a service to a new image."""
     link = manager_link(request, environment)
-    return await audited(
+    return await audited_call(
         request,
-        principal,
+        principal.username,
         "service.update_image",
         f"{environment}/{service}",
         link.call(
@@ -184,9 +185,9 @@ async def rollback_service(
 ) -> Any:
     """Roll a service back to its previous spec."""
     link = manager_link(request, environment)
-    return await audited(
+    return await audited_call(
         request,
-        principal,
+        principal.username,
         "service.rollback",
         f"{environment}/{service}",
         link.call("POST", agent_path("swarm", "services", service, "rollback")),
@@ -199,9 +200,9 @@ async def remove_service(
 ) -> Any:
     """Remove a service."""
     link = manager_link(request, environment)
-    return await audited(
+    return await audited_call(
         request,
-        principal,
+        principal.username,
         "service.remove",
         f"{environment}/{service}",
         link.call("DELETE", agent_path("swarm", "services", service)),

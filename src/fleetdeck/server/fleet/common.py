@@ -1,49 +1,31 @@
-"""Helpers every fleet route uses: finding the fleet, the node link, and auditing a change."""
+"""Helpers every fleet route uses: finding the fleet and the node link, relaying a stream.
+
+Changes are audited with :func:`fleetdeck.server.audit.audited` (or ``audited_call``).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 from fastapi.responses import StreamingResponse
 
 from fleetdeck.errors import FleetdeckError, InvalidInputError, NotFoundError
+from fleetdeck.server.audit import INTERNAL, failure_text
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
 
     from fastapi import Request
 
-    from fleetdeck.server.auth.deps import Principal
     from fleetdeck.server.fleet.links import AgentLink
     from fleetdeck.server.fleet.service import Fleet
-
-T = TypeVar("T")
 
 
 def fleet_of(request: Request) -> Fleet:
     """The running fleet (inventory, links, environments) of this server."""
     fleet: Fleet = request.app.state.fleet
     return fleet
-
-
-async def audited(
-    request: Request,
-    principal: Principal,
-    action: str,
-    target: str,
-    work: Awaitable[T],
-    detail: dict[str, Any] | None = None,
-) -> T:
-    """Run ``work`` and write its audit entry (who, what, target, result) either way."""
-    audit = request.app.state.audit
-    try:
-        result = await work
-    except FleetdeckError as exc:
-        await audit.record(principal.username, action, target, f"error: {exc.message}", detail)
-        raise
-    await audit.record(principal.username, action, target, "ok", detail)
-    return result
 
 
 def pick_node_link(fleet: Fleet, environment: str, node: str | None) -> AgentLink:
@@ -96,8 +78,8 @@ async def ndjson_response(
         first: str | None = await anext(lines)
     except StopAsyncIteration:
         first = None
-    except FleetdeckError as exc:
-        result = f"error: {exc.message}"
+    except Exception as exc:
+        result = failure_text(exc)
         await finish()
         raise
 
@@ -111,8 +93,11 @@ async def ndjson_response(
                 result = _outcome(line, result)
                 yield (line + "\n").encode()
         except FleetdeckError as exc:
-            result = f"error: {exc.message}"
+            result = failure_text(exc)
             yield (json.dumps({"error": exc.kind, "message": exc.message}) + "\n").encode()
+        except Exception:
+            result = INTERNAL  # never "ok", nor the unknown error's text
+            raise
         finally:
             await finish()
 

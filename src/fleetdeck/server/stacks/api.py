@@ -14,7 +14,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from fleetdeck.errors import ConflictError, FleetdeckError
+from fleetdeck.errors import ConflictError
+from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.body_limits import STACK_BODY_LIMIT
 from fleetdeck.server.openapi import NdjsonStream
@@ -26,7 +27,7 @@ from fleetdeck.server.stacks.service import Proposal, check_variable_key
 from fleetdeck.types import Role
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Coroutine
+    from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 
     from fleetdeck.server.stacks.deploy import DeployRun
     from fleetdeck.server.stacks.files import StackFile
@@ -106,11 +107,6 @@ def stacks_of(request: Request) -> StackService:
     return service
 
 
-async def _audit(request: Request, who: Principal, action: str, target: str, result: str,
-                 detail: dict[str, Any] | None = None) -> None:  # fmt: skip
-    await request.app.state.audit.record(who.username, action, target, result, detail)
-
-
 @router.get("")
 async def list_stacks(
     request: Request, _: Viewer, environment: str | None = None
@@ -146,7 +142,7 @@ async def put_stack(
     """Save a definition (validated first; nothing deployed)."""
     service = stacks_of(request)
     check_stack_name(name)
-    try:
+    async with audited(request, who.username, "stack.save", name):
         # Validates files, variables, images, ports (findings are only shown when saving).
         await service.plan(name, body.proposal(), admin=who.is_admin)
         stored = await service.repo.require(name) if body.files is None else None
@@ -157,10 +153,6 @@ async def put_stack(
         environment = proposal.environment or (stored.environment if stored else "")
         kind = service.kind_of(environment)
         await service.repo.save(name, environment, kind.value, files, proposal.env_file)
-    except FleetdeckError as exc:
-        await _audit(request, who, "stack.save", name, f"error: {exc.message}")
-        raise
-    await _audit(request, who, "stack.save", name, "ok")
     return await listing.stack_detail(service, name)
 
 
@@ -182,22 +174,18 @@ async def diff(
     return {key: data[key] for key in keys}
 
 
-async def _stream(request: Request, who: Principal, action: str, name: str,
-                  run: DeployRun) -> StreamingResponse:  # fmt: skip
+async def _stream(request: Request, name: str, run: DeployRun,
+                  record: Callable[[str], Awaitable[None]]) -> StreamingResponse:  # fmt: skip
     """Stream the run; its audit entry and the stack's lock belong to the run, not the reader.
 
     A client that goes away mid-stream must neither keep the lock held nor lose the audit
-    entry, so both happen when the deploy itself ends.
+    entry, so both happen when the deploy itself ends (``record`` writes the entry).
     """
-    audit = request.app.state.audit
     lock = stacks_of(request).lock(name)
 
     async def after(outcome: DeployOutcome) -> None:
         try:
-            result = "ok" if outcome.ok else f"error: {outcome.message}"
-            await audit.record(
-                who.username, action, name, result, {"revision": run.target.revision}
-            )
+            await record("ok" if outcome.ok else f"error: {outcome.message}")
         finally:
             lock.release()
 
@@ -231,16 +219,14 @@ async def _start(
     except BaseException:
         prepare.close()
         raise
-    try:
-        run = await prepare
-    except FleetdeckError as exc:
-        stacks_of(request).lock(name).release()
-        await _audit(request, who, action, name, f"error: {exc.message}")
-        raise
-    except BaseException:
-        stacks_of(request).lock(name).release()
-        raise
-    return await _stream(request, who, action, name, run)
+    async with audited(request, who.username, action, name) as entry:
+        try:
+            run = await prepare
+        except BaseException:
+            stacks_of(request).lock(name).release()
+            raise
+        entry["revision"] = run.target.revision
+        return await _stream(request, name, run, entry.later())
 
 
 @router.post("/{name}/deploy", max_body_size=STACK_BODY_LIMIT, response_class=NdjsonStream)
@@ -298,16 +284,12 @@ async def revision(request: Request, _: Viewer, name: str, revision: Revision) -
 @router.delete("/{name}")
 async def remove(request: Request, who: Operator, name: str) -> dict[str, Any]:
     """Remove the stack's containers (named volumes kept) and forget it."""
-    try:
+    async with audited(request, who.username, "stack.remove", name):
         await _locked(request, name)
         try:
             await stacks_of(request).remove(name)
         finally:
             stacks_of(request).lock(name).release()
-    except FleetdeckError as exc:
-        await _audit(request, who, "stack.remove", name, f"error: {exc.message}")
-        raise
-    await _audit(request, who, "stack.remove", name, "ok")
     return {"ok": True}
 
 
@@ -326,16 +308,12 @@ async def set_variable(
     """Set a variable; a secret is sealed at once and never returned."""
     service = stacks_of(request)
     detail = {"key": key, "secret": body.secret}  # never the value
-    try:
+    async with audited(request, who.username, "stack.variable.set", name, detail):
         check_variable_key(key)
         stored = await service.repo.find(check_stack_name(name))
         if stored is None:  # variables may come before the first deploy
             stored = await service.repo.save(name, "", "host", [], None)
         await service.repo.set_variable(stored, key, body.value, body.secret)
-    except FleetdeckError as exc:
-        await _audit(request, who, "stack.variable.set", name, f"error: {exc.message}", detail)
-        raise
-    await _audit(request, who, "stack.variable.set", name, "ok", detail)
     return {"key": key, "secret": body.secret, "value": None if body.secret else body.value}
 
 
@@ -343,13 +321,7 @@ async def set_variable(
 async def delete_variable(request: Request, who: Operator, name: str, key: str) -> dict[str, Any]:
     """Remove a variable."""
     service = stacks_of(request)
-    try:
+    async with audited(request, who.username, "stack.variable.remove", name, {"key": key}):
         stored = await service.repo.require(name)
         await service.repo.delete_variable(stored, key)
-    except FleetdeckError as exc:
-        await _audit(
-            request, who, "stack.variable.remove", name, f"error: {exc.message}", {"key": key}
-        )
-        raise
-    await _audit(request, who, "stack.variable.remove", name, "ok", {"key": key})
     return {"ok": True}

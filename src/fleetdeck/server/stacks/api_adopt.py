@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from fleetdeck.errors import FleetdeckError
+from fleetdeck.server.audit import audited
 from fleetdeck.server.body_limits import STACK_BODY_LIMIT
 from fleetdeck.server.stacks import listing
 from fleetdeck.server.stacks.adoption import adopt_stack
@@ -35,12 +35,7 @@ async def adopt(request: Request, who: Operator, name: str, body: AdoptBody) -> 
     """Manage the running project ``name`` from now on, with ``files`` as its definition."""
     service = stacks_of(request)
     detail = {"environment": body.environment}
-    audit = request.app.state.audit
-    try:
+    async with audited(request, who.username, "stack.adopt", name, detail):
         files = to_files(body.files)
         warnings = await adopt_stack(service, name, body.environment, files, body.env_file)
-    except FleetdeckError as exc:
-        await audit.record(who.username, "stack.adopt", name, f"error: {exc.message}", detail)
-        raise
-    await audit.record(who.username, "stack.adopt", name, "ok", detail)
     return await listing.stack_detail(service, name) | {"warnings": warnings}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from fleetdeck.errors import FleetdeckError
+from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Admin  # noqa: TC001 - FastAPI reads route annotations at runtime
 from fleetdeck.server.stacks.allowances import AllowanceRepository, Scope
 from fleetdeck.server.stacks.api import Viewer, stacks_of
@@ -61,13 +61,11 @@ async def _set(
     allowances = _allowances(request)
     action = "stack.allow" if scope is Scope.stack else "environment.stack_allow"
     before = await allowances.rules(scope, name)
-    audit = request.app.state.audit
-    try:
+    async with audited(request, who.username, action, name, {"rules": rules}) as detail:
         after = await allowances.replace(scope, name, rules, who.username)
-    except FleetdeckError as exc:
-        await audit.record(who.username, action, name, f"error: {exc.message}", {"rules": rules})
-        raise
-    await audit.record(who.username, action, name, "ok", {"before": before, "after": after})
+        # A failure records the rules asked for; a success what changed.
+        detail.clear()
+        detail.update(before=before, after=after)
     return after
 
 
