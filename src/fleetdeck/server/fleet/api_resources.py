@@ -16,13 +16,14 @@ from pydantic import BaseModel, Field, ValidationError
 from fleetdeck.errors import FleetdeckError, NodeUnreachableError
 from fleetdeck.resource_types import DISK_USAGE_WAIT_S, ImageInfo, NetworkInfo, VolumeInfo
 from fleetdeck.server.auth.deps import Principal, require
-from fleetdeck.server.fleet.agent_paths import agent_path
-from fleetdeck.server.fleet.agent_streams import PULL_PROGRESS
 from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response, pick_node_link
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.types import Role
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from fleetdeck.server.fleet.agent_client import AgentClient
     from fleetdeck.server.fleet.links import AgentLink
 
 router = APIRouter(tags=["images", "volumes", "networks"])
@@ -115,15 +116,10 @@ def _where(link: AgentLink) -> dict[str, Any]:
 
 
 async def _gather(
-    links: list[AgentLink],
-    path: str,
-    model: type[BaseModel],
-    *,
-    params: dict[str, Any] | None = None,
-    timeout: float = LIST_TIMEOUT_S,
+    links: list[AgentLink], listing: Callable[[AgentClient], Awaitable[Any]], model: type[BaseModel]
 ) -> NodeItems:
     async def one(link: AgentLink) -> list[dict[str, Any]]:
-        answer = await link.call("GET", path, params=params, timeout=timeout)
+        answer = await listing(link.agent)
         return _valid_items(link, answer, model)
 
     results = await asyncio.gather(*(one(link) for link in links), return_exceptions=True)
@@ -149,7 +145,8 @@ async def list_images(
     dangling: Annotated[bool, Query(description="Only untagged images.")] = False,
 ) -> NodeItems:
     """Images on the selected nodes, each with the containers (running or stopped) using it."""
-    page = await _gather(_selected_links(request, environment, node), "/v1/images", ImageInfo)
+    links = _selected_links(request, environment, node)
+    page = await _gather(links, lambda agent: agent.list_images(timeout=LIST_TIMEOUT_S), ImageInfo)
     if unused:
         page.items = [i for i in page.items if i["in_use"] is False]
     if dangling:
@@ -162,12 +159,7 @@ async def pull_image(request: Request, principal: Operator, body: PullBody) -> S
     """Pull an image onto a node, streaming Docker's progress as NDJSON."""
     link = pick_node_link(fleet_of(request), body.environment, body.node)
     auth = await registry_auth(request, body.image)
-    payload: dict[str, Any] = {"image": body.image}
-    if auth:
-        payload["auth"] = auth
-    lines = link.stream_lines(
-        "POST", "/v1/images/pull", json_body=payload, name="pull", check=PULL_PROGRESS
-    )
+    lines = link.agent.pull_image_lines(body.image, auth)
     target = f"{link.where}:{body.image}"
     audit = request.app.state.audit
 
@@ -204,7 +196,7 @@ async def remove_image(
         principal,
         "image.remove",
         f"{link.where}:{image}",
-        link.call("DELETE", agent_path("images", image), params={"force": force}),
+        link.agent.remove_image(image, force=force),
     )
 
 
@@ -217,7 +209,7 @@ async def prune_images(request: Request, principal: Operator, body: Target) -> A
         principal,
         "image.prune",
         link.where,
-        link.call("POST", "/v1/images/prune", timeout=300),
+        link.agent.prune_images(),
     )
 
 
@@ -239,9 +231,10 @@ async def list_volumes(
 ) -> NodeItems:
     """Volumes on the selected nodes, the containers mounting each and, when asked, sizes."""
     links = _selected_links(request, environment, node)
-    params = {"size": "true"} if size else None
     timeout = LIST_TIMEOUT_S + (DISK_USAGE_WAIT_S if size else 0)
-    page = await _gather(links, "/v1/volumes", VolumeInfo, params=params, timeout=timeout)
+    page = await _gather(
+        links, lambda agent: agent.list_volumes(size=size, timeout=timeout), VolumeInfo
+    )
     if unused:
         page.items = [v for v in page.items if v["in_use"] is False]
     return page
@@ -257,7 +250,7 @@ async def create_volume(request: Request, principal: Operator, body: VolumeCreat
         principal,
         "volume.create",
         f"{link.where}/{body.name}",
-        link.call("POST", "/v1/volumes", json_body=spec),
+        link.agent.create_volume(spec),
     )
 
 
@@ -277,7 +270,7 @@ async def remove_volume(
         principal,
         "volume.remove",
         f"{link.where}/{name}",
-        link.call("DELETE", agent_path("volumes", name), params={"force": force}),
+        link.agent.remove_volume(name, force=force),
     )
 
 
@@ -290,7 +283,7 @@ async def prune_volumes(request: Request, principal: Operator, body: Target) -> 
         principal,
         "volume.prune",
         link.where,
-        link.call("POST", "/v1/volumes/prune", timeout=300),
+        link.agent.prune_volumes(),
     )
 
 
@@ -300,7 +293,10 @@ async def list_networks(
     request: Request, _: Viewer, environment: str | None = None, node: str | None = None
 ) -> NodeItems:
     """Networks on the selected nodes."""
-    return await _gather(_selected_links(request, environment, node), "/v1/networks", NetworkInfo)
+    links = _selected_links(request, environment, node)
+    return await _gather(
+        links, lambda agent: agent.list_networks(timeout=LIST_TIMEOUT_S), NetworkInfo
+    )
 
 
 @router.post("/networks", status_code=201)
@@ -313,7 +309,7 @@ async def create_network(request: Request, principal: Operator, body: NetworkCre
         principal,
         "network.create",
         f"{link.where}/{body.name}",
-        link.call("POST", "/v1/networks", json_body=spec),
+        link.agent.create_network(spec),
     )
 
 
@@ -328,7 +324,7 @@ async def remove_network(
         principal,
         "network.remove",
         f"{link.where}/{name}",
-        link.call("DELETE", agent_path("networks", name)),
+        link.agent.remove_network(name),
     )
 
 
@@ -341,7 +337,7 @@ async def prune_networks(request: Request, principal: Operator, body: Target) ->
         principal,
         "network.prune",
         link.where,
-        link.call("POST", "/v1/networks/prune", timeout=300),
+        link.agent.prune_networks(),
     )
 
 
@@ -362,13 +358,15 @@ async def connect_network(
     fleet = fleet_of(request)
     container = fleet.resolve(f"{environment}/{body.container}")
     link = fleet.links.get(container.environment, container.node)
-    payload: dict[str, Any] = {"container": container.id}
-    if verb == "disconnect" and body.force is not None:
-        payload["force"] = body.force
+    call = (
+        link.agent.connect_network(name, container.id)
+        if verb == "connect"
+        else link.agent.disconnect_network(name, container.id, force=body.force)
+    )
     return await audited(
         request,
         principal,
         f"network.{verb}",
         f"{link.where}/{name}:{container.name}",
-        link.call("POST", agent_path("networks", name, verb), json_body=payload),
+        call,
     )
