@@ -18,7 +18,7 @@ from aiohttp import web
 
 from fleetdeck.agent.api_support import check_path_segments, error_middleware, path_middleware
 from fleetdeck.errors import InvalidPathError
-from fleetdeck.server.fleet.agent_paths import agent_path
+from fleetdeck.server.fleet.agent_client import agent_path
 
 from .conftest import bearer
 from .enrolled_agent import enrolled_agent, is_up, wait_for

@@ -20,8 +20,12 @@ import pytest
 from aiohttp import web
 
 from fleetdeck.server.fleet import agent_streams, links
-from fleetdeck.server.fleet.agent_streams import LOG_LINE, PULL_PROGRESS, capped_lines
-from fleetdeck.server.logs.collector import LOG_STREAM_MESSAGE
+from fleetdeck.server.fleet.agent_streams import (
+    LOG_LINE,
+    LOG_STREAM_MESSAGE,
+    PULL_PROGRESS,
+    capped_lines,
+)
 from fleetdeck.types import LogLinesMessage, LogSourceMessage, LogStatusMessage
 
 from .enrolled_agent import enrolled_agent, is_up, wait_for

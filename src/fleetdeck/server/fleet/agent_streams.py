@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from fleetdeck.types import LogLine, PullProgress
+from fleetdeck.types import LogLine, LogStreamMessage, PullProgress
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -44,6 +44,8 @@ REASON_CHARS = 300
 LOG_LINE: TypeAdapter[LogLine] = TypeAdapter(LogLine)
 #: A line of an image pull's progress (``POST /v1/images/pull``).
 PULL_PROGRESS: TypeAdapter[PullProgress] = TypeAdapter(PullProgress)
+#: A message of the log shipper's stream (``POST /v1/logs/stream``).
+LOG_STREAM_MESSAGE: TypeAdapter[LogStreamMessage] = TypeAdapter(LogStreamMessage)
 
 
 async def capped_lines(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[str | None]:

@@ -22,7 +22,6 @@ from fleetdeck.labels import FLEETDECK_REVISION
 from fleetdeck.server.audit import audited_call
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet import container_rules
-from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.api_containers import ActionResult
 from fleetdeck.server.fleet.api_resources import registry_auth
 from fleetdeck.server.fleet.common import fleet_of, pick_node_link
@@ -91,17 +90,14 @@ async def container_create(request: Request, principal: Operator, body: CreateBo
     """Create (and start) a container on a node; dangerous settings are an admin's."""
     findings = container_rules.check(body.spec, principal)
     link = pick_node_link(fleet_of(request), body.environment, body.node)
-    payload: dict[str, Any] = {"spec": body.spec.model_dump(mode="json")}
     auth = await registry_auth(request, body.spec.image)
-    if auth:
-        payload["auth"] = auth
     target = f"{link.where}/{body.spec.name or '?'}"
     answer = await audited_call(
         request,
         principal.username,
         "container.create",
         target,
-        link.call("POST", "/v1/containers", json_body=payload, timeout=AGENT_TIMEOUT),
+        link.agent.create_container(body.spec.model_dump(mode="json"), auth, timeout=AGENT_TIMEOUT),
         detail={"image": body.spec.image, "rules": sorted({rule for rule, _ in findings})},
     )
     container = await _arrived(request, link.environment, link.node, answer)
@@ -130,7 +126,7 @@ async def container_recreate(
         )
     link = fleet.links.get(container.environment, container.node)
     if options.pull and not principal.is_admin:
-        inspect = await link.call("GET", agent_path("containers", container.id))
+        inspect = await link.agent.inspect_container(container.id)
         found = container_rules.inspect_findings(inspect if isinstance(inspect, dict) else {})
         if found:
             rules = ", ".join(sorted({rule for rule, _ in found}))
@@ -139,20 +135,14 @@ async def container_recreate(
                 "is under its tag now would run with them",
                 hint=f"fleetdeck recreate {ref} (without --pull) keeps its image",
             )
-    payload: dict[str, Any] = options.model_dump(exclude_none=True)
     auth = await registry_auth(request, container.image_ref) if options.pull else None
-    if auth:
-        payload["auth"] = auth
     answer = await audited_call(
         request,
         principal.username,
         "container.recreate",
         target,
-        link.call(
-            "POST",
-            agent_path("containers", container.id, "recreate"),
-            json_body=payload,
-            timeout=AGENT_TIMEOUT,
+        link.agent.recreate_container(
+            container.id, options.model_dump(exclude_none=True), auth, timeout=AGENT_TIMEOUT
         ),
         detail={"pull": options.pull},
     )

@@ -10,8 +10,6 @@ from pydantic import BaseModel, Field
 
 from fleetdeck.server.audit import audited_call
 from fleetdeck.server.auth.deps import Principal, require
-from fleetdeck.server.fleet.agent_paths import agent_path
-from fleetdeck.server.fleet.agent_streams import LOG_LINE
 from fleetdeck.server.fleet.common import fleet_of, ndjson_response
 from fleetdeck.server.fleet.container_view import masked_inspect, stack_secrets
 from fleetdeck.server.fleet.inventory import MAX_LIMIT, ContainerQuery
@@ -106,12 +104,8 @@ async def container_logs(
     fleet = fleet_of(request)
     container = fleet.resolve(ref)
     link = fleet.links.get(container.environment, container.node)
-    lines = link.stream_lines(
-        "GET",
-        agent_path("containers", container.id, "logs"),
-        params={"tail": tail, "since": since, "timestamps": timestamps, "follow": follow},
-        name="logs",
-        check=LOG_LINE,
+    lines = link.agent.container_logs(
+        container.id, tail=tail, since=since, timestamps=timestamps, follow=follow
     )
     return await ndjson_response(lines)
 
@@ -122,7 +116,7 @@ async def container_stats(request: Request, ref: str, _: Viewer) -> Any:
     fleet = fleet_of(request)
     container = fleet.resolve(ref)
     link = fleet.links.get(container.environment, container.node)
-    return await link.call("GET", agent_path("containers", container.id, "stats"))
+    return await link.agent.container_stats(container.id)
 
 
 @router.post("/containers/{ref:path}/exec", response_model=ExecResult)
@@ -137,10 +131,12 @@ async def container_exec(request: Request, ref: str, principal: Operator, body: 
         principal.username,
         "container.exec",
         target,
-        link.call(
-            "POST",
-            agent_path("containers", container.id, "exec"),
-            json_body=body.model_dump(exclude_none=True),
+        link.agent.exec(
+            container.id,
+            body.cmd,
+            user=body.user,
+            workdir=body.workdir,
+            env=body.env,
             timeout=300,
         ),
         detail={"cmd": body.cmd},
@@ -161,9 +157,7 @@ async def container_rename(
         principal.username,
         "container.rename",
         target,
-        link.call(
-            "POST", agent_path("containers", container.id, "rename"), params={"name": body.name}
-        ),
+        link.agent.rename_container(container.id, body.name),
         detail={"name": body.name},
     )
     return ActionResult(container=await fleet.settled(container))
@@ -190,12 +184,7 @@ async def container_action(
         principal.username,
         f"container.{action}",
         target,
-        link.call(
-            "POST",
-            agent_path("containers", container.id, action),
-            params={"t": t, "signal": signal},
-            timeout=120,
-        ),
+        link.agent.container_action(container.id, action, t=t, signal=signal, timeout=120),
     )
     return ActionResult(container=await fleet.settled(container))
 
@@ -218,12 +207,7 @@ async def container_remove(
         principal.username,
         "container.remove",
         target,
-        link.call(
-            "DELETE",
-            agent_path("containers", container.id),
-            params={"force": force, "volumes": volumes},
-            timeout=120,
-        ),
+        link.agent.remove_container(container.id, force=force, volumes=volumes, timeout=120),
     )
     return ActionResult(container=None)
 
@@ -239,7 +223,7 @@ async def container_inspect(request: Request, ref: str, principal: Viewer) -> An
     fleet = fleet_of(request)
     container = fleet.resolve(ref)
     link = fleet.links.get(container.environment, container.node)
-    inspect = await link.call("GET", agent_path("containers", container.id))
+    inspect = await link.agent.inspect_container(container.id)
     if principal.role.allows(Role.operator) or not isinstance(inspect, dict):
         return inspect
     stacks = getattr(request.app.state, "stacks", None)

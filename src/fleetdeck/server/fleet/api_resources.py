@@ -17,13 +17,14 @@ from fleetdeck.errors import FleetdeckError, NodeUnreachableError
 from fleetdeck.resource_types import DISK_USAGE_WAIT_S, ImageInfo, NetworkInfo, VolumeInfo
 from fleetdeck.server.audit import audited, audited_call
 from fleetdeck.server.auth.deps import Principal, require
-from fleetdeck.server.fleet.agent_paths import agent_path
-from fleetdeck.server.fleet.agent_streams import PULL_PROGRESS
 from fleetdeck.server.fleet.common import fleet_of, ndjson_response, pick_node_link
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.types import Role
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from fleetdeck.server.fleet.agent_client import AgentClient
     from fleetdeck.server.fleet.links import AgentLink
 
 router = APIRouter(tags=["images", "volumes", "networks"])
@@ -116,15 +117,10 @@ def _where(link: AgentLink) -> dict[str, Any]:
 
 
 async def _gather(
-    links: list[AgentLink],
-    path: str,
-    model: type[BaseModel],
-    *,
-    params: dict[str, Any] | None = None,
-    timeout: float = LIST_TIMEOUT_S,
+    links: list[AgentLink], listing: Callable[[AgentClient], Awaitable[Any]], model: type[BaseModel]
 ) -> NodeItems:
     async def one(link: AgentLink) -> list[dict[str, Any]]:
-        answer = await link.call("GET", path, params=params, timeout=timeout)
+        answer = await listing(link.agent)
         return _valid_items(link, answer, model)
 
     results = await asyncio.gather(*(one(link) for link in links), return_exceptions=True)
@@ -150,7 +146,8 @@ async def list_images(
     dangling: Annotated[bool, Query(description="Only untagged images.")] = False,
 ) -> NodeItems:
     """Images on the selected nodes, each with the containers (running or stopped) using it."""
-    page = await _gather(_selected_links(request, environment, node), "/v1/images", ImageInfo)
+    links = _selected_links(request, environment, node)
+    page = await _gather(links, lambda agent: agent.list_images(timeout=LIST_TIMEOUT_S), ImageInfo)
     if unused:
         page.items = [i for i in page.items if i["in_use"] is False]
     if dangling:
@@ -163,12 +160,7 @@ async def pull_image(request: Request, principal: Operator, body: PullBody) -> S
     """Pull an image onto a node, streaming Docker's progress as NDJSON."""
     link = pick_node_link(fleet_of(request), body.environment, body.node)
     auth = await registry_auth(request, body.image)
-    payload: dict[str, Any] = {"image": body.image}
-    if auth:
-        payload["auth"] = auth
-    lines = link.stream_lines(
-        "POST", "/v1/images/pull", json_body=payload, name="pull", check=PULL_PROGRESS
-    )
+    lines = link.agent.pull_image_lines(body.image, auth)
     target = f"{link.where}:{body.image}"
     async with audited(request, principal.username, "image.pull", target) as entry:
         # An unreachable node is an error response (503, the CLI's exit 6), not a 200 whose
@@ -201,7 +193,7 @@ async def remove_image(
         principal.username,
         "image.remove",
         f"{link.where}:{image}",
-        link.call("DELETE", agent_path("images", image), params={"force": force}),
+        link.agent.remove_image(image, force=force),
     )
 
 
@@ -214,7 +206,7 @@ async def prune_images(request: Request, principal: Operator, body: Target) -> A
         principal.username,
         "image.prune",
         link.where,
-        link.call("POST", "/v1/images/prune", timeout=300),
+        link.agent.prune_images(),
     )
 
 
@@ -236,9 +228,10 @@ async def list_volumes(
 ) -> NodeItems:
     """Volumes on the selected nodes, the containers mounting each and, when asked, sizes."""
     links = _selected_links(request, environment, node)
-    params = {"size": "true"} if size else None
     timeout = LIST_TIMEOUT_S + (DISK_USAGE_WAIT_S if size else 0)
-    page = await _gather(links, "/v1/volumes", VolumeInfo, params=params, timeout=timeout)
+    page = await _gather(
+        links, lambda agent: agent.list_volumes(size=size, timeout=timeout), VolumeInfo
+    )
     if unused:
         page.items = [v for v in page.items if v["in_use"] is False]
     return page
@@ -254,7 +247,7 @@ async def create_volume(request: Request, principal: Operator, body: VolumeCreat
         principal.username,
         "volume.create",
         f"{link.where}/{body.name}",
-        link.call("POST", "/v1/volumes", json_body=spec),
+        link.agent.create_volume(spec),
     )
 
 
@@ -274,7 +267,7 @@ async def remove_volume(
         principal.username,
         "volume.remove",
         f"{link.where}/{name}",
-        link.call("DELETE", agent_path("volumes", name), params={"force": force}),
+        link.agent.remove_volume(name, force=force),
     )
 
 
@@ -287,7 +280,7 @@ async def prune_volumes(request: Request, principal: Operator, body: Target) -> 
         principal.username,
         "volume.prune",
         link.where,
-        link.call("POST", "/v1/volumes/prune", timeout=300),
+        link.agent.prune_volumes(),
     )
 
 
@@ -297,7 +290,10 @@ async def list_networks(
     request: Request, _: Viewer, environment: str | None = None, node: str | None = None
 ) -> NodeItems:
     """Networks on the selected nodes."""
-    return await _gather(_selected_links(request, environment, node), "/v1/networks", NetworkInfo)
+    links = _selected_links(request, environment, node)
+    return await _gather(
+        links, lambda agent: agent.list_networks(timeout=LIST_TIMEOUT_S), NetworkInfo
+    )
 
 
 @router.post("/networks", status_code=201)
@@ -310,7 +306,7 @@ async def create_network(request: Request, principal: Operator, body: NetworkCre
         principal.username,
         "network.create",
         f"{link.where}/{body.name}",
-        link.call("POST", "/v1/networks", json_body=spec),
+        link.agent.create_network(spec),
     )
 
 
@@ -325,7 +321,7 @@ async def remove_network(
         principal.username,
         "network.remove",
         f"{link.where}/{name}",
-        link.call("DELETE", agent_path("networks", name)),
+        link.agent.remove_network(name),
     )
 
 
@@ -338,7 +334,7 @@ async def prune_networks(request: Request, principal: Operator, body: Target) ->
         principal.username,
         "network.prune",
         link.where,
-        link.call("POST", "/v1/networks/prune", timeout=300),
+        link.agent.prune_networks(),
     )
 
 
@@ -359,13 +355,15 @@ async def connect_network(
     fleet = fleet_of(request)
     container = fleet.resolve(f"{environment}/{body.container}")
     link = fleet.links.get(container.environment, container.node)
-    payload: dict[str, Any] = {"container": container.id}
-    if verb == "disconnect" and body.force is not None:
-        payload["force"] = body.force
+    call = (
+        link.agent.connect_network(name, container.id)
+        if verb == "connect"
+        else link.agent.disconnect_network(name, container.id, force=body.force)
+    )
     return await audited_call(
         request,
         principal.username,
         f"network.{verb}",
         f"{link.where}/{name}:{container.name}",
-        link.call("POST", agent_path("networks", name, verb), json_body=payload),
+        call,
     )

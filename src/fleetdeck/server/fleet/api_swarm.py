@@ -15,8 +15,6 @@ from pydantic import BaseModel, Field
 from fleetdeck.errors import ConflictError, NodeUnreachableError
 from fleetdeck.server.audit import audited_call
 from fleetdeck.server.auth.deps import Principal, require
-from fleetdeck.server.fleet.agent_paths import agent_path
-from fleetdeck.server.fleet.agent_streams import LOG_LINE
 from fleetdeck.server.fleet.common import fleet_of, ndjson_response
 from fleetdeck.server.fleet.inventory import NodeStatus
 from fleetdeck.server.openapi import NdjsonStream
@@ -78,7 +76,7 @@ def manager_of(fleet: Fleet, environment: str) -> AgentLink:
 @router.get("/swarm/nodes")
 async def list_nodes(request: Request, environment: str, _: Viewer) -> Any:
     """The Swarm's nodes."""
-    return await manager_link(request, environment).call("GET", "/v1/swarm/nodes")
+    return await manager_link(request, environment).agent.swarm_nodes()
 
 
 @router.post("/swarm/nodes/{node_id}")
@@ -92,11 +90,7 @@ async def update_node(
         principal.username,
         "swarm.node.update",
         f"{environment}/{node_id}",
-        link.call(
-            "POST",
-            agent_path("swarm", "nodes", node_id),
-            json_body=body.model_dump(exclude_none=True),
-        ),
+        link.agent.update_swarm_node(node_id, body.model_dump(exclude_none=True)),
         detail=body.model_dump(exclude_none=True),
     )
 
@@ -104,22 +98,20 @@ async def update_node(
 @router.get("/services")
 async def list_services(request: Request, environment: str, _: Viewer) -> Any:
     """The Swarm's services."""
-    return await manager_link(request, environment).call("GET", "/v1/swarm/services")
+    return await manager_link(request, environment).agent.swarm_services()
 
 
 @router.get("/services/{service}")
 async def inspect_service(request: Request, environment: str, service: str, _: Viewer) -> Any:
     """One service."""
-    return await manager_link(request, environment).call(
-        "GET", agent_path("swarm", "services", service)
-    )
+    return await manager_link(request, environment).agent.swarm_service(service)
 
 
 @router.get("/services/{service}/tasks")
 async def service_tasks(request: Request, environment: str, service: str, _: Viewer) -> Any:
     """A service's tasks with their node and state."""
     link = manager_link(request, environment)
-    return await link.call("GET", agent_path("swarm", "services", service, "tasks"))
+    return await link.agent.service_tasks(service)
 
 
 @router.get("/services/{service}/logs", response_class=NdjsonStream)
@@ -133,13 +125,7 @@ async def service_logs(
 ) -> StreamingResponse:
     """A service's merged output as NDJSON lines."""
     link = manager_link(request, environment)
-    lines = link.stream_lines(
-        "GET",
-        agent_path("swarm", "services", service, "logs"),
-        params={"tail": tail, "follow": follow},
-        name="logs",
-        check=LOG_LINE,
-    )
+    lines = link.agent.service_logs(service, tail=tail, follow=follow)
     return await ndjson_response(lines)
 
 
@@ -154,9 +140,7 @@ async def scale_service(
         principal.username,
         "service.scale",
         f"{environment}/{service}",
-        link.call(
-            "POST", agent_path("swarm", "services", service, "scale"), json_body=body.model_dump()
-        ),
+        link.agent.scale_service(service, body.replicas),
         detail=body.model_dump(),
     )
 
@@ -172,9 +156,7 @@ async def update_service_image(
         principal.username,
         "service.update_image",
         f"{environment}/{service}",
-        link.call(
-            "POST", agent_path("swarm", "services", service, "image"), json_body=body.model_dump()
-        ),
+        link.agent.update_service_image(service, body.image),
         detail=body.model_dump(),
     )
 
@@ -190,7 +172,7 @@ async def rollback_service(
         principal.username,
         "service.rollback",
         f"{environment}/{service}",
-        link.call("POST", agent_path("swarm", "services", service, "rollback")),
+        link.agent.rollback_service(service),
     )
 
 
@@ -205,5 +187,5 @@ async def remove_service(
         principal.username,
         "service.remove",
         f"{environment}/{service}",
-        link.call("DELETE", agent_path("swarm", "services", service)),
+        link.agent.remove_service(service),
     )

@@ -35,8 +35,10 @@ from fleetdeck.errors import (
     PermissionDeniedError,
     error_for_kind,
 )
+from fleetdeck.server.fleet.agent_client import INVENTORY_STREAM_PATH, AgentClient
 from fleetdeck.server.fleet.agent_streams import MAX_LINE_BYTES, StreamRejects, capped_lines, parse
 from fleetdeck.server.fleet.inventory import INVENTORY_MESSAGE, FleetInventory, NodeStatus
+from fleetdeck.server.fleet.transport import CALL_TIMEOUT_S
 from fleetdeck.server.loops import BackgroundLoop, Backoff
 from fleetdeck.types import MetricsMessage
 
@@ -59,7 +61,6 @@ CONNECT_TIMEOUT_S = 3.0
 #: pong (a cut-off node sends no reset): its client is told within 15 s, not websockets' 40.
 CONSOLE_PING_S = 5.0
 CONSOLE_PONG_TIMEOUT_S = 10.0
-CALL_TIMEOUT_S = 30.0
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 5.0
 
@@ -132,11 +133,17 @@ class AgentLink:
         #: Set when the stream loses the node; a fresh event once the stream is back. Calls in
         #: flight wait on the event of the period they started in.
         self._lost = asyncio.Event()
+        self._agent = AgentClient(self)
 
     @property
     def where(self) -> str:
         """``ENV/NODE`` for messages."""
         return f"{self.environment}/{self.node}"
+
+    @property
+    def agent(self) -> AgentClient:
+        """The typed client of this node's agent, over this link."""
+        return self._agent
 
     @property
     def restarts(self) -> int:
@@ -191,7 +198,7 @@ class AgentLink:
         timeout = httpx.Timeout(CALL_TIMEOUT_S, connect=CONNECT_TIMEOUT_S, read=STREAM_SILENCE_S)
         params = {"metrics_since": self.metrics_since} if self.metrics_since else None
         async with self._client.stream(
-            "GET", "/v1/inventory/stream", params=params, timeout=timeout
+            "GET", INVENTORY_STREAM_PATH, params=params, timeout=timeout
         ) as resp:
             self._check_peer(resp)
             if not resp.is_success:

@@ -23,6 +23,7 @@ import httpx
 from fleetdeck import pki
 from fleetdeck.agent.tls import AgentCredentials
 from fleetdeck.errors import ConflictError, InvalidInputError
+from fleetdeck.server.fleet.agent_client import INFO_PATH
 from fleetdeck.server.fleet.local import DEFAULT_DOCKER_HOST, LISTEN_HOST
 from fleetdeck.server.fleet.records import NodeRecord
 from fleetdeck.server.fleet.service import Fleet
@@ -79,7 +80,7 @@ async def engine_hostname(url: str, tls: ClientTLS, timeout: float) -> str | Non
     async with httpx.AsyncClient(base_url=url, verify=tls.context(), timeout=2.0) as client:
         while loop.time() < deadline:
             with contextlib.suppress(httpx.HTTPError, ValueError):
-                response = await client.get("/v1/info")
+                response = await client.get(INFO_PATH)
                 if response.is_success:
                     info = AgentInfo.model_validate(response.json())
                     return info.hostname if info.engine_state == "up" and info.hostname else None

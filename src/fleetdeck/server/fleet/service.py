@@ -276,7 +276,7 @@ class Fleet:
         else:
             for link in self.links.of(name):
                 with contextlib.suppress(FleetdeckError):
-                    await link.call("POST", "/v1/forget", timeout=3)
+                    await link.agent.forget(timeout=3)
         await self.repo.revoke([n.cert_serial for n in env.nodes], f"environment {name} removed")
         await self.links.remove(name)
         await self.repo.delete_environment(name)

@@ -29,11 +29,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import TypeAdapter
-
 from fleetdeck.agent.logship import Cursor
 from fleetdeck.clock import SYSTEM
 from fleetdeck.errors import FleetdeckError, NotFoundError
+from fleetdeck.server.fleet.agent_streams import LOG_STREAM_MESSAGE
 from fleetdeck.server.logs.query import ns_to_iso
 from fleetdeck.server.logs.store import Batch, LogStore, SourceKey
 from fleetdeck.server.loops import BackgroundLoop, Backoff
@@ -67,7 +66,6 @@ QUEUE_MESSAGES = 200
 BATCH_LINES = 20_000
 
 log = logging.getLogger(__name__)
-LOG_STREAM_MESSAGE: TypeAdapter[LogStreamMessage] = TypeAdapter(LogStreamMessage)
 
 
 def _merge(into: Batch, other: Batch) -> None:
@@ -211,10 +209,7 @@ class LogCollector:
             backoff = min(backoff * 2, max(backoff, BACKOFF_MAX_S))
 
     async def _consume(self, link: AgentLink, cursors: dict[str, Cursor]) -> None:
-        body = {"cursors": {cid: [c.ns, c.seen] for cid, c in cursors.items()}}
-        messages = link.stream_messages(
-            "POST", "/v1/logs/stream", LOG_STREAM_MESSAGE, name="logs", json_body=body
-        )
+        messages = link.agent.log_stream({cid: [c.ns, c.seen] for cid, c in cursors.items()})
         meta: dict[str, dict[str, Any]] = {}
         try:
             while True:

@@ -24,7 +24,6 @@ from fleetdeck.errors import (
 )
 from fleetdeck.server.auth.deps import authenticate
 from fleetdeck.server.auth.origin import check_not_cross_site
-from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.types import Role
 
 if TYPE_CHECKING:
@@ -138,9 +137,7 @@ async def console(websocket: WebSocket, ref: str) -> None:
         target = f"{container.environment}/{container.node}/{container.name}"
         params = [("cmd", c) for c in cmd] + ([("user", user)] if user else [])
         params += [("tty", str(int(tty))), ("stdin", str(int(stdin)))]
-        async with link.websocket(
-            agent_path("containers", container.id, "exec", "ws"), params
-        ) as upstream:
+        async with link.agent.console(container.id, params) as upstream:
             await websocket.app.state.audit.record(
                 principal.username,
                 "container.console",

@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.labels import stack_of
-from fleetdeck.server.fleet.agent_paths import agent_path
-from fleetdeck.server.fleet.agent_streams import LOG_LINE
 from fleetdeck.server.stacks.adoption import discover, fleet_containers
 from fleetdeck.server.stacks.files import to_wire
 from fleetdeck.server.stacks.plan import DeployTarget, TargetKind
@@ -119,14 +117,9 @@ async def _merged_logs(
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=1000)
 
     async def pump(container: EngineContainer) -> None:
-        params = {"tail": tail, "follow": follow, "timestamps": True}
         try:
-            async for line in link.stream_lines(
-                "GET",
-                agent_path("containers", container.id, "logs"),
-                params=params,
-                name="logs",
-                check=LOG_LINE,
+            async for line in link.agent.container_logs(
+                container.id, tail=tail, follow=follow, timestamps=True
             ):
                 item = json.loads(line)
                 item.update(service=container.service, container=container.name)

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Request
 
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.labels import SWARM_TASK_ID
-from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.api_container_ops import managed_by_stack
 from fleetdeck.server.fleet.common import fleet_of
 from fleetdeck.server.fleet.container_view import overview, stack_secrets
@@ -35,10 +34,7 @@ _FOREIGN_LABELS = ("com.docker.", "io.fleetdeck.stack")
 
 async def _inspect(request: Request, container: Container) -> dict[str, Any]:
     link = fleet_of(request).links.get(container.environment, container.node)
-    found: dict[str, Any] = await link.call(
-        "GET", agent_path("containers", container.id), timeout=10
-    )
-    return found
+    return await link.agent.inspect_container(container.id, timeout=10)
 
 
 async def container_config(request: Request, container: Container) -> dict[str, Any]:
@@ -130,8 +126,7 @@ async def _prefill_from(request: Request, ref: str) -> dict[str, Any]:
     link = fleet.links.get(container.environment, container.node)
     image_config = None
     try:
-        params = {"ref": str(inspect.get("Image") or "")}
-        image = await link.call("GET", "/v1/stacks/images", params=params, timeout=10)
+        image = await link.agent.stack_image(str(inspect.get("Image") or ""), timeout=10)
         image_config = image.get("config") if isinstance(image, dict) else None
     except FleetdeckError:
         pass  # gone, or the agent has no image inspect: copy everything

@@ -1,6 +1,6 @@
 """One plain host as the host applier sees it: its stack's containers, through the agent.
 
-:class:`HostNode` wraps the agent's ``/v1/stacks/…`` routes (and the generic container
+:class:`HostNode` wraps the agent's stack routes (and the generic container
 routes) in typed calls; :class:`ObservedContainer` is a container of a Compose project as
 read from its labels and inspect. Every decision of the applier starts from a fresh
 :meth:`HostNode.observe`, never from what a previous (possibly interrupted) deploy intended.
@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import NotFoundError
-from fleetdeck.server.fleet.agent_paths import agent_path
-from fleetdeck.server.fleet.agent_streams import PULL_PROGRESS
+from fleetdeck.server.fleet.agent_client import LONG_CALL_S
 from fleetdeck.server.stacks.host.progress import last_health_check
 from fleetdeck.server.stacks.host.spec import (
     L_HASH,
@@ -29,9 +28,6 @@ from fleetdeck.types import image_reference
 
 if TYPE_CHECKING:
     from fleetdeck.server.fleet.links import AgentLink
-
-#: Long engine operations (pulls, builds, stops with a grace period) get this long.
-LONG_CALL_S = 600.0
 
 
 @dataclass
@@ -141,6 +137,7 @@ class HostNode:
 
     def __init__(self, link: AgentLink) -> None:
         self.link = link
+        self.agent = link.agent
 
     @property
     def where(self) -> str:
@@ -149,18 +146,18 @@ class HostNode:
 
     async def observe(self, stack: str) -> Observed:
         """Containers, networks and volumes labelled with the project ``stack``."""
-        raw = await self.link.call("GET", agent_path("stacks", "projects", stack))
+        raw = await self.agent.stack_project(stack)
         containers = [
             ObservedContainer.from_inspect(item)
-            for item in raw.get("containers") or []
+            for item in raw.containers or []
             if (item.get("Config") or {}).get("Labels", {}).get(L_PROJECT) == stack
         ]
-        return Observed(containers, raw.get("networks") or [], raw.get("volumes") or [])
+        return Observed(containers, raw.networks or [], raw.volumes or [])
 
     async def inspect(self, container: str) -> ObservedContainer | None:
         """One container now, or None when it is gone."""
         try:
-            raw = await self.link.call("GET", agent_path("containers", container))
+            raw = await self.agent.inspect_container(container)
         except NotFoundError:
             return None
         return ObservedContainer.from_inspect(raw)
@@ -168,111 +165,82 @@ class HostNode:
     async def image(self, ref: str) -> dict[str, Any] | None:
         """A local image ``{id, repo_digests, repo_tags}``, or None."""
         try:
-            result: dict[str, Any] = await self.link.call(
-                "GET", "/v1/stacks/images", params={"ref": ref}
-            )
+            return await self.agent.stack_image(ref)
         except NotFoundError:
             return None
-        return result
 
     async def registry_digest(self, image: str, auth: dict[str, str] | None) -> str:
         """The registry's manifest digest of ``image`` (raises NotFoundError if unknown)."""
-        body: dict[str, Any] = {"image": image}
-        if auth:
-            body["auth"] = auth
-        result = await self.link.call("POST", "/v1/stacks/images/digest", json_body=body)
-        return str(result["digest"])
+        result = await self.agent.stack_image_digest(image, auth)
+        return str(result.digest)
 
     async def pull(self, image: str, auth: dict[str, str] | None) -> None:
         """Pull ``image``; raise with Docker's message when it fails."""
         from fleetdeck.errors import FleetdeckError
 
-        body: dict[str, Any] = {"image": image}
-        if auth:
-            body["auth"] = auth
-        progress = self.link.stream_messages(
-            "POST", "/v1/images/pull", PULL_PROGRESS, name="pull", json_body=body
-        )
-        async for item in progress:
+        async for item in self.agent.pull_image(image, auth):
             if item.error:
                 raise FleetdeckError(f"pulling {image} on {self.where}: {item.error}")
 
     async def build(self, context_tar: bytes, tag: str, params: dict[str, str]) -> str:
         """Build an image on the node; its id."""
         query = {"tag": tag, "params": json.dumps(params)}
-        response = await self.link.call(
-            "POST", "/v1/stacks/build", params=query, content=context_tar, timeout=LONG_CALL_S
-        )
-        return str(response["id"])
+        response = await self.agent.build_image(context_tar, query, timeout=LONG_CALL_S)
+        return response.id
 
     async def create_network(self, body: dict[str, Any]) -> None:
         """Create a network (labelled by the caller)."""
-        await self.link.call("POST", "/v1/stacks/networks", json_body=body)
+        await self.agent.create_stack_network(body)
 
     async def create_volume(self, name: str, driver: str | None, labels: dict[str, str]) -> None:
         """Create a named volume."""
-        body = {"name": name, "driver": driver, "labels": labels}
-        await self.link.call("POST", "/v1/volumes", json_body=body)
+        await self.agent.create_volume({"name": name, "driver": driver, "labels": labels})
 
     async def create_container(
         self, name: str, config: dict[str, Any], networks: dict[str, dict[str, Any]]
     ) -> str:
         """Create a container (not started); its id."""
         body = {"name": name, "config": config, "networks": networks}
-        result = await self.link.call(
-            "POST", "/v1/stacks/containers", json_body=body, timeout=LONG_CALL_S
-        )
-        return str(result["id"])
+        result = await self.agent.create_stack_container(body, timeout=LONG_CALL_S)
+        return result.id
 
     async def action(self, container: str, action: str, timeout: int | None = None) -> None:
         """Start / stop / kill a container."""
-        params = {"t": timeout} if timeout is not None else None
-        await self.link.call(
-            "POST", agent_path("containers", container, action), params=params, timeout=LONG_CALL_S
-        )
+        await self.agent.container_action(container, action, t=timeout, timeout=LONG_CALL_S)
 
     async def rename(self, container: str, name: str) -> None:
         """Rename a container (Engine ``POST /containers/{id}/rename``)."""
-        await self.link.call(
-            "POST", agent_path("containers", container, "rename"), params={"name": name}
-        )
+        await self.agent.rename_container(container, name)
 
     async def remove(self, container: str) -> None:
         """Remove a container (force); gone already is fine."""
         try:
-            await self.link.call(
-                "DELETE", agent_path("containers", container), params={"force": True}
-            )
+            await self.agent.remove_container(container, force=True)
         except NotFoundError:
             return
 
     async def reconnect(self, network: str, container: str, aliases: list[str]) -> None:
         """Give a container new aliases on a network, keeping its address."""
         body = {"container": container, "aliases": aliases, "keep_address": True}
-        await self.link.call(
-            "POST", agent_path("stacks", "networks", network, "reconnect"), json_body=body
-        )
+        await self.agent.reconnect(network, body)
 
     async def remove_network(self, name: str) -> None:
         """Remove a network (gone already is fine)."""
         try:
-            await self.link.call("DELETE", agent_path("networks", name))
+            await self.agent.remove_network(name)
         except NotFoundError:
             return
 
     async def put_files(self, stack: str, files: dict[str, bytes]) -> dict[str, str]:
         """Write secret/config files on the host; host path by key."""
-        body = {"files": {k: base64.b64encode(v).decode() for k, v in files.items()}}
-        result = await self.link.call("PUT", agent_path("stacks", "files", stack), json_body=body)
-        return dict(result["paths"])
+        encoded = {k: base64.b64encode(v).decode() for k, v in files.items()}
+        result = await self.agent.put_stack_files(stack, encoded)
+        return dict(result.paths)
 
     async def prune_files(self, stack: str, keep: list[str]) -> None:
         """Remove the stack's files but ``keep``."""
-        await self.link.call(
-            "DELETE", agent_path("stacks", "files", stack), json_body={"keep": keep}
-        )
+        await self.agent.delete_stack_files(stack, keep)
 
     async def ports_in_use(self) -> dict[str, list[int]]:
         """Host ports with a listener."""
-        result: dict[str, list[int]] = await self.link.call("GET", "/v1/stacks/ports")
-        return result
+        return await self.agent.stack_ports()

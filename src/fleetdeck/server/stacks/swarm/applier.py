@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import InvalidInputError, NotFoundError
-from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.api_swarm import manager_of
 from fleetdeck.server.stacks.plan import (
     Action,
@@ -127,8 +126,7 @@ class SwarmApplier:
 
     @staticmethod
     async def _snapshot(link: AgentLink, stack: str) -> dict[str, Any]:
-        result: dict[str, Any] = await link.call("GET", agent_path("swarm", "stacks", stack))
-        return result
+        return await link.agent.swarm_stack(stack)
 
     async def _resolve_images(
         self, link: AgentLink, project: Project, target: DeployTarget
@@ -146,16 +144,16 @@ class SwarmApplier:
         async def one(ref: str) -> tuple[str, str]:
             if "@sha256:" in ref:
                 return ref, ref
-            body = {"image": ref, "auth": await self._credentials(ref)}
+            auth = await self._credentials(ref)
             try:
-                answer = await link.call("POST", "/v1/swarm/stacks/images/digest", json_body=body)
+                answer = await link.agent.swarm_image_digest(ref, auth)
             except (NotFoundError, InvalidInputError) as exc:
                 services = ", ".join(repr(s) for s in users[ref])
                 raise InvalidInputError(
                     f"service {services}: image {ref} cannot be found in its registry: "
                     f"{exc.message}"
                 ) from None
-            digest = str(answer.get("digest") or "")
+            digest = answer.digest or ""
             return ref, f"{ref}@{digest}" if digest else ref
 
         resolved = dict(await asyncio.gather(*(one(ref) for ref in users)))
@@ -320,7 +318,7 @@ class SwarmApplier:
                 return None
             if change.action is Action.remove:
                 await progress(ProgressEvent(stack, "remove", "started", full, change.service))
-                await link.call("DELETE", agent_path("swarm", "stacks", "services", full))
+                await link.agent.remove_swarm_service(full)
                 await progress(ProgressEvent(stack, "remove", "ok", full, change.service))
                 return None
             spec = swarm_provision.with_ids(desired.specs[change.service], ids)
@@ -329,16 +327,10 @@ class SwarmApplier:
             await progress(ProgressEvent(stack, step, "started", what, change.service))
             auth = await self._credentials(image_of(spec))
             if change.action is Action.create:
-                body: dict[str, Any] = {"spec": spec, "auth": auth}
-                await link.call("POST", "/v1/swarm/stacks/services", json_body=body)
+                await link.agent.create_swarm_service(spec, auth)
             else:
                 version = existing[full]["Version"]["Index"]
-                body = {"spec": spec, "version": version, "auth": auth}
-                await link.call(
-                    "POST",
-                    agent_path("swarm", "stacks", "services", full, "update"),
-                    json_body=body,
-                )
+                await link.agent.update_swarm_service(full, spec, version, auth)
             global_mode = "Global" in (spec.get("Mode") or {})
             return Watch(change.service, full, global_mode=global_mode, sent=spec_labels(spec))
 
@@ -359,7 +351,7 @@ class SwarmApplier:
     async def discover(self, target: DeployTarget) -> list[DiscoveredStack]:
         """The Swarm's stacks (any service labelled with a namespace)."""
         link = self._link(target.environment)
-        found = await link.call("GET", "/v1/swarm/stacks")
+        found = await link.agent.swarm_stacks()
         return [
             DiscoveredStack(
                 name=item["namespace"],

@@ -13,7 +13,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import ConflictError, FleetdeckError, NotFoundError
-from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.stacks.plan import ProgressEvent
 from fleetdeck.server.stacks.swarm.spec import NAMESPACE
 from fleetdeck.server.stacks.swarm.stalls import StallClock
@@ -49,9 +48,9 @@ def _referenced(services: list[dict[str, Any]], kind: str) -> set[str]:
     return names
 
 
-async def _delete(link: AgentLink, path: str) -> bool:
+async def _delete(removal: Awaitable[Any]) -> bool:
     try:
-        await link.call("DELETE", path)
+        await removal
     except NotFoundError:
         return True
     except (ConflictError, FleetdeckError):
@@ -71,21 +70,19 @@ async def remove_unused(
     ``snapshot`` is the stack as it is now, when the caller has it fresh (else fetched).
     """
     if snapshot is None:
-        snapshot = await link.call("GET", agent_path("swarm", "stacks", stack))
+        snapshot = await link.agent.swarm_stack(stack)
     services = snapshot["services"]
     for kind, label in (("secrets", "Secret"), ("configs", "Config")):
         used = _referenced(services, label)
         for obj in _labelled(snapshot[kind], stack):
             name = obj["Spec"]["Name"]
-            if name not in used and await _delete(
-                link, agent_path("swarm", "stacks", kind, obj["ID"])
-            ):
+            if name not in used and await _delete(link.agent.remove_swarm_data(kind, obj["ID"])):
                 await progress(ProgressEvent(stack, "remove", "ok", f"removed unused {name}"))
     wanted = {n.name for n in desired.networks.values()}
     for network in snapshot["networks"]:
         if network.get("Name") in wanted or (network.get("Labels") or {}).get(NAMESPACE) != stack:
             continue
-        if await _delete(link, agent_path("swarm", "stacks", "networks", network["Id"])):
+        if await _delete(link.agent.remove_swarm_network(network["Id"])):
             await progress(ProgressEvent(stack, "remove", "ok", f"removed {network['Name']}"))
 
 
@@ -105,11 +102,11 @@ async def roll_back_others(
         if watch.rolled_back:
             continue
         try:
-            service = await link.call("GET", agent_path("swarm", "services", watch.full_name))
+            service = await link.agent.swarm_service(watch.full_name)
         except NotFoundError:
             continue
         if service.get("PreviousSpec"):
-            await link.call("POST", agent_path("swarm", "services", watch.full_name, "rollback"))
+            await link.agent.rollback_service(watch.full_name)
             message = "rolling back with the rest of the stack"
             back.append(
                 replace(
@@ -124,7 +121,7 @@ async def roll_back_others(
                 )  # fmt: skip
             )
         else:
-            await link.call("DELETE", agent_path("swarm", "stacks", "services", watch.full_name))
+            await link.agent.remove_swarm_service(watch.full_name)
             message = "removed: it was new in the failed deploy"
         await progress(ProgressEvent(stack, "rollback", "started", message, watch.service))
     return back
@@ -132,21 +129,19 @@ async def roll_back_others(
 
 async def remove_stack(link: AgentLink, stack: str, progress: Progress) -> None:
     """Remove every service, then the networks, secrets and configs of the stack."""
-    snapshot = await link.call("GET", agent_path("swarm", "stacks", stack))
+    snapshot = await link.agent.swarm_stack(stack)
     for service in snapshot["services"]:
         await progress(ProgressEvent(stack, "remove", "started", service["name"]))
-        await _delete(link, agent_path("swarm", "stacks", "services", service["ID"]))
+        await _delete(link.agent.remove_swarm_service(service["ID"]))
     for kind in ("secrets", "configs"):
         for obj in _labelled(snapshot[kind], stack):
-            await _delete(link, agent_path("swarm", "stacks", kind, obj["ID"]))
+            await _delete(link.agent.remove_swarm_data(kind, obj["ID"]))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + NETWORK_RELEASE_TIMEOUT_S
     networks = [n for n in snapshot["networks"] if (n.get("Labels") or {}).get(NAMESPACE) == stack]
     while networks:
         networks = [
-            n
-            for n in networks
-            if not await _delete(link, agent_path("swarm", "stacks", "networks", n["Id"]))
+            n for n in networks if not await _delete(link.agent.remove_swarm_network(n["Id"]))
         ]
         if networks and loop.time() > deadline:
             names = ", ".join(n["Name"] for n in networks)

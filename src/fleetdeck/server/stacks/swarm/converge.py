@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.stacks.plan import ProgressEvent, ServiceStatus
 from fleetdeck.server.stacks.swarm.compare import replicas_of
 from fleetdeck.server.stacks.swarm.spec import FINGERPRINT, STACK_IMAGE
@@ -222,7 +221,7 @@ async def converge(
     deadline = loop.time() + timeout_s
     pending = list(watches)
     while pending:
-        snapshot = await link.call("GET", agent_path("swarm", "stacks", stack))
+        snapshot = await link.agent.swarm_stack(stack)
         services = {s["name"]: s for s in snapshot["services"]}
         for watch in pending:
             message = check(

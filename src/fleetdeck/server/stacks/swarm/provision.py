@@ -12,7 +12,6 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import FleetdeckError, InvalidInputError
-from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.stacks.plan import ProgressEvent
 
 if TYPE_CHECKING:
@@ -37,7 +36,7 @@ async def ensure_networks(
         if network.external or network.name in present:
             continue
         await progress(ProgressEvent(stack, "network", "started", f"creating {network.name}"))
-        await link.call("POST", "/v1/swarm/stacks/networks", json_body=network.body)
+        await link.agent.create_swarm_network(network.body)
         await progress(ProgressEvent(stack, "network", "ok", f"created {network.name}"))
 
 
@@ -63,8 +62,8 @@ async def ensure_data(
                 "labels": obj.labels(stack),
                 "data": base64.b64encode(obj.data).decode(),
             }
-            answer = await link.call("POST", agent_path("swarm", "stacks", kind), json_body=body)
-            ids[obj.name] = answer["id"]
+            answer = await link.agent.create_swarm_data(kind, body)
+            ids[obj.name] = answer.id
             message = f"created {kind[:-1]} {obj.key} ({obj.name})"
             await progress(ProgressEvent(stack, "secret", "ok", message))
     return ids
