@@ -2,7 +2,8 @@
 
 Every mutating route records one entry, also when it fails (``result`` is ``ok`` or
 ``error: <message>``), and failed logins are recorded too. Routes either call
-``await request.app.state.audit.record(...)`` or wrap their work in :func:`audited`.
+``await audit.record(...)`` (an ``AuditDep`` of :mod:`fleetdeck.server.context`) or wrap
+their work in :func:`audited`.
 
 Failed logins come from callers nobody has authenticated, so they are aggregated rather than
 written one row each (:meth:`AuditLog.record_failed_login`): one row per username and address
@@ -219,7 +220,10 @@ async def audited(
             detail["role"] = body.role
             ...
     """
-    audit: AuditLog = request.app.state.audit
+    # Imported here: the context names AuditLog, so a module-level import would be a cycle.
+    from fleetdeck.server.context import context_of
+
+    audit: AuditLog = context_of(request).audit
     detail = dict(detail or {})
     try:
         yield detail

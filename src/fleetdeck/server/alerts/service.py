@@ -33,11 +33,10 @@ from fleetdeck.server.alerts.state import AlertState, Event, Notified
 from fleetdeck.server.store.models_alerts import Alert, AlertDelivery, AlertRule
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from fleetdeck.server.alerts.delivery import DeliveryWorker
     from fleetdeck.server.alerts.evaluator import AlertEvaluator
     from fleetdeck.server.alerts.figures import LatestFigures, RestartHistory
+    from fleetdeck.server.fleet.hub import MetricsBatch, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +49,12 @@ class AlertService:
         self.worker = worker
         self.figures: LatestFigures = evaluator.figures
         self.restarts: RestartHistory = evaluator.restarts
-        #: The inventory's metrics sink before ours was chained in (given back at stop).
-        self.previous_sink: Callable[[str, str, dict[str, Any]], None] | None = None
+        #: Its subscription to the fleet hub's metrics (while the alerting part runs).
+        self.metrics_subscription: Subscription[MetricsBatch] | None = None
+
+    def on_metrics(self, batch: MetricsBatch) -> None:
+        """The fleet hub's subscriber: :meth:`offer_metrics` of the batch."""
+        self.offer_metrics(batch.environment, batch.node, batch.message)
 
     def offer_metrics(self, environment: str, node: str, message: dict[str, Any]) -> None:
         """A metrics message from an agent stream: keep the figures, evaluate soon."""

@@ -20,6 +20,7 @@ from fleetdeck.container_spec import ContainerSpec, RecreateOptions
 from fleetdeck.errors import ConflictError, PermissionDeniedError
 from fleetdeck.labels import FLEETDECK_REVISION
 from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.context import context_of
 from fleetdeck.server.fleet import container_rules
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.api_containers import ActionResult
@@ -78,7 +79,7 @@ async def managed_by_stack(request: Request, container: Container) -> bool:
     """Whether a fleetdeck stack made the container (its label, or a stack of that name here)."""
     if FLEETDECK_REVISION in container.labels:
         return True
-    stacks = getattr(request.app.state, "stacks", None)
+    stacks = context_of(request).stacks
     if stacks is None or not container.stack:
         return False
     stored = await stacks.repo.find(container.stack)

@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse  # noqa: TC002 - FastAPI reads r
 from pydantic import BaseModel, Field
 
 from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.context import context_of
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.agent_streams import LOG_LINE
 from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response
@@ -241,6 +242,6 @@ async def container_inspect(request: Request, ref: str, principal: Viewer) -> An
     inspect = await link.call("GET", agent_path("containers", container.id))
     if principal.role.allows(Role.operator) or not isinstance(inspect, dict):
         return inspect
-    stacks = getattr(request.app.state, "stacks", None)
+    stacks = context_of(request).stacks
     secrets = await stack_secrets(stacks, container.environment, container.stack)
     return masked_inspect(inspect, secrets)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.context import context_of
 from fleetdeck.server.fleet.common import audited, fleet_of
 from fleetdeck.server.fleet.views import EnvironmentView
 from fleetdeck.types import Role
@@ -191,7 +192,7 @@ async def new_join_token(request: Request, name: str, principal: Admin) -> JoinT
 @router.post("/agents/enrol", response_model=EnrolResult)
 async def enrol(request: Request, body: EnrolRequest) -> EnrolResult:
     """Admit an agent holding a valid join token (single use, expiring)."""
-    audit = request.app.state.audit
+    audit = context_of(request).audit
     fleet = fleet_of(request)
     try:
         result = await fleet.enrol(body.join_token, body.csr_pem, body.listen_url, body.hostname)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from fleetdeck.errors import FleetdeckError, NodeUnreachableError
 from fleetdeck.resource_types import DISK_USAGE_WAIT_S, ImageInfo, NetworkInfo, VolumeInfo
 from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.context import context_of
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.agent_streams import PULL_PROGRESS
 from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response, pick_node_link
@@ -169,7 +170,7 @@ async def pull_image(request: Request, principal: Operator, body: PullBody) -> S
         "POST", "/v1/images/pull", json_body=payload, name="pull", check=PULL_PROGRESS
     )
     target = f"{link.where}:{body.image}"
-    audit = request.app.state.audit
+    audit = context_of(request).audit
 
     async def record(result: str) -> None:
         await audit.record(principal.username, "image.pull", target, result)
@@ -181,7 +182,7 @@ async def pull_image(request: Request, principal: Operator, body: PullBody) -> S
 
 async def registry_auth(request: Request, image: str) -> dict[str, str] | None:
     """The stored credentials of the registry ``image`` is pulled from (None: anonymous)."""
-    lookup = getattr(request.app.state, "registry_auth_for", None)
+    lookup = context_of(request).registry_auth_for
     if lookup is None:
         return None
     auth: dict[str, str] | None = await lookup(image)

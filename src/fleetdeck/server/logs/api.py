@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from fleetdeck.server.auth.deps import Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.context import context_of
 from fleetdeck.server.logs.query import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -76,7 +77,7 @@ class LogStoreStats(BaseModel):
 
 def collector_of(request: Request) -> LogCollector:
     """The server's log collector."""
-    collector: LogCollector = request.app.state.logs
+    collector: LogCollector = context_of(request).logs
     return collector
 
 
@@ -143,7 +144,7 @@ async def logs_search(
     query = build_query(
         q=q, raw=raw, environment=environment, node=node, container=container, stack=stack,
         service=service, stream=stream, since=since, until=until, limit=limit, offset=offset,
-        now=request.app.state.clock.now(),
+        now=context_of(request).clock.now(),
     )  # fmt: skip
     hits, more = await asyncio.to_thread(search, collector_of(request).store, query)
     return LogSearchResult(
@@ -175,7 +176,7 @@ async def logs_tail(
     query = build_query(
         q=q, raw=False, environment=environment, node=node, container=container, stack=stack,
         service=service, stream=stream, since=None, until=None, limit=max(backlog, 1), offset=0,
-        now=request.app.state.clock.now(),
+        now=context_of(request).clock.now(),
     )  # fmt: skip
     collector = collector_of(request)
     follower = collector.hub.follow(query)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fleetdeck.durations import parse_duration
 from fleetdeck.errors import InvalidInputError, NotFoundError
 from fleetdeck.server.auth.deps import Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.context import context_of
 from fleetdeck.server.metrics.capacity import CapacityReporter
 from fleetdeck.server.metrics.catalog import METRICS
 from fleetdeck.server.metrics.query import DEFAULT_RETENTION, MAX_STEP, MetricsQuery
@@ -49,18 +50,18 @@ async def metrics_query(
 
     The resolution (raw, 1m, 1h rollups) follows the range and step; see ``docs/metrics.md``.
     """
-    fleet: Any = getattr(request.app.state, "fleet", None)
+    fleet: Any = context_of(request).fleet
     target = single_node_target(fleet, target)
     query = MetricsQuery.build(
         target, metric, start, end, step, retention=_retention(request),
-        clock=request.app.state.clock,
+        clock=context_of(request).clock,
     )  # fmt: skip
     if fleet is not None and query.target.environment not in fleet.environment_names():
         raise NotFoundError(
             f"no environment {query.target.environment!r}",
             hint="list them with: fleetdeck env ls",
         )
-    return MetricsResult.model_validate(await query.run(request.app.state.store))
+    return MetricsResult.model_validate(await query.run(context_of(request).store))
 
 
 def single_node_target(fleet: Any, target: str) -> str:
@@ -87,7 +88,7 @@ def single_node_target(fleet: Any, target: str) -> str:
 
 
 def _retention(request: Request) -> Retention:
-    reconciler = getattr(request.app.state, "metrics_retention", None)
+    reconciler = context_of(request).metrics_retention
     return reconciler.retention if reconciler is not None else DEFAULT_RETENTION
 
 
@@ -99,7 +100,7 @@ async def capacity_report(
     environment: Annotated[str | None, Query(description="only this environment")] = None,
 ) -> CapacityReport:
     """Per node p50/p95 CPU and memory over ``window``, headroom, containers' limits vs use."""
-    state = request.app.state
+    state = context_of(request)
     reporter = CapacityReporter(state.store, state.fleet, _retention(request), state.clock)
     report = await reporter.report(parse_duration(window), environment)
     return CapacityReport.model_validate(report)

@@ -20,6 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.context import context_of
 from fleetdeck.server.loops import LoopState
 from fleetdeck.server.metrics.catalog import CONTAINER, HOST, METRICS
 from fleetdeck.server.metrics.latest import LatestSamples
@@ -162,7 +163,7 @@ def make_registry(
 @router.get("/metrics", include_in_schema=False)
 async def prometheus_metrics(request: Request, _: Viewer) -> Response:
     """The fleet's current figures in Prometheus' text format."""
-    body = generate_latest(request.app.state.prometheus_registry)
+    body = generate_latest(context_of(request).prometheus_registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
@@ -213,7 +214,7 @@ def discovery(fleet: Fleet) -> list[dict[str, Any]]:
 @router.get("/api/v1/prometheus/targets")
 async def prometheus_targets(request: Request, _: Viewer) -> list[dict[str, Any]]:
     """Prometheus HTTP service discovery: containers that declare and publish a metrics port."""
-    return discovery(request.app.state.fleet)
+    return discovery(context_of(request).fleet)
 
 
 __all__ = ["HOST", "LatestSamples", "LoopCollector", "make_registry", "router"]

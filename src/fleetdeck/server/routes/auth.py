@@ -19,6 +19,7 @@ from fleetdeck.server.auth.sessions import (
     open_session,
 )
 from fleetdeck.server.auth.users import find_user
+from fleetdeck.server.context import context_of
 from fleetdeck.server.routes import RequestBody
 from fleetdeck.server.routes.users import UserOut
 
@@ -67,7 +68,7 @@ async def login(body: LoginBody, request: Request, response: Response) -> LoginO
     A browser page of another origin may not post it (login CSRF); the attempt is counted
     against the limits before the password is checked, so concurrent guesses cannot race it.
     """
-    state = request.app.state
+    state = context_of(request)
     limiter: LoginRateLimiter = state.login_limiter
     audit: AuditLog = state.audit
     settings: ServerSettings = state.settings
@@ -101,9 +102,9 @@ async def logout(request: Request, response: Response, who: Viewer) -> dict[str,
     token = credential(request)
     ended = False
     if token is not None and token.startswith(SESSION_PREFIX):
-        ended = await close_session(request.app.state.store, token)
+        ended = await close_session(context_of(request).store, token)
     response.delete_cookie(COOKIE_NAME, path="/")
-    audit: AuditLog = request.app.state.audit
+    audit: AuditLog = context_of(request).audit
     await audit.record(who.username, "auth.logout", who.username, "ok")
     return {"ok": True, "session_ended": ended}
 
@@ -111,7 +112,7 @@ async def logout(request: Request, response: Response, who: Viewer) -> dict[str,
 @router.get("/auth/me")
 async def me(request: Request, who: Viewer) -> MeOut:
     """The caller's account."""
-    async with request.app.state.store.session() as session:
+    async with context_of(request).store.session() as session:
         user = await find_user(session, who.username)
     if user is None:
         raise UnauthenticatedError("the account no longer exists")

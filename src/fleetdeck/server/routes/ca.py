@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from fleetdeck import pki
+from fleetdeck.server.context import context_of
 
 router = APIRouter(tags=["ca"])
 
@@ -15,5 +16,5 @@ router = APIRouter(tags=["ca"])
 )
 async def ca_certificate(request: Request) -> Response:
     """The CA certificate in PEM."""
-    ca: pki.CertificateAuthority = request.app.state.ca
+    ca: pki.CertificateAuthority = context_of(request).ca
     return Response(pki.cert_pem(ca.cert), media_type="application/x-pem-file")

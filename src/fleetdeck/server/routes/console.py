@@ -24,6 +24,7 @@ from fleetdeck.errors import (
 )
 from fleetdeck.server.auth.deps import authenticate
 from fleetdeck.server.auth.origin import check_not_cross_site
+from fleetdeck.server.context import context_of
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.types import Role
 
@@ -41,7 +42,7 @@ MAX_ARGS = 32
 def _check_origin(websocket: WebSocket) -> None:
     """Refuse a page of another origin (cross-site WebSocket hijacking), cookie or not."""
     try:
-        check_not_cross_site(websocket, websocket.app.state.settings.trusted_origins)
+        check_not_cross_site(websocket, context_of(websocket).settings.trusted_origins)
     except PermissionDeniedError as exc:
         raise PermissionDeniedError(
             "the console only accepts connections from this server's UI", hint=exc.hint
@@ -132,7 +133,7 @@ async def console(websocket: WebSocket, ref: str) -> None:
     try:
         principal = await _principal(websocket)
         cmd, user, tty, stdin = _mode(websocket)
-        fleet: Fleet = websocket.app.state.fleet
+        fleet: Fleet = context_of(websocket).fleet
         container = fleet.resolve(ref)
         link = fleet.links.get(container.environment, container.node)
         target = f"{container.environment}/{container.node}/{container.name}"
@@ -141,7 +142,7 @@ async def console(websocket: WebSocket, ref: str) -> None:
         async with link.websocket(
             agent_path("containers", container.id, "exec", "ws"), params
         ) as upstream:
-            await websocket.app.state.audit.record(
+            await context_of(websocket).audit.record(
                 principal.username,
                 "container.console",
                 target,

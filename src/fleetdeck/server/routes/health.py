@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from fleetdeck import __version__
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.auth.deps import authenticate, credential
+from fleetdeck.server.context import context_of
 
 router = APIRouter(tags=["health"])
 
@@ -60,6 +61,6 @@ async def health(request: Request) -> Health:
         await authenticate(request)
     except FleetdeckError:
         return answer
-    loops = request.app.state.loops.statuses()
+    loops = context_of(request).loops.statuses()
     answer.details = HealthDetails(loops=[LoopHealth(**s.as_dict()) for s in loops])
     return answer

@@ -11,6 +11,7 @@ from fleetdeck.errors import PermissionDeniedError
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth import tokens
 from fleetdeck.server.auth.deps import Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.context import context_of
 from fleetdeck.server.routes import RequestBody
 from fleetdeck.server.store.models import ApiToken  # noqa: TC001 - pydantic model method
 from fleetdeck.types import Role
@@ -71,7 +72,7 @@ async def list_tokens(
         if user is not None and user != who.username:
             raise PermissionDeniedError("only admins list other users' tokens")
         user = who.username
-    rows = await tokens.list_tokens(request.app.state.store, user)
+    rows = await tokens.list_tokens(context_of(request).store, user)
     return [TokenOut.of(t, owner) for t, owner in rows]
 
 
@@ -82,7 +83,7 @@ async def create_token(body: TokenCreate, request: Request, who: Viewer) -> Toke
     Made with an API token, it is that token's child: revoked with it, expiring no later.
     """
     role = body.role or who.role
-    state = request.app.state
+    state = context_of(request)
     detail = {"role": role, "parent": who.token_id}
     async with audited(request, who.username, "token.create", body.name, detail) as d:
         row, secret = await tokens.create_token(
@@ -95,7 +96,7 @@ async def create_token(body: TokenCreate, request: Request, who: Viewer) -> Toke
 @router.delete("/tokens/{token_id}")
 async def revoke_token(token_id: str, request: Request, who: Viewer) -> TokenOut:
     """Revoke a token (the caller's own; any, for an admin) and every token made with it."""
-    state = request.app.state
+    state = context_of(request)
     async with audited(request, who.username, "token.revoke", token_id) as d:
         row, owner, descendants = await tokens.revoke_token(state.store, who, token_id, state.clock)
         if descendants:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth import users
 from fleetdeck.server.auth.deps import Admin  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.context import context_of
 from fleetdeck.server.routes import RequestBody
 from fleetdeck.server.store.models import User  # noqa: TC001 - pydantic model method
 from fleetdeck.types import Role
@@ -56,7 +57,7 @@ class UserPatch(RequestBody):
 @router.get("/users")
 async def list_users(request: Request, who: Admin) -> list[UserOut]:
     """Every account."""
-    return [UserOut.of(u) for u in await users.list_users(request.app.state.store)]
+    return [UserOut.of(u) for u in await users.list_users(context_of(request).store)]
 
 
 @router.post("/users", status_code=201)
@@ -64,7 +65,7 @@ async def create_user(body: UserCreate, request: Request, who: Admin) -> UserOut
     """Add an account."""
     async with audited(request, who.username, "user.create", body.username, {"role": body.role}):
         user = await users.create_user(
-            request.app.state.store, body.username, body.password, body.role
+            context_of(request).store, body.username, body.password, body.role
         )
     return UserOut.of(user)
 
@@ -77,7 +78,7 @@ async def update_user(username: str, body: UserPatch, request: Request, who: Adm
         detail["password"] = "changed"  # noqa: S105 - an audit note, not a password
     async with audited(request, who.username, "user.update", username, detail):
         user = await users.update_user(
-            request.app.state.store,
+            context_of(request).store,
             username,
             password=body.password,
             role=body.role,
@@ -90,5 +91,5 @@ async def update_user(username: str, body: UserPatch, request: Request, who: Adm
 async def delete_user(username: str, request: Request, who: Admin) -> dict[str, bool]:
     """Remove an account, its sessions and its API tokens."""
     async with audited(request, who.username, "user.delete", username):
-        await users.delete_user(request.app.state.store, username)
+        await users.delete_user(context_of(request).store, username)
     return {"ok": True}

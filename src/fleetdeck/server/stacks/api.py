@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from fleetdeck.errors import ConflictError, FleetdeckError
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.body_limits import STACK_BODY_LIMIT
+from fleetdeck.server.context import context_of
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.server.params import MAX_REVISION, Revision
 from fleetdeck.server.stacks import listing
@@ -102,13 +103,13 @@ class VariableBody(BaseModel):
 
 def stacks_of(request: Request) -> StackService:
     """The stack service."""
-    service: StackService = request.app.state.stacks
+    service: StackService = context_of(request).stacks
     return service
 
 
 async def _audit(request: Request, who: Principal, action: str, target: str, result: str,
                  detail: dict[str, Any] | None = None) -> None:  # fmt: skip
-    await request.app.state.audit.record(who.username, action, target, result, detail)
+    await context_of(request).audit.record(who.username, action, target, result, detail)
 
 
 @router.get("")
@@ -189,7 +190,7 @@ async def _stream(request: Request, who: Principal, action: str, name: str,
     A client that goes away mid-stream must neither keep the lock held nor lose the audit
     entry, so both happen when the deploy itself ends.
     """
-    audit = request.app.state.audit
+    audit = context_of(request).audit
     lock = stacks_of(request).lock(name)
 
     async def after(outcome: DeployOutcome) -> None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.body_limits import STACK_BODY_LIMIT
+from fleetdeck.server.context import context_of
 from fleetdeck.server.stacks import listing
 from fleetdeck.server.stacks.adoption import adopt_stack
 from fleetdeck.server.stacks.api import FileBody, Operator, stacks_of, to_files
@@ -35,7 +36,7 @@ async def adopt(request: Request, who: Operator, name: str, body: AdoptBody) -> 
     """Manage the running project ``name`` from now on, with ``files`` as its definition."""
     service = stacks_of(request)
     detail = {"environment": body.environment}
-    audit = request.app.state.audit
+    audit = context_of(request).audit
     try:
         files = to_files(body.files)
         warnings = await adopt_stack(service, name, body.environment, files, body.env_file)

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.auth.deps import Admin  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.context import context_of
 from fleetdeck.server.stacks.allowances import AllowanceRepository, Scope
 from fleetdeck.server.stacks.api import Viewer, stacks_of
 from fleetdeck.server.stacks.files import check_stack_name
@@ -61,7 +62,7 @@ async def _set(
     allowances = _allowances(request)
     action = "stack.allow" if scope is Scope.stack else "environment.stack_allow"
     before = await allowances.rules(scope, name)
-    audit = request.app.state.audit
+    audit = context_of(request).audit
     try:
         after = await allowances.replace(scope, name, rules, who.username)
     except FleetdeckError as exc:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import InvalidInputError, NotFoundError
 from fleetdeck.server.fleet.agent_paths import agent_path
-from fleetdeck.server.fleet.api_swarm import manager_of
+from fleetdeck.server.fleet.service import manager_of
 from fleetdeck.server.stacks import swarm_cleanup, swarm_provision
 from fleetdeck.server.stacks.plan import (
     Action,

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from fleetdeck.errors import FleetdeckError, UnauthenticatedError
 from fleetdeck.server.auth.deps import authenticate
+from fleetdeck.server.context import context_of
 from fleetdeck.server.fleet.common import fleet_of
 from fleetdeck.server.fleet.inventory import HEALTHS, STATES
 from fleetdeck.server.ui.dashboard import (
@@ -97,16 +98,14 @@ async def dashboard_events_fragment(request: Request, who: FragmentUser) -> Resp
 
 
 async def _events(request: Request, who: Principal) -> list[Event]:
-    state = request.app.state
+    state = context_of(request)
     return await recent_events(state.audit, state.ui_changes, state.clock.now(), who)
 
 
 async def _dashboard_context(request: Request) -> dict[str, Any]:
-    state = request.app.state
-    latest = getattr(state, "metrics_latest", None)
-    alerts = getattr(state, "alerts", None)
-    firing, firing_total = await alerts.firing(ATTENTION_LIMIT) if alerts else ([], 0)
-    return dashboard_data(fleet_of(request), latest, state.clock.time()) | {
+    state = context_of(request)
+    firing, firing_total = await state.alerts.firing(ATTENTION_LIMIT)
+    return dashboard_data(state.fleet, state.metrics_latest, state.clock.time()) | {
         "firing": firing,
         "firing_total": firing_total,
     }

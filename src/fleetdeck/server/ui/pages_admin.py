@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, PlainTextResponse
 
 from fleetdeck.errors import FleetdeckError
+from fleetdeck.server.context import context_of
 from fleetdeck.server.fleet.common import fleet_of
 from fleetdeck.server.fleet.inventory import ContainerQuery
 from fleetdeck.server.stacks.allowances import Scope
@@ -101,7 +102,7 @@ async def environment_page(request: Request, name: str, who: PageUser) -> Respon
         response.status_code = exc.http_status
         return response
     items, total = fleet.inventory.containers(ContainerQuery(environment=name, limit=5000))
-    allowances = request.app.state.stacks.allowances
+    allowances = context_of(request).stacks.allowances
     allowed = await allowances.rules(Scope.environment, name) if allowances else []
     return render(
         request, who, "environment.html", env=env, items=items, total=total, ports=ports_text,

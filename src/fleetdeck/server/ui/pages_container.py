@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.labels import SWARM_TASK_ID
+from fleetdeck.server.context import context_of
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.api_container_ops import managed_by_stack
 from fleetdeck.server.fleet.common import fleet_of
@@ -50,7 +51,7 @@ async def container_config(request: Request, container: Container) -> dict[str, 
         refusal = f"belongs to the stack {container.stack}: run stack deploy instead"
     try:
         inspect = await _inspect(request, container)
-        stacks = getattr(request.app.state, "stacks", None)
+        stacks = context_of(request).stacks
         secrets = await stack_secrets(stacks, container.environment, container.stack)
     except FleetdeckError as exc:
         return {"config": None, "config_error": exc.message, "recreate_refusal": refusal}

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 
 from fleetdeck.durations import parse_duration
 from fleetdeck.errors import FleetdeckError
+from fleetdeck.server.context import context_of
 from fleetdeck.server.fleet.common import fleet_of
 from fleetdeck.server.metrics.capacity import CapacityReporter
 from fleetdeck.server.metrics.query import DEFAULT_RETENTION
@@ -47,10 +48,10 @@ def _share(part: float | None, whole: float | None) -> float:
 @router.get("/reports/capacity")
 async def capacity_page(request: Request, who: PageUser, window: str = "7d") -> Response:
     """Per node p50/p95 CPU and memory, headroom, and containers' limits against use."""
-    reconciler = getattr(request.app.state, "metrics_retention", None)
+    reconciler = context_of(request).metrics_retention
     retention = reconciler.retention if reconciler is not None else DEFAULT_RETENTION
     reporter = CapacityReporter(
-        request.app.state.store, fleet_of(request), retention, request.app.state.clock
+        context_of(request).store, fleet_of(request), retention, context_of(request).clock
     )
     error = None
     report: dict[str, Any] | None = None
