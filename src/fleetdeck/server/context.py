@@ -15,7 +15,7 @@ needs through constructors and never sees the context.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends
 from starlette.requests import HTTPConnection
@@ -116,10 +116,15 @@ def get_audit(connection: HTTPConnection) -> AuditLog:
 
 
 #: The whole context.
-Ctx = Annotated["ServerContext", Depends(get_context)]
-#: The fleet: environments, links, inventory.
-FleetDep = Annotated["Fleet", Depends(get_fleet)]
-#: The store.
-StoreDep = Annotated["Store", Depends(get_store)]
-#: The audit log.
-AuditDep = Annotated["AuditLog", Depends(get_audit)]
+Ctx = Annotated[ServerContext, Depends(get_context)]
+if TYPE_CHECKING:
+    #: The fleet: environments, links, inventory.
+    FleetDep = Annotated[Fleet, Depends(get_fleet)]
+    #: The store.
+    StoreDep = Annotated[Store, Depends(get_store)]
+    #: The audit log.
+    AuditDep = Annotated[AuditLog, Depends(get_audit)]
+else:  # the services' modules are not imported at run time here (they import this one)
+    FleetDep = Annotated[Any, Depends(get_fleet)]
+    StoreDep = Annotated[Any, Depends(get_store)]
+    AuditDep = Annotated[Any, Depends(get_audit)]

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from fleetdeck.errors import FleetdeckError, NodeUnreachableError
 from fleetdeck.resource_types import DISK_USAGE_WAIT_S, ImageInfo, NetworkInfo, VolumeInfo
 from fleetdeck.server.auth.deps import Principal, require
-from fleetdeck.server.context import context_of
+from fleetdeck.server.context import Ctx, FleetDep, context_of  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.agent_streams import PULL_PROGRESS
 from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response, pick_node_link
@@ -159,9 +159,11 @@ async def list_images(
 
 
 @router.post("/images/pull", response_class=NdjsonStream)
-async def pull_image(request: Request, principal: Operator, body: PullBody) -> StreamingResponse:
+async def pull_image(
+    request: Request, ctx: Ctx, principal: Operator, body: PullBody
+) -> StreamingResponse:
     """Pull an image onto a node, streaming Docker's progress as NDJSON."""
-    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    link = pick_node_link(ctx.fleet, body.environment, body.node)
     auth = await registry_auth(request, body.image)
     payload: dict[str, Any] = {"image": body.image}
     if auth:
@@ -170,7 +172,7 @@ async def pull_image(request: Request, principal: Operator, body: PullBody) -> S
         "POST", "/v1/images/pull", json_body=payload, name="pull", check=PULL_PROGRESS
     )
     target = f"{link.where}:{body.image}"
-    audit = context_of(request).audit
+    audit = ctx.audit
 
     async def record(result: str) -> None:
         await audit.record(principal.username, "image.pull", target, result)
@@ -182,16 +184,13 @@ async def pull_image(request: Request, principal: Operator, body: PullBody) -> S
 
 async def registry_auth(request: Request, image: str) -> dict[str, str] | None:
     """The stored credentials of the registry ``image`` is pulled from (None: anonymous)."""
-    lookup = context_of(request).registry_auth_for
-    if lookup is None:
-        return None
-    auth: dict[str, str] | None = await lookup(image)
-    return auth
+    return await context_of(request).registry_auth_for(image)
 
 
 @router.delete("/images")
 async def remove_image(
     request: Request,
+    fleet: FleetDep,
     principal: Operator,
     environment: str,
     image: str,
@@ -199,7 +198,7 @@ async def remove_image(
     force: bool = False,
 ) -> Any:
     """Remove an image from a node."""
-    link = pick_node_link(fleet_of(request), environment, node)
+    link = pick_node_link(fleet, environment, node)
     return await audited(
         request,
         principal,
@@ -210,9 +209,9 @@ async def remove_image(
 
 
 @router.post("/images/prune")
-async def prune_images(request: Request, principal: Operator, body: Target) -> Any:
+async def prune_images(request: Request, fleet: FleetDep, principal: Operator, body: Target) -> Any:
     """Remove unused images from a node."""
-    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    link = pick_node_link(fleet, body.environment, body.node)
     return await audited(
         request,
         principal,
@@ -249,9 +248,11 @@ async def list_volumes(
 
 
 @router.post("/volumes", status_code=201)
-async def create_volume(request: Request, principal: Operator, body: VolumeCreate) -> Any:
+async def create_volume(
+    request: Request, fleet: FleetDep, principal: Operator, body: VolumeCreate
+) -> Any:
     """Create a volume on a node."""
-    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    link = pick_node_link(fleet, body.environment, body.node)
     spec = body.model_dump(exclude_none=True, exclude={"environment", "node"})
     return await audited(
         request,
@@ -265,6 +266,7 @@ async def create_volume(request: Request, principal: Operator, body: VolumeCreat
 @router.delete("/volumes/{environment}/{name}")
 async def remove_volume(
     request: Request,
+    fleet: FleetDep,
     principal: Operator,
     environment: str,
     name: str,
@@ -272,7 +274,7 @@ async def remove_volume(
     force: bool = False,
 ) -> Any:
     """Remove a volume from a node."""
-    link = pick_node_link(fleet_of(request), environment, node)
+    link = pick_node_link(fleet, environment, node)
     return await audited(
         request,
         principal,
@@ -283,9 +285,11 @@ async def remove_volume(
 
 
 @router.post("/volumes/prune")
-async def prune_volumes(request: Request, principal: Operator, body: Target) -> Any:
+async def prune_volumes(
+    request: Request, fleet: FleetDep, principal: Operator, body: Target
+) -> Any:
     """Remove unused volumes from a node."""
-    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    link = pick_node_link(fleet, body.environment, body.node)
     return await audited(
         request,
         principal,
@@ -305,9 +309,11 @@ async def list_networks(
 
 
 @router.post("/networks", status_code=201)
-async def create_network(request: Request, principal: Operator, body: NetworkCreate) -> Any:
+async def create_network(
+    request: Request, fleet: FleetDep, principal: Operator, body: NetworkCreate
+) -> Any:
     """Create a network on a node."""
-    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    link = pick_node_link(fleet, body.environment, body.node)
     spec = body.model_dump(exclude_none=True, exclude={"environment", "node"})
     return await audited(
         request,
@@ -320,10 +326,15 @@ async def create_network(request: Request, principal: Operator, body: NetworkCre
 
 @router.delete("/networks/{environment}/{name}")
 async def remove_network(
-    request: Request, principal: Operator, environment: str, name: str, node: str | None = None
+    request: Request,
+    fleet: FleetDep,
+    principal: Operator,
+    environment: str,
+    name: str,
+    node: str | None = None,
 ) -> Any:
     """Remove a network from a node."""
-    link = pick_node_link(fleet_of(request), environment, node)
+    link = pick_node_link(fleet, environment, node)
     return await audited(
         request,
         principal,
@@ -334,9 +345,11 @@ async def remove_network(
 
 
 @router.post("/networks/prune")
-async def prune_networks(request: Request, principal: Operator, body: Target) -> Any:
+async def prune_networks(
+    request: Request, fleet: FleetDep, principal: Operator, body: Target
+) -> Any:
     """Remove unused networks from a node."""
-    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    link = pick_node_link(fleet, body.environment, body.node)
     return await audited(
         request,
         principal,
@@ -349,6 +362,7 @@ async def prune_networks(request: Request, principal: Operator, body: Target) ->
 @router.post("/networks/{environment}/{name}/{verb}")
 async def connect_network(
     request: Request,
+    fleet: FleetDep,
     principal: Operator,
     environment: str,
     name: str,
@@ -360,7 +374,6 @@ async def connect_network(
 
     if verb not in ("connect", "disconnect"):
         raise InvalidInputError(f"unknown network action {verb!r}", hint="connect or disconnect")
-    fleet = fleet_of(request)
     container = fleet.resolve(f"{environment}/{body.container}")
     link = fleet.links.get(container.environment, container.node)
     payload: dict[str, Any] = {"container": container.id}

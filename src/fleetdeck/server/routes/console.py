@@ -24,7 +24,7 @@ from fleetdeck.errors import (
 )
 from fleetdeck.server.auth.deps import authenticate
 from fleetdeck.server.auth.origin import check_not_cross_site
-from fleetdeck.server.context import context_of
+from fleetdeck.server.context import Ctx, context_of  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.types import Role
 
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
     from fleetdeck.server.auth.principal import Principal
     from fleetdeck.server.fleet.links import AgentLink
-    from fleetdeck.server.fleet.service import Fleet
 
 router = APIRouter(tags=["containers"])
 MAX_ARGS = 32
@@ -127,13 +126,13 @@ def _mode(websocket: WebSocket) -> tuple[list[str], str, bool, bool]:
 
 
 @router.websocket("/containers/{ref:path}/console")
-async def console(websocket: WebSocket, ref: str) -> None:
+async def console(websocket: WebSocket, ctx: Ctx, ref: str) -> None:
     """Relay a session between the client (UI terminal or CLI) and the container's agent."""
     await websocket.accept()
     try:
         principal = await _principal(websocket)
         cmd, user, tty, stdin = _mode(websocket)
-        fleet: Fleet = context_of(websocket).fleet
+        fleet = ctx.fleet
         container = fleet.resolve(ref)
         link = fleet.links.get(container.environment, container.node)
         target = f"{container.environment}/{container.node}/{container.name}"
@@ -142,7 +141,7 @@ async def console(websocket: WebSocket, ref: str) -> None:
         async with link.websocket(
             agent_path("containers", container.id, "exec", "ws"), params
         ) as upstream:
-            await context_of(websocket).audit.record(
+            await ctx.audit.record(
                 principal.username,
                 "container.console",
                 target,

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.body_limits import STACK_BODY_LIMIT
-from fleetdeck.server.context import context_of
+from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.stacks import listing
 from fleetdeck.server.stacks.adoption import adopt_stack
 from fleetdeck.server.stacks.api import FileBody, Operator, stacks_of, to_files
@@ -32,11 +32,13 @@ class AdoptBody(BaseModel):
 
 
 @router.post("/{name}/adopt", max_body_size=STACK_BODY_LIMIT)
-async def adopt(request: Request, who: Operator, name: str, body: AdoptBody) -> dict[str, Any]:
+async def adopt(
+    request: Request, ctx: Ctx, who: Operator, name: str, body: AdoptBody
+) -> dict[str, Any]:
     """Manage the running project ``name`` from now on, with ``files`` as its definition."""
     service = stacks_of(request)
     detail = {"environment": body.environment}
-    audit = context_of(request).audit
+    audit = ctx.audit
     try:
         files = to_files(body.files)
         warnings = await adopt_stack(service, name, body.environment, files, body.env_file)

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from fleetdeck.errors import FleetdeckError, UnauthenticatedError
 from fleetdeck.server.auth.deps import authenticate
-from fleetdeck.server.context import context_of
+from fleetdeck.server.context import FleetDep, context_of  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.fleet.common import fleet_of
 from fleetdeck.server.fleet.inventory import HEALTHS, STATES
 from fleetdeck.server.ui.dashboard import (
@@ -78,10 +78,10 @@ async def login_page(request: Request, next: str | None = None) -> Response:
 
 
 @router.get("/")
-async def dashboard(request: Request, who: PageUser) -> Response:
+async def dashboard(request: Request, fleet: FleetDep, who: PageUser) -> Response:
     """Environments, nodes, counts, what needs attention, recent events; live."""
     context = await _dashboard_context(request) | {"events": await _events(request, who)}
-    targets = host_targets(fleet_of(request))
+    targets = host_targets(fleet)
     return render(request, who, "dashboard.html", history_targets=targets, **context)
 
 

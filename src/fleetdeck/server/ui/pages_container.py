@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.labels import SWARM_TASK_ID
-from fleetdeck.server.context import context_of
+from fleetdeck.server.context import FleetDep, context_of  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.api_container_ops import managed_by_stack
 from fleetdeck.server.fleet.common import fleet_of
@@ -143,10 +143,9 @@ async def _prefill_from(request: Request, ref: str) -> dict[str, Any]:
 
 
 @router.get("/containers/new")
-async def create_page(request: Request, who: PageUser) -> Response:
+async def create_page(request: Request, fleet: FleetDep, who: PageUser) -> Response:
     """The Create container form; ``?from=REF`` fills it from that container (Duplicate)."""
     source = request.query_params.get("from")
-    fleet = fleet_of(request)
     targets = [f"{e.name}/{n.name}" for e in fleet.views() for n in e.nodes]
     initial: dict[str, Any] = {}
     error = None
