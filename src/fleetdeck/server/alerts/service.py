@@ -1,16 +1,16 @@
-"""``app.state.alerts``: the alerting part's interface to the rest of the server.
+"""``ServerContext.alerts``: the alerting part's interface to the rest of the server.
 
 Other parts raise event-style alerts through :meth:`AlertService.report_event`, e.g. the
 stacks part when a deployment fails::
 
-    await app.state.alerts.report_event(
+    await ctx.alerts.report_event(
         "stack_deploy_failed",
         {"environment": "prod", "stack": "shop"},
         "deploy of shop failed: image not found",
         severity="critical",
     )
     # later, when a deployment of that stack succeeds:
-    await app.state.alerts.report_event(
+    await ctx.alerts.report_event(
         "stack_deploy_failed", {"environment": "prod", "stack": "shop"}, "deployed", resolved=True
     )
 

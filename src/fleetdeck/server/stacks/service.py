@@ -1,4 +1,4 @@
-"""The stack service (``app.state.stacks``): definitions, variables, deploys, revisions.
+"""The stack service (``ServerContext.stacks``): definitions, variables, deploys, revisions.
 
 Every other stacks part plugs in here: the API routes call it; the appliers
 (:class:`~fleetdeck.server.stacks.host_applier.HostApplier` for plain hosts, the Swarm
