@@ -3,24 +3,10 @@
 Start-up order matters and is the same on every start: schema migrations (with a backup of
 an older SQLite database), the store, the CA and server certificate, the master key, the
 first admin account, then the fleet part (which needs all of those). Shutdown runs in
-reverse. What the lifespan puts on ``app.state`` is the server's internal interface:
-
-=========================  ===============================================================
-``settings``               :class:`~fleetdeck.server.config.ServerSettings`
-``store``                  :class:`~fleetdeck.server.store.Store` (async SQLAlchemy)
-``audit``                  :class:`~fleetdeck.server.audit.AuditLog`
-``ca``                     :class:`~fleetdeck.pki.CertificateAuthority`
-``tls``                    :class:`~fleetdeck.server.tls.ServerTLS` (paths)
-``secrets``                :class:`~fleetdeck.server.secrets.SecretBox`
-``login_limiter``          :class:`~fleetdeck.server.auth.ratelimit.LoginRateLimiter`
-``registry_auth_for``      ``async (image_ref) -> {"username","password","serveraddress"} | None``
-``alerts``                 :class:`~fleetdeck.server.alerts.AlertService` (``report_event``)
-``migration_backup``       the backup file made before migrating, or None
-``stacks``                 :class:`~fleetdeck.server.stacks.service.StackService`
-``clock``                  :class:`~fleetdeck.clock.Clock`, the present of every part
-``metrics_latest``         :class:`~fleetdeck.server.metrics.latest.LatestSamples`
-``loops``                  :class:`~fleetdeck.server.loops.LoopRegistry`, every background loop
-=========================  ===============================================================
+reverse (a part that fails to start stops those started before it). What the lifespan
+builds is one :class:`~fleetdeck.server.context.ServerContext` (``app.state.context``, the
+only ``app.state`` entry handlers reach, through the dependencies in
+:mod:`fleetdeck.server.context`): the server's internal interface.
 """
 
 from __future__ import annotations
@@ -28,7 +14,8 @@ from __future__ import annotations
 import functools
 import logging
 import sys
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
@@ -40,6 +27,7 @@ from fleetdeck.server.audit import AuditLog
 from fleetdeck.server.auth.ratelimit import LoginRateLimiter
 from fleetdeck.server.auth.users import ADMIN_USERNAME, ensure_admin
 from fleetdeck.server.body_limits import BodyLimitMiddleware
+from fleetdeck.server.context import ServerContext
 from fleetdeck.server.handlers import install_error_handlers
 from fleetdeck.server.headers import install_security_headers
 from fleetdeck.server.loops import LoopRegistry
@@ -63,28 +51,48 @@ from fleetdeck.server.tls import prepare_tls
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from pathlib import Path
 
     from fleetdeck.clock import Clock
+    from fleetdeck.pki import CertificateAuthority
     from fleetdeck.server.config import ServerSettings
+    from fleetdeck.server.tls import ServerTLS
 
 log = logging.getLogger(__name__)
 
 
-async def _open(app: FastAPI, settings: ServerSettings) -> Store:
-    """Everything before the fleet starts; returns the store to close at shutdown."""
+@dataclass
+class _Core:
+    """What :func:`_open` makes before any part starts."""
+
+    store: Store
+    audit: AuditLog
+    ca: CertificateAuthority
+    tls: ServerTLS
+    secrets: SecretBox
+    login_limiter: LoginRateLimiter
+    migration_backup: Path | None
+
+
+async def _open(settings: ServerSettings, clock: Clock) -> _Core:
+    """Everything before the fleet starts (the caller closes the store at shutdown)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.data_dir.chmod(0o700)  # the CA key, master key and database live here
     store = Store(settings.db_url, busy_timeout_s=settings.db_busy_timeout_s)
     try:
-        app.state.migration_backup = await migrate(store)
-        app.state.store = store
-        app.state.audit = AuditLog(store, app.state.clock)
-        app.state.ca, app.state.tls = prepare_tls(settings)
-        app.state.secrets = SecretBox(load_master_key(settings))
-        app.state.login_limiter = LoginRateLimiter(
-            settings.login_max_failures, settings.login_max_failures_per_address
+        backup = await migrate(store)
+        ca, tls = prepare_tls(settings)
+        core = _Core(
+            store=store,
+            audit=AuditLog(store, clock),
+            ca=ca,
+            tls=tls,
+            secrets=SecretBox(load_master_key(settings)),
+            login_limiter=LoginRateLimiter(
+                settings.login_max_failures, settings.login_max_failures_per_address
+            ),
+            migration_backup=backup,
         )
-        app.state.registry_auth_for = functools.partial(registries.registry_auth_for, app)
         created, generated = await ensure_admin(store, settings.first_admin_password())
     except BaseException:
         await store.close()
@@ -93,33 +101,68 @@ async def _open(app: FastAPI, settings: ServerSettings) -> Store:
         # Shown once, on the first start only: the operator must note it now.
         print(f"admin password: {generated}", file=sys.stderr, flush=True)
     if created:
-        await app.state.audit.record("system", "user.create", ADMIN_USERNAME, "ok", None)
-    return store
+        await core.audit.record("system", "user.create", ADMIN_USERNAME, "ok", None)
+    return core
+
+
+async def _start(
+    app: FastAPI, settings: ServerSettings, clock: Clock, loops: LoopRegistry, exits: AsyncExitStack
+) -> ServerContext:
+    """Start every part in order (each one's stop pushed on ``exits``); build the context."""
+    core = await _open(settings, clock)
+    exits.push_async_callback(core.store.close)
+    # Then (so before the store closes) any loop a part left running, or a failed start's.
+    exits.push_async_callback(loops.stop)
+    the_fleet = await fleet.start(settings, core.store, core.ca, core.tls, clock, loops)
+    exits.push_async_callback(fleet.stop, the_fleet)
+    the_metrics = await metrics.start(settings, core.store, the_fleet, clock, loops)
+    exits.push_async_callback(metrics.stop, the_metrics)
+    the_logs = await logs.start(settings, the_fleet, clock, loops)
+    exits.push_async_callback(logs.stop, the_logs)
+    the_alerts = await alerts.start(settings, core.store, core.secrets, the_fleet, clock, loops)
+    exits.push_async_callback(alerts.stop, the_alerts, the_fleet)
+    registry_auth_for = functools.partial(registries.registry_auth_for, app)
+    the_stacks = await stacks.start(
+        settings, core.store, core.secrets, the_fleet, registry_auth_for, the_alerts
+    )
+    exits.push_async_callback(stacks.stop)
+    changes = ui.start(the_fleet.inventory, loops)
+    exits.push_async_callback(ui.stop, changes)
+    return ServerContext(
+        settings=settings,
+        clock=clock,
+        loops=loops,
+        store=core.store,
+        audit=core.audit,
+        ca=core.ca,
+        tls=core.tls,
+        secrets=core.secrets,
+        login_limiter=core.login_limiter,
+        registry_auth_for=registry_auth_for,
+        fleet=the_fleet,
+        metrics=the_metrics.writer,
+        metrics_retention=the_metrics.retention,
+        metrics_latest=the_metrics.latest,
+        prometheus_registry=the_metrics.prometheus_registry,
+        logs=the_logs,
+        alerts=the_alerts,
+        stacks=the_stacks,
+        ui_changes=changes,
+        migration_backup=core.migration_backup,
+    )
 
 
 def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     """The fleetdeck server application for ``settings``; ``clock`` is its present."""
+    # Before the lifespan: parts register their loops on start; tests can add their own.
+    loops = LoopRegistry()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = await _open(app, settings)
-        try:
-            await fleet.start(app)
-            await metrics.start(app)
-            await logs.start(app)
-            await alerts.start(app)
-            await stacks.start(app)
-            try:
-                yield
-            finally:
-                await stacks.stop(app)
-                await alerts.stop(app)
-                await logs.stop(app)
-                await metrics.stop(app)
-                await fleet.stop(app)
-        finally:
-            await app.state.loops.stop()  # any loop a part left running (or a failed start's)
-            await store.close()
+        async with AsyncExitStack() as exits:  # stops the parts in reverse, a failed start too
+            context = await _start(app, settings, clock, loops, exits)
+            app.state.context = context
+            yield
 
     app = FastAPI(
         title="fleetdeck",
@@ -131,10 +174,6 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.clock = clock
-    # Before the lifespan: parts register their loops on start; tests can add their own.
-    app.state.loops = LoopRegistry()
     install_error_handlers(app)
     # Bodies are capped before any route reads or authenticates them; the security headers
     # (added last, so outermost) go on every answer, the body limit's 413 included.
@@ -150,6 +189,6 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     app.include_router(stacks.environment_router, prefix=API_PREFIX)
     app.include_router(alerts.router, prefix=API_PREFIX)
     app.include_router(metrics.prometheus_router)  # /metrics and /api/v1/prometheus/targets
-    ui.install(app)  # the web UI at / (pages, static files, change feed)
+    ui.install(app)  # the web UI at / (pages, static files; the lifespan runs its change feed)
     install_openapi(app)  # error responses and streaming media types, as routes answer
     return app

@@ -3,7 +3,8 @@
 Every mutating route records one entry, also when it fails (``result`` is ``ok`` or
 ``error: <message>``, or ``error: internal`` for a failure that is not a
 :class:`~fleetdeck.errors.FleetdeckError`), and failed logins are recorded too. Routes wrap
-their work in :func:`audited`, the one way a change is audited (a streamed change hands its
+their work in :func:`audited` (the log itself is an ``AuditDep`` of
+:mod:`fleetdeck.server.context`), the one way a change is audited (a streamed change hands its
 outcome to the stream with :meth:`AuditDraft.later`).
 
 Failed logins come from callers nobody has authenticated, so they are aggregated rather than
@@ -273,7 +274,10 @@ async def audited(
             detail["role"] = body.role
             ...
     """
-    audit: AuditLog = request.app.state.audit
+    # Imported here: the context names AuditLog, so a module-level import would be a cycle.
+    from fleetdeck.server.context import context_of
+
+    audit: AuditLog = context_of(request).audit
     draft = AuditDraft(audit, actor, action, target, dict(detail or {}))
     try:
         yield draft

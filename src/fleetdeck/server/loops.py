@@ -19,7 +19,7 @@ change feed) runs it as a :class:`BackgroundLoop` instead of a hand-made ``creat
 - **Prompt stop.** :meth:`BackgroundLoop.stop` cancels and awaits, bounded, so a shutdown
   never hangs on a loop.
 
-A :class:`LoopRegistry` (``app.state.loops``, made in :func:`~fleetdeck.server.app.create_app`)
+A :class:`LoopRegistry` (``ServerContext.loops``, made in :func:`~fleetdeck.server.app.create_app`)
 holds the loops so that ``GET /api/v1/health`` (to a logged-in caller) and ``/metrics`` report
 each one's state, and stops whatever is still running at the end of the lifespan.
 """

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from fleetdeck import pki
+from fleetdeck.server.context import context_of
 from fleetdeck.server.fleet.inventory import NodeStatus
 
 from .conftest import bearer
@@ -82,17 +83,17 @@ async def enrolled_agent(
         )
         assert enrolled.status_code == 200, enrolled.text
         body = enrolled.json()
-        directory = app.state.settings.data_dir
+        directory = context_of(app).settings.data_dir
         cert_path, key_path = directory / "fake-agent.pem", directory / "fake-agent.key"
         cert_path.write_text(body["cert_pem"])
         pki.write_private(key_path, pki.key_pem(key))
         ctx.load_cert_chain(cert_path, key_path)
         await web.SockSite(runner, sock, ssl_context=ctx).start()
-        link = app.state.fleet.links.get(body["environment"], body["node"])
+        link = context_of(app).fleet.links.get(body["environment"], body["node"])
         try:
             yield EnrolledAgent(body["environment"], body["node"], link)
         finally:  # the server lets go first: no reconnect races the agent's shutdown
-            await app.state.fleet.links.remove(body["environment"], body["node"])
+            await context_of(app).fleet.links.remove(body["environment"], body["node"])
     finally:
         await runner.cleanup()
         sock.close()

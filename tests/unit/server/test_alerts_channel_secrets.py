@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from fleetdeck.server.alerts import remask_channel_urls
 from fleetdeck.server.alerts.channels import mask_url, scrub_urls
+from fleetdeck.server.context import context_of
 from fleetdeck.server.store.models_alerts import NotificationChannel
 
 from .conftest import add_user, bearer
@@ -100,8 +101,8 @@ async def test_a_failed_delivery_error_does_not_name_the_url_in_clear(
 
 
 async def test_renderings_stored_by_older_versions_are_masked_at_start(app: FastAPI) -> None:
-    store = app.state.store
-    sealed = app.state.secrets.seal(LEAKY, "channel:old")
+    store = context_of(app).store
+    sealed = context_of(app).secrets.seal(LEAKY, "channel:old")
     async with store.transaction() as session:
         session.add(
             NotificationChannel(

@@ -15,6 +15,7 @@ import pytest
 
 from fleetdeck import pki
 from fleetdeck.errors import InvalidInputError, PermissionDeniedError
+from fleetdeck.server.context import context_of
 from fleetdeck.server.fleet.links import ClientTLS
 from fleetdeck.server.fleet.repository import SqlFleetRepository
 from fleetdeck.server.fleet.service import Fleet
@@ -37,12 +38,12 @@ def _csr(hostname: str = "host-a") -> str:
 async def make_fleet(app: FastAPI) -> AsyncIterator[Callable[[timedelta], Fleet]]:
     """Build Fleets with a chosen join-token TTL over the app's real store and CA."""
     made: list[Fleet] = []
-    tls = app.state.tls
+    tls = context_of(app).tls
 
     def make(ttl: timedelta) -> Fleet:
         fleet = Fleet(
-            SqlFleetRepository(app.state.store),
-            app.state.ca,
+            SqlFleetRepository(context_of(app).store),
+            context_of(app).ca,
             ClientTLS(ca_cert=tls.ca_cert_path, cert=tls.cert_path, key=tls.key_path),
             join_token_ttl=ttl,
         )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiohttp import web
 
+from fleetdeck.server.context import context_of
 from fleetdeck.server.fleet import agent_streams, links
 from fleetdeck.server.fleet.agent_streams import (
     LOG_LINE,
@@ -242,7 +243,7 @@ async def test_the_log_collector_applies_good_messages_around_bad_ones(
 ) -> None:
     agent, link = fake
     await asyncio.wait_for(agent.collector_refused.wait(), 20)
-    collector = app.state.logs
+    collector = context_of(app).logs
     await collector._consume(link, {})  # noqa: SLF001 - the reader of one stream
     assert collector.nodes[link.where] == {
         "received": 1,

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from fleetdeck.server.app import create_app
+from fleetdeck.server.context import context_of
+from fleetdeck.server.fleet.local_envs import LocalEnvironments
 from tests.unit.server.conftest import ADMIN_PASSWORD, bearer, client_for, login
 
 if TYPE_CHECKING:
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from fleetdeck.server.config import ServerSettings
-    from fleetdeck.server.fleet.local_envs import LocalEnvironments
 
 
 @pytest.fixture
@@ -39,8 +40,8 @@ def dead_engine(tmp_path: Path) -> Iterator[str]:
 
 
 def _local(app: FastAPI) -> LocalEnvironments:
-    local: LocalEnvironments | None = app.state.fleet.local
-    assert local is not None
+    local = context_of(app).fleet.local
+    assert isinstance(local, LocalEnvironments)
     # The engine is down: naming the node after its hostname would wait for nothing.
     local.first_answer_timeout = 0.1
     return local
@@ -105,7 +106,7 @@ async def test_bad_local_environments_are_refused_before_anything_starts(
     assert response.status_code == 422
     listed = await client.get("/api/v1/environments", headers=bearer(admin_token))
     assert listed.json() == []
-    assert not (app.state.settings.data_dir / "local-agents" / "here").exists()
+    assert not (context_of(app).settings.data_dir / "local-agents" / "here").exists()
 
 
 async def test_an_agent_environment_still_gets_a_join_token(

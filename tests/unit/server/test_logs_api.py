@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from fleetdeck.agent.logship import Cursor
+from fleetdeck.server.context import context_of
 from fleetdeck.server.logs.query import LogQuery
 from fleetdeck.server.logs.store import Batch
 
@@ -25,7 +26,7 @@ KEY = ("prod", "node1", "c0ffee")
 
 
 def collector(app: FastAPI) -> LogCollector:
-    logs: LogCollector = app.state.logs
+    logs: LogCollector = context_of(app).logs
     return logs
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fleetdeck.server.app import create_app
+from fleetdeck.server.context import context_of
 from fleetdeck.server.loops import BackgroundLoop, Backoff
 from tests.unit.server.conftest import add_user, bearer
 from tests.unit.server.test_loops import until
@@ -38,7 +39,7 @@ async def _crashing(app: FastAPI) -> BackgroundLoop:
     async def step() -> None:
         raise RuntimeError("db password is hunter2")
 
-    loops: LoopRegistry = app.state.loops
+    loops: LoopRegistry = context_of(app).loops
     loop = loops.start(BackgroundLoop("test-crasher", step=step, backoff=Backoff(60, 60)))
     await until("the first failure", lambda: loop.restarts == 1)
     return loop
@@ -96,4 +97,4 @@ async def test_shutdown_stops_a_loop_its_owner_left_running(settings: ServerSett
         loop = await _crashing(app)
         assert loop.task is not None
     assert loop.task is None and loop.state.value == "stopped"
-    assert {s.state for s in app.state.loops.statuses()} == {"stopped"}
+    assert {s.state for s in context_of(app).loops.statuses()} == {"stopped"}

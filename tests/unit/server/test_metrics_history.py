@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from fleetdeck.clock import FrozenClock
 from fleetdeck.errors import InvalidInputError
 from fleetdeck.server.app import create_app
+from fleetdeck.server.context import context_of
+from fleetdeck.server.fleet.hub import MetricsBatch
 from fleetdeck.server.fleet.inventory import FleetInventory
 from fleetdeck.server.metrics.query import MAX_POINTS, MetricsQuery
 from fleetdeck.server.metrics.writer import MetricsWriter
@@ -135,7 +137,7 @@ def test_the_inventory_hands_metrics_to_the_sink_without_touching_rev() -> None:
     got: list[tuple[str, str, dict[str, Any]]] = []
     inventory.apply("env", "n1", {"type": "heartbeat", "rev": 7})
     version = inventory.version
-    inventory.metrics_sink = lambda e, n, m: got.append((e, n, m))
+    inventory.hub.subscribe(MetricsBatch, lambda b: got.append((b.environment, b.node, b.message)))
     inventory.apply("env", "n1", message(T0, 1.0))
     assert [(e, n) for e, n, _ in got] == [("env", "n1")]
     state = inventory.find_node("env", "n1")
@@ -149,8 +151,8 @@ async def test_the_api_serves_names_and_history(
     names = await client.get("/api/v1/metrics/names", headers=headers)
     assert names.status_code == 200
     assert {"cpu_cores", "memory_working_set_bytes"} <= {m["name"] for m in names.json()}
-    app.state.fleet.inventory.apply("local", "n1", message(datetime.now(UTC), 2.0))
-    await app.state.metrics.drained()
+    context_of(app).fleet.inventory.apply("local", "n1", message(datetime.now(UTC), 2.0))
+    await context_of(app).metrics.drained()
     params = {"target": "nowhere/n1", "metric": "cpu_cores"}
     missing = await client.get("/api/v1/metrics/query", params=params, headers=headers)
     assert missing.status_code == 404
@@ -172,8 +174,8 @@ async def test_the_api_takes_the_present_from_the_server_clock(settings: ServerS
         assert made.status_code == 201, made.text
         for i in range(12):
             at = T0 + timedelta(seconds=10 * i)
-            application.state.fleet.inventory.apply("e1", "n1", message(at, float(i)))
-        await application.state.metrics.drained()
+            context_of(application).fleet.inventory.apply("e1", "n1", message(at, float(i)))
+        await context_of(application).metrics.drained()
         params = {"target": "e1/n1/web", "metric": "cpu_cores", "step": "30"}
         answer = await c.get("/api/v1/metrics/query", params=params, headers=bearer(token))
     assert answer.status_code == 200, answer.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from fleetdeck.server.context import context_of
 from fleetdeck.server.metrics.prometheus import _target
 from fleetdeck.types import Container
 from tests.unit.server.conftest import bearer
@@ -33,7 +34,7 @@ def _container(cid: str, name: str, **extra: Any) -> dict[str, Any]:
 async def test_metrics_exposes_status_counts_and_latest_samples(
     app: FastAPI, client: httpx.AsyncClient, admin_token: str
 ) -> None:
-    inventory = app.state.fleet.inventory
+    inventory = context_of(app).fleet.inventory
     inventory.apply(
         "prod",
         "n1",
@@ -63,7 +64,7 @@ async def test_metrics_exposes_status_counts_and_latest_samples(
 async def test_an_older_replayed_batch_does_not_replace_the_newest(
     app: FastAPI, client: httpx.AsyncClient, admin_token: str
 ) -> None:
-    inventory = app.state.fleet.inventory
+    inventory = context_of(app).fleet.inventory
     inventory.apply("prod", "n1", message(datetime(2026, 5, 1, 12, 0, 10, tzinfo=UTC), 3.0))
     inventory.apply("prod", "n1", message(datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC), 1.0))
     text = (await client.get("/metrics", headers=bearer(admin_token))).text

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from fleetdeck.server.context import context_of
 from fleetdeck.server.registries import image_registry, registry_auth_for
 
 from .conftest import add_user, bearer
@@ -38,7 +39,7 @@ async def test_the_password_is_never_returned_and_is_stored_encrypted(
         dump = "\n".join(conn.iterdump())
     conn.close()
     assert PASSWORD.encode() not in stored and PASSWORD not in dump
-    assert app.state.secrets.open(stored, "registry:lab") == PASSWORD
+    assert context_of(app).secrets.open(stored, "registry:lab") == PASSWORD
     duplicate = await client.post("/api/v1/registries", json=body, headers=bearer(admin_token))
     assert duplicate.status_code == 409
 
@@ -50,7 +51,7 @@ async def test_pull_credentials_match_the_image_s_registry(
     await client.post("/api/v1/registries", json=body, headers=bearer(admin_token))
     expected = {"username": "ci", "password": PASSWORD, "serveraddress": "10.213.0.1:5000"}
     assert await registry_auth_for(app, "10.213.0.1:5000/fleetdeck/web:1") == expected
-    assert await app.state.registry_auth_for("10.213.0.1:5000/x") == expected
+    assert await context_of(app).registry_auth_for("10.213.0.1:5000/x") == expected
     assert await registry_auth_for(app, "busybox:latest") is None
     assert await registry_auth_for(app, "other.example/x:1") is None
     removed = await client.delete("/api/v1/registries/lab", headers=bearer(admin_token))

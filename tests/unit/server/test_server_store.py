@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 
 from fleetdeck.errors import MigrationError
 from fleetdeck.server.app import create_app
+from fleetdeck.server.context import context_of
 from fleetdeck.server.store import Store
 from fleetdeck.server.store.migrate import head_revision, migrate
 from fleetdeck.server.store.models import Base, Environment, JoinToken, Node
@@ -62,8 +63,8 @@ async def test_the_migrations_create_exactly_what_the_models_describe(tmp_path: 
 async def _start_once_with_a_mark(settings: ServerSettings) -> None:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        assert app.state.migration_backup is None
-        await app.state.audit.record("tester", "test.mark", "db", "ok")
+        assert context_of(app).migration_backup is None
+        await context_of(app).audit.record("tester", "test.mark", "db", "ok")
 
 
 def _marks(db: Path) -> list[tuple[str]]:
@@ -84,10 +85,10 @@ async def test_a_database_behind_head_is_backed_up_then_migrated(
         await store.close()
     restarted = create_app(settings)
     async with restarted.router.lifespan_context(restarted):
-        backup = restarted.state.migration_backup
+        backup = context_of(restarted).migration_backup
         assert backup is not None and backup.parent == settings.data_dir
         assert backup.name.startswith("fleetdeck.db.bak-")
-        _, admins = await restarted.state.audit.list(action="user.create")
+        _, admins = await context_of(restarted).audit.list(action="user.create")
         assert admins == 1  # the schema was re-made and the admin created again
     assert (backup.stat().st_mode & 0o777) == 0o600
 

@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from fleetdeck.clock import FrozenClock
 from fleetdeck.server.app import create_app
+from fleetdeck.server.context import context_of
 from fleetdeck.server.store.models import ApiToken
 
 from .conftest import ADMIN_PASSWORD, bearer, client_for, login
@@ -135,7 +136,7 @@ async def test_a_child_dies_with_its_parent_even_if_it_was_never_marked(
     root = await make(api, session, "root")
     child = await make(api, root["token"], "child")
     grandchild = await make(api, child["token"], "grandchild")
-    async with frozen_app.state.store.transaction() as db:
+    async with context_of(frozen_app).store.transaction() as db:
         await db.execute(
             update(ApiToken).where(ApiToken.id == root["id"]).values(revoked_at=clock.now())
         )

@@ -13,6 +13,7 @@ import pytest
 
 from fleetdeck.server.app import create_app
 from fleetdeck.server.config import ServerSettings
+from fleetdeck.server.context import context_of
 
 from .conftest import ADMIN_PASSWORD, bearer, client_for, login
 
@@ -90,7 +91,7 @@ async def quick_busy_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
 async def test_a_database_locked_by_another_process_is_a_503_with_retry_after(
     quick_busy_app: FastAPI,
 ) -> None:
-    db = quick_busy_app.state.settings.data_dir / "fleetdeck.db"
+    db = context_of(quick_busy_app).settings.data_dir / "fleetdeck.db"
     async with client_for(quick_busy_app, raise_errors=False) as client:
         token = await login(client, "admin", ADMIN_PASSWORD)
         other = sqlite3.connect(db, isolation_level=None)  # another process's connection

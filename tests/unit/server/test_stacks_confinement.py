@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from fleetdeck.client.stack_files import stack_file
+from fleetdeck.server.context import context_of
 
 from .conftest import ADMIN_PASSWORD, add_user, bearer
 from .test_stacks_files_api import _FakeApplier, fake
@@ -38,7 +39,7 @@ def _compose(service: dict[str, Any], **top: Any) -> dict[str, str]:
 
 def _secrets(app: FastAPI) -> list[str]:
     """What must never reach a response: the server's own secrets and files, as text."""
-    data_dir: Path = app.state.stacks.data_dir
+    data_dir: Path = context_of(app).stacks.data_dir
     found = [ADMIN_PASSWORD, "BEGIN", "PRIVATE KEY", "root:", "PATH="]
     master = data_dir / "master.key"
     if master.exists():
@@ -109,7 +110,7 @@ async def viewer(client: httpx.AsyncClient, admin_token: str) -> str:
 
 def _plant(app: FastAPI) -> str:
     """The loot stack dir and admin-password file of the exploit, in the server's data dir."""
-    data = app.state.stacks.data_dir
+    data = context_of(app).stacks.data_dir
     (data / "admin-password").write_text(ADMIN_PASSWORD)
     loot = data / "stacks" / "loot"
     loot.mkdir(parents=True, exist_ok=True)
@@ -265,4 +266,4 @@ async def test_the_server_writes_no_stack_to_its_disk(
         headers=bearer(operator),
     )
     assert response.status_code == 200, response.text
-    assert not (app.state.stacks.data_dir / "stacks").exists()
+    assert not (context_of(app).stacks.data_dir / "stacks").exists()

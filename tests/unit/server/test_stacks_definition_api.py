@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from fleetdeck.server.context import context_of
+from fleetdeck.server.fleet.hub import DeployFinished
 from fleetdeck.server.stacks.plan import Action, Change, DeployOutcome, Plan
 
 from .conftest import bearer
@@ -59,7 +61,7 @@ async def fake(app: FastAPI, client: httpx.AsyncClient, admin_token: str) -> _Ap
     )
     assert created.status_code == 201, created.text
     applier = _Applier()
-    app.state.stacks.host = applier
+    context_of(app).stacks.host = applier  # type: ignore[assignment]  # a fake applier
     return applier
 
 
@@ -202,3 +204,21 @@ async def test_shell_values_win_over_stored_over_the_env_file_and_diff_names_the
     await _deploy(client, admin_token, {"files": [_compose("2")]})
     await _deploy(client, admin_token, {}, "rollback")  # revision 1, with its shell value
     assert fake.applied[-1] == {"app": "reg/app:shell"}
+
+
+async def test_every_finished_deploy_is_published_on_the_fleet_hub(
+    app: FastAPI, fake: _Applier, client: httpx.AsyncClient, admin_token: str
+) -> None:
+    finished: list[DeployFinished] = []
+    context_of(app).fleet.hub.subscribe(DeployFinished, finished.append)
+    await _deploy(client, admin_token, {"environment": "lab", "files": [_compose("1")]})
+    fake.outcome = DeployOutcome(False, "app did not start")
+    await _deploy(client, admin_token, {"files": [_compose("2")]})
+    fake.noop, fake.outcome = True, DeployOutcome(True, "converged and healthy")
+    await _deploy(client, admin_token, {"files": [_compose("1")]})  # nothing changed
+    assert [(e.stack, e.environment, e.ok, e.revision) for e in finished] == [
+        ("shop", "lab", True, 1),
+        ("shop", "lab", False, 2),
+        ("shop", "lab", True, 1),
+    ]
+    assert finished[1].message.startswith("app did not start")

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from fleetdeck.client.stack_files import file_bytes, stack_file
 from fleetdeck.errors import InvalidInputError
+from fleetdeck.server.context import context_of
 from fleetdeck.server.stacks import files as stack_files
 from fleetdeck.server.stacks.files import MAX_FILE_BYTES, StackFile, check_files
 from fleetdeck.server.stacks.plan import DeployOutcome, Plan
@@ -79,7 +80,7 @@ async def fake(app: FastAPI, client: httpx.AsyncClient, admin_token: str) -> _Fa
     )
     assert created.status_code == 201, created.text
     applier = _FakeApplier()
-    app.state.stacks.host = applier
+    context_of(app).stacks.host = applier  # type: ignore[assignment]  # a fake applier
     return applier
 
 
@@ -102,7 +103,7 @@ async def _deploy(client: httpx.AsyncClient, token: str, body: dict[str, Any]) -
 
 
 async def _blob_count(app: FastAPI) -> int:
-    async with app.state.store.session() as session:
+    async with context_of(app).store.session() as session:
         count = await session.scalar(
             select(func.count()).select_from(StackBlob).where(StackBlob.stack == "shop")
         )

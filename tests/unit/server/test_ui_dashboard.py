@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from fleetdeck.clock import FrozenClock
+from fleetdeck.server.context import context_of
 from fleetdeck.server.fleet.service import NodeRecord
 from fleetdeck.server.store.models_alerts import Alert
 
@@ -29,7 +30,7 @@ def _section(body: str, heading: str) -> str:
 async def _node3(app: FastAPI, client: httpx.AsyncClient, admin_token: str) -> None:
     """Environment ``lab`` with node ``node3`` enrolled (a record) and two containers."""
     await seed(app, client, admin_token)
-    env = app.state.fleet.require_environment("lab")
+    env = context_of(app).fleet.require_environment("lab")
     now = datetime.now(UTC)
     env.nodes.append(NodeRecord("node3", "n3", "https://10.0.0.3:7443", "01", now))
 
@@ -46,8 +47,8 @@ async def test_an_unreachable_node_and_a_firing_alert_need_attention(
     await _node3(app, client, admin_token)
     body = await _fragment(client, admin_token, "/ui/fragments/dashboard")
     assert "data-attention-node" not in body and "data-attention-alert" not in body
-    app.state.fleet.inventory.mark_unreachable("lab", "node3", "no heartbeat for 10s")
-    async with app.state.store.transaction() as session:
+    context_of(app).fleet.inventory.mark_unreachable("lab", "node3", "no heartbeat for 10s")
+    async with context_of(app).store.transaction() as session:
         session.add(
             Alert(
                 fingerprint="f" * 32, rule="cpu-hot", severity="critical", state="firing",
@@ -72,10 +73,12 @@ async def test_node_rows_show_fresh_cpu_and_memory_and_a_dash_once_stale(
 ) -> None:
     await _node3(app, client, admin_token)
     now = datetime.now(UTC).replace(microsecond=0)
-    app.state.clock = FrozenClock(now)
+    context_of(app).clock = clock = FrozenClock(now)
     host = {"cpu_percent": 12.4, "cpu_cores": 0.25, "cpu_count": 2, "memory_percent": 45.6,
             "memory_used_bytes": 2 * 2**30, "memory_total_bytes": 4 * 2**30}  # fmt: skip
-    assert app.state.metrics_latest.offer("lab", "node3", {"time": now.isoformat(), "host": host})
+    assert context_of(app).metrics_latest.offer(
+        "lab", "node3", {"time": now.isoformat(), "host": host}
+    )
 
     async def row() -> str:
         body = await _fragment(client, admin_token, "/ui/fragments/dashboard")
@@ -84,7 +87,7 @@ async def test_node_rows_show_fresh_cpu_and_memory_and_a_dash_once_stale(
     fresh = await row()
     assert 'data-figure="cpu" title="0.25 of 2 cores">12%<' in fresh
     assert 'data-figure="memory" title="2.0 of 4.0 GiB">46%<' in fresh
-    app.state.clock.advance(timedelta(minutes=5))  # no sample since: the figures are stale
+    clock.advance(timedelta(minutes=5))  # no sample since: the figures are stale
     stale = await row()
     assert "12%" not in stale and "46%" not in stale
     assert stale.count('title="no recent sample">—<') == 2

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.clock import FrozenClock
+from fleetdeck.server.context import context_of
 from fleetdeck.server.ui.pages_admin import vendor_path
 
 from .conftest import ADMIN_PASSWORD, add_user, bearer
@@ -35,7 +36,7 @@ async def seed(app: FastAPI, client: httpx.AsyncClient, admin_token: str) -> Non
             "created": now,
         },
     ]
-    app.state.fleet.inventory.apply(
+    context_of(app).fleet.inventory.apply(
         "lab",
         "node3",
         {"type": "snapshot", "rev": 1, "info": {"hostname": "n3"}, "containers": containers},
@@ -48,7 +49,7 @@ async def test_status_text_is_worked_out_when_shown_not_when_the_engine_said_it(
     # Issue #12: "Up 2 seconds (healthy)" next to "Started 30m ago", for good.
     await client.post("/api/v1/environments", json={"name": "lab"}, headers=bearer(admin_token))
     started = datetime.now(UTC) - timedelta(seconds=2)
-    app.state.fleet.inventory.clock = clock = FrozenClock(started + timedelta(seconds=2))
+    context_of(app).fleet.inventory.clock = clock = FrozenClock(started + timedelta(seconds=2))
     web = {
         "id": "c" * 64,
         "name": "web1",
@@ -59,7 +60,7 @@ async def test_status_text_is_worked_out_when_shown_not_when_the_engine_said_it(
         "created": started.isoformat(),
         "started_at": started.isoformat(),
     }
-    app.state.fleet.inventory.apply(
+    context_of(app).fleet.inventory.apply(
         "lab", "node3", {"type": "snapshot", "rev": 1, "info": {"hostname": "n3"},
                          "containers": [web]},
     )  # fmt: skip

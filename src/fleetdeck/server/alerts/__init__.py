@@ -1,10 +1,10 @@
 """Alerting: rules, the evaluator, silences, maintenance windows, channels and deliveries.
 
 The app factory mounts :data:`router` under ``/api/v1`` and calls :func:`start` after the
-metrics part (the alerting part adds itself to the inventory's metrics sink, next to the
-metrics writer) and :func:`stop` before it. ``app.state.alerts`` is the
-:class:`~fleetdeck.server.alerts.service.AlertService`; other parts raise event alerts
-with its ``report_event`` (see there).
+metrics part (the alerting part subscribes to the fleet hub's metrics batches, next to the
+metrics writer) and :func:`stop` before it. :func:`start` returns the
+:class:`~fleetdeck.server.alerts.service.AlertService` (``ServerContext.alerts``); other
+parts raise event alerts with its ``report_event`` (see there).
 
 Modules: ``rules`` (model, validation, built-ins), ``conditions`` (what holds now),
 ``figures`` (latest samples, restart history), ``state`` (state machine, notification
@@ -16,7 +16,7 @@ the routes ``api``, ``api_silences``, ``api_channels``.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
 from sqlalchemy import select
@@ -28,12 +28,15 @@ from fleetdeck.server.alerts.evaluator import AlertEvaluator, EvaluatorConfig
 from fleetdeck.server.alerts.figures import LatestFigures, RestartHistory
 from fleetdeck.server.alerts.rules import builtin_rules, validate_rule
 from fleetdeck.server.alerts.service import AlertService
+from fleetdeck.server.fleet.hub import MetricsBatch
 from fleetdeck.server.store.models_alerts import AlertRule, NotificationChannel
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
-
+    from fleetdeck.clock import Clock
     from fleetdeck.server.config import ServerSettings
+    from fleetdeck.server.fleet.service import Fleet
+    from fleetdeck.server.loops import LoopRegistry
+    from fleetdeck.server.secrets import SecretBox
     from fleetdeck.server.store import Store
 
 __all__ = ["AlertService", "router", "start", "stop"]
@@ -58,29 +61,28 @@ async def seed_builtin_rules(store: Store, settings: ServerSettings) -> int:
     return added
 
 
-def _service(app: FastAPI) -> AlertService:
-    settings: ServerSettings = app.state.settings
+def _service(
+    settings: ServerSettings, store: Store, secrets: SecretBox, fleet: Fleet, clock: Clock
+) -> AlertService:
     policy = DeliveryPolicy(
         attempts=settings.alerts_delivery_attempts,
         backoff_s=settings.alerts_delivery_backoff_s,
         timeout_s=settings.alerts_delivery_timeout_s,
     )
-    clock = app.state.clock
-    worker = DeliveryWorker(app.state.store, app.state.secrets, AppriseNotifier(), policy, clock)
+    worker = DeliveryWorker(store, secrets, AppriseNotifier(), policy, clock)
     config = EvaluatorConfig(
         interval_s=settings.alerts_evaluation_interval_s,
         repeat_s=settings.alerts_repeat_interval_minutes * 60,
         history_s=settings.alerts_history_days * 86400,
     )
-    fleet = getattr(app.state, "fleet", None)
 
     def env_tags() -> dict[str, list[str]]:
-        records = [fleet.find_environment(n) for n in fleet.environment_names()] if fleet else []
+        records = [fleet.find_environment(n) for n in fleet.environment_names()]
         return {e.name: list(e.tags) for e in records if e is not None}
 
     evaluator = AlertEvaluator(
-        app.state.store,
-        fleet.inventory if fleet is not None else None,
+        store,
+        fleet.inventory,
         env_tags,
         LatestFigures(),
         RestartHistory(),
@@ -88,10 +90,7 @@ def _service(app: FastAPI) -> AlertService:
         config,
         clock=clock,
     )
-    environments = fleet.environment_names if fleet is not None else None
-    return AlertService(
-        evaluator, worker, secrets=getattr(app.state, "secrets", None), environments=environments
-    )
+    return AlertService(evaluator, worker, secrets=secrets, environments=fleet.environment_names)
 
 
 async def remask_channel_urls(store: Store) -> int:
@@ -111,37 +110,31 @@ async def remask_channel_urls(store: Store) -> int:
     return changed
 
 
-async def start(app: FastAPI) -> None:
+async def start(
+    settings: ServerSettings,
+    store: Store,
+    secrets: SecretBox,
+    fleet: Fleet,
+    clock: Clock,
+    loops: LoopRegistry,
+) -> AlertService:
     """Seed built-in rules, start the evaluator and the delivery worker, follow metrics."""
-    await seed_builtin_rules(app.state.store, app.state.settings)
-    await remask_channel_urls(app.state.store)
-    service = _service(app)
-    app.state.alerts = service
-    fleet = getattr(app.state, "fleet", None)
-    if fleet is not None:
-        previous = fleet.inventory.metrics_sink  # the metrics writer's: keep it, add ours
-
-        def sink(environment: str, node: str, message: dict[str, Any]) -> None:
-            if previous is not None:
-                previous(environment, node, message)
-            service.offer_metrics(environment, node, message)
-
-        fleet.inventory.metrics_sink = sink
-        service.previous_sink = previous
+    await seed_builtin_rules(store, settings)
+    await remask_channel_urls(store)
+    service = _service(settings, store, secrets, fleet, clock)
+    service.metrics_subscription = fleet.hub.subscribe(MetricsBatch, service.on_metrics)
     for loop in (service.worker.loop, *service.evaluator.loops):
-        app.state.loops.add(loop)
+        loops.add(loop)
     service.worker.start()
     service.evaluator.start()
+    return service
 
 
-async def stop(app: FastAPI) -> None:
-    """Stop the evaluator and the worker; give the metrics sink back as it was."""
-    service: AlertService | None = getattr(app.state, "alerts", None)
-    if service is None:
-        return
-    fleet = getattr(app.state, "fleet", None)
-    if fleet is not None:
-        fleet.inventory.metrics_sink = service.previous_sink
+async def stop(service: AlertService, fleet: Fleet) -> None:
+    """Stop the evaluator and the worker; stop following metrics."""
+    if service.metrics_subscription is not None:
+        fleet.hub.unsubscribe(service.metrics_subscription)
+        service.metrics_subscription = None
     await service.evaluator.stop()
     await service.worker.stop()
     notifier = service.worker.notifier

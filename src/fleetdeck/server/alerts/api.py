@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from fleetdeck.server.alerts.rules import RuleOut, RuleSpec, rule_out
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Operator, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.context import context_of
 from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def alert_out(row: Alert) -> AlertOut:
 
 def rules_of(request: Request) -> RuleService:
     """The alerts-and-rules service."""
-    service: RuleService = request.app.state.alerts.rules
+    service: RuleService = context_of(request).alerts.rules
     return service
 
 

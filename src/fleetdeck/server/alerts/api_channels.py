@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from fleetdeck.server.alerts.channels import mask_url
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Admin, Operator, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.context import context_of
 from fleetdeck.server.routes import RequestBody
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def delivery_out(row: AlertDelivery) -> DeliveryOut:
 
 def channels_of(request: Request) -> ChannelService:
     """The channels-and-deliveries service."""
-    service: ChannelService = request.app.state.alerts.channels
+    service: ChannelService = context_of(request).alerts.channels
     return service
 
 
@@ -148,7 +149,7 @@ async def delete_channel(name: str, request: Request, who: Admin) -> dict[str, b
 async def test_channel(name: str, request: Request, who: Operator) -> DeliveryOut:
     """Send a test notification now and answer with how it went (sent or failed, and why)."""
     async with audited(request, who.username, "channel.test", name) as detail:
-        wait = request.app.state.settings.alerts_delivery_timeout_s + TEST_WAIT_MARGIN_S
+        wait = context_of(request).settings.alerts_delivery_timeout_s + TEST_WAIT_MARGIN_S
         row = await channels_of(request).test(name, wait)
         detail["status"] = row.status
     return delivery_out(row)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from fleetdeck.server.alerts.service_silences import Asked, state_of
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Operator, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.context import context_of
 from fleetdeck.server.routes import RequestBody
 
 if TYPE_CHECKING:
@@ -77,12 +78,12 @@ class MaintenanceOut(BaseModel):
 
 def silences_of(request: Request) -> SilenceService:
     """The silences-and-maintenance service."""
-    service: SilenceService = request.app.state.alerts.silences
+    service: SilenceService = context_of(request).alerts.silences
     return service
 
 
 def _now(request: Request) -> datetime:
-    now: datetime = request.app.state.clock.now()
+    now: datetime = context_of(request).clock.now()
     return now
 
 

@@ -1,7 +1,7 @@
 """What the evaluator reads besides the inventory: latest samples and restart history.
 
 :class:`LatestFigures` keeps the newest metrics message of every node, flattened (it is fed
-from the inventory's ``metrics_sink`` next to the metrics writer): the metrics part's
+from the fleet hub's ``MetricsBatch`` events, after the metrics writer): the metrics part's
 :class:`~fleetdeck.server.metrics.latest.LatestSamples`, whose figures are *fresh* only for a
 few of the node's sampling intervals (a partitioned node's last CPU figure must not keep an
 alert firing, or start one, long after it was taken).

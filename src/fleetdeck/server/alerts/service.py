@@ -1,16 +1,16 @@
-"""``app.state.alerts``: the alerting part's interface to the rest of the server.
+"""``ServerContext.alerts``: the alerting part's interface to the rest of the server.
 
 Other parts raise event-style alerts through :meth:`AlertService.report_event`, e.g. the
 stacks part when a deployment fails::
 
-    await app.state.alerts.report_event(
+    await ctx.alerts.report_event(
         "stack_deploy_failed",
         {"environment": "prod", "stack": "shop"},
         "deploy of shop failed: image not found",
         severity="critical",
     )
     # later, when a deployment of that stack succeeds:
-    await app.state.alerts.report_event(
+    await ctx.alerts.report_event(
         "stack_deploy_failed", {"environment": "prod", "stack": "shop"}, "deployed", resolved=True
     )
 
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.alerts.delivery import DeliveryWorker
     from fleetdeck.server.alerts.evaluator import AlertEvaluator
     from fleetdeck.server.alerts.figures import LatestFigures, RestartHistory
+    from fleetdeck.server.fleet.hub import MetricsBatch, Subscription
     from fleetdeck.server.secrets import SecretBox
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,12 @@ class AlertService:
         self.silences = SilenceService(self.repo, evaluator.clock, environments, evaluator.wake)
         self.figures: LatestFigures = evaluator.figures
         self.restarts: RestartHistory = evaluator.restarts
-        #: The inventory's metrics sink before ours was chained in (given back at stop).
-        self.previous_sink: Callable[[str, str, dict[str, Any]], None] | None = None
+        #: Its subscription to the fleet hub's metrics (while the alerting part runs).
+        self.metrics_subscription: Subscription[MetricsBatch] | None = None
+
+    def on_metrics(self, batch: MetricsBatch) -> None:
+        """The fleet hub's subscriber: :meth:`offer_metrics` of the batch."""
+        self.offer_metrics(batch.environment, batch.node, batch.message)
 
     def offer_metrics(self, environment: str, node: str, message: dict[str, Any]) -> None:
         """A metrics message from an agent stream: keep the figures, evaluate soon."""

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
-from fleetdeck.clock import SYSTEM
 from fleetdeck.errors import PermissionDeniedError, UnauthenticatedError
 from fleetdeck.server.auth.origin import SAFE_METHODS, check_same_origin
 from fleetdeck.server.auth.principal import Principal
 from fleetdeck.server.auth.sessions import COOKIE_NAME, SESSION_PREFIX, session_user
 from fleetdeck.server.auth.tokens import TOKEN_PREFIX, token_user
+from fleetdeck.server.context import context_of
 from fleetdeck.types import Role
 
 if TYPE_CHECKING:
@@ -78,8 +78,8 @@ async def authenticate(request: Request) -> Principal:
         raise UnauthenticatedError(
             "authentication required", hint="log in, or send Authorization: Bearer TOKEN"
         )
-    state = request.app.state
-    clock: Clock = getattr(state, "clock", SYSTEM)
+    state = context_of(request)
+    clock = state.clock
     principal = await _resolve(state.store, token, clock)
     if principal is None:
         raise UnauthenticatedError(

@@ -25,7 +25,12 @@ from fleetdeck.server.fleet.repository import SqlFleetRepository
 from fleetdeck.server.fleet.service import Fleet
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from fleetdeck.clock import Clock
+    from fleetdeck.pki import CertificateAuthority
+    from fleetdeck.server.config import ServerSettings
+    from fleetdeck.server.loops import LoopRegistry
+    from fleetdeck.server.store import Store
+    from fleetdeck.server.tls import ServerTLS
 
 router = APIRouter()
 router.include_router(api_environments.router)
@@ -35,29 +40,28 @@ router.include_router(api_resources.router)
 router.include_router(api_swarm.router)
 
 
-async def start(app: FastAPI) -> None:
+async def start(
+    settings: ServerSettings,
+    store: Store,
+    ca: CertificateAuthority,
+    server_tls: ServerTLS,
+    clock: Clock,
+    loops: LoopRegistry,
+) -> Fleet:
     """Create the fleet, load environments, start local agents, and follow every agent."""
-    server_tls = app.state.tls
     # The server's own certificate (CN fleetdeck-server) is its client certificate to agents.
     tls = ClientTLS(
         ca_cert=server_tls.ca_cert_path, cert=server_tls.cert_path, key=server_tls.key_path
     )
-    ttl = timedelta(minutes=app.state.settings.join_token_ttl_minutes)
-    fleet = Fleet(
-        SqlFleetRepository(app.state.store), app.state.ca, tls, join_token_ttl=ttl,
-        clock=app.state.clock, loops=app.state.loops,
-    )  # fmt: skip
+    ttl = timedelta(minutes=settings.join_token_ttl_minutes)
+    fleet = Fleet(SqlFleetRepository(store), ca, tls, join_token_ttl=ttl, clock=clock, loops=loops)
     # Local environments: the server runs their agents as children, state in the data dir.
-    supervisor = LocalAgentSupervisor(
-        app.state.settings.data_dir / "local-agents", loops=app.state.loops
-    )
+    supervisor = LocalAgentSupervisor(settings.data_dir / "local-agents", loops=loops)
     fleet.local = LocalEnvironments(fleet, supervisor)
-    app.state.fleet = fleet
     await fleet.start()
+    return fleet
 
 
-async def stop(app: FastAPI) -> None:
+async def stop(fleet: Fleet) -> None:
     """Close every agent link and stop the agents of local environments."""
-    fleet: Fleet | None = getattr(app.state, "fleet", None)
-    if fleet is not None:
-        await fleet.stop()
+    await fleet.stop()

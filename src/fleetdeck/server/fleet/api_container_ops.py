@@ -21,6 +21,7 @@ from fleetdeck.errors import ConflictError, PermissionDeniedError
 from fleetdeck.labels import FLEETDECK_REVISION
 from fleetdeck.server.audit import audited_call
 from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.context import FleetDep, context_of  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.fleet import container_rules
 from fleetdeck.server.fleet.api_containers import ActionResult
 from fleetdeck.server.fleet.api_resources import registry_auth
@@ -78,18 +79,19 @@ async def managed_by_stack(request: Request, container: Container) -> bool:
     """Whether a fleetdeck stack made the container (its label, or a stack of that name here)."""
     if FLEETDECK_REVISION in container.labels:
         return True
-    stacks = getattr(request.app.state, "stacks", None)
-    if stacks is None or not container.stack:
+    if not container.stack:
         return False
-    stored = await stacks.repo.find(container.stack)
+    stored = await context_of(request).stacks.repo.find(container.stack)
     return stored is not None and stored.environment == container.environment
 
 
 @router.post("/containers", response_model=CreateResult)
-async def container_create(request: Request, principal: Operator, body: CreateBody) -> Any:
+async def container_create(
+    request: Request, fleet: FleetDep, principal: Operator, body: CreateBody
+) -> Any:
     """Create (and start) a container on a node; dangerous settings are an admin's."""
     findings = container_rules.check(body.spec, principal)
-    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    link = pick_node_link(fleet, body.environment, body.node)
     auth = await registry_auth(request, body.spec.image)
     target = f"{link.where}/{body.spec.name or '?'}"
     answer = await audited_call(
@@ -109,13 +111,13 @@ async def container_create(request: Request, principal: Operator, body: CreateBo
 @router.post("/containers/{ref:path}/recreate", response_model=ActionResult)
 async def container_recreate(
     request: Request,
+    fleet: FleetDep,
     ref: str,
     principal: Operator,
     body: Annotated[RecreateOptions | None, Body()] = None,
 ) -> ActionResult:
     """Recreate a container with the same configuration (``pull``: pull its image first)."""
     options = body or RecreateOptions()
-    fleet = fleet_of(request)
     container = fleet.resolve(ref)
     target = f"{container.environment}/{container.node}/{container.name}"
     if await managed_by_stack(request, container):

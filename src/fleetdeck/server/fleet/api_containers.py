@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from fleetdeck.server.audit import audited_call
 from fleetdeck.server.auth.deps import Principal, require
-from fleetdeck.server.fleet.common import fleet_of, ndjson_response
+from fleetdeck.server.context import Ctx, FleetDep  # noqa: TC001 - FastAPI reads route annotations
+from fleetdeck.server.fleet.common import ndjson_response
 from fleetdeck.server.fleet.container_view import masked_inspect, stack_secrets
 from fleetdeck.server.fleet.inventory import MAX_LIMIT, ContainerQuery
 from fleetdeck.server.openapi import NdjsonStream
@@ -55,7 +56,7 @@ class ExecBody(BaseModel):
 
 @router.get("/containers", response_model=ContainerPage)
 async def list_containers(
-    request: Request,
+    fleet: FleetDep,
     _: Viewer,
     environment: str | None = None,
     node: str | None = None,
@@ -70,7 +71,6 @@ async def list_containers(
     offset: Offset = 0,
 ) -> ContainerPage:
     """List containers across the fleet, filtered, sorted and paged, from the inventory."""
-    fleet = fleet_of(request)
     if environment is not None:
         fleet.require_environment(environment)
     query = ContainerQuery(
@@ -92,7 +92,7 @@ async def list_containers(
 
 @router.get("/containers/{ref:path}/logs", response_class=NdjsonStream)
 async def container_logs(
-    request: Request,
+    fleet: FleetDep,
     ref: str,
     _: Viewer,
     tail: str = "100",
@@ -101,7 +101,6 @@ async def container_logs(
     follow: bool = False,
 ) -> StreamingResponse:
     """Stream a container's output as NDJSON lines (``follow`` keeps it open)."""
-    fleet = fleet_of(request)
     container = fleet.resolve(ref)
     link = fleet.links.get(container.environment, container.node)
     lines = link.agent.container_logs(
@@ -111,18 +110,18 @@ async def container_logs(
 
 
 @router.get("/containers/{ref:path}/stats", response_model=ContainerStats)
-async def container_stats(request: Request, ref: str, _: Viewer) -> Any:
+async def container_stats(fleet: FleetDep, ref: str, _: Viewer) -> Any:
     """A one-shot resource reading of a container."""
-    fleet = fleet_of(request)
     container = fleet.resolve(ref)
     link = fleet.links.get(container.environment, container.node)
     return await link.agent.container_stats(container.id)
 
 
 @router.post("/containers/{ref:path}/exec", response_model=ExecResult)
-async def container_exec(request: Request, ref: str, principal: Operator, body: ExecBody) -> Any:
+async def container_exec(
+    request: Request, fleet: FleetDep, ref: str, principal: Operator, body: ExecBody
+) -> Any:
     """Run a command in a container and return its output and exit code."""
-    fleet = fleet_of(request)
     container = fleet.resolve(ref)
     link = fleet.links.get(container.environment, container.node)
     target = f"{container.environment}/{container.node}/{container.name}"
@@ -145,10 +144,9 @@ async def container_exec(request: Request, ref: str, principal: Operator, body: 
 
 @router.post("/containers/{ref:path}/rename", response_model=ActionResult)
 async def container_rename(
-    request: Request, ref: str, principal: Operator, body: RenameBody
+    request: Request, fleet: FleetDep, ref: str, principal: Operator, body: RenameBody
 ) -> ActionResult:
     """Rename a container."""
-    fleet = fleet_of(request)
     container = fleet.resolve(ref)
     link = fleet.links.get(container.environment, container.node)
     target = f"{container.environment}/{container.node}/{container.name}"
@@ -166,6 +164,7 @@ async def container_rename(
 @router.post("/containers/{ref:path}/{action}", response_model=ActionResult)
 async def container_action(
     request: Request,
+    fleet: FleetDep,
     ref: str,
     action: Action,
     principal: Operator,
@@ -175,7 +174,6 @@ async def container_action(
     signal: str | None = None,
 ) -> ActionResult:
     """Start, stop, restart, kill, pause or unpause a container."""
-    fleet = fleet_of(request)
     container = fleet.resolve(ref)
     link = fleet.links.get(container.environment, container.node)
     target = f"{container.environment}/{container.node}/{container.name}"
@@ -192,13 +190,13 @@ async def container_action(
 @router.delete("/containers/{ref:path}", response_model=ActionResult)
 async def container_remove(
     request: Request,
+    fleet: FleetDep,
     ref: str,
     principal: Operator,
     force: bool = False,
     volumes: bool = False,
 ) -> ActionResult:
     """Remove a container."""
-    fleet = fleet_of(request)
     container = fleet.resolve(ref)
     link = fleet.links.get(container.environment, container.node)
     target = f"{container.environment}/{container.node}/{container.name}"
@@ -213,19 +211,19 @@ async def container_remove(
 
 
 @router.get("/containers/{ref:path}")
-async def container_inspect(request: Request, ref: str, principal: Viewer) -> Any:
+async def container_inspect(ctx: Ctx, ref: str, principal: Viewer) -> Any:
     """The engine's full inspect document of a container.
 
     A viewer gets it with secret-looking environment values masked (see
     :mod:`fleetdeck.server.fleet.container_view`); an operator, who could read them with
     ``exec`` anyway, gets them as they are.
     """
-    fleet = fleet_of(request)
+    fleet = ctx.fleet
     container = fleet.resolve(ref)
     link = fleet.links.get(container.environment, container.node)
     inspect = await link.agent.inspect_container(container.id)
     if principal.role.allows(Role.operator) or not isinstance(inspect, dict):
         return inspect
-    stacks = getattr(request.app.state, "stacks", None)
+    stacks = ctx.stacks
     secrets = await stack_secrets(stacks, container.environment, container.stack)
     return masked_inspect(inspect, secrets)

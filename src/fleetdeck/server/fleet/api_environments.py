@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from fleetdeck.server.audit import audited, audited_call
 from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.context import Ctx, FleetDep  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.fleet.common import fleet_of
 from fleetdeck.server.fleet.views import EnvironmentView
 from fleetdeck.types import Role
@@ -96,10 +97,10 @@ def _token_result(request: Request, env_name: str, token: str) -> JoinTokenResul
 
 @router.get("/environments", response_model=list[EnvironmentView])
 async def list_environments(
-    request: Request, _: Viewer, tag: str | None = None, group: str | None = None
+    fleet: FleetDep, _: Viewer, tag: str | None = None, group: str | None = None
 ) -> list[EnvironmentView]:
     """Every environment with its nodes and live status, optionally by tag or group."""
-    views = fleet_of(request).views()
+    views = fleet.views()
     return [
         v for v in views if (tag is None or tag in v.tags) and (group is None or group in v.groups)
     ]
@@ -107,14 +108,13 @@ async def list_environments(
 
 @router.post("/environments", response_model=EnvironmentCreated, status_code=201)
 async def create_environment(
-    request: Request, principal: Admin, body: EnvironmentCreate
+    request: Request, fleet: FleetDep, principal: Admin, body: EnvironmentCreate
 ) -> EnvironmentCreated:
     """Create an environment; return the join token and agent command for its first node.
 
     A ``local`` environment needs neither: its agent runs on the server by the time this
     answers, so the answer's ``join_token`` and ``agent_command`` are null.
     """
-    fleet = fleet_of(request)
     env, token = await audited_call(
         request,
         principal.username,
@@ -145,18 +145,16 @@ async def create_environment(
 
 
 @router.get("/environments/{name}", response_model=EnvironmentView)
-async def show_environment(request: Request, name: str, _: Viewer) -> EnvironmentView:
+async def show_environment(fleet: FleetDep, name: str, _: Viewer) -> EnvironmentView:
     """One environment with its nodes."""
-    fleet = fleet_of(request)
     return fleet.view(fleet.require_environment(name))
 
 
 @router.patch("/environments/{name}", response_model=EnvironmentView)
 async def update_environment(
-    request: Request, name: str, principal: Admin, body: EnvironmentPatch
+    request: Request, fleet: FleetDep, name: str, principal: Admin, body: EnvironmentPatch
 ) -> EnvironmentView:
     """Replace an environment's tags and/or groups."""
-    fleet = fleet_of(request)
     env = await audited_call(
         request,
         principal.username,
@@ -169,34 +167,38 @@ async def update_environment(
 
 
 @router.delete("/environments/{name}", status_code=204)
-async def remove_environment(request: Request, name: str, principal: Admin) -> None:
+async def remove_environment(
+    request: Request, fleet: FleetDep, name: str, principal: Admin
+) -> None:
     """Remove an environment and revoke its agents' certificates."""
     await audited_call(
         request,
         principal.username,
         "environment.remove",
         name,
-        fleet_of(request).remove_environment(name),
+        fleet.remove_environment(name),
     )
 
 
 @router.post("/environments/{name}/join-tokens", response_model=JoinTokenResult, status_code=201)
-async def new_join_token(request: Request, name: str, principal: Admin) -> JoinTokenResult:
+async def new_join_token(
+    request: Request, fleet: FleetDep, name: str, principal: Admin
+) -> JoinTokenResult:
     """A join token for one more node of the environment (e.g. another Swarm node)."""
     token = await audited_call(
         request,
         principal.username,
         "environment.join_token",
         name,
-        fleet_of(request).new_join_token(name, principal.username),
+        fleet.new_join_token(name, principal.username),
     )
     return _token_result(request, name, token)
 
 
 @router.post("/agents/enrol", response_model=EnrolResult)
-async def enrol(request: Request, body: EnrolRequest) -> EnrolResult:
+async def enrol(request: Request, ctx: Ctx, body: EnrolRequest) -> EnrolResult:
     """Admit an agent holding a valid join token (single use, expiring)."""
-    fleet = fleet_of(request)
+    fleet = ctx.fleet
     async with audited(request, f"agent@{body.hostname}", "agent.enrol", body.listen_url) as entry:
         result = await fleet.enrol(body.join_token, body.csr_pem, body.listen_url, body.hostname)
         entry.target = f"{result['environment']}/{result['node']}"

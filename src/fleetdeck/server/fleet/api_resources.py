@@ -17,6 +17,7 @@ from fleetdeck.errors import FleetdeckError, NodeUnreachableError
 from fleetdeck.resource_types import DISK_USAGE_WAIT_S, ImageInfo, NetworkInfo, VolumeInfo
 from fleetdeck.server.audit import audited, audited_call
 from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.context import Ctx, FleetDep, context_of  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.fleet.common import fleet_of, ndjson_response, pick_node_link
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.types import Role
@@ -156,9 +157,11 @@ async def list_images(
 
 
 @router.post("/images/pull", response_class=NdjsonStream)
-async def pull_image(request: Request, principal: Operator, body: PullBody) -> StreamingResponse:
+async def pull_image(
+    request: Request, ctx: Ctx, principal: Operator, body: PullBody
+) -> StreamingResponse:
     """Pull an image onto a node, streaming Docker's progress as NDJSON."""
-    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    link = pick_node_link(ctx.fleet, body.environment, body.node)
     auth = await registry_auth(request, body.image)
     lines = link.agent.pull_image_lines(body.image, auth)
     target = f"{link.where}:{body.image}"
@@ -170,16 +173,13 @@ async def pull_image(request: Request, principal: Operator, body: PullBody) -> S
 
 async def registry_auth(request: Request, image: str) -> dict[str, str] | None:
     """The stored credentials of the registry ``image`` is pulled from (None: anonymous)."""
-    lookup = getattr(request.app.state, "registry_auth_for", None)
-    if lookup is None:
-        return None
-    auth: dict[str, str] | None = await lookup(image)
-    return auth
+    return await context_of(request).registry_auth_for(image)
 
 
 @router.delete("/images")
 async def remove_image(
     request: Request,
+    fleet: FleetDep,
     principal: Operator,
     environment: str,
     image: str,
@@ -187,7 +187,7 @@ async def remove_image(
     force: bool = False,
 ) -> Any:
     """Remove an image from a node."""
-    link = pick_node_link(fleet_of(request), environment, node)
+    link = pick_node_link(fleet, environment, node)
     return await audited_call(
         request,
         principal.username,
@@ -198,9 +198,9 @@ async def remove_image(
 
 
 @router.post("/images/prune")
-async def prune_images(request: Request, principal: Operator, body: Target) -> Any:
+async def prune_images(request: Request, fleet: FleetDep, principal: Operator, body: Target) -> Any:
     """Remove unused images from a node."""
-    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    link = pick_node_link(fleet, body.environment, body.node)
     return await audited_call(
         request,
         principal.username,
@@ -238,9 +238,11 @@ async def list_volumes(
 
 
 @router.post("/volumes", status_code=201)
-async def create_volume(request: Request, principal: Operator, body: VolumeCreate) -> Any:
+async def create_volume(
+    request: Request, fleet: FleetDep, principal: Operator, body: VolumeCreate
+) -> Any:
     """Create a volume on a node."""
-    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    link = pick_node_link(fleet, body.environment, body.node)
     spec = body.model_dump(exclude_none=True, exclude={"environment", "node"})
     return await audited_call(
         request,
@@ -254,6 +256,7 @@ async def create_volume(request: Request, principal: Operator, body: VolumeCreat
 @router.delete("/volumes/{environment}/{name}")
 async def remove_volume(
     request: Request,
+    fleet: FleetDep,
     principal: Operator,
     environment: str,
     name: str,
@@ -261,7 +264,7 @@ async def remove_volume(
     force: bool = False,
 ) -> Any:
     """Remove a volume from a node."""
-    link = pick_node_link(fleet_of(request), environment, node)
+    link = pick_node_link(fleet, environment, node)
     return await audited_call(
         request,
         principal.username,
@@ -272,9 +275,11 @@ async def remove_volume(
 
 
 @router.post("/volumes/prune")
-async def prune_volumes(request: Request, principal: Operator, body: Target) -> Any:
+async def prune_volumes(
+    request: Request, fleet: FleetDep, principal: Operator, body: Target
+) -> Any:
     """Remove unused volumes from a node."""
-    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    link = pick_node_link(fleet, body.environment, body.node)
     return await audited_call(
         request,
         principal.username,
@@ -297,9 +302,11 @@ async def list_networks(
 
 
 @router.post("/networks", status_code=201)
-async def create_network(request: Request, principal: Operator, body: NetworkCreate) -> Any:
+async def create_network(
+    request: Request, fleet: FleetDep, principal: Operator, body: NetworkCreate
+) -> Any:
     """Create a network on a node."""
-    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    link = pick_node_link(fleet, body.environment, body.node)
     spec = body.model_dump(exclude_none=True, exclude={"environment", "node"})
     return await audited_call(
         request,
@@ -312,10 +319,15 @@ async def create_network(request: Request, principal: Operator, body: NetworkCre
 
 @router.delete("/networks/{environment}/{name}")
 async def remove_network(
-    request: Request, principal: Operator, environment: str, name: str, node: str | None = None
+    request: Request,
+    fleet: FleetDep,
+    principal: Operator,
+    environment: str,
+    name: str,
+    node: str | None = None,
 ) -> Any:
     """Remove a network from a node."""
-    link = pick_node_link(fleet_of(request), environment, node)
+    link = pick_node_link(fleet, environment, node)
     return await audited_call(
         request,
         principal.username,
@@ -326,9 +338,11 @@ async def remove_network(
 
 
 @router.post("/networks/prune")
-async def prune_networks(request: Request, principal: Operator, body: Target) -> Any:
+async def prune_networks(
+    request: Request, fleet: FleetDep, principal: Operator, body: Target
+) -> Any:
     """Remove unused networks from a node."""
-    link = pick_node_link(fleet_of(request), body.environment, body.node)
+    link = pick_node_link(fleet, body.environment, body.node)
     return await audited_call(
         request,
         principal.username,
@@ -341,6 +355,7 @@ async def prune_networks(request: Request, principal: Operator, body: Target) ->
 @router.post("/networks/{environment}/{name}/{verb}")
 async def connect_network(
     request: Request,
+    fleet: FleetDep,
     principal: Operator,
     environment: str,
     name: str,
@@ -352,7 +367,6 @@ async def connect_network(
 
     if verb not in ("connect", "disconnect"):
         raise InvalidInputError(f"unknown network action {verb!r}", hint="connect or disconnect")
-    fleet = fleet_of(request)
     container = fleet.resolve(f"{environment}/{body.container}")
     link = fleet.links.get(container.environment, container.node)
     call = (

@@ -12,17 +12,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse  # noqa: TC002 - FastAPI reads return types
 from pydantic import BaseModel, Field
 
-from fleetdeck.errors import ConflictError, NodeUnreachableError
 from fleetdeck.server.audit import audited_call
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet.common import fleet_of, ndjson_response
-from fleetdeck.server.fleet.inventory import NodeStatus
+from fleetdeck.server.fleet.service import manager_of
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.types import Role
 
 if TYPE_CHECKING:
     from fleetdeck.server.fleet.links import AgentLink
-    from fleetdeck.server.fleet.service import Fleet
 
 router = APIRouter(prefix="/environments/{environment}", tags=["swarm"])
 
@@ -52,25 +50,6 @@ class ImageBody(BaseModel):
 def manager_link(request: Request, environment: str) -> AgentLink:
     """A reachable manager of the environment's Swarm."""
     return manager_of(fleet_of(request), environment)
-
-
-def manager_of(fleet: Fleet, environment: str) -> AgentLink:
-    """A reachable manager of the environment's Swarm (ConflictError if it is no Swarm)."""
-    fleet.require_environment(environment)
-    managers = []
-    for link in fleet.links.of(environment):
-        state = fleet.inventory.find_node(environment, link.node)
-        if state and state.info and state.info.swarm.role == "manager":
-            managers.append((state.status is NodeStatus.up, link))
-    if not managers:
-        raise ConflictError(
-            f"environment {environment!r} is not a Swarm (no manager node)",
-            hint="its engines are standalone; Swarm routes need a manager",
-        )
-    for up, link in managers:
-        if up:
-            return link
-    raise NodeUnreachableError(f"no manager of environment {environment!r} is reachable")
 
 
 @router.get("/swarm/nodes")

@@ -10,47 +10,22 @@ from typing import TYPE_CHECKING
 
 from fastapi.responses import StreamingResponse
 
-from fleetdeck.errors import FleetdeckError, InvalidInputError, NotFoundError
+from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.audit import INTERNAL, failure_text
+from fleetdeck.server.context import context_of
+from fleetdeck.server.fleet.service import pick_node_link as pick_node_link
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
 
     from fastapi import Request
 
-    from fleetdeck.server.fleet.links import AgentLink
     from fleetdeck.server.fleet.service import Fleet
 
 
 def fleet_of(request: Request) -> Fleet:
     """The running fleet (inventory, links, environments) of this server."""
-    fleet: Fleet = request.app.state.fleet
-    return fleet
-
-
-def pick_node_link(fleet: Fleet, environment: str, node: str | None) -> AgentLink:
-    """The link to ``node`` of ``environment``; ``node`` may be omitted for one-node envs."""
-    fleet.require_environment(environment)
-    links = fleet.links.of(environment)
-    if node is not None:
-        for link in links:
-            if link.node == node:
-                return link
-        known = ", ".join(sorted(link.node for link in links)) or "none enrolled yet"
-        raise NotFoundError(
-            f"environment {environment!r} has no node {node!r}", hint=f"nodes: {known}"
-        )
-    if len(links) == 1:
-        return links[0]
-    if not links:
-        raise NotFoundError(
-            f"environment {environment!r} has no enrolled node yet",
-            hint="run the agent command shown by `fleetdeck env show`",
-        )
-    raise InvalidInputError(
-        f"environment {environment!r} has {len(links)} nodes: say which one",
-        hint=f"pass node=… (one of {', '.join(sorted(link.node for link in links))})",
-    )
+    return context_of(request).fleet
 
 
 async def ndjson_response(

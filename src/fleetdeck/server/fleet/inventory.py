@@ -19,6 +19,7 @@ from pydantic import TypeAdapter
 from fleetdeck.clock import SYSTEM
 from fleetdeck.container_status import status_text
 from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
+from fleetdeck.server.fleet.hub import EventHub, InventoryChanged, MetricsBatch
 from fleetdeck.types import (
     AgentInfo,
     Container,
@@ -33,8 +34,6 @@ from fleetdeck.types import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from fleetdeck.clock import Clock
 
 #: Validates one inventory-stream line (after ``json.loads``).
@@ -147,16 +146,17 @@ class FleetInventory:
 
     Args:
         clock: The present that served status texts ("Up 5 minutes") are worked out at.
+        hub: Where it publishes :class:`~fleetdeck.server.fleet.hub.MetricsBatch` and
+            :class:`~fleetdeck.server.fleet.hub.InventoryChanged` (its own when not given).
     """
 
-    def __init__(self, clock: Clock = SYSTEM) -> None:
+    def __init__(self, clock: Clock = SYSTEM, hub: EventHub | None = None) -> None:
         self.clock = clock
+        self.hub = hub if hub is not None else EventHub()
         self._nodes: dict[tuple[str, str], NodeState] = {}
         self._waiters: set[asyncio.Future[int]] = set()
         #: Bumped on every change that a view would show (not on heartbeats).
         self.version = 0
-        #: Where ``metrics`` messages go (set by the metrics part; None drops them).
-        self.metrics_sink: Callable[[str, str, dict[str, Any]], None] | None = None
 
     # ------------------------------------------------------------ node bookkeeping
     def node(self, environment: str, node: str) -> NodeState:
@@ -179,7 +179,7 @@ class FleetInventory:
         for key in list(self._nodes):
             if key[0] == environment and node in (None, key[1]):
                 del self._nodes[key]
-        self._bump()
+        self._bump(environment, node)
 
     # ------------------------------------------------------------ stream application
     def apply(
@@ -196,8 +196,8 @@ class FleetInventory:
         state.last_seen = datetime.now(UTC)
         if isinstance(message, MetricsMessage):
             # Replayed samples carry the rev they were taken at: not the node's current one.
-            if self.metrics_sink is not None:
-                self.metrics_sink(environment, node, message.model_dump(mode="json"))
+            if self.hub.has_subscribers(MetricsBatch):
+                self.hub.publish(MetricsBatch(environment, node, message.model_dump(mode="json")))
             return
         state.rev = message.rev
         if isinstance(message, SnapshotMessage):
@@ -211,7 +211,7 @@ class FleetInventory:
             state.info = message.info
         self._set_status_from_info(state)
         if not isinstance(message, HeartbeatMessage):
-            self._bump()
+            self._bump(environment, node)
 
     def _set_status_from_info(self, state: NodeState) -> None:
         engine_up = state.info is None or state.info.engine_state == "up"
@@ -219,7 +219,7 @@ class FleetInventory:
         if state.status != status:
             state.status = status
             state.error = None
-            self._bump()
+            self._bump(state.environment, state.node)
 
     def mark_unreachable(self, environment: str, node: str, error: str) -> None:
         """The node's agent stopped answering: keep its last inventory, flag it."""
@@ -227,7 +227,7 @@ class FleetInventory:
         state.error = error
         if state.status != NodeStatus.unreachable:
             state.status = NodeStatus.unreachable
-            self._bump()
+            self._bump(environment, node)
 
     # ------------------------------------------------------------ queries
     def containers(self, query: ContainerQuery) -> tuple[list[Container], int]:
@@ -288,12 +288,13 @@ class FleetInventory:
         return found[0]
 
     # ------------------------------------------------------------ change notification
-    def _bump(self) -> None:
+    def _bump(self, environment: str, node: str | None) -> None:
         self.version += 1
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.set_result(self.version)
         self._waiters.clear()
+        self.hub.publish(InventoryChanged(self.version, environment, node))
 
     async def wait_changed(self, since: int, timeout: float) -> int:
         """Wait until the inventory's version passes ``since`` (or timeout); return it.

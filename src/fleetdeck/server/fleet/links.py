@@ -37,6 +37,7 @@ from fleetdeck.errors import (
 )
 from fleetdeck.server.fleet.agent_client import INVENTORY_STREAM_PATH, AgentClient
 from fleetdeck.server.fleet.agent_streams import MAX_LINE_BYTES, StreamRejects, capped_lines, parse
+from fleetdeck.server.fleet.hub import LinkAdded, LinkRemoved
 from fleetdeck.server.fleet.inventory import INVENTORY_MESSAGE, FleetInventory, NodeStatus
 from fleetdeck.server.fleet.transport import CALL_TIMEOUT_S
 from fleetdeck.server.loops import BackgroundLoop, Backoff
@@ -422,7 +423,11 @@ def _describe(exc: BaseException) -> str:
 
 
 class FleetLinks:
-    """Every agent link of the server, by (environment, node)."""
+    """Every agent link of the server, by (environment, node).
+
+    Adding and removing a link is published on the inventory's hub (``LinkAdded``,
+    ``LinkRemoved`` of :mod:`fleetdeck.server.fleet.hub`).
+    """
 
     def __init__(
         self, tls: ClientTLS, inventory: FleetInventory, loops: LoopRegistry | None = None
@@ -444,6 +449,7 @@ class FleetLinks:
             )
             self._links[key] = link
             link.start()
+            self.inventory.hub.publish(LinkAdded(environment, node))
         return self._links[key]
 
     def get(self, environment: str, node: str) -> AgentLink:
@@ -463,10 +469,12 @@ class FleetLinks:
         """Close links of a node or of a whole environment and forget their inventory."""
         for key in [k for k in self._links if k[0] == environment and node in (None, k[1])]:
             await self._links.pop(key).close()
+            self.inventory.hub.publish(LinkRemoved(*key))
         self.inventory.forget(environment, node)
 
     async def close(self) -> None:
         """Close every link (server shutdown)."""
-        for link in list(self._links.values()):
+        for key, link in list(self._links.items()):
             await link.close()
+            self.inventory.hub.publish(LinkRemoved(*key))
         self._links.clear()

@@ -26,10 +26,12 @@ from fleetdeck.errors import (
     ConflictError,
     FleetdeckError,
     InvalidInputError,
+    NodeUnreachableError,
     NotFoundError,
     PermissionDeniedError,
 )
-from fleetdeck.server.fleet.inventory import FleetInventory
+from fleetdeck.server.fleet.hub import EventHub
+from fleetdeck.server.fleet.inventory import FleetInventory, NodeStatus
 from fleetdeck.server.fleet.links import ClientTLS, FleetLinks
 from fleetdeck.server.fleet.records import EnvironmentRecord as EnvironmentRecord
 from fleetdeck.server.fleet.records import NodeRecord as NodeRecord
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from fleetdeck.clock import Clock
+    from fleetdeck.server.fleet.links import AgentLink
     from fleetdeck.server.fleet.views import EnvironmentView
     from fleetdeck.server.loops import LoopRegistry
 
@@ -146,7 +149,10 @@ class Fleet:
         self.repo = repo
         self.clock = clock
         self.ca = ca
-        self.inventory = FleetInventory(clock)
+        #: The fleet's events (metrics, links, inventory changes, deploy outcomes): parts
+        #: subscribe here rather than polling the links or wrapping each other's callbacks.
+        self.hub = EventHub()
+        self.inventory = FleetInventory(clock, self.hub)
         self.links = FleetLinks(tls, self.inventory, loops)
         self.join_token_ttl = join_token_ttl
         self._envs: dict[str, EnvironmentRecord] = {}
@@ -385,3 +391,47 @@ class Fleet:
         return Container(
             **current.model_dump(), environment=container.environment, node=container.node
         )
+
+
+def pick_node_link(fleet: Fleet, environment: str, node: str | None) -> AgentLink:
+    """The link to ``node`` of ``environment``; ``node`` may be omitted for one-node envs."""
+    fleet.require_environment(environment)
+    links = fleet.links.of(environment)
+    if node is not None:
+        for link in links:
+            if link.node == node:
+                return link
+        known = ", ".join(sorted(link.node for link in links)) or "none enrolled yet"
+        raise NotFoundError(
+            f"environment {environment!r} has no node {node!r}", hint=f"nodes: {known}"
+        )
+    if len(links) == 1:
+        return links[0]
+    if not links:
+        raise NotFoundError(
+            f"environment {environment!r} has no enrolled node yet",
+            hint="run the agent command shown by `fleetdeck env show`",
+        )
+    raise InvalidInputError(
+        f"environment {environment!r} has {len(links)} nodes: say which one",
+        hint=f"pass node=… (one of {', '.join(sorted(link.node for link in links))})",
+    )
+
+
+def manager_of(fleet: Fleet, environment: str) -> AgentLink:
+    """A reachable manager of the environment's Swarm (ConflictError if it is no Swarm)."""
+    fleet.require_environment(environment)
+    managers = []
+    for link in fleet.links.of(environment):
+        state = fleet.inventory.find_node(environment, link.node)
+        if state and state.info and state.info.swarm.role == "manager":
+            managers.append((state.status is NodeStatus.up, link))
+    if not managers:
+        raise ConflictError(
+            f"environment {environment!r} is not a Swarm (no manager node)",
+            hint="its engines are standalone; Swarm routes need a manager",
+        )
+    for up, link in managers:
+        if up:
+            return link
+    raise NodeUnreachableError(f"no manager of environment {environment!r} is reachable")

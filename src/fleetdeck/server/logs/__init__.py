@@ -1,9 +1,10 @@
 """Fleet-wide logs: collected from every agent into ``logs.db``, searched, tailed live.
 
 The app factory mounts :data:`router` under ``/api/v1`` and calls :func:`start` after the
-fleet part has started (the collector follows the fleet's agent links) and :func:`stop`
-before the fleet stops. ``app.state.logs`` is the
-:class:`~fleetdeck.server.logs.collector.LogCollector` (its ``store`` and ``hub`` are the
+fleet part has started (the collector follows the fleet's agent links as they are added and
+removed) and :func:`stop` before the fleet stops. :func:`start` returns the
+:class:`~fleetdeck.server.logs.collector.LogCollector` (``ServerContext.logs``; its ``store``
+and ``hub`` are the
 :class:`~fleetdeck.server.logs.store.LogStore` and the live
 :class:`~fleetdeck.server.logs.tail.TailHub`).
 """
@@ -18,7 +19,10 @@ from fleetdeck.server.logs.store import LogStore
 from fleetdeck.server.logs.tail import TailHub
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from fleetdeck.clock import Clock
+    from fleetdeck.server.config import ServerSettings
+    from fleetdeck.server.fleet.service import Fleet
+    from fleetdeck.server.loops import LoopRegistry
 
 __all__ = ["LogCollector", "router", "start", "stop"]
 
@@ -26,12 +30,10 @@ __all__ = ["LogCollector", "router", "start", "stop"]
 LOGS_DB = "logs.db"
 
 
-async def start(app: FastAPI) -> None:
+async def start(
+    settings: ServerSettings, fleet: Fleet, clock: Clock, loops: LoopRegistry
+) -> LogCollector:
     """Open ``logs.db`` and start collecting from every agent link."""
-    settings = app.state.settings
-    fleet = getattr(app.state, "fleet", None)
-    if fleet is None:
-        return
     collector = LogCollector(
         LogStore(settings.data_dir / LOGS_DB),
         fleet,
@@ -39,15 +41,13 @@ async def start(app: FastAPI) -> None:
         retention_s=settings.logs_retention_days * 86400.0,
         max_bytes=int(settings.logs_max_mb * 1024 * 1024),
         prune_interval_s=settings.logs_prune_interval_s,
-        clock=app.state.clock,
-        loops=app.state.loops,
+        clock=clock,
+        loops=loops,
     )
     collector.start()
-    app.state.logs = collector
+    return collector
 
 
-async def stop(app: FastAPI) -> None:
+async def stop(collector: LogCollector) -> None:
     """Stop collecting (agents resend from the stored cursors after the next start)."""
-    collector: LogCollector | None = getattr(app.state, "logs", None)
-    if collector is not None:
-        await collector.stop()
+    await collector.stop()

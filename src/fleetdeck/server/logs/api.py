@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from fleetdeck.server.auth.deps import Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.context import Ctx, context_of  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.logs.query import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -76,7 +77,7 @@ class LogStoreStats(BaseModel):
 
 def collector_of(request: Request) -> LogCollector:
     """The server's log collector."""
-    collector: LogCollector = request.app.state.logs
+    collector: LogCollector = context_of(request).logs
     return collector
 
 
@@ -125,6 +126,7 @@ When = Annotated[str | None, Query(description="ISO 8601, epoch seconds, or ago:
 @router.get("/logs/search")
 async def logs_search(
     request: Request,
+    ctx: Ctx,
     _: Viewer,
     q: Text = "",
     raw: Raw = False,
@@ -143,7 +145,7 @@ async def logs_search(
     query = build_query(
         q=q, raw=raw, environment=environment, node=node, container=container, stack=stack,
         service=service, stream=stream, since=since, until=until, limit=limit, offset=offset,
-        now=request.app.state.clock.now(),
+        now=ctx.clock.now(),
     )  # fmt: skip
     hits, more = await asyncio.to_thread(search, collector_of(request).store, query)
     return LogSearchResult(
@@ -155,6 +157,7 @@ async def logs_search(
 @router.get("/logs/tail", response_class=NdjsonStream)
 async def logs_tail(
     request: Request,
+    ctx: Ctx,
     _: Viewer,
     q: Text = "",
     environment: str | None = None,
@@ -175,7 +178,7 @@ async def logs_tail(
     query = build_query(
         q=q, raw=False, environment=environment, node=node, container=container, stack=stack,
         service=service, stream=stream, since=None, until=None, limit=max(backlog, 1), offset=0,
-        now=request.app.state.clock.now(),
+        now=ctx.clock.now(),
     )  # fmt: skip
     collector = collector_of(request)
     follower = collector.hub.follow(query)

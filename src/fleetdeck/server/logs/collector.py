@@ -12,8 +12,12 @@ into the store in batches (one transaction per batch, cursors in the same transa
 their lines). When the queue is full the follower waits: the agent's own bounded buffer then
 fills, and the agent drops, counts and reports (the count ends up in ``log_sources.dropped``).
 Lines older than the retention are not stored. The pruner runs every ``prune_interval_s``.
-Each of these is a supervised :class:`~fleetdeck.server.loops.BackgroundLoop` (``logs-watch``,
-``logs-writer``, ``logs-pruner``, and ``logs ENV/NODE`` per follower).
+Followers come and go with the fleet's links: the collector subscribes to the fleet hub's
+:class:`~fleetdeck.server.fleet.hub.LinkAdded` / :class:`~fleetdeck.server.fleet.hub.LinkRemoved`
+and ``logs-watch`` applies each event in order (a re-enrolled node's new link replaces the
+old one's follower). Each of these is a supervised
+:class:`~fleetdeck.server.loops.BackgroundLoop` (``logs-watch``, ``logs-writer``,
+``logs-pruner``, and ``logs ENV/NODE`` per follower).
 
 Every message is validated (:data:`fleetdeck.types.LogStreamMessage`) before it is applied:
 a bad one is counted on the link and skipped. A follower that fails in an unexpected way is
@@ -33,6 +37,7 @@ from fleetdeck.agent.logship import Cursor
 from fleetdeck.clock import SYSTEM
 from fleetdeck.errors import FleetdeckError, NotFoundError
 from fleetdeck.server.fleet.agent_streams import LOG_STREAM_MESSAGE
+from fleetdeck.server.fleet.hub import LinkAdded, LinkRemoved
 from fleetdeck.server.logs.query import ns_to_iso
 from fleetdeck.server.logs.store import Batch, LogStore, SourceKey
 from fleetdeck.server.loops import BackgroundLoop, Backoff
@@ -48,6 +53,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from fleetdeck.clock import Clock
+    from fleetdeck.server.fleet.hub import Subscription
     from fleetdeck.server.fleet.links import AgentLink
     from fleetdeck.server.fleet.service import Fleet
     from fleetdeck.server.logs.tail import TailHub
@@ -56,7 +62,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 STREAM_SILENCE_S = 10.0
-WATCH_INTERVAL_S = 2.0
 BACKOFF_MIN_S = 1.0
 BACKOFF_MAX_S = 10.0
 #: Seconds before asking again an agent that has no log stream (an older agent).
@@ -81,7 +86,7 @@ class LogCollector:
 
     Args:
         store: The log store.
-        fleet: Gives the agent links (followed as nodes come and go).
+        fleet: Gives the agent links, and the hub that says when they come and go.
         hub: Where live lines go.
         retention_s: Lines older than this are not stored and are pruned.
         max_bytes: The store's size bound (oldest lines pruned first).
@@ -118,12 +123,13 @@ class LogCollector:
         self.nodes: dict[str, dict[str, Any]] = {}
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logs-writer")
         self._followers: dict[tuple[str, str], tuple[AgentLink, BackgroundLoop]] = {}
+        #: Links added and removed, in the order the hub told them, for ``logs-watch``.
+        self._link_events: asyncio.Queue[LinkAdded | LinkRemoved] = asyncio.Queue()
+        self._subscriptions: list[Subscription[Any]] = []
         self.registry = loops
         #: The collector's own loops (one more per followed node, named ``logs ENV/NODE``).
         self.loops = [
-            BackgroundLoop(
-                "logs-watch", step=self._watch_once, interval=WATCH_INTERVAL_S, clock=clock
-            ),
+            BackgroundLoop("logs-watch", step=self._watch_once, clock=clock),
             BackgroundLoop(
                 "logs-writer", step=self._write_batch, backoff=Backoff(1.0, 10.0), clock=clock
             ),
@@ -138,12 +144,22 @@ class LogCollector:
         return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
 
     def start(self) -> None:
-        """Start following nodes, writing and pruning."""
+        """Start following nodes (those linked now, then as links change), writing, pruning."""
+        hub = self.fleet.hub
+        self._subscriptions = [
+            hub.subscribe(LinkAdded, self._link_events.put_nowait),
+            hub.subscribe(LinkRemoved, self._link_events.put_nowait),
+        ]
+        for environment, node in self._links():
+            self._link_events.put_nowait(LinkAdded(environment, node))
         for loop in self.loops:
             self._track(loop).start()
 
     async def stop(self) -> None:
         """Stop everything (what is queued is not written: cursors make agents resend it)."""
+        for subscription in self._subscriptions:
+            self.fleet.hub.unsubscribe(subscription)
+        self._subscriptions = []
         await asyncio.gather(*(loop.stop() for loop in self.loops))  # no follower added now
         followers = [loop for _, loop in self._followers.values()]
         await asyncio.gather(*(loop.stop() for loop in followers))
@@ -161,27 +177,33 @@ class LogCollector:
             self.registry.discard(loop)
 
     # ------------------------------------------------------------- following
-    def _links(self) -> dict[tuple[str, str], AgentLink]:
-        links: dict[tuple[str, str], AgentLink] = {}
+    def _links(self) -> list[tuple[str, str]]:
+        """The nodes the fleet has a link to now."""
+        linked: list[tuple[str, str]] = []
         for state in self.fleet.inventory.nodes():
             with contextlib.suppress(NotFoundError):
-                links[(state.environment, state.node)] = self.fleet.links.get(
-                    state.environment, state.node
-                )
-        return links
+                link = self.fleet.links.get(state.environment, state.node)
+                linked.append((link.environment, link.node))
+        return linked
 
     async def _watch_once(self) -> None:
-        """One step of ``logs-watch``: a follower for every link, none for a link gone."""
-        links = self._links()
-        for key in [k for k, (link, _) in self._followers.items() if links.get(k) is not link]:
+        """One step of ``logs-watch``: apply the next link event to the followers."""
+        event = await self._link_events.get()
+        key = (event.environment, event.node)
+        link: AgentLink | None = None
+        if isinstance(event, LinkAdded):
+            with contextlib.suppress(NotFoundError):  # None: removed again since
+                link = self.fleet.links.get(event.environment, event.node)
+        running = self._followers.get(key)
+        if running is not None and (link is None or running[0] is not link):
             gone = self._followers.pop(key)[1]  # removed, or replaced (re-enrolled node)
             await gone.stop()
             self._untrack(gone)
-        for key, link in links.items():
-            running = self._followers.get(key)
-            if running is None or running[1].task is None:
-                self._followers[key] = (link, self._track(self._follower(link)))
-                self._followers[key][1].start()
+            running = None
+        if link is not None and running is None:
+            follower = self._track(self._follower(link))
+            self._followers[key] = (link, follower)
+            follower.start()
 
     def _follower(self, link: AgentLink) -> BackgroundLoop:
         """The loop that follows ``link``'s log stream (cursors kept across its restarts)."""

@@ -1,19 +1,21 @@
 """Metrics history: samples from the agents' streams into the store, and the query API.
 
 The app factory mounts :data:`router` under ``/api/v1`` and calls :func:`start` after the
-fleet part has started (it hooks the writer onto the fleet's inventory, which hands it every
-``metrics`` message of every agent stream) and :func:`stop` before the fleet stops.
-``app.state.metrics`` is the :class:`~fleetdeck.server.metrics.writer.MetricsWriter`,
-``app.state.metrics_retention`` the
+fleet part has started (it subscribes the writer and the latest samples to the fleet hub's
+:class:`~fleetdeck.server.fleet.hub.MetricsBatch`: every ``metrics`` message of every agent
+stream) and :func:`stop` before the fleet stops. :class:`MetricsPart` holds what it runs:
+the :class:`~fleetdeck.server.metrics.writer.MetricsWriter`, the
 :class:`~fleetdeck.server.metrics.retention.MetricsRetentionReconciler` (rollups, pruning),
-``app.state.metrics_latest`` the :class:`~fleetdeck.server.metrics.latest.LatestSamples` of
-``/metrics`` and the dashboard's node table.
+the :class:`~fleetdeck.server.metrics.latest.LatestSamples` of ``/metrics`` and the
+dashboard's node table, and the Prometheus registry.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from fleetdeck.server.fleet.hub import MetricsBatch
 from fleetdeck.server.metrics.api import router
 from fleetdeck.server.metrics.latest import LatestSamples
 from fleetdeck.server.metrics.prometheus import make_registry
@@ -22,9 +24,17 @@ from fleetdeck.server.metrics.retention import MetricsRetentionReconciler, Reten
 from fleetdeck.server.metrics.writer import MetricsWriter
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from prometheus_client import CollectorRegistry
+
+    from fleetdeck.clock import Clock
+    from fleetdeck.server.config import ServerSettings
+    from fleetdeck.server.fleet.hub import Subscription
+    from fleetdeck.server.fleet.service import Fleet
+    from fleetdeck.server.loops import LoopRegistry
+    from fleetdeck.server.store import Store
 
 __all__ = [
+    "MetricsPart",
     "MetricsRetentionReconciler",
     "MetricsWriter",
     "Retention",
@@ -35,45 +45,45 @@ __all__ = [
 ]
 
 
-async def start(app: FastAPI) -> None:
-    """Start the writer and the retention loop; route the agents' metrics to the writer."""
-    settings = app.state.settings
+@dataclass
+class MetricsPart:
+    """What the metrics part runs while the server runs."""
+
+    writer: MetricsWriter
+    retention: MetricsRetentionReconciler
+    latest: LatestSamples
+    prometheus_registry: CollectorRegistry
+    fleet: Fleet
+    subscriptions: list[Subscription[MetricsBatch]]
+
+
+async def start(
+    settings: ServerSettings, store: Store, fleet: Fleet, clock: Clock, loops: LoopRegistry
+) -> MetricsPart:
+    """Start the writer and the retention loop; subscribe them to the agents' metrics."""
     retention = Retention.from_settings(settings)
-    clock = app.state.clock
-    writer = MetricsWriter(app.state.store, retention_s=retention.raw_s, clock=clock)
-    loops = app.state.loops
+    writer = MetricsWriter(store, retention_s=retention.raw_s, clock=clock)
     loops.start(writer.loop)
-    app.state.metrics = writer
     reconciler = MetricsRetentionReconciler(
-        app.state.store,
+        store,
         retention,
         interval=settings.metrics_rollup_interval_seconds,
         on_pruned=writer.forget_series,
         clock=clock,
     )
     loops.start(reconciler.loop)
-    app.state.metrics_retention = reconciler
-    fleet = getattr(app.state, "fleet", None)
-    if fleet is not None:
-        latest = LatestSamples()
-        app.state.metrics_latest = latest
-        app.state.prometheus_registry = make_registry(fleet, latest, loops)
-
-        def sink(environment: str, node: str, message: dict[str, Any]) -> None:
-            writer.offer(environment, node, message)
-            latest.offer(environment, node, message)
-
-        fleet.inventory.metrics_sink = sink
+    latest = LatestSamples()
+    subscriptions = [
+        fleet.hub.subscribe(MetricsBatch, lambda e: writer.offer(e.environment, e.node, e.message)),
+        fleet.hub.subscribe(MetricsBatch, lambda e: latest.offer(e.environment, e.node, e.message)),
+    ]
+    registry = make_registry(fleet, latest, loops)
+    return MetricsPart(writer, reconciler, latest, registry, fleet, subscriptions)
 
 
-async def stop(app: FastAPI) -> None:
+async def stop(part: MetricsPart) -> None:
     """Stop the writer (agents replay what was not written when the server returns)."""
-    reconciler: MetricsRetentionReconciler | None = getattr(app.state, "metrics_retention", None)
-    if reconciler is not None:
-        await reconciler.stop()
-    writer: MetricsWriter | None = getattr(app.state, "metrics", None)
-    if writer is not None:
-        fleet = getattr(app.state, "fleet", None)
-        if fleet is not None:
-            fleet.inventory.metrics_sink = None
-        await writer.stop()
+    await part.retention.stop()
+    for subscription in part.subscriptions:
+        part.fleet.hub.unsubscribe(subscription)
+    await part.writer.stop()

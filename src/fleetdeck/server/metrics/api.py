@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request
 from fleetdeck.durations import parse_duration
 from fleetdeck.errors import InvalidInputError, NotFoundError
 from fleetdeck.server.auth.deps import Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.context import Ctx, context_of  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.metrics.capacity import CapacityReporter
 from fleetdeck.server.metrics.catalog import METRICS
-from fleetdeck.server.metrics.query import DEFAULT_RETENTION, MAX_STEP, MetricsQuery
+from fleetdeck.server.metrics.query import MAX_STEP, MetricsQuery
 from fleetdeck.server.metrics.retention import Retention  # noqa: TC001 - a return annotation
 from fleetdeck.types import CapacityReport, MetricName, MetricsResult
 
@@ -36,6 +37,7 @@ async def metric_names(who: Viewer) -> list[MetricName]:
 @router.get("/metrics/query")
 async def metrics_query(
     request: Request,
+    ctx: Ctx,
     who: Viewer,
     target: Annotated[
         str, Query(description="ENV/NODE, ENV/NODE/CONTAINER, or ENV of a single-node environment")
@@ -49,18 +51,18 @@ async def metrics_query(
 
     The resolution (raw, 1m, 1h rollups) follows the range and step; see ``docs/metrics.md``.
     """
-    fleet: Any = getattr(request.app.state, "fleet", None)
+    fleet = ctx.fleet
     target = single_node_target(fleet, target)
     query = MetricsQuery.build(
         target, metric, start, end, step, retention=_retention(request),
-        clock=request.app.state.clock,
+        clock=ctx.clock,
     )  # fmt: skip
-    if fleet is not None and query.target.environment not in fleet.environment_names():
+    if query.target.environment not in fleet.environment_names():
         raise NotFoundError(
             f"no environment {query.target.environment!r}",
             hint="list them with: fleetdeck env ls",
         )
-    return MetricsResult.model_validate(await query.run(request.app.state.store))
+    return MetricsResult.model_validate(await query.run(ctx.store))
 
 
 def single_node_target(fleet: Any, target: str) -> str:
@@ -87,19 +89,18 @@ def single_node_target(fleet: Any, target: str) -> str:
 
 
 def _retention(request: Request) -> Retention:
-    reconciler = getattr(request.app.state, "metrics_retention", None)
-    return reconciler.retention if reconciler is not None else DEFAULT_RETENTION
+    return context_of(request).metrics_retention.retention
 
 
 @router.get("/reports/capacity")
 async def capacity_report(
     request: Request,
+    ctx: Ctx,
     who: Viewer,
     window: Annotated[str, Query(description="e.g. 1h, 24h, 7d (15m to 90d)")] = "7d",
     environment: Annotated[str | None, Query(description="only this environment")] = None,
 ) -> CapacityReport:
     """Per node p50/p95 CPU and memory over ``window``, headroom, containers' limits vs use."""
-    state = request.app.state
-    reporter = CapacityReporter(state.store, state.fleet, _retention(request), state.clock)
+    reporter = CapacityReporter(ctx.store, ctx.fleet, _retention(request), ctx.clock)
     report = await reporter.report(parse_duration(window), environment)
     return CapacityReport.model_validate(report)

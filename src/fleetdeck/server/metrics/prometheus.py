@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from fleetdeck.server.auth.deps import Principal, require
+from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.loops import LoopState
 from fleetdeck.server.metrics.catalog import CONTAINER, HOST, METRICS
 from fleetdeck.server.metrics.latest import LatestSamples
@@ -160,9 +161,9 @@ def make_registry(
 
 
 @router.get("/metrics", include_in_schema=False)
-async def prometheus_metrics(request: Request, _: Viewer) -> Response:
+async def prometheus_metrics(ctx: Ctx, _: Viewer) -> Response:
     """The fleet's current figures in Prometheus' text format."""
-    body = generate_latest(request.app.state.prometheus_registry)
+    body = generate_latest(ctx.prometheus_registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
@@ -211,9 +212,9 @@ def discovery(fleet: Fleet) -> list[dict[str, Any]]:
 
 
 @router.get("/api/v1/prometheus/targets")
-async def prometheus_targets(request: Request, _: Viewer) -> list[dict[str, Any]]:
+async def prometheus_targets(ctx: Ctx, _: Viewer) -> list[dict[str, Any]]:
     """Prometheus HTTP service discovery: containers that declare and publish a metrics port."""
-    return discovery(request.app.state.fleet)
+    return discovery(ctx.fleet)
 
 
 __all__ = ["HOST", "LatestSamples", "LoopCollector", "make_registry", "router"]

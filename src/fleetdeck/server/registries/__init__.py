@@ -3,7 +3,7 @@
 ``api`` (the ``/registries`` routes), ``service`` (:class:`RegistryService`: names, hosts,
 sealed passwords, the auth of a pull) and ``repository`` (the ``registries`` table).
 :func:`registry_auth_for` is what the fleet part calls before an image pull (through
-``app.state.registry_auth_for``) to get the credentials, if any, for the registry an image
+``ServerContext.registry_auth_for``) to get the credentials, if any, for the registry an image
 reference names.
 """
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Admin, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.context import context_of
 from fleetdeck.server.registries.repository import RegistryRepository
 from fleetdeck.server.registries.service import RegistryService
 from fleetdeck.server.routes import RequestBody
@@ -43,7 +44,8 @@ class RegistryCreate(RequestBody):
 
 def service_of(app: FastAPI) -> RegistryService:
     """The registry service over the app's store and secret box."""
-    return RegistryService(RegistryRepository(app.state.store), app.state.secrets)
+    context = context_of(app)
+    return RegistryService(RegistryRepository(context.store), context.secrets)
 
 
 def _out(row: Registry) -> RegistryOut:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from fleetdeck.server.audit import MAX_LIMIT, AuditLog, entry_json
+from fleetdeck.server.audit import MAX_LIMIT, entry_json
 from fleetdeck.server.auth.deps import Admin  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.context import AuditDep  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
 
 router = APIRouter(tags=["audit"])
@@ -15,7 +16,7 @@ router = APIRouter(tags=["audit"])
 
 @router.get("/audit")
 async def list_audit(
-    request: Request,
+    audit: AuditDep,
     who: Admin,
     limit: int = Query(default=100, ge=1, le=MAX_LIMIT),
     offset: Offset = 0,
@@ -24,7 +25,6 @@ async def list_audit(
     target: str | None = None,
 ) -> dict[str, Any]:
     """Entries newest first: ``{items: [AuditEntry], total}``."""
-    audit: AuditLog = request.app.state.audit
     items, total = await audit.list(
         limit=limit, offset=offset, actor=actor, action=action, target=target
     )

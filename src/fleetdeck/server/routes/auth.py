@@ -19,6 +19,7 @@ from fleetdeck.server.auth.sessions import (
     open_session,
 )
 from fleetdeck.server.auth.users import find_user
+from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.routes import RequestBody
 from fleetdeck.server.routes.users import UserOut
 
@@ -61,27 +62,26 @@ def client_ip(request: Request) -> str:
 
 
 @router.post("/auth/login")
-async def login(body: LoginBody, request: Request, response: Response) -> LoginOut:
+async def login(body: LoginBody, request: Request, ctx: Ctx, response: Response) -> LoginOut:
     """Check a username and password; start a session.
 
     A browser page of another origin may not post it (login CSRF); the attempt is counted
     against the limits before the password is checked, so concurrent guesses cannot race it.
     """
-    state = request.app.state
-    limiter: LoginRateLimiter = state.login_limiter
-    audit: AuditLog = state.audit
-    settings: ServerSettings = state.settings
+    limiter: LoginRateLimiter = ctx.login_limiter
+    audit: AuditLog = ctx.audit
+    settings: ServerSettings = ctx.settings
     check_not_cross_site(request, settings.trusted_origins)
     ip = client_ip(request)
     attempt = limiter.attempt(body.username, ip)
     try:
-        user = await check_credentials(state.store, body.username, body.password)
+        user = await check_credentials(ctx.store, body.username, body.password)
     except UnauthenticatedError as exc:
         await audit.record_failed_login(body.username, ip, exc.message)
         raise
     attempt.succeeded()
     ttl = timedelta(hours=settings.session_ttl_hours)
-    token, expires_at = await open_session(state.store, user, ttl, state.clock)
+    token, expires_at = await open_session(ctx.store, user, ttl, ctx.clock)
     response.set_cookie(
         COOKIE_NAME,
         token,
@@ -96,22 +96,22 @@ async def login(body: LoginBody, request: Request, response: Response) -> LoginO
 
 
 @router.post("/auth/logout")
-async def logout(request: Request, response: Response, who: Viewer) -> dict[str, bool]:
+async def logout(request: Request, ctx: Ctx, response: Response, who: Viewer) -> dict[str, bool]:
     """End the caller's session (an API token stays valid: revoke it under /tokens)."""
     token = credential(request)
     ended = False
     if token is not None and token.startswith(SESSION_PREFIX):
-        ended = await close_session(request.app.state.store, token)
+        ended = await close_session(ctx.store, token)
     response.delete_cookie(COOKIE_NAME, path="/")
-    audit: AuditLog = request.app.state.audit
+    audit: AuditLog = ctx.audit
     await audit.record(who.username, "auth.logout", who.username, "ok")
     return {"ok": True, "session_ended": ended}
 
 
 @router.get("/auth/me")
-async def me(request: Request, who: Viewer) -> MeOut:
+async def me(ctx: Ctx, who: Viewer) -> MeOut:
     """The caller's account."""
-    async with request.app.state.store.session() as session:
+    async with ctx.store.session() as session:
         user = await find_user(session, who.username)
     if user is None:
         raise UnauthenticatedError("the account no longer exists")

@@ -24,6 +24,7 @@ from fleetdeck.errors import (
 )
 from fleetdeck.server.auth.deps import authenticate
 from fleetdeck.server.auth.origin import check_not_cross_site
+from fleetdeck.server.context import Ctx, context_of  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.types import Role
 
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
     from fleetdeck.server.auth.principal import Principal
     from fleetdeck.server.fleet.links import AgentLink
-    from fleetdeck.server.fleet.service import Fleet
 
 router = APIRouter(tags=["containers"])
 MAX_ARGS = 32
@@ -40,7 +40,7 @@ MAX_ARGS = 32
 def _check_origin(websocket: WebSocket) -> None:
     """Refuse a page of another origin (cross-site WebSocket hijacking), cookie or not."""
     try:
-        check_not_cross_site(websocket, websocket.app.state.settings.trusted_origins)
+        check_not_cross_site(websocket, context_of(websocket).settings.trusted_origins)
     except PermissionDeniedError as exc:
         raise PermissionDeniedError(
             "the console only accepts connections from this server's UI", hint=exc.hint
@@ -125,20 +125,20 @@ def _mode(websocket: WebSocket) -> tuple[list[str], str, bool, bool]:
 
 
 @router.websocket("/containers/{ref:path}/console")
-async def console(websocket: WebSocket, ref: str) -> None:
+async def console(websocket: WebSocket, ctx: Ctx, ref: str) -> None:
     """Relay a session between the client (UI terminal or CLI) and the container's agent."""
     await websocket.accept()
     try:
         principal = await _principal(websocket)
         cmd, user, tty, stdin = _mode(websocket)
-        fleet: Fleet = websocket.app.state.fleet
+        fleet = ctx.fleet
         container = fleet.resolve(ref)
         link = fleet.links.get(container.environment, container.node)
         target = f"{container.environment}/{container.node}/{container.name}"
         params = [("cmd", c) for c in cmd] + ([("user", user)] if user else [])
         params += [("tty", str(int(tty))), ("stdin", str(int(stdin)))]
         async with link.agent.console(container.id, params) as upstream:
-            await websocket.app.state.audit.record(
+            await ctx.audit.record(
                 principal.username,
                 "container.console",
                 target,

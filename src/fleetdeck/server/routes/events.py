@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from fleetdeck.server.auth.deps import Viewer  # noqa: TC001 - FastAPI reads it at run time
+from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.openapi import EventStream
 
 if TYPE_CHECKING:
@@ -99,9 +100,9 @@ async def inventory_events(
 
 
 @router.get("/events", response_class=EventStream)
-async def events(request: Request, _: Viewer) -> StreamingResponse:
+async def events(request: Request, ctx: Ctx, _: Viewer) -> StreamingResponse:
     """Stream ``inventory`` events (``version`` and ``summary``) as ``text/event-stream``."""
-    fleet: Fleet = request.app.state.fleet
+    fleet: Fleet = ctx.fleet
 
     def payload(version: int) -> dict[str, Any]:
         return {"version": version, "summary": fleet_summary(fleet)}

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from fleetdeck import __version__
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.auth.deps import authenticate, credential
+from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route annotations
 
 router = APIRouter(tags=["health"])
 
@@ -51,8 +52,8 @@ class Health(BaseModel):
 
 
 @router.get("/health", response_model=Health, response_model_exclude_unset=True)
-async def health(request: Request) -> Health:
-    """Answer while the server runs; to a logged-in caller, with the background loops' state."""
+async def health(request: Request, ctx: Ctx) -> Health:
+    """Answer while the server runs; to a logged-in caller, with the background loops' ctx."""
     answer = Health(status="ok", version=__version__)
     if credential(request) is None:
         return answer
@@ -60,6 +61,6 @@ async def health(request: Request) -> Health:
         await authenticate(request)
     except FleetdeckError:
         return answer
-    loops = request.app.state.loops.statuses()
+    loops = ctx.loops.statuses()
     answer.details = HealthDetails(loops=[LoopHealth(**s.as_dict()) for s in loops])
     return answer

@@ -11,6 +11,7 @@ from fleetdeck.errors import PermissionDeniedError
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth import tokens
 from fleetdeck.server.auth.deps import Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.routes import RequestBody
 from fleetdeck.server.store.models import ApiToken  # noqa: TC001 - pydantic model method
 from fleetdeck.types import Role
@@ -64,40 +65,38 @@ class TokenCreate(RequestBody):
 
 @router.get("/tokens")
 async def list_tokens(
-    request: Request, who: Viewer, user: str | None = Query(default=None)
+    ctx: Ctx, who: Viewer, user: str | None = Query(default=None)
 ) -> list[TokenOut]:
     """The caller's tokens; an admin sees everyone's (or one user's with ``?user=``)."""
     if not who.is_admin:
         if user is not None and user != who.username:
             raise PermissionDeniedError("only admins list other users' tokens")
         user = who.username
-    rows = await tokens.list_tokens(request.app.state.store, user)
+    rows = await tokens.list_tokens(ctx.store, user)
     return [TokenOut.of(t, owner) for t, owner in rows]
 
 
 @router.post("/tokens", status_code=201)
-async def create_token(body: TokenCreate, request: Request, who: Viewer) -> TokenCreated:
+async def create_token(body: TokenCreate, request: Request, ctx: Ctx, who: Viewer) -> TokenCreated:
     """Make a token for the caller, with a role no higher than the caller's.
 
     Made with an API token, it is that token's child: revoked with it, expiring no later.
     """
     role = body.role or who.role
-    state = request.app.state
     detail = {"role": role, "parent": who.token_id}
     async with audited(request, who.username, "token.create", body.name, detail) as d:
         row, secret = await tokens.create_token(
-            state.store, who, body.name, role, body.expires_in_days, state.clock
+            ctx.store, who, body.name, role, body.expires_in_days, ctx.clock
         )
         d["id"] = row.id
     return TokenCreated(**TokenOut.of(row, who.username).model_dump(), token=secret)
 
 
 @router.delete("/tokens/{token_id}")
-async def revoke_token(token_id: str, request: Request, who: Viewer) -> TokenOut:
+async def revoke_token(token_id: str, request: Request, ctx: Ctx, who: Viewer) -> TokenOut:
     """Revoke a token (the caller's own; any, for an admin) and every token made with it."""
-    state = request.app.state
     async with audited(request, who.username, "token.revoke", token_id) as d:
-        row, owner, descendants = await tokens.revoke_token(state.store, who, token_id, state.clock)
+        row, owner, descendants = await tokens.revoke_token(ctx.store, who, token_id, ctx.clock)
         if descendants:
             d["descendants"] = descendants
     return TokenOut.of(row, owner)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth import users
 from fleetdeck.server.auth.deps import Admin  # noqa: TC001 - FastAPI reads route annotations at runtime
+from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.routes import RequestBody
 from fleetdeck.server.store.models import User  # noqa: TC001 - pydantic model method
 from fleetdeck.types import Role
@@ -54,30 +55,30 @@ class UserPatch(RequestBody):
 
 
 @router.get("/users")
-async def list_users(request: Request, who: Admin) -> list[UserOut]:
+async def list_users(ctx: Ctx, who: Admin) -> list[UserOut]:
     """Every account."""
-    return [UserOut.of(u) for u in await users.list_users(request.app.state.store)]
+    return [UserOut.of(u) for u in await users.list_users(ctx.store)]
 
 
 @router.post("/users", status_code=201)
-async def create_user(body: UserCreate, request: Request, who: Admin) -> UserOut:
+async def create_user(body: UserCreate, request: Request, ctx: Ctx, who: Admin) -> UserOut:
     """Add an account."""
     async with audited(request, who.username, "user.create", body.username, {"role": body.role}):
-        user = await users.create_user(
-            request.app.state.store, body.username, body.password, body.role
-        )
+        user = await users.create_user(ctx.store, body.username, body.password, body.role)
     return UserOut.of(user)
 
 
 @router.patch("/users/{username}")
-async def update_user(username: str, body: UserPatch, request: Request, who: Admin) -> UserOut:
+async def update_user(
+    username: str, body: UserPatch, request: Request, ctx: Ctx, who: Admin
+) -> UserOut:
     """Change an account's password, role or disabled flag."""
     detail: dict[str, Any] = body.model_dump(exclude_none=True, exclude={"password"})
     if body.password is not None:
         detail["password"] = "changed"  # noqa: S105 - an audit note, not a password
     async with audited(request, who.username, "user.update", username, detail):
         user = await users.update_user(
-            request.app.state.store,
+            ctx.store,
             username,
             password=body.password,
             role=body.role,
@@ -87,8 +88,8 @@ async def update_user(username: str, body: UserPatch, request: Request, who: Adm
 
 
 @router.delete("/users/{username}")
-async def delete_user(username: str, request: Request, who: Admin) -> dict[str, bool]:
+async def delete_user(username: str, request: Request, ctx: Ctx, who: Admin) -> dict[str, bool]:
     """Remove an account, its sessions and its API tokens."""
     async with audited(request, who.username, "user.delete", username):
-        await users.delete_user(request.app.state.store, username)
+        await users.delete_user(ctx.store, username)
     return {"ok": True}

@@ -19,7 +19,11 @@ from fleetdeck.server.stacks.repository import StackRepository
 from fleetdeck.server.stacks.service import StackService
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from fleetdeck.server.alerts.service import AlertService
+    from fleetdeck.server.config import ServerSettings
+    from fleetdeck.server.fleet.service import Fleet
+    from fleetdeck.server.secrets import SecretBox
+    from fleetdeck.server.store import Store
 
 __all__ = ["environment_router", "router", "start", "stop"]
 log = logging.getLogger("fleetdeck.server.stacks")
@@ -35,47 +39,49 @@ def resolved_text(stack: str, revision: int | None, message: str) -> str:
     return f"resolved by a successful deploy of {stack}{which}: {message}"
 
 
-def _outcome_reporter(app: FastAPI) -> Any:
-    """Tell the alerts part (when it is there) that a deploy failed, or succeeded again."""
+def _outcome_reporter(alerts: AlertService) -> Any:
+    """Tell the alerts part that a deploy failed, or succeeded again."""
 
     async def report(
         stack: str, environment: str, ok: bool, message: str, revision: int | None = None
     ) -> None:
-        alerts = getattr(app.state, "alerts", None)
-        report_event = getattr(alerts, "report_event", None)
-        if report_event is None:
-            return
         labels = {"environment": environment, "stack": stack}
         try:
             if ok:
                 text = resolved_text(stack, revision, message)
-                await report_event("stack_deploy_failed", labels, text, resolved=True)
+                await alerts.report_event("stack_deploy_failed", labels, text, resolved=True)
             else:
                 text = f"deploy of {stack} failed: {message}"
-                await report_event("stack_deploy_failed", labels, text, severity="critical")
+                await alerts.report_event("stack_deploy_failed", labels, text, severity="critical")
         except Exception:  # alerting must never break a deploy's bookkeeping
             log.exception("could not report the deploy outcome of %s", stack)
 
     return report
 
 
-async def start(app: FastAPI) -> None:
-    """Create the stack service on ``app.state.stacks``."""
-    settings = app.state.settings
-    repo = StackRepository(app.state.store, app.state.secrets)
+async def start(
+    settings: ServerSettings,
+    store: Store,
+    secrets: SecretBox,
+    fleet: Fleet,
+    registry_auth_for: Any,
+    alerts: AlertService,
+) -> StackService:
+    """Create the stack service (``ServerContext.stacks``)."""
+    repo = StackRepository(store, secrets)
     await repo.close_interrupted()
-    app.state.stacks = StackService(
+    return StackService(
         repo,
-        app.state.fleet,
+        fleet,
         settings.data_dir,
         load_master_key(settings),
         list(settings.stacks_blocking_rules),
-        app.state.registry_auth_for,
-        on_outcome=_outcome_reporter(app),
-        allowances=AllowanceRepository(app.state.store),
+        registry_auth_for,
+        on_outcome=_outcome_reporter(alerts),
+        allowances=AllowanceRepository(store),
     )
 
 
-async def stop(app: FastAPI) -> None:
+async def stop() -> None:
     """Let deploys in flight end (bounded)."""
     await wait_running()

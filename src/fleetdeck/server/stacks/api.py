@@ -18,6 +18,7 @@ from fleetdeck.errors import ConflictError
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.body_limits import STACK_BODY_LIMIT
+from fleetdeck.server.context import context_of
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.server.params import MAX_REVISION, Revision
 from fleetdeck.server.stacks import listing
@@ -103,7 +104,7 @@ class VariableBody(BaseModel):
 
 def stacks_of(request: Request) -> StackService:
     """The stack service."""
-    service: StackService = request.app.state.stacks
+    service: StackService = context_of(request).stacks
     return service
 
 

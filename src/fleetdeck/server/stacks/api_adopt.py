@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from fleetdeck.server.audit import audited
 from fleetdeck.server.body_limits import STACK_BODY_LIMIT
+from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.stacks import listing
 from fleetdeck.server.stacks.adoption import adopt_stack
 from fleetdeck.server.stacks.api import FileBody, Operator, stacks_of, to_files
@@ -31,7 +32,9 @@ class AdoptBody(BaseModel):
 
 
 @router.post("/{name}/adopt", max_body_size=STACK_BODY_LIMIT)
-async def adopt(request: Request, who: Operator, name: str, body: AdoptBody) -> dict[str, Any]:
+async def adopt(
+    request: Request, ctx: Ctx, who: Operator, name: str, body: AdoptBody
+) -> dict[str, Any]:
     """Manage the running project ``name`` from now on, with ``files`` as its definition."""
     service = stacks_of(request)
     detail = {"environment": body.environment}

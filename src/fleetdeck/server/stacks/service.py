@@ -1,4 +1,4 @@
-"""The stack service (``app.state.stacks``): definitions, variables, deploys, revisions.
+"""The stack service (``ServerContext.stacks``): definitions, variables, deploys, revisions.
 
 Every other stacks part plugs in here: the API routes call it; the appliers
 (:class:`~fleetdeck.server.stacks.host.applier.HostApplier` for plain hosts, the Swarm
@@ -23,7 +23,8 @@ from fleetdeck.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from fleetdeck.server.fleet.common import pick_node_link
+from fleetdeck.server.fleet.hub import DeployFinished
+from fleetdeck.server.fleet.service import pick_node_link
 from fleetdeck.server.stacks import files as stack_files
 from fleetdeck.server.stacks.allowances import Scope
 from fleetdeck.server.stacks.deploy import DeployRun
@@ -363,16 +364,25 @@ class StackService:
                 sorted(self.repo.opened(name, shell).items())]  # fmt: skip
         return hashlib.sha256(json.dumps(data).encode()).hexdigest()
 
+    async def _report(
+        self, stored: StackDefinition, outcome: DeployOutcome, revision: int | None
+    ) -> None:
+        """A deploy ended: publish it on the fleet's hub, then tell ``on_outcome``."""
+        self.fleet.hub.publish(
+            DeployFinished(stored.name, stored.environment, outcome.ok, outcome.message, revision)
+        )
+        if self.on_outcome is not None:
+            await self.on_outcome(
+                stored.name, stored.environment, outcome.ok, outcome.message, revision
+            )
+
     def _unchanged(self, stored: StackDefinition, number: int | None) -> Any:
         async def finish(outcome: DeployOutcome) -> None:
             if outcome.ok:
                 outcome.message += f"; nothing changed: revision {number} runs, no new revision"
             status = "running" if outcome.ok else "failed"
             await self.repo.set_status(stored.name, status, outcome.message, None)
-            if self.on_outcome is not None:
-                await self.on_outcome(
-                    stored.name, stored.environment, outcome.ok, outcome.message, number
-                )
+            await self._report(stored, outcome, number)
 
         return finish
 
@@ -401,10 +411,7 @@ class StackService:
             status = "running" if outcome.ok else ("running" if outcome.rolled_back else "failed")
             current = number if outcome.ok else None
             await self.repo.set_status(stored.name, status, outcome.message, current)
-            if self.on_outcome is not None:
-                await self.on_outcome(
-                    stored.name, stored.environment, outcome.ok, outcome.message, number
-                )
+            await self._report(stored, outcome, number)
 
         return finish
 

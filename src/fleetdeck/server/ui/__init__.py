@@ -1,14 +1,14 @@
 """The web UI: server-rendered pages (Jinja2) with small vanilla scripts, mounted at ``/``.
 
-:func:`install` adds the pages, the static files and the change feed (recent events) to the
-app. Every action a page offers posts to the same ``/api/v1`` routes the CLI uses, with the
-session cookie, so roles, validation and the audit log apply to the UI unchanged.
+:func:`install` adds the pages and the static files to the app; the lifespan runs the
+change feed (recent events) with :func:`start` / :func:`stop`. Every action a page offers
+posts to the same ``/api/v1`` routes the CLI uses, with the session cookie, so roles,
+validation and the audit log apply to the UI unchanged.
 """
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi.staticfiles import StaticFiles
 
@@ -25,15 +25,16 @@ from fleetdeck.server.ui.changes import ChangeFeed
 from fleetdeck.server.ui.web import HERE
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     from fastapi import FastAPI
 
-__all__ = ["install"]
+    from fleetdeck.server.fleet.inventory import FleetInventory
+    from fleetdeck.server.loops import LoopRegistry
+
+__all__ = ["install", "start", "stop"]
 
 
 def install(app: FastAPI) -> None:
-    """Mount the UI on ``app`` and run its change feed while the app runs."""
+    """Mount the UI's pages and static files on ``app`` (the lifespan runs :func:`start`)."""
     app.include_router(pages_container.router)  # /containers/new before /containers/{ref}
     app.include_router(pages.router)
     app.include_router(pages_admin.router)
@@ -42,17 +43,15 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_alerts.router)
     app.include_router(pages_logs.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    inner = app.router.lifespan_context
 
-    @asynccontextmanager
-    async def lifespan(application: FastAPI) -> AsyncIterator[Any]:
-        async with inner(application) as state:
-            feed = ChangeFeed(application.state.fleet.inventory)
-            application.state.ui_changes = feed
-            application.state.loops.start(feed.loop)
-            try:
-                yield state
-            finally:
-                await feed.stop()
 
-    app.router.lifespan_context = lifespan
+def start(inventory: FleetInventory, loops: LoopRegistry) -> ChangeFeed:
+    """Start the change feed (the dashboard's recent events) over ``inventory``."""
+    feed = ChangeFeed(inventory)
+    loops.start(feed.loop)
+    return feed
+
+
+async def stop(feed: ChangeFeed) -> None:
+    """Stop the change feed."""
+    await feed.stop()

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from fleetdeck.errors import FleetdeckError, UnauthenticatedError
 from fleetdeck.server.auth.deps import authenticate
+from fleetdeck.server.context import FleetDep, context_of  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.fleet.common import fleet_of
 from fleetdeck.server.fleet.inventory import HEALTHS, STATES
 from fleetdeck.server.ui.dashboard import (
@@ -77,10 +78,10 @@ async def login_page(request: Request, next: str | None = None) -> Response:
 
 
 @router.get("/")
-async def dashboard(request: Request, who: PageUser) -> Response:
+async def dashboard(request: Request, fleet: FleetDep, who: PageUser) -> Response:
     """Environments, nodes, counts, what needs attention, recent events; live."""
     context = await _dashboard_context(request) | {"events": await _events(request, who)}
-    targets = host_targets(fleet_of(request))
+    targets = host_targets(fleet)
     return render(request, who, "dashboard.html", history_targets=targets, **context)
 
 
@@ -97,16 +98,14 @@ async def dashboard_events_fragment(request: Request, who: FragmentUser) -> Resp
 
 
 async def _events(request: Request, who: Principal) -> list[Event]:
-    state = request.app.state
+    state = context_of(request)
     return await recent_events(state.audit, state.ui_changes, state.clock.now(), who)
 
 
 async def _dashboard_context(request: Request) -> dict[str, Any]:
-    state = request.app.state
-    latest = getattr(state, "metrics_latest", None)
-    alerts = getattr(state, "alerts", None)
-    firing, firing_total = await alerts.firing(ATTENTION_LIMIT) if alerts else ([], 0)
-    return dashboard_data(fleet_of(request), latest, state.clock.time()) | {
+    state = context_of(request)
+    firing, firing_total = await state.alerts.firing(ATTENTION_LIMIT)
+    return dashboard_data(state.fleet, state.metrics_latest, state.clock.time()) | {
         "firing": firing,
         "firing_total": firing_total,
     }

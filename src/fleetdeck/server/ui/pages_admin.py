@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, PlainTextResponse
 
 from fleetdeck.errors import FleetdeckError
+from fleetdeck.server.context import Ctx, FleetDep  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.fleet.common import fleet_of
 from fleetdeck.server.fleet.inventory import ContainerQuery
 from fleetdeck.server.stacks.allowances import Scope
@@ -75,10 +76,14 @@ async def vendor(name: str) -> Response:
 
 @router.get("/environments")
 async def environments_page(
-    request: Request, who: PageUser, tag: str | None = None, group: str | None = None
+    request: Request,
+    fleet: FleetDep,
+    who: PageUser,
+    tag: str | None = None,
+    group: str | None = None,
 ) -> Response:
     """Environments with status, tags and groups; filter; add (admin)."""
-    views = fleet_of(request).views()
+    views = fleet.views()
     all_tags = sorted({t for v in views for t in v.tags})
     all_groups = sorted({g for v in views for g in v.groups})
     shown = [v for v in views if (not tag or tag in v.tags) and (not group or group in v.groups)]
@@ -96,9 +101,9 @@ async def environments_page(
 
 
 @router.get("/environments/{name}")
-async def environment_page(request: Request, name: str, who: PageUser) -> Response:
+async def environment_page(request: Request, ctx: Ctx, name: str, who: PageUser) -> Response:
     """One environment: its nodes and their containers."""
-    fleet = fleet_of(request)
+    fleet = ctx.fleet
     try:
         env = fleet.view(fleet.require_environment(name))
     except FleetdeckError as exc:
@@ -106,7 +111,7 @@ async def environment_page(request: Request, name: str, who: PageUser) -> Respon
         response.status_code = exc.http_status
         return response
     items, total = fleet.inventory.containers(ContainerQuery(environment=name, limit=5000))
-    allowances = request.app.state.stacks.allowances
+    allowances = ctx.stacks.allowances
     allowed = await allowances.rules(Scope.environment, name) if allowances else []
     return render(
         request, who, "environment.html", env=env, items=items, total=total, ports=ports_text,

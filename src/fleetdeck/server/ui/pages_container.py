@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.labels import SWARM_TASK_ID
+from fleetdeck.server.context import FleetDep, context_of  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.fleet.api_container_ops import managed_by_stack
 from fleetdeck.server.fleet.common import fleet_of
 from fleetdeck.server.fleet.container_view import overview, stack_secrets
@@ -46,7 +47,7 @@ async def container_config(request: Request, container: Container) -> dict[str, 
         refusal = f"belongs to the stack {container.stack}: run stack deploy instead"
     try:
         inspect = await _inspect(request, container)
-        stacks = getattr(request.app.state, "stacks", None)
+        stacks = context_of(request).stacks
         secrets = await stack_secrets(stacks, container.environment, container.stack)
     except FleetdeckError as exc:
         return {"config": None, "config_error": exc.message, "recreate_refusal": refusal}
@@ -137,10 +138,9 @@ async def _prefill_from(request: Request, ref: str) -> dict[str, Any]:
 
 
 @router.get("/containers/new")
-async def create_page(request: Request, who: PageUser) -> Response:
+async def create_page(request: Request, fleet: FleetDep, who: PageUser) -> Response:
     """The Create container form; ``?from=REF`` fills it from that container (Duplicate)."""
     source = request.query_params.get("from")
-    fleet = fleet_of(request)
     targets = [f"{e.name}/{n.name}" for e in fleet.views() for n in e.nodes]
     initial: dict[str, Any] = {}
     error = None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 
 from fleetdeck.errors import FleetdeckError
+from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.logs.api import build_query
 from fleetdeck.server.logs.query import DEFAULT_LIMIT, ns_to_iso, search
 from fleetdeck.server.ui.web import PageUser, render
@@ -77,12 +78,12 @@ async def _results(collector: LogCollector, params: dict[str, str]) -> dict[str,
 
 
 @router.get("/logs")
-async def logs_page(request: Request, who: PageUser) -> Response:
+async def logs_page(request: Request, ctx: Ctx, who: PageUser) -> Response:
     """Search form with filters, highlighted results, paging, store figures and a live tail."""
-    collector: LogCollector = request.app.state.logs
+    collector: LogCollector = ctx.logs
     params = dict(request.query_params)
     stats = await asyncio.to_thread(collector.store.stats)
-    inventory = request.app.state.fleet.inventory
+    inventory = ctx.fleet.inventory
     context = await _results(collector, params)
     older = None
     if context["next_offset"] is not None:

@@ -13,9 +13,8 @@ from fastapi import APIRouter, Request
 
 from fleetdeck.durations import parse_duration
 from fleetdeck.errors import FleetdeckError
-from fleetdeck.server.fleet.common import fleet_of
+from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.metrics.capacity import CapacityReporter
-from fleetdeck.server.metrics.query import DEFAULT_RETENTION
 from fleetdeck.server.ui.web import PageUser, render
 
 if TYPE_CHECKING:
@@ -45,13 +44,10 @@ def _share(part: float | None, whole: float | None) -> float:
 
 
 @router.get("/reports/capacity")
-async def capacity_page(request: Request, who: PageUser, window: str = "7d") -> Response:
+async def capacity_page(request: Request, ctx: Ctx, who: PageUser, window: str = "7d") -> Response:
     """Per node p50/p95 CPU and memory, headroom, and containers' limits against use."""
-    reconciler = getattr(request.app.state, "metrics_retention", None)
-    retention = reconciler.retention if reconciler is not None else DEFAULT_RETENTION
-    reporter = CapacityReporter(
-        request.app.state.store, fleet_of(request), retention, request.app.state.clock
-    )
+    retention = ctx.metrics_retention.retention
+    reporter = CapacityReporter(ctx.store, ctx.fleet, retention, ctx.clock)
     error = None
     report: dict[str, Any] | None = None
     try:
@@ -68,5 +64,5 @@ async def capacity_page(request: Request, who: PageUser, window: str = "7d") -> 
         windows=WINDOWS,
         share=_share,
         range={"1h": "1h", "24h": "24h", "7d": "7d", "30d": "30d"}.get(window, "7d"),
-        targets=host_targets(fleet_of(request)),
+        targets=host_targets(ctx.fleet),
     )

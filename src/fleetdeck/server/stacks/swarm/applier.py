@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import InvalidInputError, NotFoundError
-from fleetdeck.server.fleet.api_swarm import manager_of
+from fleetdeck.server.fleet.service import manager_of
 from fleetdeck.server.stacks.plan import (
     Action,
     DeployOutcome,
