@@ -16,7 +16,7 @@ from fleetdeck.server.stacks.host_spec import build_spec
 from fleetdeck.server.stacks.plan import Action, Strategy
 from fleetdeck.server.stacks.swarm_compare import compare, with_fingerprint
 from fleetdeck.server.stacks.swarm_spec import SpecInputs, service_spec
-from fleetdeck.types import IMAGE_REF_LABEL, Container, image_reference
+from fleetdeck.wire.containers import IMAGE_REF_LABEL, Container, image_reference
 
 if TYPE_CHECKING:
     from pathlib import Path

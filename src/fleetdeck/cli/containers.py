@@ -22,7 +22,7 @@ from fleetdeck.cli.output import OutputFormat, print_json, print_table
 
 if TYPE_CHECKING:
     from fleetdeck.client.models import ActionResult
-    from fleetdeck.types import Container
+    from fleetdeck.wire.containers import Container
 
 app = typer.Typer()
 

@@ -18,7 +18,7 @@ from fleetdeck.client.models import (
     LoginResult,
     User,
 )
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 
 
 class AdminAPI(BaseClient):

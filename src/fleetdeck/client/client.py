@@ -1,7 +1,7 @@
 """The typed client for fleetdeck's ``/api/v1``: one method per route.
 
 It is the only way the CLI, tests and benchmarks talk to a server; see
-``docs/dev/fleet-core.md`` for the routes. Methods return :mod:`fleetdeck.types` or
+``docs/dev/fleet-core.md`` for the routes. Methods return :mod:`fleetdeck.wire` or
 :mod:`fleetdeck.client.models` models and raise :mod:`fleetdeck.errors` kinds.
 """
 

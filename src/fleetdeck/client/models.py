@@ -1,6 +1,6 @@
 """Models of the server's own resources (users, tokens, audit, environments…) for the client.
 
-The wire models shared with the agent live in :mod:`fleetdeck.types`; these describe replies
+The wire models shared with the agent live in :mod:`fleetdeck.wire`; these describe replies
 only the server gives. Unknown keys are ignored, so a newer server with added fields (keys are
 added, never renamed) still talks to an older CLI.
 """
@@ -12,7 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from fleetdeck.types import Container, ImageInfo, NetworkInfo, Role, VolumeInfo
+from fleetdeck.wire.auth import Role
+from fleetdeck.wire.containers import Container
+from fleetdeck.wire.resources import ImageInfo, NetworkInfo, VolumeInfo
 
 
 class Health(BaseModel):

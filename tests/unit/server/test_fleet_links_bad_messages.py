@@ -22,7 +22,7 @@ from aiohttp import web
 from fleetdeck.server.fleet import agent_streams, links
 from fleetdeck.server.fleet.agent_streams import LOG_LINE, PULL_PROGRESS, capped_lines
 from fleetdeck.server.logs.collector import LOG_STREAM_MESSAGE
-from fleetdeck.types import LogLinesMessage, LogSourceMessage, LogStatusMessage
+from fleetdeck.wire.streams import LogLinesMessage, LogSourceMessage, LogStatusMessage
 
 from .enrolled_agent import enrolled_agent, is_up, wait_for
 

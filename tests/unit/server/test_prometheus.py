@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.server.metrics.prometheus import _target
-from fleetdeck.types import Container
+from fleetdeck.wire.containers import Container
 from tests.unit.server.conftest import bearer
 from tests.unit.server.test_metrics_history import message
 

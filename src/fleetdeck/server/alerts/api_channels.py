@@ -21,8 +21,8 @@ from fleetdeck.server.alerts.channels import NAME_RE, check_url, mask_url
 from fleetdeck.server.alerts.rules import SEVERITIES
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Admin, Operator, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
-from fleetdeck.server.routes import RequestBody
 from fleetdeck.server.store.models_alerts import AlertDelivery, NotificationChannel
+from fleetdeck.wire.base import RequestBody
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

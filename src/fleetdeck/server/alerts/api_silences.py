@@ -19,8 +19,8 @@ from fleetdeck.errors import InvalidInputError, NotFoundError
 from fleetdeck.server.alerts.silences import parse_matchers
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Operator, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
-from fleetdeck.server.routes import RequestBody
 from fleetdeck.server.store.models_alerts import AlertSilence, MaintenanceWindow
+from fleetdeck.wire.base import RequestBody
 
 router = APIRouter(tags=["alerts"])
 T = TypeVar("T", AlertSilence, MaintenanceWindow)

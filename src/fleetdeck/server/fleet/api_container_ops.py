@@ -25,7 +25,8 @@ from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.api_containers import ActionResult
 from fleetdeck.server.fleet.api_resources import registry_auth
 from fleetdeck.server.fleet.common import audited, fleet_of, pick_node_link
-from fleetdeck.types import Container, Role
+from fleetdeck.wire.auth import Role
+from fleetdeck.wire.containers import Container
 
 router = APIRouter(tags=["containers"])
 

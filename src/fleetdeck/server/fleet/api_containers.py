@@ -16,7 +16,8 @@ from fleetdeck.server.fleet.container_view import masked_inspect, stack_secrets
 from fleetdeck.server.fleet.inventory import MAX_LIMIT, ContainerQuery
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
-from fleetdeck.types import Container, ContainerStats, ExecResult, Role
+from fleetdeck.wire.auth import Role
+from fleetdeck.wire.containers import Container, ContainerStats, ExecResult
 
 router = APIRouter(tags=["containers"])
 

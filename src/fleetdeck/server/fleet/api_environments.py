@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet.common import audited, fleet_of
 from fleetdeck.server.fleet.views import EnvironmentView
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 
 router = APIRouter(tags=["environments"])
 

@@ -14,13 +14,13 @@ from fastapi.responses import StreamingResponse  # noqa: TC002 - FastAPI reads r
 from pydantic import BaseModel, Field, ValidationError
 
 from fleetdeck.errors import FleetdeckError, NodeUnreachableError
-from fleetdeck.resource_types import DISK_USAGE_WAIT_S, ImageInfo, NetworkInfo, VolumeInfo
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.agent_streams import PULL_PROGRESS
 from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response, pick_node_link
 from fleetdeck.server.openapi import NdjsonStream
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
+from fleetdeck.wire.resources import DISK_USAGE_WAIT_S, ImageInfo, NetworkInfo, VolumeInfo
 
 if TYPE_CHECKING:
     from fleetdeck.server.fleet.links import AgentLink

@@ -19,7 +19,7 @@ from fleetdeck.server.fleet.agent_streams import LOG_LINE
 from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response
 from fleetdeck.server.fleet.inventory import NodeStatus
 from fleetdeck.server.openapi import NdjsonStream
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 
 if TYPE_CHECKING:
     from fleetdeck.server.fleet.links import AgentLink

@@ -38,7 +38,7 @@ from fleetdeck.errors import (
 from fleetdeck.server.fleet.agent_streams import MAX_LINE_BYTES, StreamRejects, capped_lines, parse
 from fleetdeck.server.fleet.inventory import INVENTORY_MESSAGE, FleetInventory, NodeStatus
 from fleetdeck.server.loops import BackgroundLoop, Backoff
-from fleetdeck.types import MetricsMessage
+from fleetdeck.wire.streams import MetricsMessage
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Awaitable

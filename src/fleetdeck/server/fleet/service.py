@@ -34,7 +34,7 @@ from fleetdeck.server.fleet.links import ClientTLS, FleetLinks
 from fleetdeck.server.fleet.records import EnvironmentRecord as EnvironmentRecord
 from fleetdeck.server.fleet.records import NodeRecord as NodeRecord
 from fleetdeck.server.fleet.views import environment_view
-from fleetdeck.types import Container
+from fleetdeck.wire.containers import Container
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -15,7 +15,7 @@ Lines older than the retention are not stored. The pruner runs every ``prune_int
 Each of these is a supervised :class:`~fleetdeck.server.loops.BackgroundLoop` (``logs-watch``,
 ``logs-writer``, ``logs-pruner``, and ``logs ENV/NODE`` per follower).
 
-Every message is validated (:data:`fleetdeck.types.LogStreamMessage`) before it is applied:
+Every message is validated (:data:`fleetdeck.wire.streams.LogStreamMessage`) before it is applied:
 a bad one is counted on the link and skipped. A follower that fails in an unexpected way is
 logged and restarted by its loop with backoff (keeping its cursors) rather than left dead.
 """
@@ -37,7 +37,7 @@ from fleetdeck.errors import FleetdeckError, NotFoundError
 from fleetdeck.server.logs.query import ns_to_iso
 from fleetdeck.server.logs.store import Batch, LogStore, SourceKey
 from fleetdeck.server.loops import BackgroundLoop, Backoff
-from fleetdeck.types import (
+from fleetdeck.wire.streams import (
     LogLinesMessage,
     LogSourceMessage,
     LogStatusMessage,

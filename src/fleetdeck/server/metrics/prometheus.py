@@ -23,7 +23,7 @@ from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.loops import LoopState
 from fleetdeck.server.metrics.catalog import CONTAINER, HOST, METRICS
 from fleetdeck.server.metrics.latest import LatestSamples
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from fleetdeck.server.fleet.service import Fleet
     from fleetdeck.server.loops import LoopRegistry
-    from fleetdeck.types import Container
+    from fleetdeck.wire.containers import Container
 
 PORT_LABELS = ("prometheus.io/port", "fleetdeck.metrics.port")
 PATH_LABEL = "prometheus.io/path"

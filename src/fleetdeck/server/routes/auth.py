@@ -19,8 +19,8 @@ from fleetdeck.server.auth.sessions import (
     open_session,
 )
 from fleetdeck.server.auth.users import find_user
-from fleetdeck.server.routes import RequestBody
 from fleetdeck.server.routes.users import UserOut
+from fleetdeck.wire.base import RequestBody
 
 if TYPE_CHECKING:
     from fleetdeck.server.audit import AuditLog

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Admin, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
-from fleetdeck.server.routes import RequestBody
 from fleetdeck.server.store.models import Registry
+from fleetdeck.wire.base import RequestBody
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

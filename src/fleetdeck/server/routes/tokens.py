@@ -11,9 +11,9 @@ from fleetdeck.errors import PermissionDeniedError
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth import tokens
 from fleetdeck.server.auth.deps import Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
-from fleetdeck.server.routes import RequestBody
 from fleetdeck.server.store.models import ApiToken  # noqa: TC001 - pydantic model method
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
+from fleetdeck.wire.base import RequestBody
 
 router = APIRouter(tags=["tokens"])
 

@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth import users
 from fleetdeck.server.auth.deps import Admin  # noqa: TC001 - FastAPI reads route annotations at runtime
-from fleetdeck.server.routes import RequestBody
 from fleetdeck.server.store.models import User  # noqa: TC001 - pydantic model method
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
+from fleetdeck.wire.base import RequestBody
 
 router = APIRouter(tags=["users"])
 

@@ -23,7 +23,7 @@ from fleetdeck.server.stacks import listing
 from fleetdeck.server.stacks.files import check_stack_name, from_wire
 from fleetdeck.server.stacks.plan import Strategy
 from fleetdeck.server.stacks.service import Proposal, check_variable_key
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Coroutine

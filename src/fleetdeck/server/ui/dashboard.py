@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.fleet.service import Fleet
     from fleetdeck.server.fleet.views import EnvironmentView, NodeView
     from fleetdeck.server.metrics.latest import LatestSamples
-    from fleetdeck.types import Container
+    from fleetdeck.wire.containers import Container
 
 PAGE_SIZES = (25, 50, 100, 250)
 ATTENTION_LIMIT = 15

@@ -1,4 +1,4 @@
-"""Wire models of an engine's images, volumes and networks (re-exported by :mod:`fleetdeck.types`).
+"""Wire models of an engine's images, volumes and networks.
 
 The agent builds them, the server validates them again when it gathers them from every node
 (an agent's answer is input too), the CLI and the UI show them. Whether something is in use
