@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field, computed_field, field_validator
 
-if TYPE_CHECKING:
-    from collections.abc import Mapping
+from fleetdeck.wire.base import RequestBody
 
 #: On containers and Swarm services that fleetdeck creates from a pinned ``repo@sha256:…``:
 #: the image reference the Compose file wrote (e.g. ``registry:5000/web:1``), for display.
@@ -116,3 +116,26 @@ class LogLine(BaseModel):
     stream: str  # stdout|stderr
     time: datetime | None = None
     line: str
+
+
+class ExecBody(RequestBody):
+    """A command to run in a container (``POST /api/v1/containers/{ref}/exec``).
+
+    The server forwards the same body to the agent's ``POST /v1/containers/{id}/exec``.
+    ``env`` is a list of ``NAME=value`` lines, as Docker takes them; a mapping of NAME to
+    value is accepted too and becomes those lines (in its order).
+    """
+
+    cmd: list[str] = Field(min_length=1)
+    user: str | None = None
+    workdir: str | None = None
+    env: list[str] | None = None
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env_lines(cls, value: Any) -> Any:
+        if isinstance(value, Mapping) and all(
+            isinstance(item, str) for pair in value.items() for item in pair
+        ):
+            return [f"{name}={val}" for name, val in value.items()]
+        return value

@@ -17,7 +17,7 @@ from fleetdeck.server.fleet.inventory import MAX_LIMIT, ContainerQuery
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.wire.auth import Role
-from fleetdeck.wire.containers import Container, ContainerStats, ExecResult
+from fleetdeck.wire.containers import Container, ContainerStats, ExecBody, ExecResult
 
 router = APIRouter(tags=["containers"])
 
@@ -44,15 +44,6 @@ class RenameBody(BaseModel):
     """New name of a container."""
 
     name: str = Field(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
-
-
-class ExecBody(BaseModel):
-    """A command to run in a container."""
-
-    cmd: list[str] = Field(min_length=1)
-    user: str | None = None
-    workdir: str | None = None
-    env: list[str] | None = None
 
 
 @router.get("/containers", response_model=ContainerPage)
