@@ -139,3 +139,33 @@ class ExecBody(RequestBody):
         ):
             return [f"{name}={val}" for name, val in value.items()]
         return value
+
+
+class ContainerPage(BaseModel):
+    """``GET /containers``: one page of the fleet's containers and how many match in all."""
+
+    items: list[Container]
+    total: int
+
+
+class ActionResult(BaseModel):
+    """What a container operation did: the container as the inventory sees it now.
+
+    ``container`` is None once the operation removed it.
+    """
+
+    ok: bool = True
+    container: Container | None = None
+
+
+class CreateFinding(BaseModel):
+    """A dangerous setting of a created container (only an admin's may have one)."""
+
+    rule: str
+    message: str
+
+
+class CreateResult(ActionResult):
+    """What ``POST /containers`` answers: the container and its dangerous settings."""
+
+    findings: list[CreateFinding] = Field(default_factory=list)

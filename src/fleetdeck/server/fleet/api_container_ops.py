@@ -22,11 +22,10 @@ from fleetdeck.labels import FLEETDECK_REVISION
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet import container_rules
 from fleetdeck.server.fleet.agent_paths import agent_path
-from fleetdeck.server.fleet.api_containers import ActionResult
 from fleetdeck.server.fleet.api_resources import registry_auth
 from fleetdeck.server.fleet.common import audited, fleet_of, pick_node_link
 from fleetdeck.wire.auth import Role
-from fleetdeck.wire.containers import Container
+from fleetdeck.wire.containers import ActionResult, Container, CreateFinding, CreateResult
 
 router = APIRouter(tags=["containers"])
 
@@ -41,19 +40,6 @@ class CreateBody(BaseModel):
     environment: str = Field(min_length=1, max_length=128)
     node: str | None = Field(default=None, min_length=1, max_length=255)
     spec: ContainerSpec
-
-
-class Finding(BaseModel):
-    """A dangerous setting an admin's container has (shown, not refused)."""
-
-    rule: str
-    message: str
-
-
-class CreateResult(ActionResult):
-    """The created container and what of it an operator could not have asked for."""
-
-    findings: list[Finding] = Field(default_factory=list)
 
 
 async def _arrived(request: Request, environment: str, node: str, answer: Any) -> Container:
@@ -106,7 +92,7 @@ async def container_create(request: Request, principal: Operator, body: CreateBo
     )
     container = await _arrived(request, link.environment, link.node, answer)
     return CreateResult(
-        container=container, findings=[Finding(rule=r, message=m) for r, m in findings]
+        container=container, findings=[CreateFinding(rule=r, message=m) for r, m in findings]
     )
 
 

@@ -17,27 +17,19 @@ from fleetdeck.server.fleet.inventory import MAX_LIMIT, ContainerQuery
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.wire.auth import Role
-from fleetdeck.wire.containers import Container, ContainerStats, ExecBody, ExecResult
+from fleetdeck.wire.containers import (
+    ActionResult,
+    ContainerPage,
+    ContainerStats,
+    ExecBody,
+    ExecResult,
+)
 
 router = APIRouter(tags=["containers"])
 
 Viewer = Annotated[Principal, Depends(require(Role.viewer))]
 Operator = Annotated[Principal, Depends(require(Role.operator))]
 Action = Literal["start", "stop", "restart", "kill", "pause", "unpause"]
-
-
-class ContainerPage(BaseModel):
-    """One page of a container listing."""
-
-    items: list[Container]
-    total: int
-
-
-class ActionResult(BaseModel):
-    """What an operation did, and the container as the inventory sees it now."""
-
-    ok: bool = True
-    container: Container | None = None
 
 
 class RenameBody(BaseModel):

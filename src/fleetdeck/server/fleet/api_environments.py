@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet.common import audited, fleet_of
-from fleetdeck.server.fleet.views import EnvironmentView
 from fleetdeck.wire.auth import Role
+from fleetdeck.wire.fleet import EnrolResult, Environment, EnvironmentCreated, JoinToken
 
 router = APIRouter(tags=["environments"])
 
@@ -42,24 +42,6 @@ class EnvironmentPatch(BaseModel):
     groups: list[str] | None = None
 
 
-class JoinTokenResult(BaseModel):
-    """A join token and the exact command that enrols an agent with it."""
-
-    environment: EnvironmentView
-    join_token: str
-    agent_command: str
-    expires_in_seconds: int
-
-
-class EnvironmentCreated(BaseModel):
-    """A new environment; for ``agent`` ones also the first join token and agent command."""
-
-    environment: EnvironmentView
-    join_token: str | None
-    agent_command: str | None
-    expires_in_seconds: int | None
-
-
 class EnrolRequest(BaseModel):
     """An agent asking to join (authenticated by its join token)."""
 
@@ -69,23 +51,14 @@ class EnrolRequest(BaseModel):
     hostname: str = Field(min_length=1, max_length=253)
 
 
-class EnrolResult(BaseModel):
-    """The agent's signed certificate, the CA to trust, and where it landed."""
-
-    cert_pem: str
-    ca_pem: str
-    environment: str
-    node: str
-
-
 def _agent_command(request: Request, token: str) -> str:
     server = str(request.base_url).rstrip("/")
     return f"fleetdeck agent --server {server} --join-token {token} --listen {DEFAULT_AGENT_LISTEN}"
 
 
-def _token_result(request: Request, env_name: str, token: str) -> JoinTokenResult:
+def _token_result(request: Request, env_name: str, token: str) -> JoinToken:
     fleet = fleet_of(request)
-    return JoinTokenResult(
+    return JoinToken(
         environment=fleet.view(fleet.require_environment(env_name)),
         join_token=token,
         agent_command=_agent_command(request, token),
@@ -93,10 +66,10 @@ def _token_result(request: Request, env_name: str, token: str) -> JoinTokenResul
     )
 
 
-@router.get("/environments", response_model=list[EnvironmentView])
+@router.get("/environments", response_model=list[Environment])
 async def list_environments(
     request: Request, _: Viewer, tag: str | None = None, group: str | None = None
-) -> list[EnvironmentView]:
+) -> list[Environment]:
     """Every environment with its nodes and live status, optionally by tag or group."""
     views = fleet_of(request).views()
     return [
@@ -143,17 +116,17 @@ async def create_environment(
     )
 
 
-@router.get("/environments/{name}", response_model=EnvironmentView)
-async def show_environment(request: Request, name: str, _: Viewer) -> EnvironmentView:
+@router.get("/environments/{name}", response_model=Environment)
+async def show_environment(request: Request, name: str, _: Viewer) -> Environment:
     """One environment with its nodes."""
     fleet = fleet_of(request)
     return fleet.view(fleet.require_environment(name))
 
 
-@router.patch("/environments/{name}", response_model=EnvironmentView)
+@router.patch("/environments/{name}", response_model=Environment)
 async def update_environment(
     request: Request, name: str, principal: Admin, body: EnvironmentPatch
-) -> EnvironmentView:
+) -> Environment:
     """Replace an environment's tags and/or groups."""
     fleet = fleet_of(request)
     env = await audited(
@@ -175,8 +148,8 @@ async def remove_environment(request: Request, name: str, principal: Admin) -> N
     )
 
 
-@router.post("/environments/{name}/join-tokens", response_model=JoinTokenResult, status_code=201)
-async def new_join_token(request: Request, name: str, principal: Admin) -> JoinTokenResult:
+@router.post("/environments/{name}/join-tokens", response_model=JoinToken, status_code=201)
+async def new_join_token(request: Request, name: str, principal: Admin) -> JoinToken:
     """A join token for one more node of the environment (e.g. another Swarm node)."""
     token = await audited(
         request,

@@ -2,39 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import datetime  # noqa: TC003 - pydantic needs it at runtime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth import users
 from fleetdeck.server.auth.deps import Admin  # noqa: TC001 - FastAPI reads route annotations at runtime
-from fleetdeck.server.store.models import User  # noqa: TC001 - pydantic model method
-from fleetdeck.wire.auth import Role
+from fleetdeck.wire.auth import Role, User
 from fleetdeck.wire.base import RequestBody
+
+if TYPE_CHECKING:
+    from fleetdeck.server.store.models import User as StoredUser
 
 router = APIRouter(tags=["users"])
 
 
-class UserOut(BaseModel):
-    """A user as the API serves it (never with its password hash)."""
-
-    username: str
-    role: Role
-    created_at: datetime
-    disabled: bool
-
-    @classmethod
-    def of(cls, user: User) -> UserOut:
-        """From a stored user."""
-        return cls(
-            username=user.username,
-            role=Role(user.role),
-            created_at=user.created_at,
-            disabled=user.disabled,
-        )
+def user_out(user: StoredUser) -> User:
+    """A stored user as the API serves it."""
+    return User(
+        username=user.username,
+        role=Role(user.role),
+        created_at=user.created_at,
+        disabled=user.disabled,
+    )
 
 
 class UserCreate(RequestBody):
@@ -54,23 +46,23 @@ class UserPatch(RequestBody):
 
 
 @router.get("/users")
-async def list_users(request: Request, who: Admin) -> list[UserOut]:
+async def list_users(request: Request, who: Admin) -> list[User]:
     """Every account."""
-    return [UserOut.of(u) for u in await users.list_users(request.app.state.store)]
+    return [user_out(u) for u in await users.list_users(request.app.state.store)]
 
 
 @router.post("/users", status_code=201)
-async def create_user(body: UserCreate, request: Request, who: Admin) -> UserOut:
+async def create_user(body: UserCreate, request: Request, who: Admin) -> User:
     """Add an account."""
     async with audited(request, who.username, "user.create", body.username, {"role": body.role}):
         user = await users.create_user(
             request.app.state.store, body.username, body.password, body.role
         )
-    return UserOut.of(user)
+    return user_out(user)
 
 
 @router.patch("/users/{username}")
-async def update_user(username: str, body: UserPatch, request: Request, who: Admin) -> UserOut:
+async def update_user(username: str, body: UserPatch, request: Request, who: Admin) -> User:
     """Change an account's password, role or disabled flag."""
     detail: dict[str, Any] = body.model_dump(exclude_none=True, exclude={"password"})
     if body.password is not None:
@@ -83,7 +75,7 @@ async def update_user(username: str, body: UserPatch, request: Request, who: Adm
             role=body.role,
             disabled=body.disabled,
         )
-    return UserOut.of(user)
+    return user_out(user)
 
 
 @router.delete("/users/{username}")
