@@ -14,7 +14,7 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from fleetdeck.container_spec import ContainerSpec, RecreateOptions
 from fleetdeck.errors import ConflictError, PermissionDeniedError
@@ -25,6 +25,7 @@ from fleetdeck.server.fleet.agent_paths import agent_path
 from fleetdeck.server.fleet.api_resources import registry_auth
 from fleetdeck.server.fleet.common import audited, fleet_of, pick_node_link
 from fleetdeck.wire.auth import Role
+from fleetdeck.wire.base import RequestBody
 from fleetdeck.wire.containers import ActionResult, Container, CreateFinding, CreateResult
 
 router = APIRouter(tags=["containers"])
@@ -34,7 +35,7 @@ Operator = Annotated[Principal, Depends(require(Role.operator))]
 AGENT_TIMEOUT = 900
 
 
-class CreateBody(BaseModel):
+class CreateBody(RequestBody):
     """A container to create on a node of an environment."""
 
     environment: str = Field(min_length=1, max_length=128)

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse  # noqa: TC002 - FastAPI reads return types
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet.agent_paths import agent_path
@@ -17,6 +17,7 @@ from fleetdeck.server.fleet.inventory import MAX_LIMIT, ContainerQuery
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.wire.auth import Role
+from fleetdeck.wire.base import RequestBody
 from fleetdeck.wire.containers import (
     ActionResult,
     ContainerPage,
@@ -32,7 +33,7 @@ Operator = Annotated[Principal, Depends(require(Role.operator))]
 Action = Literal["start", "stop", "restart", "kill", "pause", "unpause"]
 
 
-class RenameBody(BaseModel):
+class RenameBody(RequestBody):
     """New name of a container."""
 
     name: str = Field(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet.common import audited, fleet_of
 from fleetdeck.wire.auth import Role
+from fleetdeck.wire.base import RequestBody
 from fleetdeck.wire.fleet import EnrolResult, Environment, EnvironmentCreated, JoinToken
 
 router = APIRouter(tags=["environments"])
@@ -21,7 +22,7 @@ Admin = Annotated[Principal, Depends(require(Role.admin))]
 DEFAULT_AGENT_LISTEN = "0.0.0.0:9001"
 
 
-class EnvironmentCreate(BaseModel):
+class EnvironmentCreate(RequestBody):
     """A new environment: ``agent`` (agents enrol with join tokens) or ``local``.
 
     A ``local`` environment is an engine on the server's own host, by its unix socket; the
@@ -35,14 +36,14 @@ class EnvironmentCreate(BaseModel):
     groups: list[str] = Field(default_factory=list)
 
 
-class EnvironmentPatch(BaseModel):
+class EnvironmentPatch(RequestBody):
     """New tags and/or groups of an environment."""
 
     tags: list[str] | None = None
     groups: list[str] | None = None
 
 
-class EnrolRequest(BaseModel):
+class EnrolRequest(RequestBody):
     """An agent asking to join (authenticated by its join token)."""
 
     join_token: str = Field(min_length=10, max_length=300)

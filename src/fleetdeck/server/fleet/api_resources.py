@@ -20,6 +20,7 @@ from fleetdeck.server.fleet.agent_streams import PULL_PROGRESS
 from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response, pick_node_link
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.wire.auth import Role
+from fleetdeck.wire.base import RequestBody
 from fleetdeck.wire.resources import DISK_USAGE_WAIT_S, ImageInfo, NetworkInfo, VolumeInfo
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class NodeItems(BaseModel):
     unreachable: list[str] = Field(default_factory=list)
 
 
-class Target(BaseModel):
+class Target(RequestBody):
     """Which node a change goes to."""
 
     environment: str
@@ -71,7 +72,7 @@ class NetworkCreate(Target):
     attachable: bool | None = None
 
 
-class ConnectBody(BaseModel):
+class ConnectBody(RequestBody):
     """A container to connect to or disconnect from a network."""
 
     container: str = Field(min_length=1)

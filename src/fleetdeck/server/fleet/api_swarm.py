@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse  # noqa: TC002 - FastAPI reads return types
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from fleetdeck.errors import ConflictError, NodeUnreachableError
 from fleetdeck.server.auth.deps import Principal, require
@@ -20,6 +20,7 @@ from fleetdeck.server.fleet.common import audited, fleet_of, ndjson_response
 from fleetdeck.server.fleet.inventory import NodeStatus
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.wire.auth import Role
+from fleetdeck.wire.base import RequestBody
 
 if TYPE_CHECKING:
     from fleetdeck.server.fleet.links import AgentLink
@@ -31,20 +32,20 @@ Viewer = Annotated[Principal, Depends(require(Role.viewer))]
 Operator = Annotated[Principal, Depends(require(Role.operator))]
 
 
-class NodeUpdate(BaseModel):
+class NodeUpdate(RequestBody):
     """A Swarm node's new availability and/or labels."""
 
     availability: Literal["active", "pause", "drain"] | None = None
     labels: dict[str, str | None] | None = None  # a label set to null is removed
 
 
-class ScaleBody(BaseModel):
+class ScaleBody(RequestBody):
     """A service's new replica count."""
 
     replicas: int = Field(ge=0, le=10000)
 
 
-class ImageBody(BaseModel):
+class ImageBody(RequestBody):
     """A service's new image."""
 
     image: str = Field(min_length=1, max_length=512)

@@ -10,19 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
 
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.body_limits import STACK_BODY_LIMIT
 from fleetdeck.server.stacks import listing
 from fleetdeck.server.stacks.adoption import adopt_stack
 from fleetdeck.server.stacks.api import FileBody, Operator, stacks_of, to_files
+from fleetdeck.wire.base import RequestBody
 
 #: Included in the stacks router (prefix ``/stacks``).
 router = APIRouter(tags=["stacks"])
 
 
-class AdoptBody(BaseModel):
+class AdoptBody(RequestBody):
     """Where the stack runs and the Compose file(s) it was made from."""
 
     environment: str
