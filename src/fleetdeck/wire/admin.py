@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from fleetdeck.wire.base import IsoDatetime
 
 
 class LoopHealth(BaseModel):
@@ -44,7 +45,8 @@ class AuditEntry(BaseModel):
     """Who did what to what, when, and how it ended."""
 
     id: int | str
-    time: datetime
+    #: As the server writes it, ``datetime.isoformat()``.
+    time: IsoDatetime
     actor: str
     action: str
     target: str

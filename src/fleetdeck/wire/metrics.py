@@ -88,3 +88,13 @@ class CapacityReport(BaseModel):
     step: int
     oversize_factor: float
     nodes: list[CapacityNode]
+
+
+class PrometheusTargetGroup(BaseModel):
+    """``GET /prometheus/targets``: one group of Prometheus HTTP service discovery.
+
+    Prometheus's own format: the ``host:port`` targets and their labels (all text).
+    """
+
+    targets: list[str]
+    labels: dict[str, str]

@@ -24,6 +24,7 @@ from fleetdeck.server.loops import LoopState
 from fleetdeck.server.metrics.catalog import CONTAINER, HOST, METRICS
 from fleetdeck.server.metrics.latest import LatestSamples
 from fleetdeck.wire.auth import Role
+from fleetdeck.wire.metrics import PrometheusTargetGroup
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -210,7 +211,7 @@ def discovery(fleet: Fleet) -> list[dict[str, Any]]:
     return groups
 
 
-@router.get("/api/v1/prometheus/targets")
+@router.get("/api/v1/prometheus/targets", response_model=list[PrometheusTargetGroup])
 async def prometheus_targets(request: Request, _: Viewer) -> list[dict[str, Any]]:
     """Prometheus HTTP service discovery: containers that declare and publish a metrics port."""
     return discovery(request.app.state.fleet)
