@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import api_pull, api_start, engine_client, machine  # noqa: E402
 from fleetdeck.agent.metrics import MetricsSampler  # noqa: E402
 from fleetdeck.lab import Lab, LabRecord  # noqa: E402
-from fleetdeck.types import EngineContainer  # noqa: E402
+from fleetdeck.wire.containers import EngineContainer  # noqa: E402
 
 DAY_SETS = 8640  # sample sets a day at the default 10 s interval
 RETENTION_DAYS = {"raw": 1, "1m": 14, "1h": 400}

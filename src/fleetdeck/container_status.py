@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from fleetdeck.types import EngineContainer
+    from fleetdeck.wire.containers import EngineContainer
 
 _MINUTE = 60
 _HOUR = 3600

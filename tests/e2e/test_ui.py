@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from fleetdeck.lab import Lab
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 from tests.conftest import client_for
 from tests.e2e.ui_helpers import goto, login, shot, wait_until
 from tests.integration.docker_cli import docker

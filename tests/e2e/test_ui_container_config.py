@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import Browser, expect
 
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 from tests.conftest import client_for
 from tests.e2e.ui_helpers import goto, login, shot
 from tests.integration.docker_cli import docker

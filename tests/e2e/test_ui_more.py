@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
 from fleetdeck.lab import Lab
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 from tests.conftest import client_for
 from tests.e2e.ui_helpers import login, shot
 from tests.integration.docker_cli import docker

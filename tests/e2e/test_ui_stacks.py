@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 from fleetdeck.client.stack_files import file_bytes, stack_file
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.lab import Lab
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 from tests.conftest import client_for
 from tests.e2e.ui_helpers import goto, login, retrying, shot
 from tests.integration.docker_cli import docker

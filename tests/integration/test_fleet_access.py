@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from fleetdeck.errors import PermissionDeniedError, UnauthenticatedError
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 from tests.conftest import client_for, fleetdeck, server_env
 from tests.integration.docker_cli import docker
 from tests.integration.fleet_helpers import wait_for

@@ -21,7 +21,7 @@ from tests.integration.fleet_helpers import wait_for
 
 if TYPE_CHECKING:
     from fleetdeck.lab import LabRecord
-    from fleetdeck.types import Container, LogLine
+    from fleetdeck.wire.containers import Container, LogLine
 
 pytestmark = pytest.mark.lab
 

@@ -10,7 +10,7 @@ import pytest
 
 from fleetdeck.container_spec import ContainerSpec
 from fleetdeck.errors import PermissionDeniedError
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 from tests.conftest import client_for, fleetdeck, fleetdeck_json, server_env
 from tests.integration.docker_cli import docker
 from tests.integration.fleet_helpers import wait_for

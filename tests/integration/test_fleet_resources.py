@@ -13,8 +13,8 @@ from tests.integration.fleet_helpers import wait_for
 
 if TYPE_CHECKING:
     from fleetdeck.client import FleetdeckClient
-    from fleetdeck.client.models import FleetVolume
     from fleetdeck.lab import LabRecord
+    from fleetdeck.wire.resources import FleetVolume
 
 pytestmark = pytest.mark.lab
 MIB = 2**20

@@ -21,7 +21,7 @@ import pytest
 
 from fleetdeck.client.stack_files import stack_file
 from fleetdeck.errors import InvalidInputError, PermissionDeniedError
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 from tests.conftest import client_for, fleetdeck, server_env
 from tests.integration.docker_cli import docker
 from tests.integration.server_helpers import server_pid

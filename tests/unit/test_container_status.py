@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from fleetdeck.container_status import human_duration, status_text
-from fleetdeck.types import EngineContainer
+from fleetdeck.wire.containers import EngineContainer
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # only compared with times built from it
 

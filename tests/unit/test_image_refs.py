@@ -16,7 +16,7 @@ from fleetdeck.server.stacks.host.spec import build_spec
 from fleetdeck.server.stacks.plan import Action, Strategy
 from fleetdeck.server.stacks.swarm.compare import compare, with_fingerprint
 from fleetdeck.server.stacks.swarm.spec import SpecInputs, service_spec
-from fleetdeck.types import IMAGE_REF_LABEL, Container, image_reference
+from fleetdeck.wire.containers import IMAGE_REF_LABEL, Container, image_reference
 
 if TYPE_CHECKING:
     from pathlib import Path

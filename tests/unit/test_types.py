@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from fleetdeck.types import CapacityReport, MetricName, MetricsResult
+from fleetdeck.wire.metrics import CapacityReport, MetricName, MetricsResult
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-from pydantic import BaseModel, Field
 
 from fleetdeck.agent import (
     api_containers_ops,
@@ -37,6 +36,7 @@ from fleetdeck.agent.api_support import (
 from fleetdeck.agent.engine import CONTAINER_ACTIONS
 from fleetdeck.agent.tls import server_client_middleware
 from fleetdeck.errors import InvalidInputError, NotFoundError
+from fleetdeck.wire.containers import ExecBody
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -44,15 +44,6 @@ if TYPE_CHECKING:
     from fleetdeck.agent.engine import Engine
     from fleetdeck.agent.inventory import ContainerInventory
     from fleetdeck.agent.logship import LogShipper
-
-
-class ExecBody(BaseModel):
-    """``POST /v1/containers/{id}/exec``."""
-
-    cmd: list[str] = Field(min_length=1)
-    user: str | None = None
-    workdir: str | None = None
-    env: dict[str, str] | list[str] | None = None
 
 
 async def info(request: web.Request) -> web.Response:
@@ -146,9 +137,8 @@ async def container_stats(request: web.Request) -> web.Response:
 async def container_exec(request: web.Request) -> web.Response:
     """``POST /v1/containers/{id}/exec``: run a command, answer its output and exit code."""
     body = await read_body(request, ExecBody)
-    env = [f"{k}={v}" for k, v in body.env.items()] if isinstance(body.env, dict) else body.env
     result = await request.app[ENGINE].exec(
-        request.match_info["id"], body.cmd, user=body.user, workdir=body.workdir, env=env
+        request.match_info["id"], body.cmd, user=body.user, workdir=body.workdir, env=body.env
     )
     return web.json_response(result.model_dump(mode="json"))
 

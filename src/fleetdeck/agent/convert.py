@@ -3,7 +3,7 @@
 The engine's JSON is verbose and differs between endpoints (a container summary from
 ``/containers/json`` and an inspect from ``/containers/{id}/json`` name the same facts
 differently). These pure functions are the one place that knows both shapes, so the rest of
-the agent only handles :mod:`fleetdeck.types` models.
+the agent only handles :mod:`fleetdeck.wire` models.
 """
 
 from __future__ import annotations
@@ -12,17 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fleetdeck.labels import service_of, stack_of
-from fleetdeck.types import (
-    AgentInfo,
-    ContainerStats,
-    EngineContainer,
-    ImageInfo,
-    NetworkInfo,
-    PortBinding,
-    SizeStatus,
-    SwarmInfo,
-    VolumeInfo,
-)
+from fleetdeck.wire.containers import ContainerStats, EngineContainer, PortBinding
+from fleetdeck.wire.fleet import AgentInfo, SwarmInfo
+from fleetdeck.wire.resources import ImageInfo, NetworkInfo, SizeStatus, VolumeInfo
 
 #: Docker's "zero" time, which it reports for "never" (e.g. a container never started).
 _ZERO_TIME_PREFIX = "0001-01-01"
@@ -225,7 +217,8 @@ def image_info(raw: dict[str, Any], used_by: list[str] | None = None) -> ImageIn
     )
 
 
-#: A volume's (status, bytes, engine error), as :class:`~fleetdeck.types.VolumeInfo` has them.
+#: A volume's (status, bytes, engine error), as
+#: :class:`~fleetdeck.wire.resources.VolumeInfo` has them.
 VolumeSize = tuple[SizeStatus, int | None, str | None]
 NOT_REQUESTED: VolumeSize = ("not_requested", None, None)
 

@@ -1,7 +1,7 @@
 """The agent's view of its Docker engine: containers, exec, logs, stats, events and info.
 
 :class:`Engine` is a thin async wrapper over aiodocker for one engine. It returns
-:mod:`fleetdeck.types` models (or Docker's raw JSON where the contract says "raw"), raises only
+:mod:`fleetdeck.wire` models (or Docker's raw JSON where the contract says "raw"), raises only
 fleetdeck error kinds, and never exposes the engine socket itself. Images, volumes, networks
 and Swarm live in mixins (:mod:`fleetdeck.agent.engine_resources`,
 :mod:`fleetdeck.agent.engine_swarm`) to keep each module small.
@@ -20,12 +20,13 @@ from fleetdeck.agent.engine_swarm import SwarmMixin
 from fleetdeck.agent.ipvs import kernel_has_ipvs
 from fleetdeck.agent.streams import demultiplex, log_lines
 from fleetdeck.errors import InvalidInputError, NotFoundError
-from fleetdeck.types import ExecResult
+from fleetdeck.wire.containers import ExecResult
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping, Sequence
 
-    from fleetdeck.types import AgentInfo, ContainerStats, EngineContainer, LogLine
+    from fleetdeck.wire.containers import ContainerStats, EngineContainer, LogLine
+    from fleetdeck.wire.fleet import AgentInfo
 
 CONTAINER_ACTIONS = frozenset({"start", "stop", "restart", "kill", "pause", "unpause"})
 #: Seconds between the two one-shot readings CPU % is computed from.

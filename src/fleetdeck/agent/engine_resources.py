@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 from fleetdeck.agent import convert
 from fleetdeck.agent.docker_api import DockerAPI
 from fleetdeck.errors import FleetdeckError
-from fleetdeck.resource_types import DISK_USAGE_WAIT_S
+from fleetdeck.wire.resources import DISK_USAGE_WAIT_S
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Mapping
 
     from fleetdeck.agent.convert import VolumeSize
-    from fleetdeck.types import ImageInfo, NetworkInfo, VolumeInfo
+    from fleetdeck.wire.resources import ImageInfo, NetworkInfo, VolumeInfo
 
 
 def qualify_reference(ref: str) -> str:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from fleetdeck.agent.docker_api import DockerAPI
 from fleetdeck.agent.swarm_summary import summarize_node, summarize_service, summarize_task
 from fleetdeck.errors import InvalidInputError
-from fleetdeck.types import IMAGE_REF_LABEL
+from fleetdeck.wire.containers import IMAGE_REF_LABEL
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

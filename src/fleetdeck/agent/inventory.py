@@ -26,11 +26,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from fleetdeck.errors import FleetdeckError
-from fleetdeck.types import AgentInfo, EngineContainer
+from fleetdeck.wire.fleet import AgentInfo
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from contextlib import AbstractAsyncContextManager
+
+    from fleetdeck.wire.containers import EngineContainer
 
 RESYNC_INTERVAL = 60.0
 HEARTBEAT_INTERVAL = 2.0

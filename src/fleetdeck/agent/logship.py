@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from fleetdeck.agent.engine import Engine
     from fleetdeck.agent.inventory import ContainerInventory
-    from fleetdeck.types import EngineContainer
+    from fleetdeck.wire.containers import EngineContainer
 
 DEFAULT_BUFFER_LINES = 50_000
 DEFAULT_BUFFER_BYTES = 16 * 1024 * 1024

@@ -29,7 +29,7 @@ from fleetdeck.agent import procfs
 
 if TYPE_CHECKING:
     from fleetdeck.agent.inventory import ContainerInventory
-    from fleetdeck.types import EngineContainer
+    from fleetdeck.wire.containers import EngineContainer
 
 DEFAULT_INTERVAL = 10.0
 DEFAULT_BUFFER = 360

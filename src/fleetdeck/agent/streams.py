@@ -11,7 +11,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from fleetdeck.agent.convert import parse_time
-from fleetdeck.types import LogLine
+from fleetdeck.wire.containers import LogLine
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

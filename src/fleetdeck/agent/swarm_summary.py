@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleetdeck.types import image_reference
+from fleetdeck.wire.containers import image_reference
 
 
 def summarize_node(node: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from fleetdeck.cli.common import (
 )
 from fleetdeck.cli.output import console, print_json, print_table
 from fleetdeck.errors import ConflictError, NotFoundError
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -24,7 +24,7 @@ from fleetdeck.errors import InvalidInputError
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from fleetdeck.types import ContainerStats, LogLine
+    from fleetdeck.wire.containers import ContainerStats, LogLine
 
 app = typer.Typer()
 

@@ -21,8 +21,7 @@ from fleetdeck.cli.common import (
 from fleetdeck.cli.output import OutputFormat, print_json, print_table
 
 if TYPE_CHECKING:
-    from fleetdeck.client.models import ActionResult
-    from fleetdeck.types import Container
+    from fleetdeck.wire.containers import ActionResult, Container
 
 app = typer.Typer()
 

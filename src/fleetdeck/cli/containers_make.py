@@ -25,7 +25,7 @@ from fleetdeck.container_spec import ContainerSpec, MountSpec, PortSpec
 from fleetdeck.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from fleetdeck.client.models import ActionResult
+    from fleetdeck.wire.containers import ActionResult
 
 app = typer.Typer()
 

@@ -18,7 +18,7 @@ from fleetdeck.cli.common import (
 from fleetdeck.cli.output import console, print_json, print_table
 
 if TYPE_CHECKING:
-    from fleetdeck.client.models import Environment, JoinToken
+    from fleetdeck.wire.fleet import Environment, JoinToken
 
 app = typer.Typer(
     help="Environments: Docker hosts and Swarms under fleetdeck.", no_args_is_help=True

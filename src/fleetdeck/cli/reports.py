@@ -15,7 +15,7 @@ from fleetdeck.cli.common import (
 from fleetdeck.cli.output import print_json, print_table
 
 if TYPE_CHECKING:
-    from fleetdeck.types import CapacityReport
+    from fleetdeck.wire.metrics import CapacityReport
 
 app = typer.Typer(help="Reports over the fleet's metrics history.", no_args_is_help=True)
 

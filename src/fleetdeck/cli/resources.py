@@ -28,10 +28,10 @@ from fleetdeck.cli.common import (
     warn_unreachable,
 )
 from fleetdeck.cli.output import err_console, print_json, print_table
-from fleetdeck.resource_types import DISK_USAGE_WAIT_S
+from fleetdeck.wire.resources import DISK_USAGE_WAIT_S
 
 if TYPE_CHECKING:
-    from fleetdeck.client.models import FleetVolume
+    from fleetdeck.wire.resources import FleetVolume
 
 volumes = typer.Typer(help="Volumes on the fleet's engines (bare `volumes` lists them).")
 networks = typer.Typer(help="Networks on the fleet's engines (bare `networks` lists them).")

@@ -35,7 +35,7 @@ from fleetdeck.client.config import (
 from fleetdeck.errors import ConflictError, FleetdeckError
 
 if TYPE_CHECKING:
-    from fleetdeck.client.models import CreatedToken
+    from fleetdeck.wire.auth import CreatedToken
 
 app = typer.Typer()
 

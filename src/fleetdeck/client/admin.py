@@ -5,20 +5,9 @@ from __future__ import annotations
 from typing import Any, Literal, overload
 
 from fleetdeck.client.base import BaseClient, parse, parse_list, quote_segment
-from fleetdeck.client.models import (
-    ApiToken,
-    AuditPage,
-    CreatedToken,
-    EnrolResult,
-    Environment,
-    EnvironmentCreated,
-    Health,
-    JoinToken,
-    LocalEnvironmentCreated,
-    LoginResult,
-    User,
-)
-from fleetdeck.types import Role
+from fleetdeck.wire.admin import AuditPage, Health
+from fleetdeck.wire.auth import ApiToken, CreatedToken, LoginResult, Me, Role, User
+from fleetdeck.wire.fleet import EnrolResult, Environment, EnvironmentCreated, JoinToken
 
 
 class AdminAPI(BaseClient):
@@ -41,12 +30,12 @@ class AdminAPI(BaseClient):
         """``POST /auth/logout``: end the session whose token this client sends."""
         self._request("POST", "/auth/logout")
 
-    def me(self) -> User:
+    def me(self) -> Me:
         """``GET /auth/me``: the user behind this client's token."""
         data = self._request("GET", "/auth/me")
         if isinstance(data, dict) and isinstance(data.get("user"), dict):
             data = data["user"]
-        return parse(User, data)
+        return parse(Me, data)
 
     def list_users(self) -> list[User]:
         """``GET /users``."""
@@ -131,7 +120,7 @@ class AdminAPI(BaseClient):
         *,
         kind: Literal["agent"] = "agent",
         docker_host: None = None,
-    ) -> EnvironmentCreated: ...
+    ) -> JoinToken: ...
 
     @overload
     def create_environment(
@@ -142,7 +131,7 @@ class AdminAPI(BaseClient):
         *,
         kind: Literal["local"],
         docker_host: str | None = None,
-    ) -> LocalEnvironmentCreated: ...
+    ) -> EnvironmentCreated: ...
 
     def create_environment(
         self,
@@ -152,10 +141,11 @@ class AdminAPI(BaseClient):
         *,
         kind: Literal["agent", "local"] = "agent",
         docker_host: str | None = None,
-    ) -> EnvironmentCreated | LocalEnvironmentCreated:
+    ) -> JoinToken | EnvironmentCreated:
         """``POST /environments``.
 
-        An ``agent`` environment comes with its first join token and agent command. A
+        An ``agent`` environment comes with its first join token and agent command (the
+        answer is read as a :class:`JoinToken`, whose token is never null). A
         ``local`` one is the engine at ``docker_host`` (a unix socket on the server's host;
         the server's default is ``unix:///var/run/docker.sock``), whose agent the server runs
         itself: it has no join token.
@@ -171,8 +161,8 @@ class AdminAPI(BaseClient):
             body["groups"] = groups
         data = self._request("POST", "/environments", json_body=body)
         if kind == "local":
-            return parse(LocalEnvironmentCreated, data)
-        return parse(EnvironmentCreated, data)
+            return parse(EnvironmentCreated, data)
+        return parse(JoinToken, data)
 
     def get_environment(self, name: str) -> Environment:
         """``GET /environments/{env}``: with its nodes."""

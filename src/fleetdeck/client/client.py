@@ -1,8 +1,8 @@
 """The typed client for fleetdeck's ``/api/v1``: one method per route.
 
 It is the only way the CLI, tests and benchmarks talk to a server; see
-``docs/dev/fleet-core.md`` for the routes. Methods return :mod:`fleetdeck.types` or
-:mod:`fleetdeck.client.models` models and raise :mod:`fleetdeck.errors` kinds.
+``docs/dev/fleet-core.md`` for the routes. Methods return :mod:`fleetdeck.wire` models
+(the ones the server answers with) and raise :mod:`fleetdeck.errors` kinds.
 """
 
 from __future__ import annotations

@@ -9,8 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.client.base import BaseClient, parse, quote_segment, raise_if_stream_error
-from fleetdeck.client.models import ActionResult, ContainerPage, CreateResult
-from fleetdeck.types import ContainerStats, ExecResult, LogLine
+from fleetdeck.wire.containers import (
+    ActionResult,
+    ContainerPage,
+    ContainerStats,
+    CreateResult,
+    ExecResult,
+    LogLine,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fleetdeck.client.base import BaseClient
-from fleetdeck.types import CapacityReport, MetricName, MetricsResult
+from fleetdeck.wire.metrics import CapacityReport, MetricName, MetricsResult
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -9,13 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.client.base import BaseClient, parse, parse_list, quote_segment
-from fleetdeck.client.models import (
-    ImagePage,
-    NetworkPage,
-    PruneResult,
-    Registry,
-    VolumePage,
-)
+from fleetdeck.wire.admin import Registry
+from fleetdeck.wire.resources import ImagePage, NetworkPage, PruneResult, VolumePage
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

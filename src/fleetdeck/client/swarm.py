@@ -14,7 +14,7 @@ from fleetdeck.client.containers import log_lines
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from fleetdeck.types import LogLine
+    from fleetdeck.wire.containers import LogLine
 
 
 def _objects(data: Any) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from fleetdeck.agent import convert, engine_resources
 from fleetdeck.agent.engine_resources import ResourcesMixin, size_lookup
 from fleetdeck.errors import FleetdeckError
-from fleetdeck.types import ImageInfo, VolumeInfo
+from fleetdeck.wire.resources import ImageInfo, VolumeInfo
 
 #: ``/containers/json?all=true`` entries as Docker 20.10 sends them (trimmed): a running and a
 #: stopped container of one image, the stopped one mounting a volume twice, and a bind mount.

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from fleetdeck.agent.inventory import ContainerInventory
 from fleetdeck.errors import NodeUnreachableError
-from fleetdeck.types import AgentInfo, EngineContainer
+from fleetdeck.wire.containers import EngineContainer
+from fleetdeck.wire.fleet import AgentInfo
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

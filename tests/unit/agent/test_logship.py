@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from fleetdeck.agent.inventory import ContainerInventory
 from fleetdeck.agent.logship import Cursor, LineFilter, LogBuffer, LogShipper, parse_stamp
-from fleetdeck.types import EngineContainer
+from fleetdeck.wire.containers import EngineContainer
 
 from .test_inventory import FakeEngine
 

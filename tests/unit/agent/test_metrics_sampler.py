@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from fleetdeck.agent.inventory import ContainerInventory
 from fleetdeck.agent.metrics import MetricsSampler, rate
-from fleetdeck.types import EngineContainer
+from fleetdeck.wire.containers import EngineContainer
 
 from .test_inventory import FakeEngine
 from .test_metrics_procfs import NET_DEV, write

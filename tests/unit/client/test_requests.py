@@ -9,7 +9,7 @@ import pytest
 
 from fleetdeck.client import ClientConfig, FleetdeckClient
 from fleetdeck.errors import FleetdeckError, NotFoundError
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 from tests.unit.client.fake_server import FakeServer, container, ndjson
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from fleetdeck.server.fleet.container_view import (
     overview,
 )
 from fleetdeck.server.ui.pages_container import prefill
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 
 OPERATOR = Principal("op", Role.operator)
 ADMIN = Principal("root", Role.admin)

@@ -27,7 +27,7 @@ from fleetdeck.server.fleet.agent_streams import (
     PULL_PROGRESS,
     capped_lines,
 )
-from fleetdeck.types import LogLinesMessage, LogSourceMessage, LogStatusMessage
+from fleetdeck.wire.streams import LogLinesMessage, LogSourceMessage, LogStatusMessage
 
 from .enrolled_agent import enrolled_agent, is_up, wait_for
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from fleetdeck.server.context import context_of
 from fleetdeck.server.metrics.prometheus import _target
-from fleetdeck.types import Container
+from fleetdeck.wire.containers import Container
 from tests.unit.server.conftest import bearer
 from tests.unit.server.test_metrics_history import message
 

@@ -13,7 +13,7 @@ from fleetdeck.server.stacks.adoption import (
     find_unmanaged,
 )
 from fleetdeck.server.stacks.plan import TargetKind
-from fleetdeck.types import Container
+from fleetdeck.wire.containers import Container
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 

@@ -19,7 +19,8 @@ from fleetdeck.server.alerts.channels import mask_url
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Admin, Operator, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
 from fleetdeck.server.context import context_of
-from fleetdeck.server.routes import RequestBody
+from fleetdeck.server.store.models_alerts import AlertDelivery, NotificationChannel
+from fleetdeck.wire.base import RequestBody
 
 if TYPE_CHECKING:
     from fleetdeck.server.alerts.service_channels import ChannelService

@@ -17,7 +17,7 @@ from fleetdeck.server.alerts.service_silences import Asked, state_of
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Operator, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
 from fleetdeck.server.context import context_of
-from fleetdeck.server.routes import RequestBody
+from fleetdeck.wire.base import RequestBody
 
 if TYPE_CHECKING:
     from fleetdeck.server.alerts.service_silences import SilenceService

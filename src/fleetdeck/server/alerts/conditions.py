@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.alerts.figures import LatestFigures, RestartHistory
     from fleetdeck.server.fleet.inventory import NodeState
     from fleetdeck.server.store.models_alerts import AlertRule
-    from fleetdeck.types import EngineContainer
+    from fleetdeck.wire.containers import EngineContainer
 
 #: Exit codes a container is left with when someone stopped it on purpose: 0 (clean exit),
 #: 143 (SIGTERM from ``docker stop``) and 137 (SIGKILL after the stop timeout, ``docker kill``).

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fleetdeck.durations import format_duration, parse_seconds
 from fleetdeck.errors import InvalidInputError
 from fleetdeck.server.metrics.catalog import CONTAINER, HOST, METRICS
+from fleetdeck.wire.base import RequestBody
 
 if TYPE_CHECKING:
     from fleetdeck.server.config import ServerSettings
@@ -52,7 +53,7 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 LABEL_RE = re.compile(r"^[A-Za-z0-9_.\-/:]+(=.*)?$")
 
 
-class RuleSpec(BaseModel):
+class RuleSpec(RequestBody):
     """A rule as a user writes it (``POST /rules``); durations as seconds or ``5m``."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

@@ -21,7 +21,7 @@ from fleetdeck.server.auth.principal import Principal
 from fleetdeck.server.auth.sessions import COOKIE_NAME, SESSION_PREFIX, session_user
 from fleetdeck.server.auth.tokens import TOKEN_PREFIX, token_user
 from fleetdeck.server.context import context_of
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from fleetdeck.clock import Clock
     from fleetdeck.server.auth.principal import Principal
     from fleetdeck.server.store import Store
-    from fleetdeck.types import Role
+    from fleetdeck.wire.auth import Role
 
 TOKEN_PREFIX = "fdt_"  # noqa: S105 - a format prefix, not a secret
 #: ``last_used_at`` is written at most this often per token (not on every request).

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
 from fleetdeck.server.auth.passwords import hash_password_async
 from fleetdeck.server.store.models import LoginSession, User
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
 
     from fleetdeck.server.fleet.transport import Transport
-    from fleetdeck.types import LogStreamMessage, PullProgress
+    from fleetdeck.wire.streams import LogStreamMessage, PullProgress
 
 M = TypeVar("M", bound="BaseModel")
 

@@ -8,7 +8,7 @@ agent goes through here:
 * :func:`capped_lines` splits the byte stream into lines while it reads and never holds more
   than :data:`MAX_LINE_BYTES` of one line: the rest of a longer line is discarded as it
   arrives and the line is reported as too long (``None``);
-* :func:`parse` validates a line against its pydantic model (``fleetdeck.types``);
+* :func:`parse` validates a line against its pydantic model (``fleetdeck.wire.streams``);
 * :class:`StreamRejects` counts what was refused, per stream, and logs it at most once per
   :data:`LOG_EVERY_S` per link, so a flood of bad lines cannot flood the log either.
 
@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from fleetdeck.types import LogLine, LogStreamMessage, PullProgress
+from fleetdeck.wire.containers import LogLine
+from fleetdeck.wire.streams import LogStreamMessage, PullProgress
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

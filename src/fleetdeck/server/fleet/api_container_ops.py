@@ -14,7 +14,7 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from fleetdeck.container_spec import ContainerSpec, RecreateOptions
 from fleetdeck.errors import ConflictError, PermissionDeniedError
@@ -23,10 +23,11 @@ from fleetdeck.server.audit import audited_call
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.context import FleetDep, context_of  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.fleet import container_rules
-from fleetdeck.server.fleet.api_containers import ActionResult
 from fleetdeck.server.fleet.api_resources import registry_auth
 from fleetdeck.server.fleet.common import fleet_of, pick_node_link
-from fleetdeck.types import Container, Role
+from fleetdeck.wire.auth import Role
+from fleetdeck.wire.base import RequestBody
+from fleetdeck.wire.containers import ActionResult, Container, CreateFinding, CreateResult
 
 router = APIRouter(tags=["containers"])
 
@@ -35,25 +36,12 @@ Operator = Annotated[Principal, Depends(require(Role.operator))]
 AGENT_TIMEOUT = 900
 
 
-class CreateBody(BaseModel):
+class CreateBody(RequestBody):
     """A container to create on a node of an environment."""
 
     environment: str = Field(min_length=1, max_length=128)
     node: str | None = Field(default=None, min_length=1, max_length=255)
     spec: ContainerSpec
-
-
-class Finding(BaseModel):
-    """A dangerous setting an admin's container has (shown, not refused)."""
-
-    rule: str
-    message: str
-
-
-class CreateResult(ActionResult):
-    """The created container and what of it an operator could not have asked for."""
-
-    findings: list[Finding] = Field(default_factory=list)
 
 
 async def _arrived(request: Request, environment: str, node: str, answer: Any) -> Container:
@@ -104,7 +92,7 @@ async def container_create(
     )
     container = await _arrived(request, link.environment, link.node, answer)
     return CreateResult(
-        container=container, findings=[Finding(rule=r, message=m) for r, m in findings]
+        container=container, findings=[CreateFinding(rule=r, message=m) for r, m in findings]
     )
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse  # noqa: TC002 - FastAPI reads return types
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from fleetdeck.server.audit import audited_call
 from fleetdeck.server.auth.deps import Principal, require
@@ -16,7 +16,15 @@ from fleetdeck.server.fleet.container_view import masked_inspect, stack_secrets
 from fleetdeck.server.fleet.inventory import MAX_LIMIT, ContainerQuery
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
-from fleetdeck.types import Container, ContainerStats, ExecResult, Role
+from fleetdeck.wire.auth import Role
+from fleetdeck.wire.base import RequestBody
+from fleetdeck.wire.containers import (
+    ActionResult,
+    ContainerPage,
+    ContainerStats,
+    ExecBody,
+    ExecResult,
+)
 
 router = APIRouter(tags=["containers"])
 
@@ -25,33 +33,10 @@ Operator = Annotated[Principal, Depends(require(Role.operator))]
 Action = Literal["start", "stop", "restart", "kill", "pause", "unpause"]
 
 
-class ContainerPage(BaseModel):
-    """One page of a container listing."""
-
-    items: list[Container]
-    total: int
-
-
-class ActionResult(BaseModel):
-    """What an operation did, and the container as the inventory sees it now."""
-
-    ok: bool = True
-    container: Container | None = None
-
-
-class RenameBody(BaseModel):
+class RenameBody(RequestBody):
     """New name of a container."""
 
     name: str = Field(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
-
-
-class ExecBody(BaseModel):
-    """A command to run in a container."""
-
-    cmd: list[str] = Field(min_length=1)
-    user: str | None = None
-    workdir: str | None = None
-    env: list[str] | None = None
 
 
 @router.get("/containers", response_model=ContainerPage)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from fleetdeck.server.audit import audited, audited_call
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.context import Ctx, FleetDep  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.fleet.common import fleet_of
-from fleetdeck.server.fleet.views import EnvironmentView
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
+from fleetdeck.wire.base import RequestBody
+from fleetdeck.wire.fleet import EnrolResult, Environment, EnvironmentCreated, JoinToken
 
 router = APIRouter(tags=["environments"])
 
@@ -23,7 +24,7 @@ Admin = Annotated[Principal, Depends(require(Role.admin))]
 DEFAULT_AGENT_LISTEN = "0.0.0.0:9001"
 
 
-class EnvironmentCreate(BaseModel):
+class EnvironmentCreate(RequestBody):
     """A new environment: ``agent`` (agents enrol with join tokens) or ``local``.
 
     A ``local`` environment is an engine on the server's own host, by its unix socket; the
@@ -37,32 +38,14 @@ class EnvironmentCreate(BaseModel):
     groups: list[str] = Field(default_factory=list)
 
 
-class EnvironmentPatch(BaseModel):
+class EnvironmentPatch(RequestBody):
     """New tags and/or groups of an environment."""
 
     tags: list[str] | None = None
     groups: list[str] | None = None
 
 
-class JoinTokenResult(BaseModel):
-    """A join token and the exact command that enrols an agent with it."""
-
-    environment: EnvironmentView
-    join_token: str
-    agent_command: str
-    expires_in_seconds: int
-
-
-class EnvironmentCreated(BaseModel):
-    """A new environment; for ``agent`` ones also the first join token and agent command."""
-
-    environment: EnvironmentView
-    join_token: str | None
-    agent_command: str | None
-    expires_in_seconds: int | None
-
-
-class EnrolRequest(BaseModel):
+class EnrolRequest(RequestBody):
     """An agent asking to join (authenticated by its join token)."""
 
     join_token: str = Field(min_length=10, max_length=300)
@@ -71,23 +54,14 @@ class EnrolRequest(BaseModel):
     hostname: str = Field(min_length=1, max_length=253)
 
 
-class EnrolResult(BaseModel):
-    """The agent's signed certificate, the CA to trust, and where it landed."""
-
-    cert_pem: str
-    ca_pem: str
-    environment: str
-    node: str
-
-
 def _agent_command(request: Request, token: str) -> str:
     server = str(request.base_url).rstrip("/")
     return f"fleetdeck agent --server {server} --join-token {token} --listen {DEFAULT_AGENT_LISTEN}"
 
 
-def _token_result(request: Request, env_name: str, token: str) -> JoinTokenResult:
+def _token_result(request: Request, env_name: str, token: str) -> JoinToken:
     fleet = fleet_of(request)
-    return JoinTokenResult(
+    return JoinToken(
         environment=fleet.view(fleet.require_environment(env_name)),
         join_token=token,
         agent_command=_agent_command(request, token),
@@ -95,10 +69,10 @@ def _token_result(request: Request, env_name: str, token: str) -> JoinTokenResul
     )
 
 
-@router.get("/environments", response_model=list[EnvironmentView])
+@router.get("/environments", response_model=list[Environment])
 async def list_environments(
     fleet: FleetDep, _: Viewer, tag: str | None = None, group: str | None = None
-) -> list[EnvironmentView]:
+) -> list[Environment]:
     """Every environment with its nodes and live status, optionally by tag or group."""
     views = fleet.views()
     return [
@@ -144,16 +118,16 @@ async def create_environment(
     )
 
 
-@router.get("/environments/{name}", response_model=EnvironmentView)
-async def show_environment(fleet: FleetDep, name: str, _: Viewer) -> EnvironmentView:
+@router.get("/environments/{name}", response_model=Environment)
+async def show_environment(fleet: FleetDep, name: str, _: Viewer) -> Environment:
     """One environment with its nodes."""
     return fleet.view(fleet.require_environment(name))
 
 
-@router.patch("/environments/{name}", response_model=EnvironmentView)
+@router.patch("/environments/{name}", response_model=Environment)
 async def update_environment(
     request: Request, fleet: FleetDep, name: str, principal: Admin, body: EnvironmentPatch
-) -> EnvironmentView:
+) -> Environment:
     """Replace an environment's tags and/or groups."""
     env = await audited_call(
         request,
@@ -180,10 +154,10 @@ async def remove_environment(
     )
 
 
-@router.post("/environments/{name}/join-tokens", response_model=JoinTokenResult, status_code=201)
+@router.post("/environments/{name}/join-tokens", response_model=JoinToken, status_code=201)
 async def new_join_token(
     request: Request, fleet: FleetDep, name: str, principal: Admin
-) -> JoinTokenResult:
+) -> JoinToken:
     """A join token for one more node of the environment (e.g. another Swarm node)."""
     token = await audited_call(
         request,

@@ -14,13 +14,14 @@ from fastapi.responses import StreamingResponse  # noqa: TC002 - FastAPI reads r
 from pydantic import BaseModel, Field, ValidationError
 
 from fleetdeck.errors import FleetdeckError, NodeUnreachableError
-from fleetdeck.resource_types import DISK_USAGE_WAIT_S, ImageInfo, NetworkInfo, VolumeInfo
 from fleetdeck.server.audit import audited, audited_call
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.context import Ctx, FleetDep, context_of  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.fleet.common import fleet_of, ndjson_response, pick_node_link
 from fleetdeck.server.openapi import NdjsonStream
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
+from fleetdeck.wire.base import RequestBody
+from fleetdeck.wire.resources import DISK_USAGE_WAIT_S, ImageInfo, NetworkInfo, VolumeInfo
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -44,7 +45,7 @@ class NodeItems(BaseModel):
     unreachable: list[str] = Field(default_factory=list)
 
 
-class Target(BaseModel):
+class Target(RequestBody):
     """Which node a change goes to."""
 
     environment: str
@@ -74,7 +75,7 @@ class NetworkCreate(Target):
     attachable: bool | None = None
 
 
-class ConnectBody(BaseModel):
+class ConnectBody(RequestBody):
     """A container to connect to or disconnect from a network."""
 
     container: str = Field(min_length=1)

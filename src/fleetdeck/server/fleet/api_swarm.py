@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse  # noqa: TC002 - FastAPI reads return types
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from fleetdeck.server.audit import audited_call
 from fleetdeck.server.auth.deps import Principal, require
 from fleetdeck.server.fleet.common import fleet_of, ndjson_response
 from fleetdeck.server.fleet.service import manager_of
 from fleetdeck.server.openapi import NdjsonStream
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
+from fleetdeck.wire.base import RequestBody
 
 if TYPE_CHECKING:
     from fleetdeck.server.fleet.links import AgentLink
@@ -28,20 +29,20 @@ Viewer = Annotated[Principal, Depends(require(Role.viewer))]
 Operator = Annotated[Principal, Depends(require(Role.operator))]
 
 
-class NodeUpdate(BaseModel):
+class NodeUpdate(RequestBody):
     """A Swarm node's new availability and/or labels."""
 
     availability: Literal["active", "pause", "drain"] | None = None
     labels: dict[str, str | None] | None = None  # a label set to null is removed
 
 
-class ScaleBody(BaseModel):
+class ScaleBody(RequestBody):
     """A service's new replica count."""
 
     replicas: int = Field(ge=0, le=10000)
 
 
-class ImageBody(BaseModel):
+class ImageBody(RequestBody):
     """A service's new image."""
 
     image: str = Field(min_length=1, max_length=512)

@@ -20,11 +20,9 @@ from fleetdeck.clock import SYSTEM
 from fleetdeck.container_status import status_text
 from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
 from fleetdeck.server.fleet.hub import EventHub, InventoryChanged, MetricsBatch
-from fleetdeck.types import (
-    AgentInfo,
-    Container,
+from fleetdeck.wire.containers import Container, EngineContainer
+from fleetdeck.wire.streams import (
     DeleteMessage,
-    EngineContainer,
     HeartbeatMessage,
     InfoMessage,
     InventoryMessage,
@@ -35,6 +33,7 @@ from fleetdeck.types import (
 
 if TYPE_CHECKING:
     from fleetdeck.clock import Clock
+    from fleetdeck.wire.fleet import AgentInfo
 
 #: Validates one inventory-stream line (after ``json.loads``).
 INVENTORY_MESSAGE: TypeAdapter[InventoryMessage] = TypeAdapter(InventoryMessage)
@@ -187,7 +186,7 @@ class FleetInventory:
     ) -> None:
         """Apply one inventory-stream message from a node's agent.
 
-        A dict is validated first (:data:`~fleetdeck.types.InventoryMessage`): a message of
+        A dict is validated first (:data:`~fleetdeck.wire.streams.InventoryMessage`): a message of
         the wrong shape raises ``ValidationError`` (a ValueError) before anything changes.
         """
         if isinstance(message, dict):

@@ -41,7 +41,7 @@ from fleetdeck.server.fleet.hub import LinkAdded, LinkRemoved
 from fleetdeck.server.fleet.inventory import INVENTORY_MESSAGE, FleetInventory, NodeStatus
 from fleetdeck.server.fleet.transport import CALL_TIMEOUT_S
 from fleetdeck.server.loops import BackgroundLoop, Backoff
-from fleetdeck.types import MetricsMessage
+from fleetdeck.wire.streams import MetricsMessage
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Awaitable

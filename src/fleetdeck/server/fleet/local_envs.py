@@ -27,7 +27,7 @@ from fleetdeck.server.fleet.agent_client import INFO_PATH
 from fleetdeck.server.fleet.local import DEFAULT_DOCKER_HOST, LISTEN_HOST
 from fleetdeck.server.fleet.records import NodeRecord
 from fleetdeck.server.fleet.service import Fleet
-from fleetdeck.types import AgentInfo
+from fleetdeck.wire.fleet import AgentInfo
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -36,15 +36,15 @@ from fleetdeck.server.fleet.links import ClientTLS, FleetLinks
 from fleetdeck.server.fleet.records import EnvironmentRecord as EnvironmentRecord
 from fleetdeck.server.fleet.records import NodeRecord as NodeRecord
 from fleetdeck.server.fleet.views import environment_view
-from fleetdeck.types import Container
+from fleetdeck.wire.containers import Container
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from fleetdeck.clock import Clock
     from fleetdeck.server.fleet.links import AgentLink
-    from fleetdeck.server.fleet.views import EnvironmentView
     from fleetdeck.server.loops import LoopRegistry
+    from fleetdeck.wire.fleet import Environment
 
 log = logging.getLogger("fleetdeck.server.fleet")
 
@@ -356,11 +356,11 @@ class Fleet:
         return name
 
     # ------------------------------------------------------------ views
-    def view(self, env: EnvironmentRecord) -> EnvironmentView:
+    def view(self, env: EnvironmentRecord) -> Environment:
         """The API view of an environment, with live node status."""
         return environment_view(env, self.inventory)
 
-    def views(self) -> list[EnvironmentView]:
+    def views(self) -> list[Environment]:
         """Every environment's view, by name."""
         return [self.view(self._envs[name]) for name in sorted(self._envs)]
 

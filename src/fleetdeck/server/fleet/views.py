@@ -2,46 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime  # noqa: TC003 - pydantic reads annotations at run time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
-
 from fleetdeck.server.fleet.inventory import FleetInventory, NodeState, NodeStatus
+from fleetdeck.wire.fleet import Environment, Node
 
 if TYPE_CHECKING:
     from fleetdeck.server.fleet.records import EnvironmentRecord, NodeRecord
-
-
-class NodeView(BaseModel):
-    """A node as the API shows it."""
-
-    name: str
-    address: str | None
-    hostname: str
-    status: str
-    last_seen: datetime | None
-    engine_version: str | None = None
-    swarm_role: str | None = None
-    swarm_state: str | None = None
-    agent_url: str
-    error: str | None = None
-    containers: int = 0
-
-
-class EnvironmentView(BaseModel):
-    """An environment as the API shows it."""
-
-    name: str
-    kind: str
-    docker_host: str | None = None
-    tags: list[str]
-    groups: list[str]
-    status: str
-    last_seen: datetime | None
-    created_at: datetime
-    nodes: list[NodeView] = Field(default_factory=list)
 
 
 STATUS_ORDER = {
@@ -52,13 +20,13 @@ STATUS_ORDER = {
 }
 
 
-def environment_view(env: EnvironmentRecord, inventory: FleetInventory) -> EnvironmentView:
+def environment_view(env: EnvironmentRecord, inventory: FleetInventory) -> Environment:
     """The API view of an environment, with live node status (the worst of its nodes')."""
     nodes = [node_view(env.name, n, inventory) for n in env.nodes]
     statuses = [NodeStatus(n.status) for n in nodes]
     status = max(statuses, key=lambda s: STATUS_ORDER[s]) if statuses else NodeStatus.pending
     seen = [n.last_seen for n in nodes if n.last_seen]
-    return EnvironmentView(
+    return Environment(
         name=env.name,
         kind=env.kind,
         docker_host=env.docker_host,
@@ -71,11 +39,11 @@ def environment_view(env: EnvironmentRecord, inventory: FleetInventory) -> Envir
     )
 
 
-def node_view(environment: str, node: NodeRecord, inventory: FleetInventory) -> NodeView:
+def node_view(environment: str, node: NodeRecord, inventory: FleetInventory) -> Node:
     """The API view of a node: what the store knows, and what its link last reported."""
     state: NodeState | None = inventory.find_node(environment, node.name)
     info = state.info if state else None
-    return NodeView(
+    return Node(
         name=node.name,
         address=urlsplit(node.agent_url).hostname,
         hostname=info.hostname if info else node.hostname,

@@ -19,7 +19,7 @@ old one's follower). Each of these is a supervised
 :class:`~fleetdeck.server.loops.BackgroundLoop` (``logs-watch``, ``logs-writer``,
 ``logs-pruner``, and ``logs ENV/NODE`` per follower).
 
-Every message is validated (:data:`fleetdeck.types.LogStreamMessage`) before it is applied:
+Every message is validated (:data:`fleetdeck.wire.streams.LogStreamMessage`) before it is applied:
 a bad one is counted on the link and skipped. A follower that fails in an unexpected way is
 logged and restarted by its loop with backoff (keeping its cursors) rather than left dead.
 """
@@ -41,7 +41,7 @@ from fleetdeck.server.fleet.hub import LinkAdded, LinkRemoved
 from fleetdeck.server.logs.query import ns_to_iso
 from fleetdeck.server.logs.store import Batch, LogStore, SourceKey
 from fleetdeck.server.loops import BackgroundLoop, Backoff
-from fleetdeck.types import (
+from fleetdeck.wire.streams import (
     LogLinesMessage,
     LogSourceMessage,
     LogStatusMessage,

@@ -14,7 +14,7 @@ from fleetdeck.server.metrics.capacity import CapacityReporter
 from fleetdeck.server.metrics.catalog import METRICS
 from fleetdeck.server.metrics.query import MAX_STEP, MetricsQuery
 from fleetdeck.server.metrics.retention import Retention  # noqa: TC001 - a return annotation
-from fleetdeck.types import CapacityReport, MetricName, MetricsResult
+from fleetdeck.wire.metrics import CapacityReport, MetricName, MetricsResult
 
 router = APIRouter(tags=["metrics"])
 

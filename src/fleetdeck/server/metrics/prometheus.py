@@ -24,7 +24,8 @@ from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route an
 from fleetdeck.server.loops import LoopState
 from fleetdeck.server.metrics.catalog import CONTAINER, HOST, METRICS
 from fleetdeck.server.metrics.latest import LatestSamples
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
+from fleetdeck.wire.metrics import PrometheusTargetGroup
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
     from fleetdeck.server.fleet.service import Fleet
     from fleetdeck.server.loops import LoopRegistry
-    from fleetdeck.types import Container
+    from fleetdeck.wire.containers import Container
 
 PORT_LABELS = ("prometheus.io/port", "fleetdeck.metrics.port")
 PATH_LABEL = "prometheus.io/path"
@@ -211,7 +212,7 @@ def discovery(fleet: Fleet) -> list[dict[str, Any]]:
     return groups
 
 
-@router.get("/api/v1/prometheus/targets")
+@router.get("/api/v1/prometheus/targets", response_model=list[PrometheusTargetGroup])
 async def prometheus_targets(ctx: Ctx, _: Viewer) -> list[dict[str, Any]]:
     """Prometheus HTTP service discovery: containers that declare and publish a metrics port."""
     return discovery(ctx.fleet)

@@ -15,7 +15,7 @@ from fleetdeck.server.auth.deps import Admin, Viewer  # noqa: TC001 - FastAPI re
 from fleetdeck.server.context import context_of
 from fleetdeck.server.registries.repository import RegistryRepository
 from fleetdeck.server.registries.service import RegistryService
-from fleetdeck.server.routes import RequestBody
+from fleetdeck.wire.base import RequestBody
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

@@ -10,11 +10,12 @@ from fleetdeck.server.audit import MAX_LIMIT, entry_json
 from fleetdeck.server.auth.deps import Admin  # noqa: TC001 - FastAPI reads route annotations at runtime
 from fleetdeck.server.context import AuditDep  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
+from fleetdeck.wire.admin import AuditPage
 
 router = APIRouter(tags=["audit"])
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=AuditPage)
 async def list_audit(
     audit: AuditDep,
     who: Admin,

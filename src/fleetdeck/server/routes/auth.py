@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from fleetdeck.errors import UnauthenticatedError
 from fleetdeck.server.auth.deps import Viewer, credential
@@ -20,8 +20,9 @@ from fleetdeck.server.auth.sessions import (
 )
 from fleetdeck.server.auth.users import find_user
 from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route annotations
-from fleetdeck.server.routes import RequestBody
-from fleetdeck.server.routes.users import UserOut
+from fleetdeck.server.routes.users import user_out
+from fleetdeck.wire.auth import LoginResult, Me
+from fleetdeck.wire.base import RequestBody
 
 if TYPE_CHECKING:
     from fleetdeck.server.audit import AuditLog
@@ -38,20 +39,6 @@ class LoginBody(RequestBody):
     password: str = Field(max_length=1024)
 
 
-class LoginOut(BaseModel):
-    """A new session: the token (also set as the ``fleetdeck_session`` cookie)."""
-
-    token: str
-    user: UserOut
-    expires_at: datetime
-
-
-class MeOut(UserOut):
-    """The caller: their account, with the role in force and the API token used, if any."""
-
-    token_id: str | None = None
-
-
 def client_ip(request: Request) -> str:
     """The client address as uvicorn reports it (what login throttling counts per).
 
@@ -62,7 +49,7 @@ def client_ip(request: Request) -> str:
 
 
 @router.post("/auth/login")
-async def login(body: LoginBody, request: Request, ctx: Ctx, response: Response) -> LoginOut:
+async def login(body: LoginBody, request: Request, ctx: Ctx, response: Response) -> LoginResult:
     """Check a username and password; start a session.
 
     A browser page of another origin may not post it (login CSRF); the attempt is counted
@@ -92,7 +79,7 @@ async def login(body: LoginBody, request: Request, ctx: Ctx, response: Response)
         samesite="strict",
     )
     await audit.record(user.username, "auth.login", user.username, "ok", {"ip": ip})
-    return LoginOut(token=token, user=UserOut.of(user), expires_at=expires_at)
+    return LoginResult(token=token, user=user_out(user), expires_at=expires_at)
 
 
 @router.post("/auth/logout")
@@ -109,11 +96,11 @@ async def logout(request: Request, ctx: Ctx, response: Response, who: Viewer) ->
 
 
 @router.get("/auth/me")
-async def me(ctx: Ctx, who: Viewer) -> MeOut:
+async def me(ctx: Ctx, who: Viewer) -> Me:
     """The caller's account."""
     async with ctx.store.session() as session:
         user = await find_user(session, who.username)
     if user is None:
         raise UnauthenticatedError("the account no longer exists")
-    out = UserOut.of(user)
-    return MeOut(**out.model_dump() | {"role": who.role}, token_id=who.token_id)
+    out = user_out(user)
+    return Me(**out.model_dump() | {"role": who.role}, token_id=who.token_id)

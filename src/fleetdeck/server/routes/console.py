@@ -25,7 +25,7 @@ from fleetdeck.errors import (
 from fleetdeck.server.auth.deps import authenticate
 from fleetdeck.server.auth.origin import check_not_cross_site
 from fleetdeck.server.context import Ctx, context_of  # noqa: TC001 - FastAPI reads route annotations
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection

@@ -2,57 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import datetime  # noqa: TC003 - pydantic needs it at runtime
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from fleetdeck.errors import PermissionDeniedError
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth import tokens
 from fleetdeck.server.auth.deps import Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
 from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route annotations
-from fleetdeck.server.routes import RequestBody
-from fleetdeck.server.store.models import ApiToken  # noqa: TC001 - pydantic model method
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import ApiToken, CreatedToken, Role
+from fleetdeck.wire.base import RequestBody
+
+if TYPE_CHECKING:
+    from fleetdeck.server.store.models import ApiToken as StoredToken
 
 router = APIRouter(tags=["tokens"])
 
 
-class TokenOut(BaseModel):
-    """An API token as listed (never with its secret)."""
-
-    id: str
-    name: str
-    role: Role
-    user: str
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    revoked: bool
-    #: The token this one was made with: it is revoked with it and never outlives it.
-    parent_id: str | None = None
-
-    @classmethod
-    def of(cls, token: ApiToken, owner: str) -> TokenOut:
-        """From a stored token and its owner's name."""
-        return cls(
-            id=token.id,
-            name=token.name,
-            role=Role(token.role),
-            user=owner,
-            created_at=token.created_at,
-            expires_at=token.expires_at,
-            last_used_at=token.last_used_at,
-            revoked=token.revoked_at is not None,
-            parent_id=token.parent_id,
-        )
-
-
-class TokenCreated(TokenOut):
-    """A new token, with its secret: shown this once, never again."""
-
-    token: str
+def token_out(token: StoredToken, owner: str) -> ApiToken:
+    """A stored token and its owner's name, as the API lists it."""
+    return ApiToken(
+        id=token.id,
+        name=token.name,
+        role=Role(token.role),
+        user=owner,
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        last_used_at=token.last_used_at,
+        revoked=token.revoked_at is not None,
+        parent_id=token.parent_id,
+    )
 
 
 class TokenCreate(RequestBody):
@@ -66,18 +47,18 @@ class TokenCreate(RequestBody):
 @router.get("/tokens")
 async def list_tokens(
     ctx: Ctx, who: Viewer, user: str | None = Query(default=None)
-) -> list[TokenOut]:
+) -> list[ApiToken]:
     """The caller's tokens; an admin sees everyone's (or one user's with ``?user=``)."""
     if not who.is_admin:
         if user is not None and user != who.username:
             raise PermissionDeniedError("only admins list other users' tokens")
         user = who.username
     rows = await tokens.list_tokens(ctx.store, user)
-    return [TokenOut.of(t, owner) for t, owner in rows]
+    return [token_out(t, owner) for t, owner in rows]
 
 
 @router.post("/tokens", status_code=201)
-async def create_token(body: TokenCreate, request: Request, ctx: Ctx, who: Viewer) -> TokenCreated:
+async def create_token(body: TokenCreate, request: Request, ctx: Ctx, who: Viewer) -> CreatedToken:
     """Make a token for the caller, with a role no higher than the caller's.
 
     Made with an API token, it is that token's child: revoked with it, expiring no later.
@@ -89,14 +70,14 @@ async def create_token(body: TokenCreate, request: Request, ctx: Ctx, who: Viewe
             ctx.store, who, body.name, role, body.expires_in_days, ctx.clock
         )
         d["id"] = row.id
-    return TokenCreated(**TokenOut.of(row, who.username).model_dump(), token=secret)
+    return CreatedToken(**token_out(row, who.username).model_dump(), token=secret)
 
 
 @router.delete("/tokens/{token_id}")
-async def revoke_token(token_id: str, request: Request, ctx: Ctx, who: Viewer) -> TokenOut:
+async def revoke_token(token_id: str, request: Request, ctx: Ctx, who: Viewer) -> ApiToken:
     """Revoke a token (the caller's own; any, for an admin) and every token made with it."""
     async with audited(request, who.username, "token.revoke", token_id) as d:
         row, owner, descendants = await tokens.revoke_token(ctx.store, who, token_id, ctx.clock)
         if descendants:
             d["descendants"] = descendants
-    return TokenOut.of(row, owner)
+    return token_out(row, owner)

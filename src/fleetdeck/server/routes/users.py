@@ -2,40 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime  # noqa: TC003 - pydantic needs it at runtime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth import users
 from fleetdeck.server.auth.deps import Admin  # noqa: TC001 - FastAPI reads route annotations at runtime
 from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route annotations
-from fleetdeck.server.routes import RequestBody
-from fleetdeck.server.store.models import User  # noqa: TC001 - pydantic model method
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role, User
+from fleetdeck.wire.base import RequestBody
+
+if TYPE_CHECKING:
+    from fleetdeck.server.store.models import User as StoredUser
 
 router = APIRouter(tags=["users"])
 
 
-class UserOut(BaseModel):
-    """A user as the API serves it (never with its password hash)."""
-
-    username: str
-    role: Role
-    created_at: datetime
-    disabled: bool
-
-    @classmethod
-    def of(cls, user: User) -> UserOut:
-        """From a stored user."""
-        return cls(
-            username=user.username,
-            role=Role(user.role),
-            created_at=user.created_at,
-            disabled=user.disabled,
-        )
+def user_out(user: StoredUser) -> User:
+    """A stored user as the API serves it."""
+    return User(
+        username=user.username,
+        role=Role(user.role),
+        created_at=user.created_at,
+        disabled=user.disabled,
+    )
 
 
 class UserCreate(RequestBody):
@@ -55,23 +47,23 @@ class UserPatch(RequestBody):
 
 
 @router.get("/users")
-async def list_users(ctx: Ctx, who: Admin) -> list[UserOut]:
+async def list_users(ctx: Ctx, who: Admin) -> list[User]:
     """Every account."""
-    return [UserOut.of(u) for u in await users.list_users(ctx.store)]
+    return [user_out(u) for u in await users.list_users(ctx.store)]
 
 
 @router.post("/users", status_code=201)
-async def create_user(body: UserCreate, request: Request, ctx: Ctx, who: Admin) -> UserOut:
+async def create_user(body: UserCreate, request: Request, ctx: Ctx, who: Admin) -> User:
     """Add an account."""
     async with audited(request, who.username, "user.create", body.username, {"role": body.role}):
         user = await users.create_user(ctx.store, body.username, body.password, body.role)
-    return UserOut.of(user)
+    return user_out(user)
 
 
 @router.patch("/users/{username}")
 async def update_user(
     username: str, body: UserPatch, request: Request, ctx: Ctx, who: Admin
-) -> UserOut:
+) -> User:
     """Change an account's password, role or disabled flag."""
     detail: dict[str, Any] = body.model_dump(exclude_none=True, exclude={"password"})
     if body.password is not None:
@@ -84,7 +76,7 @@ async def update_user(
             role=body.role,
             disabled=body.disabled,
         )
-    return UserOut.of(user)
+    return user_out(user)
 
 
 @router.delete("/users/{username}")

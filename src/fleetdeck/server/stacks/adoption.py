@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from fleetdeck.server.stacks.files import StackFile
     from fleetdeck.server.stacks.service import StackService
-    from fleetdeck.types import Container
+    from fleetdeck.wire.containers import Container
 
 
 @dataclass

@@ -25,7 +25,8 @@ from fleetdeck.server.stacks import listing
 from fleetdeck.server.stacks.files import check_stack_name, from_wire
 from fleetdeck.server.stacks.plan import Strategy
 from fleetdeck.server.stacks.service import Proposal, check_variable_key
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
+from fleetdeck.wire.base import RequestBody
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -40,7 +41,7 @@ Viewer = Annotated[Principal, Depends(require(Role.viewer))]
 Operator = Annotated[Principal, Depends(require(Role.operator))]
 
 
-class FileBody(BaseModel):
+class FileBody(RequestBody):
     """One file of a stack: ``content`` when it is UTF-8 text, else ``content_base64``."""
 
     name: str = Field(min_length=1, max_length=255)
@@ -57,7 +58,7 @@ def to_files(bodies: list[FileBody]) -> list[StackFile]:
     return [body.to_file() for body in bodies]
 
 
-class DefinitionBody(BaseModel):
+class DefinitionBody(RequestBody):
     """Files (and where) for put/diff/deploy."""
 
     environment: str | None = None
@@ -80,7 +81,12 @@ class DeployBody(DefinitionBody):
 
 
 class ValidateBody(BaseModel):
-    """``POST /stacks/validate``."""
+    """``POST /stacks/validate``.
+
+    Permissive on purpose (not a :class:`RequestBody`): the UI's editor and clients send it
+    the same definition body they send to ``PUT``/``diff`` (``environment`` included), and it
+    reads only the keys below.
+    """
 
     files: list[FileBody]
     env_file: str | None = None
@@ -89,13 +95,13 @@ class ValidateBody(BaseModel):
     stack: str | None = None
 
 
-class RollbackBody(BaseModel):
+class RollbackBody(RequestBody):
     """``POST /stacks/{name}/rollback``."""
 
     revision: int | None = Field(default=None, ge=1, le=MAX_REVISION)
 
 
-class VariableBody(BaseModel):
+class VariableBody(RequestBody):
     """``PUT /stacks/{name}/variables/{key}``."""
 
     value: str = Field(max_length=65536)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
 
 from fleetdeck.server.audit import audited
 from fleetdeck.server.body_limits import STACK_BODY_LIMIT
@@ -18,12 +17,13 @@ from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route an
 from fleetdeck.server.stacks import listing
 from fleetdeck.server.stacks.adoption import adopt_stack
 from fleetdeck.server.stacks.api import FileBody, Operator, stacks_of, to_files
+from fleetdeck.wire.base import RequestBody
 
 #: Included in the stacks router (prefix ``/stacks``).
 router = APIRouter(tags=["stacks"])
 
 
-class AdoptBody(BaseModel):
+class AdoptBody(RequestBody):
     """Where the stack runs and the Compose file(s) it was made from."""
 
     environment: str

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
 
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Admin  # noqa: TC001 - FastAPI reads route annotations at runtime
@@ -18,6 +17,7 @@ from fleetdeck.server.stacks.allowances import AllowanceRepository, Scope
 from fleetdeck.server.stacks.api import Viewer, stacks_of
 from fleetdeck.server.stacks.files import check_stack_name
 from fleetdeck.server.stacks.hardening import DANGEROUS
+from fleetdeck.wire.base import RequestBody
 
 if TYPE_CHECKING:
     from fleetdeck.server.auth.principal import Principal
@@ -28,7 +28,7 @@ router = APIRouter(tags=["stacks"])
 environment_router = APIRouter(prefix="/environments", tags=["stacks"])
 
 
-class AllowBody(BaseModel):
+class AllowBody(RequestBody):
     """The rules to allow (replaces the set; empty: allow none)."""
 
     rules: list[str]

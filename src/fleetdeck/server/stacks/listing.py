@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from fleetdeck.server.stacks.service import StackService
-    from fleetdeck.types import EngineContainer
+    from fleetdeck.wire.containers import EngineContainer
 
 
 def _status(containers: list[EngineContainer]) -> str:

@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from fleetdeck.server.fleet.service import Fleet
-    from fleetdeck.server.fleet.views import EnvironmentView, NodeView
     from fleetdeck.server.metrics.latest import LatestSamples
-    from fleetdeck.types import Container
+    from fleetdeck.wire.containers import Container
+    from fleetdeck.wire.fleet import Environment, Node
 
 PAGE_SIZES = (25, 50, 100, 250)
 ATTENTION_LIMIT = 15
@@ -60,7 +60,7 @@ def needing_attention(fleet: Fleet) -> list[Container]:
     return flagged[:ATTENTION_LIMIT]
 
 
-def troubled_nodes(environments: list[EnvironmentView]) -> list[tuple[str, NodeView]]:
+def troubled_nodes(environments: list[Environment]) -> list[tuple[str, Node]]:
     """(environment, node) of every node that is unreachable or has its engine down."""
     out = [
         (env.name, node)

@@ -20,12 +20,12 @@ from fleetdeck.server.fleet.api_container_ops import managed_by_stack
 from fleetdeck.server.fleet.common import fleet_of
 from fleetdeck.server.fleet.container_view import overview, stack_secrets
 from fleetdeck.server.ui.web import PageUser, render
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 
 if TYPE_CHECKING:
     from starlette.responses import Response
 
-    from fleetdeck.types import Container
+    from fleetdeck.wire.containers import Container
 
 router = APIRouter(include_in_schema=False)
 

@@ -20,7 +20,7 @@ from fleetdeck import __version__
 from fleetdeck.errors import UnauthenticatedError
 from fleetdeck.server.auth.deps import authenticate
 from fleetdeck.server.auth.principal import Principal
-from fleetdeck.types import Role
+from fleetdeck.wire.auth import Role
 
 if TYPE_CHECKING:
     from starlette.responses import Response

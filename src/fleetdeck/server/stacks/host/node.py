@@ -24,7 +24,7 @@ from fleetdeck.server.stacks.host.spec import (
     L_REVISION,
     L_SERVICE,
 )
-from fleetdeck.types import image_reference
+from fleetdeck.wire.containers import image_reference
 
 if TYPE_CHECKING:
     from fleetdeck.server.fleet.links import AgentLink
@@ -49,7 +49,8 @@ class ObservedContainer:
     has_healthcheck: bool = False
     published: list[str] = field(default_factory=list)
     exit_code: int | None = None
-    #: The image as the Compose file wrote it (see :func:`fleetdeck.types.image_reference`).
+    #: The image as the Compose file wrote it (see
+    #: :func:`fleetdeck.wire.containers.image_reference`).
     image_ref: str = ""
     #: The newest healthcheck run (exit code, output), None before the first one.
     last_check: tuple[int | None, str] | None = None

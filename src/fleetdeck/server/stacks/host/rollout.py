@@ -22,7 +22,7 @@ from fleetdeck.errors import FleetdeckError
 from fleetdeck.server.stacks.host.progress import Replica, health_reason, short_id
 from fleetdeck.server.stacks.host.spec import container_name, replica_labels
 from fleetdeck.server.stacks.plan import ProgressEvent
-from fleetdeck.types import IMAGE_REF_LABEL
+from fleetdeck.wire.containers import IMAGE_REF_LABEL
 
 if TYPE_CHECKING:
     from fleetdeck.server.stacks.host.node import HostNode, ObservedContainer

@@ -16,7 +16,7 @@ from typing import Any
 
 from fleetdeck.server.stacks.plan import Action, Change
 from fleetdeck.server.stacks.swarm.spec import FINGERPRINT, STACK_IMAGE
-from fleetdeck.types import IMAGE_REF_LABEL
+from fleetdeck.wire.containers import IMAGE_REF_LABEL
 
 #: ContainerSpec keys → the Compose key people know them by.
 _CONTAINER_KEYS = {

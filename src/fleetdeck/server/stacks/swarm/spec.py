@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import fleetdeck.labels
 from fleetdeck.server.stacks.plan import Strategy
 from fleetdeck.server.stacks.swarm import defaults
-from fleetdeck.types import IMAGE_REF_LABEL
+from fleetdeck.wire.containers import IMAGE_REF_LABEL
 
 if TYPE_CHECKING:
     from fleetdeck.compose import Project, Service

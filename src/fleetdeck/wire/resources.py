@@ -1,4 +1,4 @@
-"""Wire models of an engine's images, volumes and networks (re-exported by :mod:`fleetdeck.types`).
+"""Wire models of an engine's images, volumes and networks.
 
 The agent builds them, the server validates them again when it gathers them from every node
 (an agent's answer is input too), the CLI and the UI show them. Whether something is in use
@@ -91,3 +91,55 @@ class NetworkInfo(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
     subnets: list[str] = Field(default_factory=list)
     containers: list[str] = Field(default_factory=list)
+
+
+# ------------------------------------------------------------ fleet-wide listings (API)
+
+
+class FleetImage(ImageInfo):
+    """An image and the engine it is on."""
+
+    environment: str | None = None
+    node: str | None = None
+
+
+class FleetVolume(VolumeInfo):
+    """A volume and the engine it is on."""
+
+    environment: str | None = None
+    node: str | None = None
+
+
+class FleetNetwork(NetworkInfo):
+    """A network and the engine it is on."""
+
+    environment: str | None = None
+    node: str | None = None
+
+
+class ImagePage(BaseModel):
+    """``GET /images``: images of the selected nodes, and the nodes that did not answer."""
+
+    items: list[FleetImage]
+    unreachable: list[str] = Field(default_factory=list)
+
+
+class VolumePage(BaseModel):
+    """``GET /volumes``: volumes of the selected nodes, and the nodes that did not answer."""
+
+    items: list[FleetVolume]
+    unreachable: list[str] = Field(default_factory=list)
+
+
+class NetworkPage(BaseModel):
+    """``GET /networks``: networks of the selected nodes, and the nodes that did not answer."""
+
+    items: list[FleetNetwork]
+    unreachable: list[str] = Field(default_factory=list)
+
+
+class PruneResult(BaseModel):
+    """What a prune removed and how many bytes it gave back."""
+
+    deleted: list[str] = Field(default_factory=list)
+    space_reclaimed: int = 0
