@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -34,8 +34,11 @@ class FakeAudit:
 
 
 def request_with(audit: FakeAudit) -> Request:
-    """A stand-in request whose app holds ``audit``."""
-    return cast("Request", SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(audit=audit))))
+    """A request whose app's server context holds ``audit`` (and nothing else)."""
+    from fastapi import Request
+
+    context = SimpleNamespace(audit=audit)
+    return Request({"type": "http", "app": SimpleNamespace(state=SimpleNamespace(context=context))})
 
 
 async def test_an_unknown_exception_is_recorded_as_failed_without_its_text() -> None:
