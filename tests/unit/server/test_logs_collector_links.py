@@ -22,13 +22,17 @@ if TYPE_CHECKING:
 
 
 class _Link:
-    """A link whose log stream stays open and silent (the follower just waits on it)."""
+    """A link whose log stream stays open and silent (the follower just waits on it).
+
+    It is its own agent client (``link.agent``): the collector asks it for ``log_stream``.
+    """
 
     def __init__(self, environment: str, node: str) -> None:
         self.environment, self.node = environment, node
         self.where = f"{environment}/{node}"
+        self.agent = self
 
-    async def stream_messages(self, *_: Any, **__: Any) -> AsyncIterator[Any]:
+    async def log_stream(self, *_: Any, **__: Any) -> AsyncIterator[Any]:
         await asyncio.Event().wait()
         yield None  # never reached
 
