@@ -23,8 +23,8 @@ from tests.integration.fleet_helpers import wait_for
 
 if TYPE_CHECKING:
     from fleetdeck.client import FleetdeckClient
-    from fleetdeck.client.alerts import Alert
     from fleetdeck.lab import LabRecord
+    from fleetdeck.wire.alerts import Alert
 
 pytestmark = pytest.mark.lab
 

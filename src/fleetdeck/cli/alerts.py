@@ -16,7 +16,7 @@ from fleetdeck.cli.output import print_json, print_table
 from fleetdeck.durations import format_duration
 
 if TYPE_CHECKING:
-    from fleetdeck.client.alerts import Alert, Rule
+    from fleetdeck.wire.alerts import Alert, Rule
 
 alerts = typer.Typer(help="Alerts (bare `alerts` lists the active ones).")
 rules = typer.Typer(help="Alert rules: built-in and your own (bare `rules` lists them).")

@@ -23,7 +23,7 @@ from fleetdeck.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from fleetdeck.client import FleetdeckClient
-    from fleetdeck.client.logs import LogHit
+    from fleetdeck.wire.logs import LogHit
 
 
 @dataclass
@@ -92,7 +92,9 @@ def check_combination(
 
 def _print_hit(hit: LogHit, output: OutputFormat) -> None:
     if output is OutputFormat.json:
-        typer.echo(json.dumps(hit.contract()))
+        from fleetdeck.client.logs import hit_contract  # imported on use: pydantic
+
+        typer.echo(json.dumps(hit_contract(hit)))
         return
     where = f"{hit.environment}/{hit.node}/{hit.container}"
     typer.echo(f"{hit.time.isoformat()} {where} {hit.stream}| {hit.line}")
@@ -118,7 +120,9 @@ def run_search(
     )
     hits = list(reversed(result.items))
     if output is OutputFormat.json:
-        print_json([hit.contract() for hit in hits])
+        from fleetdeck.client.logs import hit_contract  # imported on use: pydantic
+
+        print_json([hit_contract(hit) for hit in hits])
         return
     for hit in hits:
         _print_hit(hit, output)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic_core import to_jsonable_python
 
 from fleetdeck.client.base import BaseClient, parse, raise_if_stream_error
+from fleetdeck.wire.logs import LogHit, LogSearchResult, LogStoreStats
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -16,51 +17,12 @@ if TYPE_CHECKING:
 HIT_KEYS = ("environment", "node", "container", "stream", "time", "line")
 
 
-class LogHit(BaseModel):
-    """One collected line and where it came from.
-
-    ``marks`` are the ``[start, end)`` character spans of the words a search matched.
-    """
-
-    id: int | None = None
-    environment: str
-    node: str
-    container: str
-    container_id: str
-    stack: str | None = None
-    service: str | None = None
-    stream: str
-    time: datetime
-    line: str
-    marks: list[list[int]] = Field(default_factory=list)
-
-    def contract(self) -> dict[str, Any]:
-        """The hit with exactly the contract's keys (``time`` as ISO 8601)."""
-        data = self.model_dump(mode="json")
-        return {key: data[key] for key in HIT_KEYS}
-
-
-class LogSearchResult(BaseModel):
-    """A page of hits, newest first; ``next_offset`` is None on the last page."""
-
-    items: list[LogHit]
-    next_offset: int | None = None
-
-
-class LogStoreStats(BaseModel):
-    """The log store's size, age span and the lines agents dropped."""
-
-    lines: int
-    bytes: int
-    oldest: datetime | None = None
-    newest: datetime | None = None
-    sources: int
-    dropped: int
-    retention_days: float
-    max_bytes: int
-    nodes: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    #: When the pruner last ran (None before its first run).
-    last_pruned: datetime | None = None
+def hit_contract(hit: LogHit) -> dict[str, Any]:
+    """The hit with exactly the contract's keys (``time`` as ISO 8601, UTC written ``Z``)."""
+    data = hit.model_dump(mode="json")
+    # The contract's form of a time is pydantic's (``Z``), not the server's ``+00:00``.
+    data["time"] = to_jsonable_python(hit.time)
+    return {key: data[key] for key in HIT_KEYS}
 
 
 def _when(value: datetime | str | None) -> str | None:

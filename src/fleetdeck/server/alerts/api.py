@@ -6,55 +6,27 @@ rules of a change are :class:`~fleetdeck.server.alerts.service_rules.RuleService
 
 from __future__ import annotations
 
-from datetime import datetime  # noqa: TC003 - pydantic reads annotations at run time
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
 
-from fleetdeck.server.alerts.rules import RuleOut, RuleSpec, rule_out
+from fleetdeck.server.alerts.rules import RuleSpec, rule_out
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Operator, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
 from fleetdeck.server.context import context_of
 from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
+from fleetdeck.wire.alerts import Alert, AlertPage, Rule
 
 if TYPE_CHECKING:
     from fleetdeck.server.alerts.service_rules import RuleService
-    from fleetdeck.server.store.models_alerts import Alert
+    from fleetdeck.server.store.models_alerts import Alert as AlertRow
 
 router = APIRouter(tags=["alerts"])
 
 
-class AlertOut(BaseModel):
-    """An alert as the API serves it."""
-
-    id: str
-    rule: str
-    severity: str
-    state: str
-    labels: dict[str, Any]
-    summary: str
-    value: float | None
-    started_at: datetime
-    fired_at: datetime | None
-    resolved_at: datetime | None
-    notified: str
-    last_notified_at: datetime | None
-    suppressed: str | None
-    acked_by: str | None
-    acked_at: datetime | None
-
-
-class AlertPage(BaseModel):
-    """``GET /alerts``."""
-
-    items: list[AlertOut]
-    total: int
-
-
-def alert_out(row: Alert) -> AlertOut:
+def alert_out(row: AlertRow) -> Alert:
     """The API view of an alert row."""
-    return AlertOut.model_validate(row, from_attributes=True)
+    return Alert.model_validate(row, from_attributes=True)
 
 
 def rules_of(request: Request) -> RuleService:
@@ -79,13 +51,13 @@ async def list_alerts(
 
 
 @router.get("/alerts/{alert_id}")
-async def get_alert(alert_id: str, request: Request, who: Viewer) -> AlertOut:
+async def get_alert(alert_id: str, request: Request, who: Viewer) -> Alert:
     """One alert."""
     return alert_out(await rules_of(request).alert(alert_id))
 
 
 @router.post("/alerts/{alert_id}/ack")
-async def ack_alert(alert_id: str, request: Request, who: Operator) -> AlertOut:
+async def ack_alert(alert_id: str, request: Request, who: Operator) -> Alert:
     """Acknowledge an alert: someone is on it, so it is not sent again while it fires."""
     async with audited(request, who.username, "alert.ack", alert_id):
         row = await rules_of(request).ack(alert_id, who.username)
@@ -94,19 +66,19 @@ async def ack_alert(alert_id: str, request: Request, who: Operator) -> AlertOut:
 
 # ---------------------------------------------------------------- rules
 @router.get("/rules")
-async def list_rules(request: Request, who: Viewer) -> list[RuleOut]:
+async def list_rules(request: Request, who: Viewer) -> list[Rule]:
     """Every rule, built-in ones first."""
     return [rule_out(r) for r in await rules_of(request).rules()]
 
 
 @router.get("/rules/{name}")
-async def get_rule(name: str, request: Request, who: Viewer) -> RuleOut:
+async def get_rule(name: str, request: Request, who: Viewer) -> Rule:
     """One rule."""
     return rule_out(await rules_of(request).rule(name))
 
 
 @router.post("/rules", status_code=201)
-async def create_rule(body: RuleSpec, request: Request, who: Operator) -> RuleOut:
+async def create_rule(body: RuleSpec, request: Request, who: Operator) -> Rule:
     """Add a rule (checked whole first: unknown metric, bad operator, duration, scope…)."""
     async with audited(request, who.username, "rule.create", body.name):
         row = await rules_of(request).create(body)
@@ -114,14 +86,14 @@ async def create_rule(body: RuleSpec, request: Request, who: Operator) -> RuleOu
 
 
 @router.patch("/rules/{name}")
-async def update_rule(name: str, body: dict[str, Any], request: Request, who: Operator) -> RuleOut:
+async def update_rule(name: str, body: dict[str, Any], request: Request, who: Operator) -> Rule:
     """Change some fields of a rule (same keys as ``POST /rules``; name and condition stay)."""
     async with audited(request, who.username, "rule.update", name, {"fields": sorted(body)}):
         row = await rules_of(request).update(name, body)
     return rule_out(row)
 
 
-async def _set_enabled(request: Request, name: str, who: str, enabled: bool) -> RuleOut:
+async def _set_enabled(request: Request, name: str, who: str, enabled: bool) -> Rule:
     action = "rule.enable" if enabled else "rule.disable"
     async with audited(request, who, action, name):
         row = await rules_of(request).set_enabled(name, enabled)
@@ -129,13 +101,13 @@ async def _set_enabled(request: Request, name: str, who: str, enabled: bool) -> 
 
 
 @router.post("/rules/{name}/enable")
-async def enable_rule(name: str, request: Request, who: Operator) -> RuleOut:
+async def enable_rule(name: str, request: Request, who: Operator) -> Rule:
     """Turn a rule on."""
     return await _set_enabled(request, name, who.username, True)
 
 
 @router.post("/rules/{name}/disable")
-async def disable_rule(name: str, request: Request, who: Operator) -> RuleOut:
+async def disable_rule(name: str, request: Request, who: Operator) -> Rule:
     """Turn a rule off (its alerts resolve)."""
     return await _set_enabled(request, name, who.username, False)
 

@@ -9,17 +9,17 @@ admins too. An admin who needs the stored URL asks for it explicitly with
 
 from __future__ import annotations
 
-from datetime import datetime  # noqa: TC003 - pydantic reads annotations at run time
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from fleetdeck.server.alerts.channels import mask_url
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Admin, Operator, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
 from fleetdeck.server.context import context_of
 from fleetdeck.server.store.models_alerts import AlertDelivery, NotificationChannel
+from fleetdeck.wire.alerts import Channel, ChannelUrl, Delivery
 from fleetdeck.wire.base import RequestBody
 
 if TYPE_CHECKING:
@@ -48,47 +48,17 @@ class ChannelUpdate(RequestBody):
     enabled: bool | None = None
 
 
-class ChannelOut(BaseModel):
-    """A channel as the API serves it (the URL masked)."""
-
-    name: str
-    kind: str
-    url: str
-    min_severity: str
-    enabled: bool
-    created_at: datetime
-
-
-class DeliveryOut(BaseModel):
-    """One notification to one channel, and how it went."""
-
-    id: str
-    channel: str
-    event: str
-    rule: str | None
-    alert_ids: list[str]
-    title: str
-    body: str
-    severity: str
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None
-    created_at: datetime
-    sent_at: datetime | None
-
-
-def channel_out(row: NotificationChannel) -> ChannelOut:
+def channel_out(row: NotificationChannel) -> Channel:
     """The API view of a channel."""
     # Masked again on the way out: rows stored before masking hid only passwords.
-    return ChannelOut(name=row.name, kind=row.kind, url=mask_url(row.url_masked),
+    return Channel(name=row.name, kind=row.kind, url=mask_url(row.url_masked),
                       min_severity=row.min_severity, enabled=row.enabled,
                       created_at=row.created_at)  # fmt: skip
 
 
-def delivery_out(row: AlertDelivery) -> DeliveryOut:
+def delivery_out(row: AlertDelivery) -> Delivery:
     """The API view of a delivery."""
-    return DeliveryOut.model_validate(row, from_attributes=True)
+    return Delivery.model_validate(row, from_attributes=True)
 
 
 def channels_of(request: Request) -> ChannelService:
@@ -98,16 +68,9 @@ def channels_of(request: Request) -> ChannelService:
 
 
 @router.get("/channels")
-async def list_channels(request: Request, who: Viewer) -> list[ChannelOut]:
+async def list_channels(request: Request, who: Viewer) -> list[Channel]:
     """Every channel (URLs masked)."""
     return [channel_out(r) for r in await channels_of(request).channels()]
-
-
-class ChannelUrl(BaseModel):
-    """``GET /channels/{name}/url``: the stored URL in clear, for an admin who asked."""
-
-    name: str
-    url: str
 
 
 @router.get("/channels/{name}/url")
@@ -119,7 +82,7 @@ async def reveal_channel_url(name: str, request: Request, who: Admin) -> Channel
 
 
 @router.post("/channels", status_code=201)
-async def create_channel(body: ChannelCreate, request: Request, who: Admin) -> ChannelOut:
+async def create_channel(body: ChannelCreate, request: Request, who: Admin) -> Channel:
     """Add a channel: the URL is checked by Apprise, then stored encrypted."""
     async with audited(request, who.username, "channel.create", body.name):
         row = await channels_of(request).create(
@@ -129,9 +92,7 @@ async def create_channel(body: ChannelCreate, request: Request, who: Admin) -> C
 
 
 @router.patch("/channels/{name}")
-async def update_channel(
-    name: str, body: ChannelUpdate, request: Request, who: Admin
-) -> ChannelOut:
+async def update_channel(name: str, body: ChannelUpdate, request: Request, who: Admin) -> Channel:
     """Change a channel's URL, minimum severity or whether it is used."""
     async with audited(request, who.username, "channel.update", name):
         row = await channels_of(request).update(name, body.url, body.min_severity, body.enabled)
@@ -147,7 +108,7 @@ async def delete_channel(name: str, request: Request, who: Admin) -> dict[str, b
 
 
 @router.post("/channels/{name}/test")
-async def test_channel(name: str, request: Request, who: Operator) -> DeliveryOut:
+async def test_channel(name: str, request: Request, who: Operator) -> Delivery:
     """Send a test notification now and answer with how it went (sent or failed, and why)."""
     async with audited(request, who.username, "channel.test", name) as detail:
         wait = context_of(request).settings.alerts_delivery_timeout_s + TEST_WAIT_MARGIN_S
@@ -163,7 +124,7 @@ async def list_deliveries(
     channel: str | None = None,
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[DeliveryOut]:
+) -> list[Delivery]:
     """Delivery history, newest first."""
     rows = await channels_of(request).deliveries(channel, status, limit)
     return [delivery_out(r) for r in rows]

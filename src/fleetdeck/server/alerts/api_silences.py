@@ -11,17 +11,19 @@ from datetime import datetime  # noqa: TC003 - pydantic reads annotations at run
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from fleetdeck.server.alerts.service_silences import Asked, state_of
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Operator, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
 from fleetdeck.server.context import context_of
+from fleetdeck.wire.alerts import MaintenanceWindow, Silence
 from fleetdeck.wire.base import RequestBody
 
 if TYPE_CHECKING:
     from fleetdeck.server.alerts.service_silences import SilenceService
-    from fleetdeck.server.store.models_alerts import AlertSilence, MaintenanceWindow
+    from fleetdeck.server.store.models_alerts import AlertSilence
+    from fleetdeck.server.store.models_alerts import MaintenanceWindow as WindowRow
 
 router = APIRouter(tags=["alerts"])
 
@@ -50,32 +52,6 @@ class MaintenanceCreate(_Period):
     reason: str = Field(default="", max_length=2000)
 
 
-class SilenceOut(BaseModel):
-    """A silence as the API serves it."""
-
-    id: str
-    matchers: list[str]
-    starts_at: datetime
-    ends_at: datetime
-    comment: str
-    created_by: str
-    created_at: datetime
-    state: str
-
-
-class MaintenanceOut(BaseModel):
-    """A maintenance window as the API serves it."""
-
-    id: str
-    environment: str
-    starts_at: datetime
-    ends_at: datetime
-    reason: str
-    created_by: str
-    created_at: datetime
-    state: str
-
-
 def silences_of(request: Request) -> SilenceService:
     """The silences-and-maintenance service."""
     service: SilenceService = context_of(request).alerts.silences
@@ -87,18 +63,18 @@ def _now(request: Request) -> datetime:
     return now
 
 
-def silence_out(row: AlertSilence, now: datetime) -> SilenceOut:
+def silence_out(row: AlertSilence, now: datetime) -> Silence:
     """The API view of a silence."""
-    return SilenceOut(
+    return Silence(
         id=row.id, matchers=row.matchers, starts_at=row.starts_at, ends_at=row.ends_at,
         comment=row.comment, created_by=row.created_by, created_at=row.created_at,
         state=state_of(row.starts_at, row.ends_at, now),
     )  # fmt: skip
 
 
-def maintenance_out(row: MaintenanceWindow, now: datetime) -> MaintenanceOut:
+def maintenance_out(row: WindowRow, now: datetime) -> MaintenanceWindow:
     """The API view of a maintenance window."""
-    return MaintenanceOut(
+    return MaintenanceWindow(
         id=row.id, environment=row.environment, starts_at=row.starts_at, ends_at=row.ends_at,
         reason=row.reason, created_by=row.created_by, created_at=row.created_at,
         state=state_of(row.starts_at, row.ends_at, now),
@@ -106,14 +82,14 @@ def maintenance_out(row: MaintenanceWindow, now: datetime) -> MaintenanceOut:
 
 
 @router.get("/silences")
-async def list_silences(request: Request, who: Viewer) -> list[SilenceOut]:
+async def list_silences(request: Request, who: Viewer) -> list[Silence]:
     """Silences, newest first (active, pending and expired)."""
     rows = await silences_of(request).silences()
     return [silence_out(r, _now(request)) for r in rows]
 
 
 @router.post("/silences", status_code=201)
-async def create_silence(body: SilenceCreate, request: Request, who: Operator) -> SilenceOut:
+async def create_silence(body: SilenceCreate, request: Request, who: Operator) -> Silence:
     """Hold back notifications of alerts that match every matcher, for a while."""
     detail = {"matchers": body.matchers}
     async with audited(request, who.username, "silence.create", ",".join(body.matchers), detail):
@@ -124,7 +100,7 @@ async def create_silence(body: SilenceCreate, request: Request, who: Operator) -
 
 
 @router.delete("/silences/{silence_id}")
-async def expire_silence(silence_id: str, request: Request, who: Operator) -> SilenceOut:
+async def expire_silence(silence_id: str, request: Request, who: Operator) -> Silence:
     """End a silence now."""
     async with audited(request, who.username, "silence.expire", silence_id):
         row = await silences_of(request).expire_silence(silence_id)
@@ -132,7 +108,7 @@ async def expire_silence(silence_id: str, request: Request, who: Operator) -> Si
 
 
 @router.get("/maintenance")
-async def list_maintenance(request: Request, who: Viewer) -> list[MaintenanceOut]:
+async def list_maintenance(request: Request, who: Viewer) -> list[MaintenanceWindow]:
     """Maintenance windows, newest first."""
     rows = await silences_of(request).maintenance()
     return [maintenance_out(r, _now(request)) for r in rows]
@@ -141,7 +117,7 @@ async def list_maintenance(request: Request, who: Viewer) -> list[MaintenanceOut
 @router.post("/maintenance", status_code=201)
 async def create_maintenance(
     body: MaintenanceCreate, request: Request, who: Operator
-) -> MaintenanceOut:
+) -> MaintenanceWindow:
     """Put an environment under maintenance: its alerts notify nobody until the end."""
     async with audited(request, who.username, "maintenance.create", body.environment):
         row = await silences_of(request).create_maintenance(
@@ -151,7 +127,7 @@ async def create_maintenance(
 
 
 @router.delete("/maintenance/{window_id}")
-async def end_maintenance(window_id: str, request: Request, who: Operator) -> MaintenanceOut:
+async def end_maintenance(window_id: str, request: Request, who: Operator) -> MaintenanceWindow:
     """End a maintenance window now."""
     async with audited(request, who.username, "maintenance.end", window_id):
         row = await silences_of(request).end_maintenance(window_id)

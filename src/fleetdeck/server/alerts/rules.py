@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from fleetdeck.durations import format_duration, parse_seconds
 from fleetdeck.errors import InvalidInputError
 from fleetdeck.server.metrics.catalog import CONTAINER, HOST, METRICS
+from fleetdeck.wire.alerts import Rule
 from fleetdeck.wire.base import RequestBody
 
 if TYPE_CHECKING:
@@ -76,32 +77,6 @@ class RuleSpec(RequestBody):
     channels: list[str] = Field(default_factory=list)
     repeat: str | float | None = None
     enabled: bool = True
-
-
-class RuleOut(BaseModel):
-    """A rule as the API serves it (durations in seconds)."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    name: str
-    description: str
-    condition: str
-    metric: str | None
-    target: str | None
-    operator: str | None
-    threshold: float | None
-    instance: str | None
-    window: float | None
-    for_: float = Field(alias="for")
-    severity: str
-    environments: list[str]
-    tags: list[str]
-    stacks: list[str]
-    labels: list[str]
-    channels: list[str]
-    repeat: float | None
-    enabled: bool
-    builtin: bool
 
 
 def _check_metric(spec: RuleSpec) -> str:
@@ -218,10 +193,10 @@ def validate_rule(spec: RuleSpec, environments: set[str], channels: set[str]) ->
     }
 
 
-def rule_out(row: AlertRule) -> RuleOut:
+def rule_out(row: AlertRule) -> Rule:
     """The API view of a stored rule."""
     scope = row.scope or {}
-    return RuleOut.model_validate(
+    return Rule.model_validate(
         {
             "name": row.name,
             "description": row.description,

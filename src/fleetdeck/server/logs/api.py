@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
 
 from fleetdeck.server.auth.deps import Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
 from fleetdeck.server.context import Ctx, context_of  # noqa: TC001 - FastAPI reads route annotations
@@ -22,6 +21,7 @@ from fleetdeck.server.logs.query import (
 )
 from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.server.params import Offset  # noqa: TC001 - FastAPI reads route annotations
+from fleetdeck.wire.logs import LogHit, LogSearchResult, LogStoreStats
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -34,45 +34,6 @@ router = APIRouter(tags=["logs"])
 #: Seconds between keep-alive newlines on a quiet tail (clients skip empty lines).
 TAIL_KEEPALIVE_S = 5.0
 MAX_BACKLOG = 1000
-
-
-class LogHit(BaseModel):
-    """One stored line and where it came from (``marks``: spans of the matched words)."""
-
-    id: int | None = None
-    environment: str
-    node: str
-    container: str
-    container_id: str
-    stack: str | None = None
-    service: str | None = None
-    stream: str
-    time: str
-    line: str
-    marks: list[list[int]] = []
-
-
-class LogSearchResult(BaseModel):
-    """``GET /logs/search``: hits newest first; ``next_offset`` is null on the last page."""
-
-    items: list[LogHit]
-    next_offset: int | None
-
-
-class LogStoreStats(BaseModel):
-    """``GET /logs/stats``: the store's size and what agents reported dropping."""
-
-    lines: int
-    bytes: int
-    oldest: str | None
-    newest: str | None
-    sources: int
-    dropped: int
-    retention_days: float
-    max_bytes: int
-    nodes: dict[str, dict[str, Any]]
-    #: When the pruner last ran (null before its first run): retention is visibly at work.
-    last_pruned: str | None = None
 
 
 def collector_of(request: Request) -> LogCollector:
@@ -220,15 +181,20 @@ async def logs_stats(request: Request, _: Viewer) -> LogStoreStats:
     """Lines and bytes stored, oldest and newest line, lines dropped by agents, per node."""
     collector = collector_of(request)
     stats = await asyncio.to_thread(collector.store.stats)
-    return LogStoreStats(
-        lines=stats["lines"],
-        bytes=stats["bytes"],
-        oldest=ns_to_iso(stats["oldest_ns"]) if stats["oldest_ns"] else None,
-        newest=ns_to_iso(stats["newest_ns"]) if stats["newest_ns"] else None,
-        sources=stats["sources"],
-        dropped=stats["dropped"],
-        retention_days=collector.retention_s / 86400.0,
-        max_bytes=collector.max_bytes,
-        nodes=collector.nodes,
-        last_pruned=ns_to_iso(collector.last_pruned_ns) if collector.last_pruned_ns else None,
+    # The times go through their ISO text, as the store's lines do (microseconds, UTC).
+    return LogStoreStats.model_validate(
+        {
+            "lines": stats["lines"],
+            "bytes": stats["bytes"],
+            "oldest": ns_to_iso(stats["oldest_ns"]) if stats["oldest_ns"] else None,
+            "newest": ns_to_iso(stats["newest_ns"]) if stats["newest_ns"] else None,
+            "sources": stats["sources"],
+            "dropped": stats["dropped"],
+            "retention_days": collector.retention_s / 86400.0,
+            "max_bytes": collector.max_bytes,
+            "nodes": collector.nodes,
+            "last_pruned": (
+                ns_to_iso(collector.last_pruned_ns) if collector.last_pruned_ns else None
+            ),
+        }
     )

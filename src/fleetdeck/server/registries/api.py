@@ -8,29 +8,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Admin, Viewer  # noqa: TC001 - FastAPI reads route annotations at runtime
 from fleetdeck.server.context import context_of
 from fleetdeck.server.registries.repository import RegistryRepository
 from fleetdeck.server.registries.service import RegistryService
+from fleetdeck.wire.admin import Registry
 from fleetdeck.wire.base import RequestBody
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from fleetdeck.server.store.models import Registry
+    from fleetdeck.server.store.models import Registry as RegistryRow
 
 router = APIRouter(tags=["registries"])
-
-
-class RegistryOut(BaseModel):
-    """A registry as the API serves it (never with its password)."""
-
-    name: str
-    url: str
-    username: str | None
 
 
 class RegistryCreate(RequestBody):
@@ -48,18 +41,18 @@ def service_of(app: FastAPI) -> RegistryService:
     return RegistryService(RegistryRepository(context.store), context.secrets)
 
 
-def _out(row: Registry) -> RegistryOut:
-    return RegistryOut(name=row.name, url=row.url, username=row.username)
+def _out(row: RegistryRow) -> Registry:
+    return Registry(name=row.name, url=row.url, username=row.username)
 
 
 @router.get("/registries")
-async def list_registries(request: Request, who: Viewer) -> list[RegistryOut]:
+async def list_registries(request: Request, who: Viewer) -> list[Registry]:
     """Every configured registry (without passwords)."""
     return [_out(r) for r in await service_of(request.app).registries()]
 
 
 @router.post("/registries", status_code=201)
-async def add_registry(body: RegistryCreate, request: Request, who: Admin) -> RegistryOut:
+async def add_registry(body: RegistryCreate, request: Request, who: Admin) -> Registry:
     """Add a registry; its password is encrypted with the master key before it is stored."""
     detail = {"url": body.url, "username": body.username}
     async with audited(request, who.username, "registry.create", body.name, detail):
