@@ -3,14 +3,17 @@
 The server judges a spec against the stack hardening rules
 (:mod:`fleetdeck.server.fleet.container_rules`) before its agent turns it into an Engine API
 create body (:mod:`fleetdeck.agent.engine_create`). Every list and string is bounded, so no
-request can make either of them hold much.
+request can make either of them hold much, and an unknown field is refused (a misspelt
+option is an error, not silently nothing), as in every request body.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
+
+from fleetdeck.wire.base import RequestBody
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$"
 Short = Annotated[str, StringConstraints(min_length=1, max_length=255)]
@@ -19,7 +22,7 @@ Path = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 
 
-class PortSpec(BaseModel):
+class PortSpec(RequestBody):
     """A container port, published on the host when ``host_port`` is given."""
 
     container_port: int = Field(ge=1, le=65535)
@@ -28,7 +31,7 @@ class PortSpec(BaseModel):
     protocol: Literal["tcp", "udp", "sctp"] = "tcp"
 
 
-class MountSpec(BaseModel):
+class MountSpec(RequestBody):
     """A named volume (``source`` its name) or a bind of a host path (admins only)."""
 
     type: Literal["volume", "bind"] = "volume"
@@ -44,7 +47,7 @@ class MountSpec(BaseModel):
         return value
 
 
-class ContainerSpec(BaseModel):
+class ContainerSpec(RequestBody):
     """A container to create (and start) on one node."""
 
     image: Annotated[str, StringConstraints(min_length=1, max_length=512)]
@@ -92,7 +95,7 @@ class ContainerSpec(BaseModel):
         return value
 
 
-class RecreateOptions(BaseModel):
+class RecreateOptions(RequestBody):
     """How to recreate a container."""
 
     pull: bool = False
