@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from fleetdeck.wire.alerts import Alert, Delivery, MaintenanceWindow, Rule, Silence
 from tests.unit.cli.helpers import run_cli
 
 if TYPE_CHECKING:
@@ -15,27 +16,27 @@ if TYPE_CHECKING:
 URL = ("--url", "https://fleet.test:8443", "--token", "tok")
 WHEN = "2026-11-22T12:00:00Z"
 
-ALERT = {
+ALERT = Alert.model_validate({
     "id": "a" * 32, "rule": "node-unreachable", "severity": "critical", "state": "firing",
     "labels": {"environment": "prod", "node": "n1"}, "summary": "node prod/n1 does not answer",
     "value": None, "started_at": WHEN, "fired_at": WHEN, "resolved_at": None,
     "notified": "firing", "last_notified_at": WHEN, "suppressed": None, "acked_by": None,
     "acked_at": None,
-}  # fmt: skip
-RULE = {
+}).model_dump(mode="json")  # fmt: skip
+RULE = Rule.model_validate({
     "name": "busy", "description": "", "condition": "metric", "metric": "cpu_cores",
     "target": "container", "operator": ">", "threshold": 1.5, "instance": None, "window": None,
     "for": 300, "severity": "critical", "environments": [], "tags": [], "stacks": [],
     "labels": ["app=web"], "channels": [], "repeat": None, "enabled": True, "builtin": False,
-}  # fmt: skip
+}).model_dump(mode="json", by_alias=True)  # fmt: skip
 
 
 def _delivery(status: str, error: str | None) -> dict[str, Any]:
-    return {
+    return Delivery.model_validate({
         "id": "d1", "channel": "ops", "event": "test", "rule": None, "alert_ids": [],
         "title": "[TEST]", "body": "b", "severity": "info", "status": status, "attempts": 1,
         "next_attempt_at": WHEN, "last_error": error, "created_at": WHEN, "sent_at": None,
-    }  # fmt: skip
+    }).model_dump(mode="json")  # fmt: skip
 
 
 def test_alerts_lists_active_ones_by_default(
@@ -82,9 +83,10 @@ def test_channels_test_exits_1_with_the_error_when_delivery_failed(
 def test_silence_add_and_maintenance_add(
     fake_server: FakeServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    silence = {"id": "s1", "matchers": ["rule=x"], "starts_at": WHEN, "ends_at": WHEN,
-               "comment": "", "created_by": "me", "created_at": WHEN,
-               "state": "active"}  # fmt: skip
+    silence = Silence.model_validate({"id": "s1", "matchers": ["rule=x"], "starts_at": WHEN,
+                                      "ends_at": WHEN, "comment": "", "created_by": "me",
+                                      "created_at": WHEN, "state": "active"}
+                                     ).model_dump(mode="json")  # fmt: skip
     fake_server.on("POST", "/silences", silence)
     result = run_cli(capsys, monkeypatch, "silence", "add", "rule=x", "--for", "1h", *URL)
     assert result.code == 0, result.err
@@ -93,8 +95,9 @@ def test_silence_add_and_maintenance_add(
         "comment": "",
         "duration": "1h",
     }
-    window = {k: v for k, v in silence.items() if k not in ("matchers", "comment")}
-    fake_server.on("POST", "/maintenance", window | {"environment": "prod", "reason": "disk"})
+    period = {k: v for k, v in silence.items() if k not in ("matchers", "comment")}
+    window = MaintenanceWindow.model_validate(period | {"environment": "prod", "reason": "disk"})
+    fake_server.on("POST", "/maintenance", window.model_dump(mode="json"))
     args = ("silence", "maintenance", "add", "prod", "--for", "2h", "-m", "disk", "-o", "json")
     result = run_cli(capsys, monkeypatch, *args, *URL)
     assert result.code == 0, result.err

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from fleetdeck.wire.admin import AuditEntry, AuditPage
+from fleetdeck.wire.auth import ApiToken, CreatedToken, Role, User
+from fleetdeck.wire.fleet import Environment, JoinToken, Node
 from tests.unit.cli.helpers import run_cli
 
 if TYPE_CHECKING:
@@ -11,22 +15,22 @@ if TYPE_CHECKING:
     from tests.unit.client.fake_server import FakeServer
 
 URL = ("--url", "https://fleet.test:8443", "--token", "tok")
-ENV = {
-    "name": "prod",
-    "kind": "agent",
-    "tags": ["eu"],
-    "groups": [],
-    "status": "pending",
-    "last_seen": None,
-    "created_at": "2026-01-01T00:00:00Z",
-    "nodes": [],
-}
-JOIN = {
-    "environment": ENV,
-    "join_token": "FDJT-1-abc-def",
-    "agent_command": "fleetdeck agent --server https://fleet.test:8443 --join-token FDJT-1-abc-def",
-    "expires_in_seconds": 3600,
-}
+ENV = Environment(
+    name="prod",
+    kind="agent",
+    tags=["eu"],
+    groups=[],
+    status="pending",
+    last_seen=None,
+    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    nodes=[],
+).model_dump(mode="json")
+JOIN = JoinToken(
+    environment=Environment.model_validate(ENV),
+    join_token="FDJT-1-abc-def",  # noqa: S106
+    agent_command="fleetdeck agent --server https://fleet.test:8443 --join-token FDJT-1-abc-def",
+    expires_in_seconds=3600,
+).model_dump(mode="json")
 
 
 def test_env_add_json_has_the_join_token(
@@ -52,8 +56,9 @@ def test_env_add_table_shows_the_command_to_run(
 def test_env_show_and_ls(
     fake_server: FakeServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    node = {"name": "prod-1", "address": "10.0.0.2", "hostname": "h1", "status": "up"}
-    fake_server.on("GET", "/environments/prod", {**ENV, "status": "up", "nodes": [node]})
+    node = Node(name="prod-1", address="10.0.0.2", hostname="h1", status="up")
+    shown_env = Environment.model_validate(ENV).model_copy(update={"status": "up", "nodes": [node]})
+    fake_server.on("GET", "/environments/prod", shown_env.model_dump(mode="json"))
     fake_server.on("GET", "/environments", [ENV])
     shown = run_cli(capsys, monkeypatch, "env", "show", "prod", *URL)
     assert shown.code == 0 and "10.0.0.2" in shown.out
@@ -74,7 +79,8 @@ def test_env_rm_off_a_terminal_needs_yes(
 def test_users_add_reads_the_password_from_stdin(
     fake_server: FakeServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake_server.on("POST", "/users", {"username": "bob", "role": "operator", "disabled": False})
+    bob = User(username="bob", role=Role.operator, disabled=False)
+    fake_server.on("POST", "/users", bob.model_dump(mode="json"))
     args = ["users", "add", "bob", "--role", "operator", "--password-stdin", *URL]
     result = run_cli(capsys, monkeypatch, *args, stdin="s3cret-pass\n")
     assert result.code == 0, result.err
@@ -88,7 +94,7 @@ def test_users_add_reads_the_password_from_stdin(
 def test_bare_users_lists(
     fake_server: FakeServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake_server.on("GET", "/users", [{"username": "ann", "role": "admin"}])
+    fake_server.on("GET", "/users", [User(username="ann", role=Role.admin).model_dump(mode="json")])
     result = run_cli(capsys, monkeypatch, "users", "-o", "json", *URL)
     assert json.loads(result.out)[0]["username"] == "ann"
 
@@ -96,9 +102,8 @@ def test_bare_users_lists(
 def test_tokens_create_prints_the_secret_once(
     fake_server: FakeServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake_server.on(
-        "POST", "/tokens", {"id": "t2", "name": "ci", "role": "viewer", "token": "fdt_xyz"}
-    )
+    created = CreatedToken(id="t2", name="ci", role=Role.viewer, token="fdt_xyz")  # noqa: S106
+    fake_server.on("POST", "/tokens", created.model_dump(mode="json"))
     result = run_cli(capsys, monkeypatch, "tokens", "create", "ci", "--role", "viewer", *URL)
     assert result.code == 0 and "fdt_xyz" in result.out
 
@@ -106,16 +111,16 @@ def test_tokens_create_prints_the_secret_once(
 def test_audit_filters(
     fake_server: FakeServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    entry = {
-        "id": 1,
-        "time": "2026-01-01T00:00:00+00:00",
-        "actor": "ann",
-        "action": "container.stop",
-        "target": "prod/prod-1/web",
-        "result": "ok",
-        "detail": None,
-    }
-    fake_server.on("GET", "/audit", {"items": [entry], "total": 1})
+    entry = AuditEntry(
+        id=1,
+        time=datetime(2026, 1, 1, tzinfo=UTC),
+        actor="ann",
+        action="container.stop",
+        target="prod/prod-1/web",
+        result="ok",
+        detail=None,
+    )
+    fake_server.on("GET", "/audit", AuditPage(items=[entry], total=1).model_dump(mode="json"))
     result = run_cli(capsys, monkeypatch, "audit", "--actor", "ann", *URL)
     assert result.code == 0 and "container.stop" in result.out
     assert fake_server.requests[-1].url.params["actor"] == "ann"
@@ -125,12 +130,12 @@ def test_tokens_revoke_takes_the_short_id_a_table_shows(
     fake_server: FakeServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tokens = [
-        {"id": "ae8d0bee08064af69a91f6f1f898be31", "name": "cli@vm", "role": "admin"},
-        {"id": "ae8d0bff00000000000000000000000", "name": "ci", "role": "viewer"},
+        ApiToken(id="ae8d0bee08064af69a91f6f1f898be31", name="cli@vm", role=Role.admin),
+        ApiToken(id="ae8d0bff00000000000000000000000", name="ci", role=Role.viewer),
     ]
-    fake_server.on("GET", "/tokens", tokens)
+    fake_server.on("GET", "/tokens", [t.model_dump(mode="json") for t in tokens])
     for token in tokens:
-        fake_server.on("DELETE", f"/tokens/{token['id']}", {"ok": True})
+        fake_server.on("DELETE", f"/tokens/{token.id}", {"ok": True})
     listed = run_cli(capsys, monkeypatch, "tokens", *URL)
     assert "ae8d0bee0806 " in listed.out
     result = run_cli(capsys, monkeypatch, "tokens", "revoke", "ae8d0bee0806", *URL)

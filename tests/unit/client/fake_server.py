@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from fleetdeck.client import base
+from fleetdeck.wire.containers import Container
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -31,20 +32,22 @@ def ndjson(items: list[dict[str, Any]]) -> bytes:
 
 
 def container(name: str = "web", env: str = "prod", **extra: Any) -> dict[str, Any]:
-    """A Container as the server serves it."""
-    return {
-        "id": "0123456789abcdef0123456789abcdef",
-        "name": name,
-        "image": "registry.lan:5000/web:1",
-        "image_id": "sha256:feed",
-        "state": "running",
-        "status": "Up 5 minutes (healthy)",
-        "health": "healthy",
-        "created": "2026-01-02T03:04:05Z",
-        "environment": env,
-        "node": f"{env}-1",
-        **extra,
-    }
+    """A Container as the server serves it (built from the wire model, so it keeps its shape)."""
+    return Container(
+        **{
+            "id": "0123456789abcdef0123456789abcdef",
+            "name": name,
+            "image": "registry.lan:5000/web:1",
+            "image_id": "sha256:feed",
+            "state": "running",
+            "status": "Up 5 minutes (healthy)",
+            "health": "healthy",
+            "created": "2026-01-02T03:04:05Z",
+            "environment": env,
+            "node": f"{env}-1",
+            **extra,
+        }
+    ).model_dump(mode="json")
 
 
 @dataclass
