@@ -6,8 +6,9 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from fleetdeck.wire.containers import ContainerStats, ExecResult
 from tests.unit.cli.helpers import run_cli
-from tests.unit.client.fake_server import FakeServer, container, ndjson
+from tests.unit.client.fake_server import FakeServer, container, ndjson, served
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -60,7 +61,8 @@ def test_ps_table_has_readable_columns(
 def test_exec_exits_with_the_remote_exit_code(
     fake_server: FakeServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake_server.on("POST", "/containers/prod%2Fweb/exec", {"exit_code": 3, "output": "out-42\n"})
+    answer = served(ExecResult, {"exit_code": 3, "output": "out-42\n"})
+    fake_server.on("POST", "/containers/prod%2Fweb/exec", answer)
     args = ["exec", "prod/web", *URL, "--", "sh", "-c", "echo out-42; exit 3"]
     result = run_cli(capsys, monkeypatch, *args)
     assert result.code == 3
@@ -75,7 +77,9 @@ def test_exec_exits_with_the_remote_exit_code(
 def test_exec_success_exits_0(
     fake_server: FakeServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake_server.on("POST", "/containers/abc/exec", {"exit_code": 0, "output": "ok"})
+    fake_server.on(
+        "POST", "/containers/abc/exec", served(ExecResult, {"exit_code": 0, "output": "ok"})
+    )
     result = run_cli(capsys, monkeypatch, "exec", "abc", "-o", "json", *URL, "--", "true")
     assert result.code == 0 and json.loads(result.out) == {"exit_code": 0, "output": "ok"}
 
@@ -140,18 +144,21 @@ def test_stats_table(
     fake_server.on(
         "GET",
         "/containers/prod%2Fweb/stats",
-        {
-            "cpu_percent": 12.5,
-            "memory_usage": 52_000_000,
-            "memory_limit": 1_000_000_000,
-            "memory_percent": 5.2,
-            "net_rx": 1500,
-            "net_tx": 10,
-            "blk_read": 0,
-            "blk_write": 4096,
-            "pids": 3,
-            "time": "2026-01-01T00:00:00Z",
-        },
+        served(
+            ContainerStats,
+            {
+                "cpu_percent": 12.5,
+                "memory_usage": 52_000_000,
+                "memory_limit": 1_000_000_000,
+                "memory_percent": 5.2,
+                "net_rx": 1500,
+                "net_tx": 10,
+                "blk_read": 0,
+                "blk_write": 4096,
+                "pids": 3,
+                "time": "2026-01-01T00:00:00Z",
+            },
+        ),
     )
     result = run_cli(capsys, monkeypatch, "stats", "prod/web", *URL)
     assert result.code == 0, result.err

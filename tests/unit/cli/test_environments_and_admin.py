@@ -135,7 +135,8 @@ def test_tokens_revoke_takes_the_short_id_a_table_shows(
     ]
     fake_server.on("GET", "/tokens", [t.model_dump(mode="json") for t in tokens])
     for token in tokens:
-        fake_server.on("DELETE", f"/tokens/{token.id}", {"ok": True})
+        revoked = token.model_copy(update={"revoked": True})
+        fake_server.on("DELETE", f"/tokens/{token.id}", revoked.model_dump(mode="json"))
     listed = run_cli(capsys, monkeypatch, "tokens", *URL)
     assert "ae8d0bee0806 " in listed.out
     result = run_cli(capsys, monkeypatch, "tokens", "revoke", "ae8d0bee0806", *URL)

@@ -10,8 +10,9 @@ import pytest
 from rich.console import Console
 
 from fleetdeck.cli.pull_progress import PullRenderer
+from fleetdeck.wire.resources import ImagePage, NetworkPage, PruneResult, VolumePage
 from tests.unit.cli.helpers import run_cli
-from tests.unit.client.fake_server import FakeServer, ndjson
+from tests.unit.client.fake_server import FakeServer, ndjson, served
 
 URL = ("--url", "https://fleet.test:8443", "--token", "tok")
 
@@ -95,7 +96,10 @@ def test_bare_images_lists_and_warns_about_silent_nodes(
     fake_server.on(
         "GET",
         "/images",
-        {"items": [{**image, "environment": "prod", "node": "p1"}], "unreachable": ["prod/p2"]},
+        served(
+            ImagePage,
+            {"items": [{**image, "environment": "prod", "node": "p1"}], "unreachable": ["prod/p2"]},
+        ),
     )
     result = run_cli(capsys, monkeypatch, "images", *URL)
     assert result.code == 0 and "abcdef012345" in result.out and "web:1" in result.out
@@ -108,7 +112,8 @@ def test_rmi_and_prune(
     fake_server: FakeServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake_server.on("DELETE", "/images", {"ok": True})
-    fake_server.on("POST", "/images/prune", {"deleted": ["sha256:1"], "space_reclaimed": 2000})
+    pruned_answer = served(PruneResult, {"deleted": ["sha256:1"], "space_reclaimed": 2000})
+    fake_server.on("POST", "/images/prune", pruned_answer)
     assert run_cli(capsys, monkeypatch, "rmi", "web:1", "--env", "prod", "-f", *URL).code == 0
     params = fake_server.requests[-1].url.params
     assert (params["image"], params["environment"], params["force"]) == ("web:1", "prod", "true")
@@ -121,7 +126,9 @@ def test_volumes_and_networks(
 ) -> None:
     fake_server.on("POST", "/volumes", {"name": "data"})
     fake_server.on(
-        "GET", "/networks", {"items": [{"id": "n1", "name": "back", "driver": "bridge"}]}
+        "GET",
+        "/networks",
+        served(NetworkPage, {"items": [{"id": "n1", "name": "back", "driver": "bridge"}]}),
     )
     fake_server.on("POST", "/networks/prod/back/connect", {"ok": True})
     args = ["volumes", "create", "prod/data", "--label", "k=v", *URL]
@@ -148,7 +155,7 @@ def test_images_say_who_uses_them_and_filter_unused(
     used = {"id": "sha256:aaa", "tags": ["web:1"], "containers": 4, "in_use": True}
     used["used_by"] = ["w1", "w2", "w3", "w4"]
     spare = {"id": "sha256:bbb", "tags": [], "containers": 0, "in_use": False, "dangling": True}
-    fake_server.on("GET", "/images", {"items": [used | where, spare | where]})
+    fake_server.on("GET", "/images", served(ImagePage, {"items": [used | where, spare | where]}))
     table = run_cli(capsys, monkeypatch, "images", "--unused", "--dangling", *URL)
     assert table.code == 0, table.err
     params = fake_server.last("GET", "/images").url.params
@@ -173,7 +180,7 @@ def test_volumes_with_size_add_a_size_column(
         {"name": "refused", "containers": 0, "size_status": "failed", "size_error": "busy"},
     ]
     volumes[0]["size_status"] = "measured"
-    fake_server.on("GET", "/volumes", {"items": [v | where for v in volumes]})
+    fake_server.on("GET", "/volumes", served(VolumePage, {"items": [v | where for v in volumes]}))
     plain = run_cli(capsys, monkeypatch, "volumes", *URL)
     assert plain.code == 0 and "SIZE" not in plain.out and "USED BY" in plain.out
     assert "size" not in fake_server.last("GET", "/volumes").url.params

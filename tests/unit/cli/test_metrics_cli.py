@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from fleetdeck.cli.metrics import human_value
+from fleetdeck.wire.metrics import MetricName, MetricsResult
 from tests.unit.cli.helpers import run_cli
+from tests.unit.client.fake_server import served
 
 if TYPE_CHECKING:
     from tests.unit.client.fake_server import FakeServer
@@ -17,13 +19,13 @@ URL = ("--url", "https://fleet.test:8443", "--token", "tok")
 
 
 def _result(unit: str, value: float) -> dict[str, Any]:
-    return {
+    return served(MetricsResult, {
         "target": "home/node1", "kind": "host", "metric": "memory_used_bytes", "unit": unit,
         "start": "2026-01-01T00:00:00+00:00", "end": "2026-01-01T00:15:00+00:00", "step": 60,
         "resolution": "raw",
         "series": [{"instance": "", "points": [{"time": "2026-01-01T00:00:00+00:00",
                                                   "value": value}]}],
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -62,7 +64,7 @@ def test_metrics_names_lists_every_metric(
         {"name": "fs_used_percent", "unit": "%", "kinds": ["host"],
          "description": "filesystem use", "instance": "mount"},
     ]  # fmt: skip
-    fake_server.on("GET", "/metrics/names", names)
+    fake_server.on("GET", "/metrics/names", [served(MetricName, n) for n in names])
     result = run_cli(capsys, monkeypatch, "metrics", "names", *URL)
     assert result.code == 0, result.err
     lines = result.out.splitlines()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from fleetdeck.wire.metrics import CapacityReport
 from tests.unit.cli.helpers import run_cli
+from tests.unit.client.fake_server import served
 
 if TYPE_CHECKING:
     import pytest
@@ -33,10 +35,10 @@ def report() -> dict[str, Any]:
         "memory_used_bytes_p95": 3.0 * GIB, "memory_headroom_bytes": 5.0 * GIB,
         "containers": [container],
     }  # fmt: skip
-    return {
+    return served(CapacityReport, {
         "window": "7d", "start": "2026-11-15T12:00:00Z", "end": "2026-11-22T12:00:00Z",
         "step": 1210, "oversize_factor": 4.0, "nodes": [node],
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 def test_capacity_table_and_json(

@@ -8,29 +8,39 @@ from typing import TYPE_CHECKING
 import httpx
 
 from fleetdeck.client.config import config_path, load_saved_login
+from fleetdeck.wire.auth import ApiToken, CreatedToken, LoginResult, Me, User
 from tests.unit.cli.helpers import run_cli
-from tests.unit.client.fake_server import FakeServer, error_body
+from tests.unit.client.fake_server import FakeServer, error_body, served
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     import pytest
 
-USER = {"username": "ann", "role": "admin", "created_at": "2026-01-01T00:00:00Z", "disabled": False}
+USER = served(
+    User,
+    {"username": "ann", "role": "admin", "created_at": "2026-01-01T00:00:00Z", "disabled": False},
+)
 
 
 def _serve_login(fake_server: FakeServer) -> None:
     fake_server.on(
         "POST",
         "/auth/login",
-        {"token": "session-tok", "user": USER, "expires_at": "2026-01-02T00:00:00Z"},
+        served(
+            LoginResult,
+            {"token": "session-tok", "user": USER, "expires_at": "2026-01-02T00:00:00Z"},
+        ),
     )
 
     def create_token(request: httpx.Request) -> httpx.Response:
         name = json.loads(request.content)["name"]
         return httpx.Response(
             201,
-            json={"id": "t9", "name": name, "role": "admin", "user": "ann", "token": "api-tok"},
+            json=served(
+                CreatedToken,
+                {"id": "t9", "name": name, "role": "admin", "user": "ann", "token": "api-tok"},
+            ),
         )
 
     fake_server.on("POST", "/tokens", create_token)
@@ -86,7 +96,7 @@ def test_later_commands_use_the_saved_login(
     _serve_login(fake_server)
     run_cli(capsys, monkeypatch, "login", "https://fleet.test:8443", "-u", "ann",
             "--password-stdin", stdin="pw\n")  # fmt: skip
-    fake_server.on("GET", "/auth/me", {**USER, "token_id": "t9"})
+    fake_server.on("GET", "/auth/me", served(Me, {**USER, "token_id": "t9"}))
     result = run_cli(capsys, monkeypatch, "whoami", "-o", "json")
     assert result.code == 0 and json.loads(result.out)["username"] == "ann"
     assert fake_server.requests[-1].headers["Authorization"] == "Bearer api-tok"
@@ -121,7 +131,9 @@ def test_logout_revokes_the_token_and_forgets_the_login(
     run_cli(capsys, monkeypatch, "login", "https://fleet.test", "-u", "ann",
             "--password-stdin", stdin="pw\n")  # fmt: skip
     fake_server.on(
-        "DELETE", "/tokens/t9", {"id": "t9", "name": "x", "role": "admin", "revoked": True}
+        "DELETE",
+        "/tokens/t9",
+        served(ApiToken, {"id": "t9", "name": "x", "role": "admin", "revoked": True}),
     )
     result = run_cli(capsys, monkeypatch, "logout", "-o", "json")
     assert result.code == 0

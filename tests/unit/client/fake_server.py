@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from fleetdeck.client import base
 from fleetdeck.wire.containers import Container
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -29,6 +32,15 @@ def error_body(status: int, kind: str, message: str, hint: str | None = None) ->
 def ndjson(items: list[dict[str, Any]]) -> bytes:
     """Items as an NDJSON body."""
     return b"".join(json.dumps(i).encode() + b"\n" for i in items)
+
+
+def served(model: type[BaseModel], data: Any) -> dict[str, Any]:
+    """``data`` as the server serves it: checked against its wire model and dumped as JSON.
+
+    Fixtures go through the model, so a wire change shows in them instead of leaving them stale.
+    """
+    dumped: dict[str, Any] = model.model_validate(data).model_dump(mode="json", by_alias=True)
+    return dumped
 
 
 def container(name: str = "web", env: str = "prod", **extra: Any) -> dict[str, Any]:
