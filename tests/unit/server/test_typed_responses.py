@@ -19,32 +19,8 @@ from tests.unit.server.test_server_openapi import STREAMS
 if TYPE_CHECKING:
     from fleetdeck.server.config import ServerSettings
 
-_STACK_DICT = (
-    "not typed yet: the stack routes answer the dicts StackService builds (stacks/listing.py, "
-    "deploy.py, allowances.py, adoption.py); their wire models are still to be written "
-    "(issue 13, item 1). Remove the entry with the model."
-)
-
 #: Routes whose success answer has no JSON schema yet, and why. Nothing else may be untyped.
-EXEMPT: dict[tuple[str, str], str] = {
-    ("get", "/api/v1/stacks"): _STACK_DICT,
-    ("post", "/api/v1/stacks/validate"): _STACK_DICT,
-    ("get", "/api/v1/stacks/{name}"): _STACK_DICT,
-    ("put", "/api/v1/stacks/{name}"): _STACK_DICT,
-    ("delete", "/api/v1/stacks/{name}"): _STACK_DICT,
-    ("post", "/api/v1/stacks/{name}/diff"): _STACK_DICT,
-    ("get", "/api/v1/stacks/{name}/ps"): _STACK_DICT,
-    ("get", "/api/v1/stacks/{name}/history"): _STACK_DICT,
-    ("get", "/api/v1/stacks/{name}/revisions/{revision}"): _STACK_DICT,
-    ("get", "/api/v1/stacks/{name}/variables"): _STACK_DICT,
-    ("put", "/api/v1/stacks/{name}/variables/{key}"): _STACK_DICT,
-    ("delete", "/api/v1/stacks/{name}/variables/{key}"): _STACK_DICT,
-    ("post", "/api/v1/stacks/{name}/adopt"): _STACK_DICT,
-    ("get", "/api/v1/stacks/{name}/allowances"): _STACK_DICT,
-    ("put", "/api/v1/stacks/{name}/allowances"): _STACK_DICT,
-    ("get", "/api/v1/environments/{env}/stack-allowances"): _STACK_DICT,
-    ("put", "/api/v1/environments/{env}/stack-allowances"): _STACK_DICT,
-}
+EXEMPT: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture

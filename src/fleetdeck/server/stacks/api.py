@@ -27,6 +27,17 @@ from fleetdeck.server.stacks.plan import Strategy
 from fleetdeck.server.stacks.service import Proposal, check_variable_key
 from fleetdeck.wire.auth import Role
 from fleetdeck.wire.base import RequestBody
+from fleetdeck.wire.stacks import (
+    Ok,
+    RevisionSummary,
+    ServiceState,
+    StackDetail,
+    StackDiff,
+    StackRevision,
+    StackSummary,
+    StackVariable,
+    ValidateResult,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -114,7 +125,7 @@ def stacks_of(request: Request) -> StackService:
     return service
 
 
-@router.get("")
+@router.get("", response_model=list[StackSummary], response_model_exclude_unset=True)
 async def list_stacks(
     request: Request, _: Viewer, environment: str | None = None
 ) -> list[dict[str, Any]]:
@@ -129,20 +140,30 @@ async def list_stacks(
     return [s for s in stacks if environment is None or s["environment"] == environment]
 
 
-@router.post("/validate", max_body_size=STACK_BODY_LIMIT)
+@router.post(
+    "/validate",
+    max_body_size=STACK_BODY_LIMIT,
+    response_model=ValidateResult,
+    response_model_exclude_unset=True,
+)
 async def validate(request: Request, _: Viewer, body: ValidateBody) -> dict[str, Any]:
     """Validate files for the editor (changes nothing)."""
     files = to_files(body.files)
     return await stacks_of(request).validate(files, body.env_file, body.variables, body.stack)
 
 
-@router.get("/{name}")
+@router.get("/{name}", response_model=StackDetail, response_model_exclude_unset=True)
 async def get_stack(request: Request, _: Viewer, name: str) -> dict[str, Any]:
     """A stack's definition and state (secret values never included)."""
     return await listing.stack_detail(stacks_of(request), name)
 
 
-@router.put("/{name}", max_body_size=STACK_BODY_LIMIT)
+@router.put(
+    "/{name}",
+    max_body_size=STACK_BODY_LIMIT,
+    response_model=StackDetail,
+    response_model_exclude_unset=True,
+)
 async def put_stack(
     request: Request, who: Operator, name: str, body: DefinitionBody
 ) -> dict[str, Any]:
@@ -163,7 +184,7 @@ async def put_stack(
     return await listing.stack_detail(service, name)
 
 
-@router.post("/{name}/diff", max_body_size=STACK_BODY_LIMIT)
+@router.post("/{name}/diff", max_body_size=STACK_BODY_LIMIT, response_model=StackDiff)
 async def diff(
     request: Request, who: Viewer, name: str, body: DefinitionBody | None = None
 ) -> dict[str, Any]:
@@ -260,7 +281,7 @@ async def rollback(
     return await _start(request, who, "stack.rollback", name, prepare)
 
 
-@router.get("/{name}/ps")
+@router.get("/{name}/ps", response_model=list[ServiceState])
 async def ps(request: Request, _: Viewer, name: str) -> list[dict[str, Any]]:
     """The stack's services as they run."""
     return await listing.stack_ps(stacks_of(request), name)
@@ -276,19 +297,21 @@ async def logs(request: Request, _: Viewer, name: str, tail: str | None = None,
     return StreamingResponse(lines, media_type="application/x-ndjson")
 
 
-@router.get("/{name}/history")
+@router.get("/{name}/history", response_model=list[RevisionSummary])
 async def history(request: Request, _: Viewer, name: str) -> list[dict[str, Any]]:
     """Revisions, newest first."""
     return await stacks_of(request).history(name)
 
 
-@router.get("/{name}/revisions/{revision}")
+@router.get(
+    "/{name}/revisions/{revision}", response_model=StackRevision, response_model_exclude_unset=True
+)
 async def revision(request: Request, _: Viewer, name: str, revision: Revision) -> dict[str, Any]:
     """One revision with its files."""
     return await stacks_of(request).revision(name, revision)
 
 
-@router.delete("/{name}")
+@router.delete("/{name}", response_model=Ok)
 async def remove(request: Request, who: Operator, name: str) -> dict[str, Any]:
     """Remove the stack's containers (named volumes kept) and forget it."""
     async with audited(request, who.username, "stack.remove", name):
@@ -300,7 +323,7 @@ async def remove(request: Request, who: Operator, name: str) -> dict[str, Any]:
     return {"ok": True}
 
 
-@router.get("/{name}/variables")
+@router.get("/{name}/variables", response_model=list[StackVariable])
 async def list_variables(request: Request, _: Viewer, name: str) -> list[dict[str, Any]]:
     """Variables (secret values are null)."""
     service = stacks_of(request)
@@ -308,7 +331,7 @@ async def list_variables(request: Request, _: Viewer, name: str) -> list[dict[st
     return [v.to_json() for v in await service.repo.variables(stored)]
 
 
-@router.put("/{name}/variables/{key}")
+@router.put("/{name}/variables/{key}", response_model=StackVariable)
 async def set_variable(
     request: Request, who: Operator, name: str, key: str, body: VariableBody
 ) -> dict[str, Any]:
@@ -324,7 +347,7 @@ async def set_variable(
     return {"key": key, "secret": body.secret, "value": None if body.secret else body.value}
 
 
-@router.delete("/{name}/variables/{key}")
+@router.delete("/{name}/variables/{key}", response_model=Ok)
 async def delete_variable(request: Request, who: Operator, name: str, key: str) -> dict[str, Any]:
     """Remove a variable."""
     service = stacks_of(request)

@@ -18,6 +18,7 @@ from fleetdeck.server.stacks import listing
 from fleetdeck.server.stacks.adoption import adopt_stack
 from fleetdeck.server.stacks.api import FileBody, Operator, stacks_of, to_files
 from fleetdeck.wire.base import RequestBody
+from fleetdeck.wire.stacks import AdoptedStack
 
 #: Included in the stacks router (prefix ``/stacks``).
 router = APIRouter(tags=["stacks"])
@@ -31,7 +32,12 @@ class AdoptBody(RequestBody):
     env_file: str | None = None
 
 
-@router.post("/{name}/adopt", max_body_size=STACK_BODY_LIMIT)
+@router.post(
+    "/{name}/adopt",
+    max_body_size=STACK_BODY_LIMIT,
+    response_model=AdoptedStack,
+    response_model_exclude_unset=True,
+)
 async def adopt(
     request: Request, ctx: Ctx, who: Operator, name: str, body: AdoptBody
 ) -> dict[str, Any]:

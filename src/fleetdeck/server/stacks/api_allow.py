@@ -18,6 +18,7 @@ from fleetdeck.server.stacks.api import Viewer, stacks_of
 from fleetdeck.server.stacks.files import check_stack_name
 from fleetdeck.server.stacks.hardening import DANGEROUS
 from fleetdeck.wire.base import RequestBody
+from fleetdeck.wire.stacks import EnvironmentAllowances, StackAllowances
 
 if TYPE_CHECKING:
     from fleetdeck.server.auth.principal import Principal
@@ -69,13 +70,13 @@ async def _set(
     return after
 
 
-@router.get("/{name}/allowances")
+@router.get("/{name}/allowances", response_model=StackAllowances)
 async def stack_allowances(request: Request, _: Viewer, name: str) -> dict[str, Any]:
     """Dangerous rules allowed for the stack, and for its environment."""
     return await _stack_view(request, check_stack_name(name))
 
 
-@router.put("/{name}/allowances")
+@router.put("/{name}/allowances", response_model=StackAllowances)
 async def set_stack_allowances(
     request: Request, who: Admin, name: str, body: AllowBody
 ) -> dict[str, Any]:
@@ -84,7 +85,7 @@ async def set_stack_allowances(
     return await _stack_view(request, name)
 
 
-@environment_router.get("/{env}/stack-allowances")
+@environment_router.get("/{env}/stack-allowances", response_model=EnvironmentAllowances)
 async def environment_allowances(request: Request, _: Viewer, env: str) -> dict[str, Any]:
     """Dangerous rules allowed for every stack of the environment."""
     stacks_of(request).fleet.require_environment(env)
@@ -92,7 +93,7 @@ async def environment_allowances(request: Request, _: Viewer, env: str) -> dict[
     return {"environment": env, "rules": rules, "dangerous": list(DANGEROUS)}
 
 
-@environment_router.put("/{env}/stack-allowances")
+@environment_router.put("/{env}/stack-allowances", response_model=EnvironmentAllowances)
 async def set_environment_allowances(
     request: Request, who: Admin, env: str, body: AllowBody
 ) -> dict[str, Any]:
