@@ -34,20 +34,20 @@ R = TypeVar("R")
 UrlOpt = Annotated[
     str | None,
     typer.Option(
-        "--url", help="Server URL [env FLEETDECK_URL; default: saved login].", show_default=False
+        "--url", help="Server URL (env FLEETDECK_URL; default: saved login).", show_default=False
     ),
 ]
 TokenOpt = Annotated[
     str | None,
     typer.Option(
-        "--token", help="API token [env FLEETDECK_TOKEN; default: saved login].", show_default=False
+        "--token", help="API token (env FLEETDECK_TOKEN; default: saved login).", show_default=False
     ),
 ]
 CaCertOpt = Annotated[
     str | None,
     typer.Option(
         "--ca-cert",
-        help="CA certificate (PEM) to verify the server [env FLEETDECK_CA_CERT].",
+        help="CA certificate (PEM) to verify the server (env FLEETDECK_CA_CERT).",
         show_default=False,
     ),
 ]

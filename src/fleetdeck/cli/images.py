@@ -84,22 +84,13 @@ def images(
     unused: UnusedOpt = False,
     dangling: DanglingOpt = False,
 ) -> None:
-    """List images (same as `images ls`)."""
+    """List images, and which containers (running or stopped) use each."""
     if ctx.invoked_subcommand is None:
         list_images(env, node, conn, (unused, dangling))
 
 
-@app.command("ls")
-@connected()
-def ls(
-    conn: Connection,
-    env: EnvOpt = None,
-    node: NodeOpt = None,
-    unused: UnusedOpt = False,
-    dangling: DanglingOpt = False,
-) -> None:
-    """List images, and which containers (running or stopped) use each."""
-    list_images(env, node, conn, (unused, dangling))
+# `images ls` is the same listing as `images` with no subcommand.
+app.command("ls")(images)
 
 
 @app.command("prune")

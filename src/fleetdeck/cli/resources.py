@@ -103,22 +103,13 @@ def volumes_main(
     size: SizeOpt = False,
     unused: UnusedOpt = False,
 ) -> None:
-    """List volumes (same as `volumes ls`)."""
+    """List volumes, the containers (running or stopped) mounting each, and their sizes."""
     if ctx.invoked_subcommand is None:
         list_volumes(env, node, conn, (size, unused))
 
 
-@volumes.command("ls")
-@connected()
-def volumes_ls(
-    conn: Connection,
-    env: EnvOpt = None,
-    node: NodeOpt = None,
-    size: SizeOpt = False,
-    unused: UnusedOpt = False,
-) -> None:
-    """List volumes, the containers (running or stopped) mounting each, and their sizes."""
-    list_volumes(env, node, conn, (size, unused))
+# `volumes ls` is the same listing as `volumes` with no subcommand.
+volumes.command("ls")(volumes_main)
 
 
 @volumes.command("create")
@@ -196,20 +187,13 @@ def networks_main(
     env: EnvOpt = None,
     node: NodeOpt = None,
 ) -> None:
-    """List networks (same as `networks ls`)."""
+    """List networks."""
     if ctx.invoked_subcommand is None:
         list_networks(env, node, conn)
 
 
-@networks.command("ls")
-@connected()
-def networks_ls(
-    conn: Connection,
-    env: EnvOpt = None,
-    node: NodeOpt = None,
-) -> None:
-    """List networks."""
-    list_networks(env, node, conn)
+# `networks ls` is the same listing as `networks` with no subcommand.
+networks.command("ls")(networks_main)
 
 
 @networks.command("create")

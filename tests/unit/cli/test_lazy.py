@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.testing import CliRunner
@@ -21,6 +21,8 @@ from fleetdeck.cli.main import COMMANDS, app
 from fleetdeck.cli.output import OutputFormat
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from fleetdeck.cli.lazy import Lazy, LazyGroup
 
 
@@ -118,3 +120,28 @@ def test_connected_gives_a_command_the_shared_flags_as_one_connection() -> None:
     ]
     assert seen[1][0].json
     assert not seen[0][0].json
+
+
+def _commands(group: Any, ctx: Any) -> Iterator[Any]:
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        yield command
+        if hasattr(command, "list_commands"):
+            yield from _commands(command, ctx)
+
+
+def test_no_help_text_holds_what_rich_would_take_for_markup() -> None:
+    # Typer renders help through Rich, which reads "[env FLEETDECK_URL]" as a markup tag and
+    # drops it: --url's help once read "Server URL ." on every command.
+    import re
+
+    root = _root()
+    ctx = typer.Context(root)
+    tag = re.compile(r"(?<!\\)\[[a-zA-Z/#][^\]]*\]")
+    found = [
+        f"{command.name} {param.name}: {param.help}"
+        for command in [root, *_commands(root, ctx)]
+        for param in command.params
+        if getattr(param, "help", None) and tag.search(param.help)
+    ]
+    assert found == []
