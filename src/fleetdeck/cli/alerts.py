@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+import functools
+import inspect
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -16,7 +18,11 @@ from fleetdeck.cli.output import print_json, print_table
 from fleetdeck.durations import format_duration
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fleetdeck.wire.alerts import Alert, Rule
+
+R = TypeVar("R")
 
 alerts = typer.Typer(help="Alerts (bare `alerts` lists the active ones).")
 rules = typer.Typer(help="Alert rules: built-in and your own (bare `rules` lists them).")
@@ -220,39 +226,67 @@ DescOpt = Annotated[str | None, typer.Option("--description", help="What it mean
 InstanceOpt = Annotated[str | None, typer.Option("--instance", help="Only this mount/interface.")]
 
 
+#: The options ``rules add`` and ``rules edit`` share: parameter, its option, the rule's key.
+_RULE_FIELDS: tuple[tuple[str, Any, str], ...] = (
+    ("metric", MetricOpt, "metric"),
+    ("op", OpOpt, "operator"),
+    ("threshold", ThresholdOpt, "threshold"),
+    ("for_", ForOpt, "for"),
+    ("window", WindowOpt, "window"),
+    ("severity", SeverityOpt, "severity"),
+    ("env", EnvsOpt, "environments"),
+    ("tag", TagsOpt, "tags"),
+    ("stack", StacksOpt, "stacks"),
+    ("label", LabelsOpt, "labels"),
+    ("channel", ChannelsOpt, "channels"),
+    ("repeat", RepeatOpt, "repeat"),
+    ("description", DescOpt, "description"),
+)
+
+
+def _rule_fields(command: Callable[..., R]) -> Callable[..., R]:
+    """Give a rule command the shared rule options, handed over as ``fields`` (the given ones).
+
+    Declared once, like the connection flags of :func:`~fleetdeck.cli.common.connected`
+    (apply this one first): ``fields`` holds the rule's keys of the options given.
+    """
+    own = [
+        param
+        for param in inspect.signature(command, eval_str=True).parameters.values()
+        if param.name != "fields"
+    ]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind, default=None)
+        for name, kind, _ in _RULE_FIELDS
+    ]
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> R:
+        fields = _spec(**{key: kwargs.pop(name, None) for name, _, key in _RULE_FIELDS})
+        return command(*args, fields=fields, **kwargs)
+
+    run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [*own, *shared], return_annotation=inspect.Signature.empty
+    )
+    return run
+
+
 @rules.command("add")
 @connected()
+@_rule_fields
 def rules_add(
     conn: Connection,
     name: Annotated[str, typer.Argument(help="Rule name (lower-case, digits, - _ .).")],
     condition: Annotated[
         str, typer.Option("--condition", "-c", help="metric or a built-in condition.")
     ] = "metric",
-    metric: MetricOpt = None,
     target: TargetOpt = None,
-    op: OpOpt = None,
-    threshold: ThresholdOpt = None,
-    for_: ForOpt = None,
-    window: WindowOpt = None,
-    severity: SeverityOpt = None,
-    env: EnvsOpt = None,
-    tag: TagsOpt = None,
-    stack: StacksOpt = None,
-    label: LabelsOpt = None,
-    channel: ChannelsOpt = None,
-    repeat: RepeatOpt = None,
-    description: DescOpt = None,
     instance: InstanceOpt = None,
+    *,
+    fields: dict[str, Any],
 ) -> None:
     """Add a rule: `rules add busy -m cpu_cores --target container --op ">" --threshold 1.5`."""
-    spec = _spec(
-        name=name, condition=condition, metric=metric, target=target, operator=op,
-        threshold=threshold, window=window, severity=severity, environments=env, tags=tag,
-        stacks=stack, labels=label, channels=channel, repeat=repeat, description=description,
-        instance=instance,
-    )  # fmt: skip
-    if for_ is not None:
-        spec["for"] = for_
+    spec = {**_spec(name=name, condition=condition, target=target, instance=instance), **fields}
     with conn.client() as client:
         rule = client.create_rule(spec)
     emit(conn.output, rule.model_dump(mode="json", by_alias=True), f"rule {rule.name} added")
@@ -260,33 +294,16 @@ def rules_add(
 
 @rules.command("edit")
 @connected()
+@_rule_fields
 def rules_edit(
     conn: Connection,
     name: Annotated[str, typer.Argument(help="Rule name.")],
-    metric: MetricOpt = None,
-    op: OpOpt = None,
-    threshold: ThresholdOpt = None,
-    for_: ForOpt = None,
-    window: WindowOpt = None,
-    severity: SeverityOpt = None,
-    env: EnvsOpt = None,
-    tag: TagsOpt = None,
-    stack: StacksOpt = None,
-    label: LabelsOpt = None,
-    channel: ChannelsOpt = None,
-    repeat: RepeatOpt = None,
-    description: DescOpt = None,
+    *,
+    fields: dict[str, Any],
 ) -> None:
     """Change a rule (the options given replace the rule's values)."""
-    changes = _spec(
-        metric=metric, operator=op, threshold=threshold, window=window, severity=severity,
-        environments=env, tags=tag, stacks=stack, labels=label, channels=channel,
-        repeat=repeat, description=description,
-    )  # fmt: skip
-    if for_ is not None:
-        changes["for"] = for_
     with conn.client() as client:
-        rule = client.update_rule(name, changes)
+        rule = client.update_rule(name, fields)
     emit(conn.output, rule.model_dump(mode="json", by_alias=True), f"rule {rule.name} changed")
 
 

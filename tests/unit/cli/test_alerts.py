@@ -102,3 +102,14 @@ def test_silence_add_and_maintenance_add(
     result = run_cli(capsys, monkeypatch, *args, *URL)
     assert result.code == 0, result.err
     assert json.loads(result.out)["environment"] == "prod"
+
+
+def test_rules_edit_sends_only_the_options_given(
+    fake_server: FakeServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_server.on("PATCH", "/rules/busy", RULE)
+    args = ("rules", "edit", "busy", "--threshold", "2", "-e", "prod", "-e", "lab", "--for", "1m")
+    result = run_cli(capsys, monkeypatch, *args, "-o", "json", *URL)
+    assert result.code == 0, result.err
+    sent = json.loads(fake_server.requests[-1].content)
+    assert sent == {"threshold": 2.0, "environments": ["prod", "lab"], "for": "1m"}
