@@ -6,33 +6,12 @@ generic ``/{action}`` route, which would otherwise take ``recreate`` for an acti
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aiohttp import web
-from pydantic import BaseModel, Field, StringConstraints
 
 from fleetdeck.agent.api_support import ENGINE, INVENTORY, read_body
 from fleetdeck.agent.engine_create import create_from_spec
 from fleetdeck.agent.engine_recreate import recreate
-from fleetdeck.container_spec import ContainerSpec, RecreateOptions
-
-Auth = dict[
-    Annotated[str, StringConstraints(max_length=64)],
-    Annotated[str, StringConstraints(max_length=8192)],
-]
-
-
-class RecreateBody(RecreateOptions):
-    """``POST /v1/containers/{id}/recreate``: the options and the registry's credentials."""
-
-    auth: Auth | None = Field(default=None, max_length=8)
-
-
-class CreateBody(BaseModel):
-    """``POST /v1/containers``: the spec and the registry's credentials."""
-
-    spec: ContainerSpec
-    auth: Auth | None = Field(default=None, max_length=8)
+from fleetdeck.wire.agent import ContainerCreateBody, RecreateBody
 
 
 async def _answer(request: web.Request, cid: str, *gone: str) -> web.Response:
@@ -56,7 +35,7 @@ async def recreate_container(request: web.Request) -> web.Response:
 
 async def create_container(request: web.Request) -> web.Response:
     """``POST /v1/containers``: create (and start) a container from a spec."""
-    body = await read_body(request, CreateBody)
+    body = await read_body(request, ContainerCreateBody)
     cid = await create_from_spec(request.app[ENGINE], body.spec, body.auth)
     return await _answer(request, cid)
 

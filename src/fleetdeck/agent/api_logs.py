@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import BaseModel, Field
 
 from fleetdeck.agent.api_support import ndjson_line, read_body, start_ndjson
 from fleetdeck.agent.logship import Cursor, LogShipper
+from fleetdeck.wire.agent import LogStreamBody
 
 SHIPPER = web.AppKey("log_shipper", LogShipper)
-
-
-class LogStreamBody(BaseModel):
-    """The consumer's cursors: container id → ``[time_ns, lines seen at that time]``."""
-
-    cursors: dict[str, tuple[int, int]] = Field(default_factory=dict)
 
 
 async def logs_stream(request: web.Request) -> web.StreamResponse:

@@ -7,7 +7,6 @@ engine that is not a Swarm manager.
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import BaseModel, Field
 
 from fleetdeck.agent.api_support import (
     ENGINE,
@@ -19,64 +18,15 @@ from fleetdeck.agent.api_support import (
     stream_logs,
 )
 from fleetdeck.errors import FleetdeckError
-
-
-class RegistryAuth(BaseModel):
-    """Credentials for one registry (sent to the engine, never stored by the agent)."""
-
-    username: str
-    password: str
-    serveraddress: str = ""
-
-
-class PullBody(BaseModel):
-    """``POST /v1/images/pull``."""
-
-    image: str = Field(min_length=1)
-    auth: RegistryAuth | None = None
-
-
-class VolumeBody(BaseModel):
-    """``POST /v1/volumes``."""
-
-    name: str = Field(min_length=1)
-    driver: str | None = None
-    labels: dict[str, str] | None = None
-
-
-class NetworkBody(BaseModel):
-    """``POST /v1/networks``."""
-
-    name: str = Field(min_length=1)
-    driver: str | None = None
-    labels: dict[str, str] | None = None
-    attachable: bool = False
-
-
-class ConnectBody(BaseModel):
-    """``POST /v1/networks/{id}/connect`` and ``.../disconnect``."""
-
-    container: str = Field(min_length=1)
-    force: bool = False
-
-
-class NodeUpdateBody(BaseModel):
-    """``POST /v1/swarm/nodes/{id}``: labels set to null are removed."""
-
-    availability: str | None = None
-    labels: dict[str, str | None] | None = None
-
-
-class ScaleBody(BaseModel):
-    """``POST /v1/swarm/services/{id}/scale``."""
-
-    replicas: int = Field(ge=0)
-
-
-class ServiceImageBody(BaseModel):
-    """``POST /v1/swarm/services/{id}/image``."""
-
-    image: str = Field(min_length=1)
+from fleetdeck.wire.agent import (
+    ConnectBody,
+    NetworkBody,
+    NodeUpdateBody,
+    PullBody,
+    ScaleBody,
+    ServiceImageBody,
+    VolumeBody,
+)
 
 
 def _ok(**fields: object) -> web.Response:

@@ -22,55 +22,24 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field
 
 from fleetdeck.agent import engine_stacks as ops
-from fleetdeck.agent.api_resources import RegistryAuth
 from fleetdeck.agent.api_support import ENGINE, INVENTORY, read_body
 from fleetdeck.errors import InvalidInputError
+from fleetdeck.wire.agent import (
+    FilesBody,
+    HostDigestBody,
+    PruneBody,
+    ReconnectBody,
+    StackContainerCreateBody,
+)
 
 #: Largest build context accepted (the server sends the stack directory's subtree). It comes as
 #: the raw request body, read in chunks: the 1 MiB limit on JSON bodies does not apply to it.
 MAX_CONTEXT_BYTES = 256 * 1024 * 1024
 _BUILD_PARAMS = {"dockerfile", "target", "buildargs", "labels", "nocache", "pull"}
-
-
-class CreateBody(BaseModel):
-    """``POST /v1/stacks/containers``."""
-
-    name: str = Field(min_length=1, max_length=255)
-    config: dict[str, Any]
-    networks: dict[str, dict[str, Any]] = {}
-
-
-class ReconnectBody(BaseModel):
-    """``POST /v1/stacks/networks/{net}/reconnect``."""
-
-    container: str = Field(min_length=1)
-    aliases: list[str] = []
-    keep_address: bool = True
-
-
-class DigestBody(BaseModel):
-    """``POST /v1/stacks/images/digest``."""
-
-    image: str = Field(min_length=1)
-    auth: RegistryAuth | None = None
-
-
-class FilesBody(BaseModel):
-    """``PUT /v1/stacks/files/{stack}``: file contents, base64."""
-
-    files: dict[str, str]
-
-
-class PruneBody(BaseModel):
-    """``DELETE /v1/stacks/files/{stack}``."""
-
-    keep: list[str] = []
 
 
 async def project(request: web.Request) -> web.Response:
@@ -83,7 +52,7 @@ async def project(request: web.Request) -> web.Response:
 
 async def create_container(request: web.Request) -> web.Response:
     """Create one container (not started)."""
-    body = await read_body(request, CreateBody)
+    body = await read_body(request, StackContainerCreateBody)
     cid = await ops.create_container(request.app[ENGINE], body.name, body.config, body.networks)
     await request.app[INVENTORY].refresh_container(cid)
     return web.json_response({"id": cid}, status=201)
@@ -120,7 +89,7 @@ async def image(request: web.Request) -> web.Response:
 
 async def image_digest(request: web.Request) -> web.Response:
     """The registry's digest of an image reference."""
-    body = await read_body(request, DigestBody)
+    body = await read_body(request, HostDigestBody)
     auth = body.auth.model_dump() if body.auth else None
     digest = await ops.registry_digest(request.app[ENGINE], body.image, auth)
     return web.json_response({"digest": digest})

@@ -14,14 +14,20 @@ import binascii
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field
 
 import fleetdeck.labels
-from fleetdeck.agent.api_resources import RegistryAuth
 from fleetdeck.agent.api_support import ENGINE, read_body
 from fleetdeck.agent.engine_resources import registry_auth_header
 from fleetdeck.agent.swarm_summary import summarize_service, summarize_task
 from fleetdeck.errors import InvalidInputError
+from fleetdeck.wire.agent import (
+    DataBody,
+    NetworkSpecBody,
+    RegistryAuth,
+    ServiceCreateBody,
+    ServiceUpdateBody,
+    SwarmDigestBody,
+)
 
 #: The label ``docker stack`` puts on every object of a stack (and reads back).
 NAMESPACE = fleetdeck.labels.STACK_NAMESPACE
@@ -30,54 +36,8 @@ FINGERPRINT = fleetdeck.labels.FLEETDECK_FINGERPRINT
 _KINDS = ("secrets", "configs")
 
 
-class ServiceCreateBody(BaseModel):
-    """``POST /v1/swarm/stacks/services``: a full Swarm ServiceSpec.
-
-    ``auth``: the image registry's credentials, handed to the engine as ``X-Registry-Auth``
-    so every node can pull a private image (``docker stack deploy --with-registry-auth``).
-    """
-
-    spec: dict[str, Any]
-    auth: RegistryAuth | None = None
-
-
-class ServiceUpdateBody(BaseModel):
-    """``POST /v1/swarm/stacks/services/{id}/update``: the new spec and the version it replaces."""
-
-    spec: dict[str, Any]
-    version: int = Field(ge=0)
-    auth: RegistryAuth | None = None
-
-
-class DigestBody(BaseModel):
-    """``POST /v1/swarm/stacks/images/digest``: a tag, and its registry's credentials."""
-
-    image: str = Field(min_length=1)
-    auth: RegistryAuth | None = None
-
-
 def _auth_headers(auth: RegistryAuth | None) -> dict[str, str] | None:
     return registry_auth_header(auth.model_dump()) if auth is not None else None
-
-
-class NetworkSpecBody(BaseModel):
-    """``POST /v1/swarm/stacks/networks``: an overlay network of a stack."""
-
-    name: str = Field(min_length=1)
-    labels: dict[str, str]
-    driver: str = "overlay"
-    attachable: bool = True
-    internal: bool = False
-    options: dict[str, str] = {}
-    ipam: dict[str, Any] | None = None
-
-
-class DataBody(BaseModel):
-    """``POST /v1/swarm/stacks/secrets|configs``: a name, labels and the base64 content."""
-
-    name: str = Field(min_length=1, max_length=64)
-    labels: dict[str, str]
-    data: str
 
 
 def _require_namespace(labels: dict[str, Any] | None, what: str) -> str:
@@ -262,7 +222,7 @@ async def image_digest(request: web.Request) -> web.Response:
     registry needs its credentials, which only the POST form carries.
     """
     if request.method == "POST":
-        body = await read_body(request, DigestBody)
+        body = await read_body(request, SwarmDigestBody)
         ref, headers = body.image.strip(), _auth_headers(body.auth)
     else:
         ref, headers = (request.query.get("image") or "").strip(), None

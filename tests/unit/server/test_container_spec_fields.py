@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from pydantic import ValidationError
 
-from fleetdeck.agent.api_containers_ops import CreateBody as AgentCreateBody
-from fleetdeck.agent.api_containers_ops import RecreateBody as AgentRecreateBody
 from fleetdeck.container_spec import ContainerSpec, RecreateOptions
+from fleetdeck.wire.agent import ContainerCreateBody as AgentCreateBody
+from fleetdeck.wire.agent import RecreateBody as AgentRecreateBody
 
 from .conftest import bearer
 

@@ -3,7 +3,9 @@
 No other module of the server names an agent path: each route of the agent
 (``fleetdeck.agent.api*``) is a method here, with typed arguments and answers. Docker's own
 documents (an inspect, a service, its tasks) stay JSON objects, handed on as the engine wrote
-them; the agent's own small answers are models of :mod:`fleetdeck.wire.agent`.
+them; the agent's own small answers are models of :mod:`fleetdeck.wire.agent`. A body the
+agent's route reads into a model of :mod:`fleetdeck.wire.agent` is built from that model
+(:func:`_body`), so the two sides cannot drift apart unnoticed.
 
 Every method builds its path when it is called, before anything is awaited, so a name that
 cannot be a path segment is refused (``InvalidPathError``) before any call or audit entry;
@@ -24,13 +26,40 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
+from pydantic import ValidationError
+
 from fleetdeck.errors import InvalidPathError
 from fleetdeck.server.fleet.agent_streams import LOG_LINE, LOG_STREAM_MESSAGE, PULL_PROGRESS
 from fleetdeck.server.fleet.transport import CALL_TIMEOUT_S
-from fleetdeck.wire.agent import CreatedId, FilesWritten, ImageDigest, StackProject
+from fleetdeck.wire.agent import (
+    ConnectBody,
+    ContainerCreateBody,
+    CreatedId,
+    DataBody,
+    FilesBody,
+    FilesWritten,
+    HostDigestBody,
+    ImageDigest,
+    LogStreamBody,
+    NetworkBody,
+    NetworkSpecBody,
+    NodeUpdateBody,
+    PruneBody,
+    PullBody,
+    ReconnectBody,
+    RecreateBody,
+    ScaleBody,
+    ServiceCreateBody,
+    ServiceImageBody,
+    ServiceUpdateBody,
+    StackContainerCreateBody,
+    StackProject,
+    SwarmDigestBody,
+    VolumeBody,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable
+    from collections.abc import AsyncIterator, Awaitable, Mapping
     from contextlib import AbstractAsyncContextManager
 
     from pydantic import BaseModel
@@ -85,6 +114,26 @@ def _with_auth(body: JsonObject, auth: dict[str, str] | None) -> JsonObject:
     return body
 
 
+def _body(model: type[BaseModel], fields: Mapping[str, Any]) -> JsonObject:
+    """``fields`` as the agent's route ``model`` reads them: validated, dumped with their keys.
+
+    The agent's models ignore unknown fields (an older agent tolerates a newer server), so a
+    key the model does not declare would vanish there silently: it is refused here instead.
+    Fields the model refuses are sent as they are: the agent answers them with its 422, as
+    it always has (the server's own checks come first; this is the contract's, not a gate).
+
+    Raises:
+        TypeError: a key ``model`` does not declare (the two sides drifted apart).
+    """
+    unknown = sorted(set(fields) - set(model.model_fields))
+    if unknown:
+        raise TypeError(f"{model.__name__} has no field {', '.join(unknown)}")
+    try:
+        return model.model_validate(fields).model_dump(mode="json", exclude_unset=True)
+    except ValidationError:
+        return dict(fields)
+
+
 class AgentClient:
     """One node's agent, route by route."""
 
@@ -110,7 +159,7 @@ class AgentClient:
             agent_path("logs", "stream"),
             LOG_STREAM_MESSAGE,
             name="logs",
-            json_body={"cursors": cursors},
+            json_body=_body(LogStreamBody, {"cursors": cursors}),
         )
 
     # ------------------------------------------------------------ containers
@@ -124,7 +173,7 @@ class AgentClient:
         self, spec: JsonObject, auth: dict[str, str] | None, *, timeout: float
     ) -> Awaitable[JsonObject]:
         """``POST /v1/containers``: create (and start) a container from a spec."""
-        body = _with_auth({"spec": spec}, auth)
+        body = _body(ContainerCreateBody, _with_auth({"spec": spec}, auth))
         return self.transport.call(
             "POST", agent_path("containers"), json_body=body, timeout=timeout
         )
@@ -133,7 +182,7 @@ class AgentClient:
         self, container: str, options: JsonObject, auth: dict[str, str] | None, *, timeout: float
     ) -> Awaitable[JsonObject]:
         """``POST /v1/containers/{id}/recreate``: same config, new container."""
-        body = _with_auth(dict(options), auth)
+        body = _body(RecreateBody, _with_auth(dict(options), auth))
         path = agent_path("containers", container, "recreate")
         return self.transport.call("POST", path, json_body=body, timeout=timeout)
 
@@ -224,7 +273,7 @@ class AgentClient:
         return self.transport.stream_lines(
             "POST",
             agent_path("images", "pull"),
-            json_body=_with_auth({"image": image}, auth),
+            json_body=_body(PullBody, _with_auth({"image": image}, auth)),
             name="pull",
             check=PULL_PROGRESS,
         )
@@ -236,7 +285,7 @@ class AgentClient:
             agent_path("images", "pull"),
             PULL_PROGRESS,
             name="pull",
-            json_body=_with_auth({"image": image}, auth),
+            json_body=_body(PullBody, _with_auth({"image": image}, auth)),
         )
 
     def remove_image(self, ref: str, *, force: bool) -> Awaitable[JsonObject]:
@@ -256,7 +305,7 @@ class AgentClient:
 
     def create_volume(self, spec: JsonObject) -> Awaitable[JsonObject]:
         """``POST /v1/volumes``: VolumeInfo of the new volume."""
-        return self.transport.call("POST", agent_path("volumes"), json_body=spec)
+        return self.transport.call("POST", agent_path("volumes"), json_body=_body(VolumeBody, spec))
 
     def remove_volume(self, name: str, *, force: bool) -> Awaitable[JsonObject]:
         """``DELETE /v1/volumes/{name}?force=``."""
@@ -274,7 +323,8 @@ class AgentClient:
 
     def create_network(self, spec: JsonObject) -> Awaitable[JsonObject]:
         """``POST /v1/networks``: NetworkInfo of the new network."""
-        return self.transport.call("POST", agent_path("networks"), json_body=spec)
+        body = _body(NetworkBody, spec)
+        return self.transport.call("POST", agent_path("networks"), json_body=body)
 
     def remove_network(self, name: str) -> Awaitable[JsonObject]:
         """``DELETE /v1/networks/{id}``."""
@@ -287,7 +337,8 @@ class AgentClient:
     def connect_network(self, name: str, container: str) -> Awaitable[JsonObject]:
         """``POST /v1/networks/{id}/connect`` ``{container}``."""
         path = agent_path("networks", name, "connect")
-        return self.transport.call("POST", path, json_body={"container": container})
+        body = _body(ConnectBody, {"container": container})
+        return self.transport.call("POST", path, json_body=body)
 
     def disconnect_network(
         self, name: str, container: str, *, force: bool | None = None
@@ -297,7 +348,7 @@ class AgentClient:
         if force is not None:
             body["force"] = force
         path = agent_path("networks", name, "disconnect")
-        return self.transport.call("POST", path, json_body=body)
+        return self.transport.call("POST", path, json_body=_body(ConnectBody, body))
 
     # ------------------------------------------------------------ swarm
     def swarm_nodes(self) -> Awaitable[list[JsonObject]]:
@@ -307,7 +358,7 @@ class AgentClient:
     def update_swarm_node(self, node_id: str, update: JsonObject) -> Awaitable[JsonObject]:
         """``POST /v1/swarm/nodes/{id}`` ``{availability?, labels?}``: the updated node."""
         path = agent_path("swarm", "nodes", node_id)
-        return self.transport.call("POST", path, json_body=update)
+        return self.transport.call("POST", path, json_body=_body(NodeUpdateBody, update))
 
     def swarm_services(self) -> Awaitable[list[JsonObject]]:
         """``GET /v1/swarm/services``: Docker's service objects (with ServiceStatus)."""
@@ -334,12 +385,14 @@ class AgentClient:
     def scale_service(self, service: str, replicas: int) -> Awaitable[JsonObject]:
         """``POST /v1/swarm/services/{id}/scale`` ``{replicas}``."""
         path = agent_path("swarm", "services", service, "scale")
-        return self.transport.call("POST", path, json_body={"replicas": replicas})
+        body = _body(ScaleBody, {"replicas": replicas})
+        return self.transport.call("POST", path, json_body=body)
 
     def update_service_image(self, service: str, image: str) -> Awaitable[JsonObject]:
         """``POST /v1/swarm/services/{id}/image`` ``{image}``."""
         path = agent_path("swarm", "services", service, "image")
-        return self.transport.call("POST", path, json_body={"image": image})
+        body = _body(ServiceImageBody, {"image": image})
+        return self.transport.call("POST", path, json_body=body)
 
     def rollback_service(self, service: str) -> Awaitable[JsonObject]:
         """``POST /v1/swarm/services/{id}/rollback``."""
@@ -362,7 +415,7 @@ class AgentClient:
 
     def stack_image_digest(self, image: str, auth: dict[str, str] | None) -> Awaitable[ImageDigest]:
         """``POST /v1/stacks/images/digest``: the registry's manifest digest of ``image``."""
-        body = _with_auth({"image": image}, auth)
+        body = _body(HostDigestBody, _with_auth({"image": image}, auth))
         answer = self.transport.call(
             "POST", agent_path("stacks", "images", "digest"), json_body=body
         )
@@ -387,24 +440,29 @@ class AgentClient:
     ) -> Awaitable[CreatedId]:
         """``POST /v1/stacks/containers`` ``{name, config, networks}``: created, not started."""
         answer = self.transport.call(
-            "POST", agent_path("stacks", "containers"), json_body=body, timeout=timeout
+            "POST",
+            agent_path("stacks", "containers"),
+            json_body=_body(StackContainerCreateBody, body),
+            timeout=timeout,
         )
         return _parsed(answer, CreatedId)
 
     def reconnect(self, network: str, body: JsonObject) -> Awaitable[None]:
         """``POST /v1/stacks/networks/{net}/reconnect``: new aliases, same address."""
         path = agent_path("stacks", "networks", network, "reconnect")
-        return _none(self.transport.call("POST", path, json_body=body))
+        return _none(self.transport.call("POST", path, json_body=_body(ReconnectBody, body)))
 
     def put_stack_files(self, stack: str, files: dict[str, str]) -> Awaitable[FilesWritten]:
         """``PUT /v1/stacks/files/{stack}`` (base64 contents by key): each file's host path."""
         path = agent_path("stacks", "files", stack)
-        return _parsed(self.transport.call("PUT", path, json_body={"files": files}), FilesWritten)
+        body = _body(FilesBody, {"files": files})
+        return _parsed(self.transport.call("PUT", path, json_body=body), FilesWritten)
 
     def delete_stack_files(self, stack: str, keep: list[str]) -> Awaitable[None]:
         """``DELETE /v1/stacks/files/{stack}`` ``{keep}``: the stack's files but ``keep``."""
         path = agent_path("stacks", "files", stack)
-        return _none(self.transport.call("DELETE", path, json_body={"keep": keep}))
+        body = _body(PruneBody, {"keep": keep})
+        return _none(self.transport.call("DELETE", path, json_body=body))
 
     def stack_ports(self) -> Awaitable[dict[str, list[int]]]:
         """``GET /v1/stacks/ports``: host ports with a listener."""
@@ -422,7 +480,8 @@ class AgentClient:
     def swarm_image_digest(self, image: str, auth: dict[str, str] | None) -> Awaitable[ImageDigest]:
         """``POST /v1/swarm/stacks/images/digest`` ``{image, auth}``."""
         path = agent_path("swarm", "stacks", "images", "digest")
-        answer = self.transport.call("POST", path, json_body={"image": image, "auth": auth})
+        body = _body(SwarmDigestBody, {"image": image, "auth": auth})
+        answer = self.transport.call("POST", path, json_body=body)
         return _parsed(answer, ImageDigest)
 
     def create_swarm_service(
@@ -430,13 +489,14 @@ class AgentClient:
     ) -> Awaitable[JsonObject]:
         """``POST /v1/swarm/stacks/services`` ``{spec, auth}``."""
         path = agent_path("swarm", "stacks", "services")
-        return self.transport.call("POST", path, json_body={"spec": spec, "auth": auth})
+        body = _body(ServiceCreateBody, {"spec": spec, "auth": auth})
+        return self.transport.call("POST", path, json_body=body)
 
     def update_swarm_service(
         self, service: str, spec: JsonObject, version: int, auth: dict[str, str] | None
     ) -> Awaitable[JsonObject]:
         """``POST /v1/swarm/stacks/services/{id}/update`` ``{spec, version, auth}``."""
-        body = {"spec": spec, "version": version, "auth": auth}
+        body = _body(ServiceUpdateBody, {"spec": spec, "version": version, "auth": auth})
         path = agent_path("swarm", "stacks", "services", service, "update")
         return self.transport.call("POST", path, json_body=body)
 
@@ -447,7 +507,9 @@ class AgentClient:
     def create_swarm_network(self, body: JsonObject) -> Awaitable[JsonObject]:
         """``POST /v1/swarm/stacks/networks``: an overlay network of a stack."""
         return self.transport.call(
-            "POST", agent_path("swarm", "stacks", "networks"), json_body=body
+            "POST",
+            agent_path("swarm", "stacks", "networks"),
+            json_body=_body(NetworkSpecBody, body),
         )
 
     def remove_swarm_network(self, network: str) -> Awaitable[JsonObject]:
@@ -456,7 +518,8 @@ class AgentClient:
 
     def create_swarm_data(self, kind: str, body: JsonObject) -> Awaitable[CreatedId]:
         """``POST /v1/swarm/stacks/{secrets|configs}`` ``{name, labels, data}``: its id."""
-        answer = self.transport.call("POST", agent_path("swarm", "stacks", kind), json_body=body)
+        path = agent_path("swarm", "stacks", kind)
+        answer = self.transport.call("POST", path, json_body=_body(DataBody, body))
         return _parsed(answer, CreatedId)
 
     def remove_swarm_data(self, kind: str, object_id: str) -> Awaitable[JsonObject]:
