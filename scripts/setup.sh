@@ -11,8 +11,12 @@ UV_VERSION="0.13.9"
 # faketime: scripts/test runs the unit tests again with the clock a year ahead.
 # systemd: its systemd-analyze checks the units of deploy/systemd/ (tests/unit/test_systemd_units.py).
 # wget: the lab's seed images carry GNU wget (gnu-wget), copied from the host's package.
+# debootstrap: the lab's stand-in for an official Python base image (src/fleetdeck/lab/debian_base.py).
+# caddy, nginx: the reverse proxies the proxy tests put in front of the server (docs/deploy/).
+# nginx + fcgiwrap + git, openssh-server: the lab's Git server and SFTP backup target.
+# prometheus: the autoscaler's external-metric source; restic: the backup tool.
 APT_PACKAGES=(docker.io docker-registry busybox-static wget iproute2 iptables util-linux python3 python3-venv ca-certificates
-  chromium docker-compose faketime systemd)
+  chromium docker-compose faketime systemd debootstrap caddy nginx fcgiwrap git openssh-server prometheus restic)
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -33,7 +37,14 @@ if ((${#missing[@]})); then
   say "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  # Servers among them (nginx, caddy, sshd, prometheus) must not start on install: the tests
+  # run their own instances on lab addresses. policy-rc.d (exit 101) tells invoke-rc.d "no".
+  policy=/usr/sbin/policy-rc.d made_policy=""
+  if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1; fi
+  apt_ok=1
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null || apt_ok=""
+  [[ -z $made_policy ]] || rm -f "$policy"
+  [[ -n $apt_ok ]] || die "apt-get install ${missing[*]} failed"
 fi
 
 # --- python: uv in its own small venv, then the project's locked environment ----------------
