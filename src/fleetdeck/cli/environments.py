@@ -51,9 +51,21 @@ def _print_join(token: JoinToken) -> None:
     )
     if token.expires_in_seconds:
         console.print(f"expires in {token.expires_in_seconds // 60} minutes", highlight=False)
-    if token.agent_command:
-        console.print("on the new host, run:", highlight=False)
-        console.print(f"  {token.agent_command}", highlight=False, markup=False, soft_wrap=True)
+    ways = [
+        ("by script (as root, in bash; installs a systemd service from this server):",
+         [token.install_command]),
+        ("as a container:", [token.image_load_command, token.docker_command]),
+        ("by hand (fleetdeck installed on the host):", [token.agent_command]),
+        ("to remove a script install later:", [token.uninstall_command]),
+    ]  # fmt: skip
+    shown = [(title, [line for line in lines if line]) for title, lines in ways]
+    shown = [(title, lines) for title, lines in shown if lines]
+    if shown:
+        console.print("on the new host, run one of:", highlight=False)
+    for title, lines in shown:
+        console.print(f"  {title}", highlight=False, markup=False)
+        for line in lines:
+            console.print(f"    {line}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_environment(env: Environment) -> None:

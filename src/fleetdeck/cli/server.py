@@ -139,3 +139,50 @@ def print_ca(
             hint="the server creates it on its first start; check --data-dir",
         )
     typer.echo(path.read_text(), nl=False)
+
+
+@app.command("agent-dist")
+def agent_dist(
+    data_dir: DataDirOption = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Settings file.")] = None,
+    from_: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="A wheelhouse (scripts/wheelhouse DIR agent) to serve at /install/.",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+    image: Annotated[
+        Path | None,
+        typer.Option(
+            "--image",
+            help="An agent image tarball (docker save fleetdeck/agent:VERSION) to serve too.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Put the agent's wheelhouse where the server serves it for installs, or show what is there.
+
+    Hosts then install the agent from this server alone (``fleetdeck env add`` prints the
+    line). Without --from, prints the manifest being served.
+    """
+    require_server_extra("server agent-dist")
+    from fleetdeck import __version__
+    from fleetdeck.server.config import ServerSettings
+    from fleetdeck.server.install.dist import AgentDist
+
+    settings = ServerSettings.load(config, data_dir=data_dir)
+    dist = AgentDist(settings.agent_dist_path)
+    if from_ is not None:
+        manifest = dist.fill(from_, __version__, image)
+    elif image is not None:
+        raise typer.BadParameter("--image needs --from (the wheelhouse)", param_hint="--image")
+    else:
+        manifest = dist.require_manifest()
+    typer.echo(
+        f"{dist.directory}: fleetdeck {manifest.version}, {len(manifest.files)} wheels"
+        + (", agent image tarball" if manifest.image else "")
+    )

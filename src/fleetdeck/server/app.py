@@ -22,7 +22,7 @@ from fastapi import FastAPI
 
 from fleetdeck import __version__
 from fleetdeck.clock import SYSTEM
-from fleetdeck.server import alerts, fleet, logs, metrics, registries, stacks, ui
+from fleetdeck.server import alerts, fleet, install, logs, metrics, registries, stacks, ui
 from fleetdeck.server.audit import AuditLog
 from fleetdeck.server.auth.ratelimit import LoginRateLimiter
 from fleetdeck.server.auth.users import ADMIN_USERNAME, ensure_admin
@@ -189,6 +189,7 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     app.include_router(stacks.environment_router, prefix=API_PREFIX)
     app.include_router(alerts.router, prefix=API_PREFIX)
     app.include_router(metrics.prometheus_router)  # /metrics and /api/v1/prometheus/targets
+    app.include_router(install.router)  # /install/: the agent's distribution (no login)
     ui.install(app)  # the web UI at / (pages, static files; the lifespan runs its change feed)
     install_openapi(app)  # error responses and streaming media types, as routes answer
     return app

@@ -109,6 +109,8 @@ class ServerSettings(BaseSettings):
         alerts_restart_loop_count: Built-in restart loop rule: restarts (N) ...
         alerts_restart_loop_minutes: ... within this many minutes (M).
         alerts_history_days: How long resolved alerts and delivery history are kept.
+        agent_dist_dir: The agent distribution served at ``/install/`` (wheelhouse,
+            manifest, optional image tarball; default ``data_dir/agent-dist``).
     """
 
     model_config = SettingsConfigDict(
@@ -152,6 +154,7 @@ class ServerSettings(BaseSettings):
     alerts_restart_loop_count: int = Field(default=3, ge=1)
     alerts_restart_loop_minutes: float = Field(default=10, gt=0)
     alerts_history_days: float = Field(default=7, gt=0)
+    agent_dist_dir: Path | None = None
 
     @field_validator("listen")
     @classmethod
@@ -243,6 +246,11 @@ class ServerSettings(BaseSettings):
     def port(self) -> int:
         """The port part of ``listen``."""
         return split_host_port(self.listen)[1]
+
+    @property
+    def agent_dist_path(self) -> Path:
+        """Where the agent distribution is (``agent_dist_dir`` or ``data_dir/agent-dist``)."""
+        return self.agent_dist_dir or self.data_dir / "agent-dist"
 
     @property
     def db_url(self) -> str:

@@ -72,7 +72,24 @@ class Environment(BaseModel):
     nodes: list[Node] = Field(default_factory=list)
 
 
-class JoinToken(BaseModel):
+class AgentLines(BaseModel):
+    """The ways to start an agent with a join token, besides ``agent_command`` (by hand).
+
+    Built by ``server/install/lines.py``; null when they do not apply (a ``local``
+    environment, or a server that serves no wheelhouse for the install line).
+    """
+
+    #: The one-line shell install from this server (null when it serves no wheelhouse).
+    install_command: str | None = None
+    #: The agent container's ``docker run`` line.
+    docker_command: str | None = None
+    #: ``curl … | docker load`` of the agent image, when the server has its tarball.
+    image_load_command: str | None = None
+    #: Removes what the install line installed.
+    uninstall_command: str | None = None
+
+
+class JoinToken(AgentLines):
     """A join token for one more agent, the exact command that enrols it, and its environment."""
 
     environment: Environment | None = None
@@ -81,7 +98,7 @@ class JoinToken(BaseModel):
     expires_in_seconds: int | None = None
 
 
-class EnvironmentCreated(BaseModel):
+class EnvironmentCreated(AgentLines):
     """``POST /environments``: the new environment and, for ``agent`` ones, its first join token.
 
     A ``local`` environment needs no join token and no agent command (the server runs its

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
+from fleetdeck import __version__, pki
 from fleetdeck.server.audit import audited, audited_call
 from fleetdeck.server.auth.deps import Principal, require
-from fleetdeck.server.context import Ctx, FleetDep  # noqa: TC001 - FastAPI reads route annotations
+from fleetdeck.server.context import (  # noqa: TC001 - FastAPI reads route annotations
+    Ctx,
+    FleetDep,
+    context_of,
+)
 from fleetdeck.server.fleet.common import fleet_of
+from fleetdeck.server.install.dist import AgentDist
+from fleetdeck.server.install.lines import install_lines
 from fleetdeck.wire.auth import Role
 from fleetdeck.wire.base import RequestBody
 from fleetdeck.wire.fleet import EnrolResult, Environment, EnvironmentCreated, JoinToken
@@ -61,11 +69,22 @@ def _agent_command(request: Request, token: str) -> str:
 
 def _token_result(request: Request, env_name: str, token: str) -> JoinToken:
     fleet = fleet_of(request)
+    ctx = context_of(request)
+    dist = AgentDist(ctx.settings.agent_dist_path)
+    lines = install_lines(
+        str(request.base_url),
+        pki.cert_pem(ctx.ca.cert).decode(),
+        token,
+        __version__,
+        has_dist=dist.manifest() is not None,
+        has_image=dist.image() is not None,
+    )
     return JoinToken(
         environment=fleet.view(fleet.require_environment(env_name)),
         join_token=token,
         agent_command=_agent_command(request, token),
         expires_in_seconds=int(fleet.join_token_ttl.total_seconds()),
+        **asdict(lines),
     )
 
 

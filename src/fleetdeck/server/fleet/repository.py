@@ -113,24 +113,24 @@ class SqlFleetRepository:
             token = await session.scalar(
                 select(JoinToken).where(JoinToken.secret_hash == secret_hash).with_for_update()
             )
-            if token is None:
-                raise PermissionDeniedError(
-                    "unknown join token", hint="get a new one with: fleetdeck env token ENV"
-                )
-            if token.used_at is not None:
-                raise PermissionDeniedError(
-                    "this join token was used already (tokens are single use)",
-                    hint="get a new one with: fleetdeck env token ENV",
-                )
-            if token.expires_at <= now:
-                raise PermissionDeniedError(
-                    "this join token has expired",
-                    hint="get a new one with: fleetdeck env token ENV",
-                )
+            _check_usable(token, now)
+            assert token is not None  # noqa: S101 - _check_usable refused None
             token.used_at = now
             env = await session.get(Environment, token.environment_id)
             assert env is not None  # noqa: S101 - the foreign key guarantees it
             return env.name
+
+    async def check_join_token(self, secret_hash: str, now: datetime) -> tuple[str, datetime]:
+        """The environment and expiry of a usable join token, without using it."""
+        async with self.store.session() as session:
+            token = await session.scalar(
+                select(JoinToken).where(JoinToken.secret_hash == secret_hash)
+            )
+            _check_usable(token, now)
+            assert token is not None  # noqa: S101 - _check_usable refused None
+            env = await session.get(Environment, token.environment_id)
+            assert env is not None  # noqa: S101 - the foreign key guarantees it
+            return env.name, _aware(token.expires_at)
 
     async def upsert_node(self, environment: str, node: NodeRecord) -> None:
         """Insert a node, or replace the one of the same name in the environment."""
@@ -166,3 +166,21 @@ class SqlFleetRepository:
         """Every revoked certificate serial."""
         async with self.store.session() as session:
             return set((await session.scalars(select(RevokedCert.serial))).all())
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back naive; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _check_usable(token: JoinToken | None, now: datetime) -> None:
+    """Refuse a join token that is unknown, used or expired (one message each)."""
+    hint = "get a new one with: fleetdeck env token ENV"
+    if token is None:
+        raise PermissionDeniedError("unknown join token", hint=hint)
+    if token.used_at is not None:
+        raise PermissionDeniedError(
+            "this join token was used already (tokens are single use)", hint=hint
+        )
+    if _aware(token.expires_at) <= now:
+        raise PermissionDeniedError("this join token has expired", hint=hint)

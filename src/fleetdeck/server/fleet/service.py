@@ -72,6 +72,13 @@ class FleetRepository(Protocol):
     ) -> None:
         """Store a join token (hashed) for an environment."""
 
+    async def check_join_token(self, secret_hash: str, now: datetime) -> tuple[str, datetime]:
+        """The environment and expiry of a usable join token, leaving it unused.
+
+        Raises:
+            PermissionDeniedError: the token is unknown, used, or expired.
+        """
+
     async def consume_join_token(self, secret_hash: str, now: datetime) -> str:
         """Mark a join token used and return its environment's name.
 
@@ -289,6 +296,19 @@ class Fleet:
         self._envs.pop(name, None)
 
     # ------------------------------------------------------------ enrolment
+    async def check_join_token(self, join_token: str) -> tuple[str, int]:
+        """Whether a join token would be admitted now: its environment and seconds left.
+
+        The install script asks before it installs anything, so that a used or expired
+        token stops it with the server's reason and leaves the host as it was.
+        """
+        fingerprint, secret = pki.parse_join_token(join_token)
+        if fingerprint != self.ca.fingerprint:
+            raise PermissionDeniedError("this join token was issued by another fleetdeck server")
+        now = self.clock.now()
+        environment, expires_at = await self.repo.check_join_token(pki.hash_secret(secret), now)
+        return environment, max(0, int((expires_at - now).total_seconds()))
+
     async def enrol(
         self, join_token: str, csr_pem: str, listen_url: str, hostname: str
     ) -> dict[str, str]:
