@@ -59,6 +59,13 @@ ROUTES: dict[str, tuple[str, int]] = {
     "DELETE /api/v1/environments/{name}": ("admin", SMALL),
     "POST /api/v1/environments/{name}/join-tokens": ("admin", SMALL),
     "POST /api/v1/agents/enrol": ("none", SMALL),
+    # The agent's distribution: public software and a script, before a host has credentials.
+    "GET /install/agent.sh": ("none", SMALL),
+    "GET /install/manifest.json": ("none", SMALL),
+    "GET /install/wheels/{name}": ("none", SMALL),
+    "GET /install/fleetdeck-agent-image.tar": ("none", SMALL),
+    "GET /install/fleetdeck-agent.service": ("none", SMALL),
+    "POST /install/token-check": ("none", SMALL),
     "GET /api/v1/containers": ("viewer", SMALL),
     "GET /api/v1/containers/{ref:path}/logs": ("viewer", SMALL),
     "GET /api/v1/containers/{ref:path}/stats": ("viewer", SMALL),

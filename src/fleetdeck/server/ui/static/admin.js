@@ -1,14 +1,46 @@
-// Environments: add (shows the agent command with its join token), new token, remove.
+// Environments: add (shows the ways to start its agent with the join token), new token, remove.
 "use strict";
 (function () {
   const fd = window.fleetdeck;
   const list = (v) => v.split(",").map((s) => s.trim()).filter(Boolean);
 
+  // The same lines, in the same order, as `fleetdeck env add` prints (server/install/lines.py).
+  const WAYS = [
+    ["By script (as root, in bash): installs a systemd service from this server", ["install_command"]],
+    ["As a container", ["image_load_command", "docker_command"]],
+    ["By hand (fleetdeck installed on the host)", ["agent_command"]],
+    ["To remove a script install later", ["uninstall_command"]],
+  ];
+
+  function copybox(text) {
+    const box = document.createElement("div");
+    box.className = "copybox";
+    const pre = document.createElement("pre");
+    pre.className = "mono";
+    pre.textContent = text;
+    const btn = document.createElement("button");
+    btn.className = "btn small";
+    btn.type = "button";
+    btn.dataset.copy = "";
+    btn.textContent = "Copy";
+    box.append(pre, btn);
+    return box;
+  }
+
   function showCommand(result) {
     const box = document.querySelector("[data-env-command]");
     if (!box) return;
     box.hidden = false;
-    box.querySelector("[data-env-command-text]").textContent = result.agent_command || "(local environment: no agent to run)";
+    const lines = box.querySelector("[data-env-lines]");
+    lines.replaceChildren();
+    for (const [title, keys] of WAYS) {
+      const texts = keys.map((k) => result[k]).filter(Boolean);
+      if (!texts.length) continue;
+      const h = document.createElement("h3");
+      h.textContent = title;
+      lines.append(h, ...texts.map(copybox));
+    }
+    if (!lines.children.length) lines.textContent = "(local environment: no agent to run)";
     const mins = Math.round((result.expires_in_seconds || 0) / 60);
     box.querySelector("[data-env-expiry]").textContent = mins ? mins + " minutes" : "—";
     box.scrollIntoView({ behavior: "smooth", block: "nearest" });
