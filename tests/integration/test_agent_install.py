@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import ssl
 import time
 from typing import TYPE_CHECKING
@@ -32,15 +33,21 @@ from tests.integration.install_helpers import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 pytestmark = pytest.mark.lab
 UP_TIMEOUT_S = 60.0
 
 
 @pytest.fixture(scope="module")
-def install_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InstallLab]:
+def house(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This checkout's agent wheelhouse."""
+    return wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
+
+
+@pytest.fixture(scope="module")
+def install_lab(house: Path) -> Iterator[InstallLab]:
     """The lab, its server serving this checkout's wheelhouse."""
-    house = wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
     lab = up_install_lab(lab_name("install"), house)
     yield lab
     lab.lab.down()
@@ -86,8 +93,13 @@ def _main_pid(host: SystemdHost) -> int:
     return int(out.strip() or 0)
 
 
+def _serve(lab: InstallLab, house: Path) -> None:
+    args = ("server", "agent-dist", "--data-dir", lab.server.data_dir, "--from", str(house))
+    assert fleetdeck_cli(*args).returncode == 0
+
+
 def test_install_line_checks_everything_first_and_leaves_nothing_behind(
-    install_lab: InstallLab, host: SystemdHost
+    install_lab: InstallLab, host: SystemdHost, house: Path, tmp_path: Path
 ) -> None:
     """Each refusal is one line and the host is as it was (run before the real install)."""
     assert "default" not in host.exec("ip", "route").stdout  # no route out of the lab
@@ -115,6 +127,15 @@ def test_install_line_checks_everything_first_and_leaves_nothing_behind(
         timeout=10,
     )
     assert check.status_code == 200 and check.json()["environment"] == "refused"
+    # A failure half-way (pip cannot resolve: a wheel is missing) removes what it added.
+    broken = tmp_path / "broken"
+    shutil.copytree(house, broken)
+    next(broken.glob("aiohttp-*.whl")).unlink()
+    _serve(install_lab, broken)
+    try:
+        _refused(host, line, "pip could not install the agent from the server's wheelhouse")
+    finally:
+        _serve(install_lab, house)
     # Without systemd as PID 1 (a plain container of the same image): refused the same way.
     node = install_lab.record.nodes[0]
     docker = ["docker", "--host", node.docker_host, "run", "--rm", "--network", "host", HOST_IMAGE]

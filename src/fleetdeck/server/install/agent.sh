@@ -89,14 +89,14 @@ finish() {
   status=$?
   if [ "$status" != 0 ] && [ -n "$ADDED" ]; then
     systemctl stop "$SERVICE" >/dev/null 2>&1 || true
+    # Disabled while its unit file is still there, so no dangling .wants link is left.
+    [ -n "$OLD_CURRENT" ] || systemctl disable "$SERVICE" >/dev/null 2>&1 || true
     for path in $ADDED; do rm -rf "$path"; done
+    systemctl daemon-reload >/dev/null 2>&1 || true
     if [ -n "$OLD_CURRENT" ]; then
       ln -sfn "$OLD_CURRENT" "$PREFIX/current"
       systemctl restart "$SERVICE" >/dev/null 2>&1 || true
-    else
-      systemctl disable "$SERVICE" >/dev/null 2>&1 || true
     fi
-    systemctl daemon-reload >/dev/null 2>&1 || true
     rmdir "$ENV_DIR" /var/lib/fleetdeck 2>/dev/null || true
     printf 'fleetdeck-agent: nothing was left installed by this run\n' >&2
   fi
