@@ -101,7 +101,11 @@ def _serve(lab: InstallLab, house: Path) -> None:
 def test_install_line_checks_everything_first_and_leaves_nothing_behind(
     install_lab: InstallLab, host: SystemdHost, house: Path, tmp_path: Path
 ) -> None:
-    """Each refusal is one line and the host is as it was (run before the real install)."""
+    """Each refusal is one line and the host is as it was (run before the real install).
+
+    About 20 s idle, up to ~60 s on a loaded machine: the half-way failure makes a real venv
+    and runs pip in the host before pip fails.
+    """
     assert "default" not in host.exec("ip", "route").stdout  # no route out of the lab
     created = new_environment(install_lab, "refused")
     line, token = created["install_command"], created["join_token"]
@@ -148,7 +152,7 @@ def test_install_line_installs_enrols_restarts_and_uninstalls(
 ) -> None:
     """Install, use it, kill -9 it, re-run, uninstall, and a used token refused.
 
-    About 45 s here (may pass 60 s on a busy 2-core machine): the venv is made and 33 wheels
+    About 45 s idle, ~95 s on a loaded 2-core machine: the venv is made and 33 wheels
     installed with bytecode compiled inside the host — the real install, nothing skipped —
     and systemd's restart after ``kill -9`` waits RestartSec=5 before the agent reconnects.
     """
