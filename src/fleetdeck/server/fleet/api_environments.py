@@ -9,7 +9,11 @@ from pydantic import Field
 
 from fleetdeck.server.audit import audited, audited_call
 from fleetdeck.server.auth.deps import Principal, require
-from fleetdeck.server.context import Ctx, FleetDep  # noqa: TC001 - FastAPI reads route annotations
+from fleetdeck.server.context import (  # noqa: TC001 - FastAPI reads route annotations
+    Ctx,
+    FleetDep,
+    context_of,
+)
 from fleetdeck.server.fleet.common import fleet_of
 from fleetdeck.wire.auth import Role
 from fleetdeck.wire.base import RequestBody
@@ -55,7 +59,8 @@ class EnrolRequest(RequestBody):
 
 
 def _agent_command(request: Request, token: str) -> str:
-    server = str(request.base_url).rstrip("/")
+    # agent_url behind a TLS-terminating proxy: agents check the server's own certificate.
+    server = context_of(request).settings.agent_url or str(request.base_url).rstrip("/")
     return f"fleetdeck agent --server {server} --join-token {token} --listen {DEFAULT_AGENT_LISTEN}"
 
 
