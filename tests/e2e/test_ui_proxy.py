@@ -25,6 +25,7 @@ import re
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -67,8 +68,8 @@ def _free_port(host: str) -> int:
         return int(probe.getsockname()[1])
 
 
-def _test_ca(out: Path, address: str) -> tuple[Path, Path, Path]:
-    """A CA and a certificate of it for ``address``, as an operator's own PKI would make."""
+def _test_ca(out: Path, *addresses: str) -> tuple[Path, Path, Path]:
+    """A CA and a certificate of it for ``addresses``, as an operator's own PKI would make."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "proxy test CA")])
@@ -86,14 +87,16 @@ def _test_ca(out: Path, address: str) -> tuple[Path, Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, address)]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, addresses[0])]))
         .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(hours=1))
         .not_valid_after(now + datetime.timedelta(days=2))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(address))]),
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
+            ),
             critical=False,
         )
         .sign(ca_key, hashes.SHA256())
@@ -123,11 +126,18 @@ def _wait(what: str, ready: Callable[[], bool], log: Path | None = None) -> None
     raise AssertionError(f"{what} did not come up in {READY_S} s\n{tail}")
 
 
+def _trusting(ca: Path) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(ca))
+
+
 def _answers(url: str, ca: Path) -> bool:
+    if not ca.exists():  # the server writes its CA as it starts
+        return False
     try:
-        return httpx.get(url + "/api/v1/health", verify=str(ca), timeout=2).status_code == 200
+        answer = httpx.get(url + "/api/v1/health", verify=_trusting(ca), timeout=2)
     except httpx.HTTPError:
         return False
+    return answer.status_code == 200
 
 
 class Proxied:
@@ -328,14 +338,14 @@ def proxied(
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is missing: run scripts/setup.sh")
     lab = Proxied(tmp_path_factory.mktemp("proxied"), e2e_lab)
-    lab.ca, lab.cert, lab.key = _test_ca(lab.root, lab.gateway)
+    node2 = e2e_lab.nodes[1]
+    lab.ca, lab.cert, lab.key = _test_ca(lab.root, lab.gateway, node2.ip)
     caddy_port = _free_port(lab.gateway)
     try:
         lab.start_server(public_url=f"https://{lab.gateway}:{caddy_port}")
         lab.add_local_environment(e2e_lab.nodes[0])
         lab.urls["caddy"] = lab.start_caddy(caddy_port)
         lab.urls["nginx"] = lab.start_nginx("nginx", f"{lab.gateway}:{_free_port(lab.gateway)}")
-        node2 = e2e_lab.nodes[1]
         lab.urls["untrusted"] = lab.start_nginx(
             "untrusted", f"{node2.ip}:{_free_port(lab.gateway)}", netns=node2.netns
         )
@@ -415,7 +425,7 @@ def test_an_untrusted_proxy_s_forwarded_headers_are_not_believed(proxied: Proxie
         proxied.urls["untrusted"] + "/api/v1/auth/login",
         json=body,
         headers=forged,
-        verify=str(proxied.ca),
+        verify=_trusting(proxied.ca),
         timeout=30,
     )
     assert answer.status_code == 200, answer.text
@@ -427,7 +437,7 @@ def test_an_untrusted_proxy_s_forwarded_headers_are_not_believed(proxied: Proxie
         proxied.urls["caddy"] + "/api/v1/auth/login",
         json=body,
         headers=forged,
-        verify=str(proxied.ca),
+        verify=_trusting(proxied.ca),
         timeout=30,
     )
     assert answer.status_code == 200, answer.text

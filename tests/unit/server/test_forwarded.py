@@ -7,6 +7,7 @@ the proxy reports, and the audit log and login throttling on the client it repor
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import httpx
@@ -84,6 +85,22 @@ def test_the_client_is_the_rightmost_address_that_is_not_a_trusted_proxy() -> No
 def test_bad_trusted_proxy_entries_stop_the_start(tmp_path: Path, value: str, why: str) -> None:
     with pytest.raises(InvalidInputError, match=why):
         ServerSettings.load(data_dir=tmp_path, forwarded_allow_ips=value)
+
+
+def test_server_takes_public_url_as_a_flag_and_the_proxies_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from fleetdeck.cli.main import app
+
+    args = ["server", "--data-dir", str(tmp_path), "--public-url", PUBLIC, "--print-config"]
+    env = {"FLEETDECK_FORWARDED_ALLOW_IPS": "10.0.0.2,192.168.1.0/24"}
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["public_url"] == PUBLIC
+    assert shown["forwarded_allow_ips"] == ["10.0.0.2", "192.168.1.0/24"]
 
 
 def test_a_public_url_must_be_an_origin(tmp_path: Path) -> None:
