@@ -48,6 +48,14 @@ def serve(
         Path | None, typer.Option("--tls-cert", help="Your own HTTPS certificate (PEM).")
     ] = None,
     tls_key: Annotated[Path | None, typer.Option("--tls-key", help="Its private key.")] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="The URL users reach the server at through a reverse proxy "
+            "(env FLEETDECK_PUBLIC_URL).",
+        ),
+    ] = None,
     print_config: Annotated[
         bool, typer.Option("--print-config", help="Print the effective settings and exit.")
     ] = False,
@@ -65,6 +73,7 @@ def serve(
         tls=False if no_tls else None,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        public_url=public_url,
     )
     if print_config:
         typer.echo(json.dumps(settings.effective(), indent=2))
@@ -106,15 +115,16 @@ def _run(settings: object) -> None:
     ssl: dict[str, str] = {}
     if settings.tls:
         ssl = {"ssl_certfile": str(tls.https_cert_path), "ssl_keyfile": str(tls.https_key_path)}
+    if settings.public_url:
+        typer.echo(f"fleetdeck server: users reach it at {settings.public_url}", err=True)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         lifespan="on",
-        # X-Forwarded-* only from the proxies named in the settings: otherwise any client
-        # could pick the address login throttling counts it by.
-        proxy_headers=bool(settings.forwarded_allow_ips),
-        forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        # X-Forwarded-* are the app's to believe, from the proxies named in the settings only
+        # (fleetdeck.server.forwarded); uvicorn's own would believe 127.0.0.1 by default.
+        proxy_headers=False,
         server_header=False,
         # WebSocket messages (the console) stay under the same cap as request bodies.
         ws_max_size=DEFAULT_BODY_LIMIT,

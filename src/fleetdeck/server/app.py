@@ -28,6 +28,7 @@ from fleetdeck.server.auth.ratelimit import LoginRateLimiter
 from fleetdeck.server.auth.users import ADMIN_USERNAME, ensure_admin
 from fleetdeck.server.body_limits import BodyLimitMiddleware
 from fleetdeck.server.context import ServerContext
+from fleetdeck.server.forwarded import ForwardedMiddleware, parse_networks
 from fleetdeck.server.handlers import install_error_handlers
 from fleetdeck.server.headers import install_security_headers
 from fleetdeck.server.loops import LoopRegistry
@@ -179,6 +180,11 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     # (added last, so outermost) go on every answer, the body limit's 413 included.
     app.add_middleware(BodyLimitMiddleware)
     install_security_headers(app)
+    if settings.forwarded_allow_ips:
+        # Outermost: every part (HSTS above included) sees the client and scheme it believes.
+        app.add_middleware(
+            ForwardedMiddleware, trusted=parse_networks(settings.forwarded_allow_ips)
+        )
     app.include_router(openapi.router)
     for module in (health, ca, auth, users, tokens, audit, registries, events, console):
         app.include_router(module.router, prefix=API_PREFIX)

@@ -2,7 +2,9 @@
 
 Every mutating route records one entry, also when it fails (``result`` is ``ok`` or
 ``error: <message>``, or ``error: internal`` for a failure that is not a
-:class:`~fleetdeck.errors.FleetdeckError`), and failed logins are recorded too. Routes wrap
+:class:`~fleetdeck.errors.FleetdeckError`), and failed logins are recorded too. Each carries
+the client's address in ``detail.ip`` (the real client behind a trusted reverse proxy, see
+:mod:`fleetdeck.server.forwarded`). Routes wrap
 their work in :func:`audited` (the log itself is an ``AuditDep`` of
 :mod:`fleetdeck.server.context`), the one way a change is audited (a streamed change hands its
 outcome to the stream with :meth:`AuditDraft.later`).
@@ -278,7 +280,9 @@ async def audited(
     from fleetdeck.server.context import context_of
 
     audit: AuditLog = context_of(request).audit
-    draft = AuditDraft(audit, actor, action, target, dict(detail or {}))
+    # Who asked from where: the real client, also behind a trusted reverse proxy.
+    where = {"ip": request.client.host} if request.client is not None else {}
+    draft = AuditDraft(audit, actor, action, target, {**(detail or {}), **where})
     try:
         yield draft
     except Exception as exc:

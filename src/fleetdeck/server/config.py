@@ -27,6 +27,7 @@ from pydantic_settings import (
 from fleetdeck import safeyaml
 from fleetdeck.errors import InvalidInputError, NotFoundError
 from fleetdeck.server.auth.origin import normalize_origin
+from fleetdeck.server.forwarded import parse_networks
 
 DEFAULT_DATA_DIR = Path("/var/lib/fleetdeck/server")
 MASK = "********"
@@ -83,9 +84,17 @@ class ServerSettings(BaseSettings):
         trusted_origins: Origins (``https://fleet.example``) besides the server's own whose
             pages may send cookie-authenticated changes: the public URL when a reverse proxy
             rewrites the Host header or the scheme.
-        forwarded_allow_ips: Addresses of reverse proxies whose ``X-Forwarded-For`` and
-            ``X-Forwarded-Proto`` are believed (uvicorn's ``forwarded_allow_ips``). Empty:
-            none, the client address is the TCP peer's (login throttling counts by it).
+        forwarded_allow_ips: Addresses or CIDR ranges of reverse proxies whose
+            ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed (see
+            :mod:`fleetdeck.server.forwarded`). Empty: none, the client address is the TCP
+            peer's (the audit log records it, login throttling counts by it).
+        public_url: The URL users reach the server at through a reverse proxy
+            (``https://fleet.example``, no path): its origin may send cookie-authenticated
+            changes, and the server names it where it prints its address for people.
+        agent_url: The URL agents reach the server at, when it is not the one a request came
+            to: behind a TLS-terminating proxy, the server's own ``https://HOST:8443``
+            (agents check the server's own certificate, which the proxy does not present).
+            Used in the agent commands ``env add`` prints. Default: the request's URL.
         master_key: Base64 of 32 bytes encrypting secrets at rest (else ``data_dir/master.key``).
         metrics_raw_retention_hours: How long raw metrics samples are kept.
         logs_retention_days: How long collected log lines are kept (``logs.db``).
@@ -133,6 +142,8 @@ class ServerSettings(BaseSettings):
     login_max_failures_per_address: int = Field(default=20, ge=1)
     trusted_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    public_url: str | None = None
+    agent_url: str | None = None
     master_key: SecretStr | None = None
     metrics_raw_retention_hours: float = Field(default=24, gt=0)
     logs_retention_days: float = Field(default=7, gt=0)
@@ -176,6 +187,22 @@ class ServerSettings(BaseSettings):
         bad = [v for v in value if normalize_origin(v) is None]
         if bad:
             raise ValueError(f"not an origin (scheme://host[:port]): {', '.join(bad)}")
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        parse_networks(value)  # raises ValueError naming the bad entry
+        return value
+
+    @field_validator("public_url", "agent_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if normalize_origin(value) is None:
+            raise ValueError(f"not a URL of the form https://host[:port]: {value!r}")
         return value
 
     @field_validator(
@@ -251,6 +278,11 @@ class ServerSettings(BaseSettings):
     def agent_dist_path(self) -> Path:
         """Where the agent distribution is (``agent_dist_dir`` or ``data_dir/agent-dist``)."""
         return self.agent_dist_dir or self.data_dir / "agent-dist"
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """Origins besides the request's own that may send changes: trusted ones, the public URL."""
+        return [*self.trusted_origins, *([self.public_url] if self.public_url else [])]
 
     @property
     def db_url(self) -> str:

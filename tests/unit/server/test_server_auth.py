@@ -85,7 +85,8 @@ async def test_user_changes_are_audited_and_guarded(
         "error: cannot delete 'admin': it is the last enabled admin",
     ) in seen
     update = next(e for e in entries if e["action"] == "user.update")
-    assert update["detail"] == {"password": "changed"}  # never the password itself
+    # Never the password itself; the client's address, as on every audited change.
+    assert update["detail"] == {"password": "changed", "ip": "127.0.0.1"}
     assert "another-pass-1" not in str(entries)
 
 

@@ -122,7 +122,8 @@ async def test_revoking_a_token_revokes_its_whole_tree(api: httpx.AsyncClient) -
         "/api/v1/audit", params={"action": "token.revoke"}, headers=bearer(session)
     )
     details = [e["detail"] for e in audit.json()["items"]]
-    assert {"descendants": [sibling["id"]]} in details  # the child's subtree was revoked before
+    # The child's subtree was revoked before.
+    assert {"descendants": [sibling["id"]], "ip": "127.0.0.1"} in details
     assert sorted(next(d for d in details if d and len(d["descendants"]) == 2)["descendants"]) == (
         sorted([grandchild["id"], great["id"]])
     )

@@ -86,7 +86,7 @@ async def authenticate(request: Request) -> Principal:
             "invalid or expired credentials", hint="log in again or use a valid API token"
         )
     if from_cookie and (request.scope["type"] == "websocket" or request.method not in SAFE_METHODS):
-        check_same_origin(request, state.settings.trusted_origins)
+        check_same_origin(request, state.settings.allowed_origins)
     request.state.principal = principal
     return principal
 

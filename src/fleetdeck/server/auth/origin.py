@@ -8,8 +8,9 @@ OPTIONS) that authenticates with the cookie must come from this server's origin:
 - ``Sec-Fetch-Site``, when the browser sends it, must be ``same-origin`` (``same-site``,
   ``cross-site`` and ``none`` are refused);
 - ``Origin`` must be present and equal this server's origin (the request's scheme and
-  ``Host`` header, default ports dropped) or one of ``trusted_origins`` (a public URL in
-  front of a reverse proxy that rewrites Host or scheme). ``null`` (sandboxed frames,
+  ``Host`` header, default ports dropped; behind a trusted proxy the scheme is the one it
+  reports, see :mod:`fleetdeck.server.forwarded`), the ``public_url``'s, or one of
+  ``trusted_origins``. ``null`` (sandboxed frames,
   ``file:``, some redirects) is refused.
 
 Requests with ``Authorization: Bearer`` never use the cookie (see
@@ -39,7 +40,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HINT = (
     "the web UI sends these from its own pages; scripts should send Authorization: Bearer "
-    "with an API token (if the server is behind a proxy, set FLEETDECK_TRUSTED_ORIGINS)"
+    "with an API token (behind a reverse proxy, set FLEETDECK_PUBLIC_URL and "
+    "FLEETDECK_FORWARDED_ALLOW_IPS)"
 )
 
 

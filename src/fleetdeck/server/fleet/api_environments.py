@@ -62,8 +62,17 @@ class EnrolRequest(RequestBody):
     hostname: str = Field(min_length=1, max_length=253)
 
 
+def _agent_server_url(request: Request) -> str:
+    """The server's URL as agents reach it: ``agent_url``, else the request's own.
+
+    Behind a TLS-terminating proxy the request's URL is the proxy's, whose certificate is not
+    the server's CA that agents (and the install script) pin, hence ``agent_url``.
+    """
+    return context_of(request).settings.agent_url or str(request.base_url).rstrip("/")
+
+
 def _agent_command(request: Request, token: str) -> str:
-    server = str(request.base_url).rstrip("/")
+    server = _agent_server_url(request)
     return f"fleetdeck agent --server {server} --join-token {token} --listen {DEFAULT_AGENT_LISTEN}"
 
 
@@ -72,7 +81,7 @@ def _token_result(request: Request, env_name: str, token: str) -> JoinToken:
     ctx = context_of(request)
     dist = AgentDist(ctx.settings.agent_dist_path)
     lines = install_lines(
-        str(request.base_url),
+        _agent_server_url(request),
         pki.cert_pem(ctx.ca.cert).decode(),
         token,
         __version__,

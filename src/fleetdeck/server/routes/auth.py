@@ -20,6 +20,7 @@ from fleetdeck.server.auth.sessions import (
 )
 from fleetdeck.server.auth.users import find_user
 from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route annotations
+from fleetdeck.server.forwarded import client_address
 from fleetdeck.server.routes.users import user_out
 from fleetdeck.wire.auth import LoginResult, Me
 from fleetdeck.wire.base import RequestBody
@@ -39,15 +40,6 @@ class LoginBody(RequestBody):
     password: str = Field(max_length=1024)
 
 
-def client_ip(request: Request) -> str:
-    """The client address as uvicorn reports it (what login throttling counts per).
-
-    The TCP peer, unless the server was told to believe a proxy's ``X-Forwarded-For``
-    (``forwarded_allow_ips``): a header any client can send is never trusted by default.
-    """
-    return request.client.host if request.client else "unknown"
-
-
 @router.post("/auth/login")
 async def login(body: LoginBody, request: Request, ctx: Ctx, response: Response) -> LoginResult:
     """Check a username and password; start a session.
@@ -58,8 +50,8 @@ async def login(body: LoginBody, request: Request, ctx: Ctx, response: Response)
     limiter: LoginRateLimiter = ctx.login_limiter
     audit: AuditLog = ctx.audit
     settings: ServerSettings = ctx.settings
-    check_not_cross_site(request, settings.trusted_origins)
-    ip = client_ip(request)
+    check_not_cross_site(request, settings.allowed_origins)
+    ip = client_address(request)
     attempt = limiter.attempt(body.username, ip)
     try:
         user = await check_credentials(ctx.store, body.username, body.password)
@@ -74,7 +66,8 @@ async def login(body: LoginBody, request: Request, ctx: Ctx, response: Response)
         token,
         max_age=int(ttl.total_seconds()),
         path="/",
-        secure=settings.tls,
+        # Over HTTPS as the browser sees it: the server's own TLS, or a trusted proxy's.
+        secure=settings.tls or request.url.scheme == "https",
         httponly=True,
         samesite="strict",
     )
@@ -91,7 +84,9 @@ async def logout(request: Request, ctx: Ctx, response: Response, who: Viewer) ->
         ended = await close_session(ctx.store, token)
     response.delete_cookie(COOKIE_NAME, path="/")
     audit: AuditLog = ctx.audit
-    await audit.record(who.username, "auth.logout", who.username, "ok")
+    await audit.record(
+        who.username, "auth.logout", who.username, "ok", {"ip": client_address(request)}
+    )
     return {"ok": True, "session_ended": ended}
 
 

@@ -40,7 +40,7 @@ MAX_ARGS = 32
 def _check_origin(websocket: WebSocket) -> None:
     """Refuse a page of another origin (cross-site WebSocket hijacking), cookie or not."""
     try:
-        check_not_cross_site(websocket, context_of(websocket).settings.trusted_origins)
+        check_not_cross_site(websocket, context_of(websocket).settings.allowed_origins)
     except PermissionDeniedError as exc:
         raise PermissionDeniedError(
             "the console only accepts connections from this server's UI", hint=exc.hint
