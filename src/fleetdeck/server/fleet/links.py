@@ -158,12 +158,19 @@ class AgentLink:
         #: Set when the stream loses the node; a fresh event once the stream is back. Calls in
         #: flight wait on the event of the period they started in.
         self._lost = asyncio.Event()
-        self._agent = AgentClient(self)
+        self._agent = AgentClient(self, protocol=self.agent_protocol)
 
     @property
     def where(self) -> str:
         """``ENV/NODE`` for messages."""
         return f"{self.environment}/{self.node}"
+
+    def agent_protocol(self) -> int:
+        """The protocol the node's agent last reported (the oldest one served, before it has)."""
+        state = self.inventory.find_node(self.environment, self.node)
+        if state is None or state.info is None:
+            return OLDEST_AGENT_PROTOCOL
+        return agent_protocol(state.info.agent_protocol)
 
     @property
     def agent(self) -> AgentClient:
