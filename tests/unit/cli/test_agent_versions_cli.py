@@ -51,3 +51,40 @@ def test_env_ls_shows_the_oldest_agent_of_each_environment(
     assert (rows[0]["agent_version"], rows[0]["agent_protocol"], rows[0]["agent_outdated"]) == (
         "0.0.1", 0, True,
     )  # fmt: skip
+
+
+CURRENT = Node(
+    name="vps1", status="up", agent_version="0.2.0.dev0", agent_protocol=2,
+    agent_commit="0123456789ab", agent_outdated=False,
+)  # fmt: skip
+VPS = Environment(name="vps", status="up", nodes=[CURRENT]).model_dump(mode="json")
+
+
+def test_agents_ls_has_one_row_per_node_with_its_agent(
+    fake_server: FakeServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_server.on("GET", "/environments", [ENV, VPS])
+    table = run_cli(capsys, monkeypatch, "agents", "ls", *URL)
+    assert table.code == 0, table.err
+    assert "VERSION" in table.out and "0123456789ab" in table.out
+    rows = json.loads(run_cli(capsys, monkeypatch, "agents", "ls", "-o", "json", *URL).out)
+    assert [(r["environment"], r["node"], r["agent_outdated"]) for r in rows] == [
+        ("home", "nas1", True), ("home", "pi", True), ("home", "new", None), ("vps", "vps1", False),
+    ]  # fmt: skip
+    assert rows[3] == {
+        "environment": "vps", "node": "vps1", "hostname": None, "status": "up",
+        "agent_version": "0.2.0.dev0", "agent_protocol": 2, "agent_commit": "0123456789ab",
+        "agent_outdated": False,
+    }  # fmt: skip
+    only = run_cli(
+        capsys, monkeypatch, "agents", "ls", "vps", "home", "--outdated", "-o", "json", *URL
+    )
+    assert [r["node"] for r in json.loads(only.out)] == ["nas1", "pi"]
+
+
+def test_agents_ls_of_an_unknown_environment_says_so(
+    fake_server: FakeServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_server.on("GET", "/environments", [VPS])
+    result = run_cli(capsys, monkeypatch, "agents", "ls", "nope", *URL)
+    assert result.code == 4 and "no environment 'nope'" in result.err

@@ -107,6 +107,15 @@ async def test_a_v010_agent_works_and_shows_outdated_with_protocol_1(
     # Recorded in the store (what `env ls` shows while the node is off, or after a restart).
     await wait_for(lambda: not context_of(app).fleet._recording)
     assert await _stored(app, "skew") == ("0.1.0", 1, None)
+    # The UI's environments page and the environment's page say so too.
+    client.cookies.set("fleetdeck_session", admin_token)
+    try:
+        for path in ("/environments", "/environments/skew"):
+            page = (await client.get(path)).text
+            assert 'title="protocol 1">0.1.0</span>' in page, path
+            assert '<span class="badge outdated"' in page, path
+    finally:
+        client.cookies.clear()
 
 
 @pytest.mark.parametrize("served", [CURRENT], indirect=True)
