@@ -4,8 +4,8 @@ v0.1.0's agent source (``tests/fixtures/releases/v0.1.0-agent.tar.gz``, made by
 ``scripts/release-fixtures`` with ``git archive v0.1.0``) runs on a node of the ``fleet3``
 lab, on this venv's dependencies with ``PYTHONPATH`` at the old source, beside that node's
 current agent and on the same engine, enrolled into an environment of its own. It enrols,
-shows as outdated with protocol 1 (CLI and API), and the core operations work through it:
-ps, stop/start, logs, exec, and its metrics arrive in the history.
+shows as outdated with protocol 1 (``env ls``/``env show``, ``agents ls``, the API), and the
+core operations work through it: ps, stop/start, logs, exec; its metrics reach the history.
 """
 
 from __future__ import annotations
@@ -103,6 +103,8 @@ def test_the_old_agent_enrols_and_shows_as_outdated_with_protocol_1(
     assert current["agent_outdated"] is False
     table = fleetdeck("env", "show", old_agent, env=env).stdout
     assert "0.1.0 p1 outdated" in table
+    outdated = fleetdeck_json("agents", "ls", "--outdated", env=env)
+    assert [(r["environment"], r["agent_protocol"]) for r in outdated] == [(old_agent, 1)]
 
 
 def test_core_operations_work_through_the_old_agent(fleet3: LabRecord, old_agent: str) -> None:
