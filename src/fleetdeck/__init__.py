@@ -1,3 +1,3 @@
 """fleetdeck: a self-hosted control plane for fleets of Docker hosts."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"

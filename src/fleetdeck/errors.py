@@ -76,6 +76,12 @@ class ConflictError(FleetdeckError):
     kind = "conflict"
 
 
+class AgentIncompatibleError(ConflictError):
+    """An agent speaks a protocol older than this server works with (see fleetdeck.protocol)."""
+
+    kind = "agent_incompatible"
+
+
 class UnauthenticatedError(FleetdeckError):
     """No valid credentials were presented."""
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fleetdeck.labels import service_of, stack_of
+from fleetdeck.protocol import PROTOCOL_VERSION
 from fleetdeck.wire.containers import ContainerStats, EngineContainer, PortBinding
 from fleetdeck.wire.fleet import AgentInfo, SwarmInfo
 from fleetdeck.wire.resources import ImageInfo, NetworkInfo, SizeStatus, VolumeInfo
@@ -76,8 +77,13 @@ def engine_container(summary: dict[str, Any], inspect: dict[str, Any] | None) ->
     )
 
 
-def agent_info(info: dict[str, Any], version: dict[str, Any], agent_version: str) -> AgentInfo:
-    """Build AgentInfo from the engine's ``/info`` and ``/version``."""
+def agent_info(
+    info: dict[str, Any],
+    version: dict[str, Any],
+    agent_version: str,
+    agent_commit: str | None = None,
+) -> AgentInfo:
+    """Build AgentInfo from the engine's ``/info`` and ``/version``, and the agent's own."""
     swarm: dict[str, Any] = info.get("Swarm") or {}
     cluster: dict[str, Any] = swarm.get("Cluster") or {}
     state = swarm.get("LocalNodeState") or "inactive"
@@ -100,6 +106,8 @@ def agent_info(info: dict[str, Any], version: dict[str, Any], agent_version: str
             node_addr=swarm.get("NodeAddr") or None,
         ),
         agent_version=agent_version,
+        agent_protocol=PROTOCOL_VERSION,
+        agent_commit=agent_commit,
     )
 
 

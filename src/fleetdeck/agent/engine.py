@@ -38,9 +38,12 @@ EXEC_OUTPUT_LIMIT = 1024 * 1024
 class Engine(ResourcesMixin, SwarmMixin):
     """One Docker engine, given by its ``docker_host`` URL (``unix:///path``)."""
 
-    def __init__(self, docker_host: str, *, agent_version: str = "") -> None:
+    def __init__(
+        self, docker_host: str, *, agent_version: str = "", agent_commit: str | None = None
+    ) -> None:
         super().__init__(docker_host)
         self.agent_version = agent_version
+        self.agent_commit = agent_commit
 
     # ------------------------------------------------------------------ engine
     async def ping(self) -> None:
@@ -52,7 +55,7 @@ class Engine(ResourcesMixin, SwarmMixin):
         info, version = await asyncio.gather(
             self.request("GET", "info"), self.request("GET", "version", versioned=False)
         )
-        found = convert.agent_info(info, version, self.agent_version)
+        found = convert.agent_info(info, version, self.agent_version, self.agent_commit)
         return found.model_copy(update={"ipvs": kernel_has_ipvs()})
 
     @contextlib.asynccontextmanager

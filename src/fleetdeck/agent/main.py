@@ -31,6 +31,7 @@ from fleetdeck.agent.metrics import MetricsSampler
 from fleetdeck.agent.settings import AgentSettings, parse_listen
 from fleetdeck.agent.tls import AgentCredentials, server_ssl_context
 from fleetdeck.errors import FleetdeckError
+from fleetdeck.packaging import commit
 
 #: Time the answer to ``POST /v1/forget`` gets to reach the server before the agent stops.
 FORGET_GRACE = 0.2
@@ -123,7 +124,7 @@ async def serve(settings: AgentSettings) -> None:
         log.warning("the server revoked this agent: credentials deleted, stopping")
         loop.call_later(FORGET_GRACE, stop.set)
 
-    engine = Engine(settings.docker_host, agent_version=__version__)
+    engine = Engine(settings.docker_host, agent_version=__version__, agent_commit=commit())
     inventory = ContainerInventory(engine)
     sampler = MetricsSampler(inventory, interval=settings.metrics_interval)
     runner = web.AppRunner(

@@ -68,6 +68,13 @@ def _print_join(token: JoinToken) -> None:
             console.print(f"    {line}", highlight=False, markup=False, soft_wrap=True)
 
 
+def agent_text(version: str | None, protocol: int | None, outdated: bool | None) -> str:
+    """An agent's version as a column shows it: ``0.1.0 p1 outdated`` (empty: not reported)."""
+    if protocol is None:
+        return ""
+    return f"{version or '?'} p{protocol}" + (" outdated" if outdated else "")
+
+
 def _print_environment(env: Environment) -> None:
     console.print(
         f"[bold]{escape(env.name)}[/] ({escape(env.kind)}) {escape(env.status)}"
@@ -78,7 +85,7 @@ def _print_environment(env: Environment) -> None:
     )
     print_table(
         None,
-        ["NODE", "ADDRESS", "HOSTNAME", "STATUS", "ENGINE", "SWARM", "LAST SEEN"],
+        ["NODE", "ADDRESS", "HOSTNAME", "STATUS", "ENGINE", "AGENT", "SWARM", "LAST SEEN"],
         [
             [
                 n.name,
@@ -86,12 +93,16 @@ def _print_environment(env: Environment) -> None:
                 n.hostname,
                 n.status,
                 n.engine_version,
+                agent_text(n.agent_version, n.agent_protocol, n.agent_outdated),
                 n.swarm_role,
                 n.last_seen.isoformat(timespec="seconds") if n.last_seen else "",
             ]
             for n in env.nodes
         ],
     )
+    for n in env.nodes:
+        if n.status == "incompatible" and n.error:
+            console.print(f"{n.name}: {n.error}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("add")
@@ -143,13 +154,14 @@ def ls(
         return
     print_table(
         None,
-        ["NAME", "KIND", "STATUS", "NODES", "TAGS", "GROUPS", "LAST SEEN"],
+        ["NAME", "KIND", "STATUS", "NODES", "AGENT", "TAGS", "GROUPS", "LAST SEEN"],
         [
             [
                 e.name,
                 e.kind,
                 e.status,
                 len(e.nodes),
+                agent_text(e.agent_version, e.agent_protocol, e.agent_outdated),
                 ",".join(e.tags),
                 ",".join(e.groups),
                 e.last_seen.isoformat(timespec="seconds") if e.last_seen else "",

@@ -42,6 +42,7 @@ COMMANDS: dict[str, Lazy] = {
     # --- fleet commands over the typed client (fleetdeck.client); see docs/dev/fleet-core.md ---
     **_top("session", "login", "logout", "whoami"),
     "env": _group("environments"),
+    "agents": _group("agents"),
     **_top(
         "containers",
         "ps",

@@ -1,20 +1,85 @@
 """The agent routes' request bodies, and the answers of agent routes that the server reads.
 
 The bodies are what the agent's routes validate (``api_support.read_body``) and what the
-server's ``AgentClient`` builds: one definition of the contract. They ignore unknown fields
-(pydantic's default), unlike :class:`~fleetdeck.wire.base.RequestBody`: a server one release
-newer may send a field an older agent does not know yet. Docker's own documents (inspect,
-services, tasks, a service spec…) stay JSON objects: the server hands them on as the engine
-wrote them. The answers are the agent's own small ones.
+server's ``AgentClient`` builds: one definition of the contract. Docker's own documents
+(inspect, services, tasks, a service spec…) stay JSON objects: the server hands them on as
+the engine wrote them. The answers are the agent's own small ones.
+
+Version skew (a server works with agents one protocol older, :mod:`fleetdeck.protocol`):
+the top-level bodies ignore unknown fields (pydantic's default), but the container specs
+nested in them (:class:`~fleetdeck.container_spec.ContainerSpec`, ``RecreateOptions``) are
+``RequestBody`` models that refuse them, and v0.1.0's agents are frozen as they are. So the
+rule is on the server's side: **it never sends an agent a field that agent does not know**.
+A field added to a body (or to a model nested in one) after protocol 1 says so with
+``json_schema_extra=since(N)``; the server's client (:func:`newer_fields`) leaves it out for
+an agent of an older protocol when it holds its default (so the old agent does what it always
+did), and refuses the call with ``AgentIncompatibleError`` when it does not (the operator
+asked for something that agent cannot do). ``tests/unit/server/test_agent_bodies_skew.py``
+validates every body the server sends against the previous release's own models.
 """
 
 from __future__ import annotations
 
+import types
+import typing
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from fleetdeck.container_spec import ContainerSpec, RecreateOptions
+
+#: The key of a field's ``json_schema_extra`` naming the protocol that added the field.
+SINCE_KEY = "since_protocol"
+
+
+def since(protocol: int) -> dict[str, Any]:
+    """``json_schema_extra`` for a body field added in ``protocol`` (older agents lack it)."""
+    return {SINCE_KEY: protocol}
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation holds: ``M``, ``M | None``, ``list[M]``, ``dict[str, M]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, list, tuple, dict):
+        return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+    return []
+
+
+#: A field an older agent lacks: its dotted path, whether it holds its default, and the
+#: JSON object it is a key of (so that the caller can leave it out).
+NewerField = tuple[str, bool, dict[str, Any], str]
+
+
+def newer_fields(
+    model: type[BaseModel], data: Any, protocol: int, prefix: str = ""
+) -> list[NewerField]:
+    """Fields of ``data`` (a dumped ``model``) that an agent of ``protocol`` does not know.
+
+    Each is ``(path, at_default, parent, key)``: ``parent[key]`` is the value in ``data``;
+    ``at_default`` says whether it is the field's default (leaving it out changes nothing).
+    """
+    found: list[NewerField] = []
+    if not isinstance(data, dict):
+        return found
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if key not in data:
+            continue
+        extra = field.json_schema_extra
+        added = extra.get(SINCE_KEY) if isinstance(extra, dict) else None
+        if isinstance(added, int) and added > protocol:
+            default = field.get_default(call_default_factory=True)
+            dumped = default.model_dump(mode="json") if isinstance(default, BaseModel) else default
+            found.append((prefix + key, data[key] == dumped, data, key))
+            continue
+        value = data[key]
+        items = value if isinstance(value, list) else [value]
+        for inner in _models_in(field.annotation):
+            for item in items:
+                found += newer_fields(inner, item, protocol, f"{prefix}{key}.")
+    return found
+
 
 # --------------------------------------------------------------------- request bodies
 

@@ -29,6 +29,10 @@ class AgentInfo(BaseModel):
     memory_bytes: int | None = None
     swarm: SwarmInfo = Field(default_factory=SwarmInfo)
     agent_version: str | None = None
+    #: The agent's protocol (:mod:`fleetdeck.protocol`); None from agents before protocol 2.
+    agent_protocol: int | None = None
+    #: The commit the agent was built from (12 hex digits), when it knows.
+    agent_commit: str | None = None
     #: Whether the host's kernel has IPVS (None: not reported). Swarm's routing mesh and
     #: service VIPs need it on every node; without it ports must be published in host mode.
     ipvs: bool | None = None
@@ -54,6 +58,12 @@ class Node(BaseModel):
     agent_url: str | None = None
     error: str | None = None
     containers: int = 0
+    #: The agent's package version, protocol and commit: live, else as last recorded.
+    agent_version: str | None = None
+    agent_protocol: int | None = None
+    agent_commit: str | None = None
+    #: Whether the agent is older than the server (None: it never reported).
+    agent_outdated: bool | None = None
 
 
 class Environment(BaseModel):
@@ -70,6 +80,10 @@ class Environment(BaseModel):
     last_seen: datetime | None = None
     created_at: datetime | None = None
     nodes: list[Node] = Field(default_factory=list)
+    #: Its oldest agent's version and lowest protocol, and whether any agent is outdated.
+    agent_version: str | None = None
+    agent_protocol: int | None = None
+    agent_outdated: bool | None = None
 
 
 class AgentLines(BaseModel):

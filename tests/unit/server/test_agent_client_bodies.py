@@ -239,15 +239,19 @@ CASES: list[tuple[str, type[BaseModel], Callable[[AgentClient], Any], dict[str, 
 ]
 
 
-def _sent(call: Callable[[AgentClient], Any]) -> Any:
-    transport = _Recorder()
-    answer = call(AgentClient(transport))  # type: ignore[arg-type]
+def _settle(answer: Any) -> None:
+    """Run a client method's awaitable to its end (a stream is only opened, never read)."""
     if inspect.isawaitable(answer):
 
         async def settle() -> None:
             await answer
 
         asyncio.run(settle())
+
+
+def _sent(call: Callable[[AgentClient], Any]) -> Any:
+    transport = _Recorder()
+    _settle(call(AgentClient(transport)))  # type: ignore[arg-type]
     assert len(transport.calls) == 1
     return transport.calls[0][2]
 

@@ -28,7 +28,8 @@ from urllib.parse import quote
 
 from pydantic import ValidationError
 
-from fleetdeck.errors import InvalidPathError
+from fleetdeck.errors import AgentIncompatibleError, InvalidPathError
+from fleetdeck.protocol import PROTOCOL_VERSION
 from fleetdeck.server.fleet.agent_streams import LOG_LINE, LOG_STREAM_MESSAGE, PULL_PROGRESS
 from fleetdeck.server.fleet.transport import CALL_TIMEOUT_S
 from fleetdeck.wire.agent import (
@@ -56,10 +57,11 @@ from fleetdeck.wire.agent import (
     StackProject,
     SwarmDigestBody,
     VolumeBody,
+    newer_fields,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Mapping
+    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
     from contextlib import AbstractAsyncContextManager
 
     from pydantic import BaseModel
@@ -114,31 +116,56 @@ def _with_auth(body: JsonObject, auth: dict[str, str] | None) -> JsonObject:
     return body
 
 
-def _body(model: type[BaseModel], fields: Mapping[str, Any]) -> JsonObject:
+def _body(
+    model: type[BaseModel],
+    fields: Mapping[str, Any],
+    protocol: int = PROTOCOL_VERSION,
+    where: str = "the node",
+) -> JsonObject:
     """``fields`` as the agent's route ``model`` reads them: validated, dumped with their keys.
 
-    The agent's models ignore unknown fields (an older agent tolerates a newer server), so a
-    key the model does not declare would vanish there silently: it is refused here instead.
-    Fields the model refuses are sent as they are: the agent answers them with its 422, as
-    it always has (the server's own checks come first; this is the contract's, not a gate).
+    The agent's models ignore unknown top-level fields, so a key the model does not declare
+    would vanish there silently: it is refused here instead. Fields the model refuses are
+    sent as they are: the agent answers them with its 422, as it always has (the server's
+    own checks come first; this is the contract's, not a gate). For an agent of an older
+    ``protocol``, fields added since (``wire.agent.since``) are left out when they hold their
+    default and refused when they do not: an older agent is never sent a field it does not
+    know (see :mod:`fleetdeck.wire.agent`).
 
     Raises:
         TypeError: a key ``model`` does not declare (the two sides drifted apart).
+        AgentIncompatibleError: a field the agent's protocol lacks is set.
     """
     unknown = sorted(set(fields) - set(model.model_fields))
     if unknown:
         raise TypeError(f"{model.__name__} has no field {', '.join(unknown)}")
     try:
-        return model.model_validate(fields).model_dump(mode="json", exclude_unset=True)
+        body = model.model_validate(fields).model_dump(mode="json", exclude_unset=True)
     except ValidationError:
         return dict(fields)
+    newer = newer_fields(model, body, protocol)
+    refused = [path for path, at_default, _, _ in newer if not at_default]
+    if refused:
+        raise AgentIncompatibleError(
+            f"the agent on {where} speaks protocol {protocol}, which has no {', '.join(refused)}",
+            hint="upgrade that agent to the server's version, or leave the option out",
+        )
+    for _, _, parent, key in newer:
+        del parent[key]
+    return body
 
 
 class AgentClient:
     """One node's agent, route by route."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, protocol: Callable[[], int] | None = None) -> None:
         self.transport = transport
+        #: The protocol the agent speaks (asked at each call: it may be upgraded meanwhile).
+        self._protocol = protocol or (lambda: PROTOCOL_VERSION)
+
+    def _body(self, model: type[BaseModel], fields: Mapping[str, Any]) -> JsonObject:
+        """:func:`_body` for this node's agent and its protocol."""
+        return _body(model, fields, self._protocol(), self.where)
 
     @property
     def where(self) -> str:
@@ -159,7 +186,7 @@ class AgentClient:
             agent_path("logs", "stream"),
             LOG_STREAM_MESSAGE,
             name="logs",
-            json_body=_body(LogStreamBody, {"cursors": cursors}),
+            json_body=self._body(LogStreamBody, {"cursors": cursors}),
         )
 
     # ------------------------------------------------------------ containers
@@ -173,7 +200,7 @@ class AgentClient:
         self, spec: JsonObject, auth: dict[str, str] | None, *, timeout: float
     ) -> Awaitable[JsonObject]:
         """``POST /v1/containers``: create (and start) a container from a spec."""
-        body = _body(ContainerCreateBody, _with_auth({"spec": spec}, auth))
+        body = self._body(ContainerCreateBody, _with_auth({"spec": spec}, auth))
         return self.transport.call(
             "POST", agent_path("containers"), json_body=body, timeout=timeout
         )
@@ -182,7 +209,7 @@ class AgentClient:
         self, container: str, options: JsonObject, auth: dict[str, str] | None, *, timeout: float
     ) -> Awaitable[JsonObject]:
         """``POST /v1/containers/{id}/recreate``: same config, new container."""
-        body = _body(RecreateBody, _with_auth(dict(options), auth))
+        body = self._body(RecreateBody, _with_auth(dict(options), auth))
         path = agent_path("containers", container, "recreate")
         return self.transport.call("POST", path, json_body=body, timeout=timeout)
 
@@ -273,7 +300,7 @@ class AgentClient:
         return self.transport.stream_lines(
             "POST",
             agent_path("images", "pull"),
-            json_body=_body(PullBody, _with_auth({"image": image}, auth)),
+            json_body=self._body(PullBody, _with_auth({"image": image}, auth)),
             name="pull",
             check=PULL_PROGRESS,
         )
@@ -285,7 +312,7 @@ class AgentClient:
             agent_path("images", "pull"),
             PULL_PROGRESS,
             name="pull",
-            json_body=_body(PullBody, _with_auth({"image": image}, auth)),
+            json_body=self._body(PullBody, _with_auth({"image": image}, auth)),
         )
 
     def remove_image(self, ref: str, *, force: bool) -> Awaitable[JsonObject]:
@@ -305,7 +332,9 @@ class AgentClient:
 
     def create_volume(self, spec: JsonObject) -> Awaitable[JsonObject]:
         """``POST /v1/volumes``: VolumeInfo of the new volume."""
-        return self.transport.call("POST", agent_path("volumes"), json_body=_body(VolumeBody, spec))
+        return self.transport.call(
+            "POST", agent_path("volumes"), json_body=self._body(VolumeBody, spec)
+        )
 
     def remove_volume(self, name: str, *, force: bool) -> Awaitable[JsonObject]:
         """``DELETE /v1/volumes/{name}?force=``."""
@@ -323,7 +352,7 @@ class AgentClient:
 
     def create_network(self, spec: JsonObject) -> Awaitable[JsonObject]:
         """``POST /v1/networks``: NetworkInfo of the new network."""
-        body = _body(NetworkBody, spec)
+        body = self._body(NetworkBody, spec)
         return self.transport.call("POST", agent_path("networks"), json_body=body)
 
     def remove_network(self, name: str) -> Awaitable[JsonObject]:
@@ -337,7 +366,7 @@ class AgentClient:
     def connect_network(self, name: str, container: str) -> Awaitable[JsonObject]:
         """``POST /v1/networks/{id}/connect`` ``{container}``."""
         path = agent_path("networks", name, "connect")
-        body = _body(ConnectBody, {"container": container})
+        body = self._body(ConnectBody, {"container": container})
         return self.transport.call("POST", path, json_body=body)
 
     def disconnect_network(
@@ -348,7 +377,7 @@ class AgentClient:
         if force is not None:
             body["force"] = force
         path = agent_path("networks", name, "disconnect")
-        return self.transport.call("POST", path, json_body=_body(ConnectBody, body))
+        return self.transport.call("POST", path, json_body=self._body(ConnectBody, body))
 
     # ------------------------------------------------------------ swarm
     def swarm_nodes(self) -> Awaitable[list[JsonObject]]:
@@ -358,7 +387,7 @@ class AgentClient:
     def update_swarm_node(self, node_id: str, update: JsonObject) -> Awaitable[JsonObject]:
         """``POST /v1/swarm/nodes/{id}`` ``{availability?, labels?}``: the updated node."""
         path = agent_path("swarm", "nodes", node_id)
-        return self.transport.call("POST", path, json_body=_body(NodeUpdateBody, update))
+        return self.transport.call("POST", path, json_body=self._body(NodeUpdateBody, update))
 
     def swarm_services(self) -> Awaitable[list[JsonObject]]:
         """``GET /v1/swarm/services``: Docker's service objects (with ServiceStatus)."""
@@ -385,13 +414,13 @@ class AgentClient:
     def scale_service(self, service: str, replicas: int) -> Awaitable[JsonObject]:
         """``POST /v1/swarm/services/{id}/scale`` ``{replicas}``."""
         path = agent_path("swarm", "services", service, "scale")
-        body = _body(ScaleBody, {"replicas": replicas})
+        body = self._body(ScaleBody, {"replicas": replicas})
         return self.transport.call("POST", path, json_body=body)
 
     def update_service_image(self, service: str, image: str) -> Awaitable[JsonObject]:
         """``POST /v1/swarm/services/{id}/image`` ``{image}``."""
         path = agent_path("swarm", "services", service, "image")
-        body = _body(ServiceImageBody, {"image": image})
+        body = self._body(ServiceImageBody, {"image": image})
         return self.transport.call("POST", path, json_body=body)
 
     def rollback_service(self, service: str) -> Awaitable[JsonObject]:
@@ -415,7 +444,7 @@ class AgentClient:
 
     def stack_image_digest(self, image: str, auth: dict[str, str] | None) -> Awaitable[ImageDigest]:
         """``POST /v1/stacks/images/digest``: the registry's manifest digest of ``image``."""
-        body = _body(HostDigestBody, _with_auth({"image": image}, auth))
+        body = self._body(HostDigestBody, _with_auth({"image": image}, auth))
         answer = self.transport.call(
             "POST", agent_path("stacks", "images", "digest"), json_body=body
         )
@@ -442,7 +471,7 @@ class AgentClient:
         answer = self.transport.call(
             "POST",
             agent_path("stacks", "containers"),
-            json_body=_body(StackContainerCreateBody, body),
+            json_body=self._body(StackContainerCreateBody, body),
             timeout=timeout,
         )
         return _parsed(answer, CreatedId)
@@ -450,18 +479,18 @@ class AgentClient:
     def reconnect(self, network: str, body: JsonObject) -> Awaitable[None]:
         """``POST /v1/stacks/networks/{net}/reconnect``: new aliases, same address."""
         path = agent_path("stacks", "networks", network, "reconnect")
-        return _none(self.transport.call("POST", path, json_body=_body(ReconnectBody, body)))
+        return _none(self.transport.call("POST", path, json_body=self._body(ReconnectBody, body)))
 
     def put_stack_files(self, stack: str, files: dict[str, str]) -> Awaitable[FilesWritten]:
         """``PUT /v1/stacks/files/{stack}`` (base64 contents by key): each file's host path."""
         path = agent_path("stacks", "files", stack)
-        body = _body(FilesBody, {"files": files})
+        body = self._body(FilesBody, {"files": files})
         return _parsed(self.transport.call("PUT", path, json_body=body), FilesWritten)
 
     def delete_stack_files(self, stack: str, keep: list[str]) -> Awaitable[None]:
         """``DELETE /v1/stacks/files/{stack}`` ``{keep}``: the stack's files but ``keep``."""
         path = agent_path("stacks", "files", stack)
-        body = _body(PruneBody, {"keep": keep})
+        body = self._body(PruneBody, {"keep": keep})
         return _none(self.transport.call("DELETE", path, json_body=body))
 
     def stack_ports(self) -> Awaitable[dict[str, list[int]]]:
@@ -480,7 +509,7 @@ class AgentClient:
     def swarm_image_digest(self, image: str, auth: dict[str, str] | None) -> Awaitable[ImageDigest]:
         """``POST /v1/swarm/stacks/images/digest`` ``{image, auth}``."""
         path = agent_path("swarm", "stacks", "images", "digest")
-        body = _body(SwarmDigestBody, {"image": image, "auth": auth})
+        body = self._body(SwarmDigestBody, {"image": image, "auth": auth})
         answer = self.transport.call("POST", path, json_body=body)
         return _parsed(answer, ImageDigest)
 
@@ -489,14 +518,14 @@ class AgentClient:
     ) -> Awaitable[JsonObject]:
         """``POST /v1/swarm/stacks/services`` ``{spec, auth}``."""
         path = agent_path("swarm", "stacks", "services")
-        body = _body(ServiceCreateBody, {"spec": spec, "auth": auth})
+        body = self._body(ServiceCreateBody, {"spec": spec, "auth": auth})
         return self.transport.call("POST", path, json_body=body)
 
     def update_swarm_service(
         self, service: str, spec: JsonObject, version: int, auth: dict[str, str] | None
     ) -> Awaitable[JsonObject]:
         """``POST /v1/swarm/stacks/services/{id}/update`` ``{spec, version, auth}``."""
-        body = _body(ServiceUpdateBody, {"spec": spec, "version": version, "auth": auth})
+        body = self._body(ServiceUpdateBody, {"spec": spec, "version": version, "auth": auth})
         path = agent_path("swarm", "stacks", "services", service, "update")
         return self.transport.call("POST", path, json_body=body)
 
@@ -509,7 +538,7 @@ class AgentClient:
         return self.transport.call(
             "POST",
             agent_path("swarm", "stacks", "networks"),
-            json_body=_body(NetworkSpecBody, body),
+            json_body=self._body(NetworkSpecBody, body),
         )
 
     def remove_swarm_network(self, network: str) -> Awaitable[JsonObject]:
@@ -519,7 +548,7 @@ class AgentClient:
     def create_swarm_data(self, kind: str, body: JsonObject) -> Awaitable[CreatedId]:
         """``POST /v1/swarm/stacks/{secrets|configs}`` ``{name, labels, data}``: its id."""
         path = agent_path("swarm", "stacks", kind)
-        answer = self.transport.call("POST", path, json_body=_body(DataBody, body))
+        answer = self.transport.call("POST", path, json_body=self._body(DataBody, body))
         return _parsed(answer, CreatedId)
 
     def remove_swarm_data(self, kind: str, object_id: str) -> Awaitable[JsonObject]:

@@ -1,10 +1,10 @@
 """The fleet's event hub: typed events that parts subscribe to instead of polling or chaining.
 
 The fleet owns one :class:`EventHub` (``fleet.hub``). Its inventory publishes
-:class:`MetricsBatch` (every ``metrics`` message of every agent stream) and
-:class:`InventoryChanged`; its links publish :class:`LinkAdded` / :class:`LinkRemoved`; the
-stack service publishes :class:`DeployFinished` when a deploy ends. Parts subscribe in their
-``start`` and unsubscribe in their ``stop``::
+:class:`MetricsBatch` (every ``metrics`` message of every agent stream),
+:class:`InventoryChanged` and :class:`AgentReported`; its links publish :class:`LinkAdded` /
+:class:`LinkRemoved`; the stack service publishes :class:`DeployFinished` when a deploy
+ends. Parts subscribe in their ``start`` and unsubscribe in their ``stop``::
 
     subscription = fleet.hub.subscribe(MetricsBatch, writer.on_metrics)
     ...
@@ -51,6 +51,21 @@ class LinkAdded:
 
 
 @dataclass(frozen=True)
+class AgentReported:
+    """A node's agent reported a version, protocol or commit other than it did before.
+
+    ``protocol`` is the effective one (1 for agents that report none, see
+    :mod:`fleetdeck.protocol`). Published by the inventory; the fleet records it in the store.
+    """
+
+    environment: str
+    node: str
+    version: str | None
+    protocol: int
+    commit: str | None
+
+
+@dataclass(frozen=True)
 class LinkRemoved:
     """The server closed its link to a node (removed or re-enrolled, environment deleted)."""
 
@@ -78,8 +93,12 @@ class DeployFinished:
     revision: int | None = None
 
 
-FleetEvent = MetricsBatch | LinkAdded | LinkRemoved | InventoryChanged | DeployFinished
-E = TypeVar("E", MetricsBatch, LinkAdded, LinkRemoved, InventoryChanged, DeployFinished)
+FleetEvent = (
+    MetricsBatch | LinkAdded | LinkRemoved | InventoryChanged | DeployFinished | AgentReported
+)
+E = TypeVar(
+    "E", MetricsBatch, LinkAdded, LinkRemoved, InventoryChanged, DeployFinished, AgentReported
+)
 
 
 @dataclass(frozen=True, eq=False)

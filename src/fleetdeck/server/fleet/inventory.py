@@ -19,7 +19,8 @@ from pydantic import TypeAdapter
 from fleetdeck.clock import SYSTEM
 from fleetdeck.container_status import status_text
 from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
-from fleetdeck.server.fleet.hub import EventHub, InventoryChanged, MetricsBatch
+from fleetdeck.protocol import agent_protocol
+from fleetdeck.server.fleet.hub import AgentReported, EventHub, InventoryChanged, MetricsBatch
 from fleetdeck.wire.containers import Container, EngineContainer
 from fleetdeck.wire.streams import (
     DeleteMessage,
@@ -53,6 +54,8 @@ class NodeStatus(StrEnum):
     up = "up"
     unreachable = "unreachable"
     engine_down = "engine_down"
+    #: The agent speaks a protocol this server no longer works with: refused, not followed.
+    incompatible = "incompatible"
 
 
 @dataclass
@@ -199,6 +202,8 @@ class FleetInventory:
                 self.hub.publish(MetricsBatch(environment, node, message.model_dump(mode="json")))
             return
         state.rev = message.rev
+        if isinstance(message, SnapshotMessage | InfoMessage):
+            self._report_agent(state, message.info)
         if isinstance(message, SnapshotMessage):
             state.info = message.info
             state.containers = {c.id: c for c in message.containers}
@@ -211,6 +216,15 @@ class FleetInventory:
         self._set_status_from_info(state)
         if not isinstance(message, HeartbeatMessage):
             self._bump(environment, node)
+
+    def _report_agent(self, state: NodeState, info: AgentInfo) -> None:
+        """Publish :class:`AgentReported` when the agent's version, protocol or commit changed."""
+        new = (info.agent_version, agent_protocol(info.agent_protocol), info.agent_commit)
+        old = state.info
+        if old is None or new != (
+            old.agent_version, agent_protocol(old.agent_protocol), old.agent_commit
+        ):  # fmt: skip
+            self.hub.publish(AgentReported(state.environment, state.node, *new))
 
     def _set_status_from_info(self, state: NodeState) -> None:
         engine_up = state.info is None or state.info.engine_state == "up"
@@ -227,6 +241,16 @@ class FleetInventory:
         if state.status != NodeStatus.unreachable:
             state.status = NodeStatus.unreachable
             self._bump(environment, node)
+
+    def mark_incompatible(self, environment: str, node: str, info: AgentInfo, error: str) -> None:
+        """The node's agent is too old to be followed: drop its inventory, say why."""
+        state = self.node(environment, node)
+        self._report_agent(state, info)
+        state.info, state.error, state.containers = info, error, {}
+        state.last_seen = datetime.now(UTC)
+        if state.status != NodeStatus.incompatible:
+            state.status = NodeStatus.incompatible
+        self._bump(environment, node)
 
     # ------------------------------------------------------------ queries
     def containers(self, query: ContainerQuery) -> tuple[list[Container], int]:

@@ -29,19 +29,22 @@ import httpx
 from cryptography import x509
 from websockets.asyncio.client import connect as ws_connect
 
+from fleetdeck import __version__
 from fleetdeck.errors import (
+    AgentIncompatibleError,
     FleetdeckError,
     NodeUnreachableError,
     PermissionDeniedError,
     error_for_kind,
 )
+from fleetdeck.protocol import OLDEST_AGENT_PROTOCOL, agent_protocol, is_compatible
 from fleetdeck.server.fleet.agent_client import INVENTORY_STREAM_PATH, AgentClient
 from fleetdeck.server.fleet.agent_streams import MAX_LINE_BYTES, StreamRejects, capped_lines, parse
 from fleetdeck.server.fleet.hub import LinkAdded, LinkRemoved
 from fleetdeck.server.fleet.inventory import INVENTORY_MESSAGE, FleetInventory, NodeStatus
 from fleetdeck.server.fleet.transport import CALL_TIMEOUT_S
 from fleetdeck.server.loops import BackgroundLoop, Backoff
-from fleetdeck.wire.streams import MetricsMessage
+from fleetdeck.wire.streams import InfoMessage, MetricsMessage, SnapshotMessage
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
     from websockets.asyncio.client import connect as Connect
 
     from fleetdeck.server.loops import LoopRegistry
+    from fleetdeck.wire.fleet import AgentInfo
 
 log = logging.getLogger("fleetdeck.server.links")
 T = TypeVar("T")
@@ -81,6 +85,18 @@ class ClientTLS:
         return ctx
 
 
+def _check_protocol(info: AgentInfo, where: str) -> None:
+    """Refuse an agent whose protocol this server no longer speaks (see fleetdeck.protocol)."""
+    protocol = agent_protocol(info.agent_protocol)
+    if not is_compatible(protocol):
+        raise AgentIncompatibleError(
+            f"the agent on {where} ({info.agent_version or 'unknown version'}) speaks protocol "
+            f"{protocol}; this server ({__version__}) needs protocol {OLDEST_AGENT_PROTOCOL} "
+            "or newer",
+            hint="upgrade the agent on that host to the server's version",
+        )
+
+
 def _raise_for_agent(response: httpx.Response, where: str) -> None:
     if response.is_success:
         return
@@ -92,6 +108,14 @@ def _raise_for_agent(response: httpx.Response, where: str) -> None:
     if kind == "internal" or response.status_code >= 500 and kind == "error":
         raise FleetdeckError(f"the agent on {where} failed: {message or response.status_code}")
     raise error_for_kind(kind, message or f"agent answered {response.status_code}")
+
+
+class _Incompatible(Exception):
+    """The stream's agent is refused: its error, and the host information it sent."""
+
+    def __init__(self, error: AgentIncompatibleError, info: AgentInfo) -> None:
+        super().__init__(str(error))
+        self.info = info
 
 
 class AgentLink:
@@ -134,12 +158,19 @@ class AgentLink:
         #: Set when the stream loses the node; a fresh event once the stream is back. Calls in
         #: flight wait on the event of the period they started in.
         self._lost = asyncio.Event()
-        self._agent = AgentClient(self)
+        self._agent = AgentClient(self, protocol=self.agent_protocol)
 
     @property
     def where(self) -> str:
         """``ENV/NODE`` for messages."""
         return f"{self.environment}/{self.node}"
+
+    def agent_protocol(self) -> int:
+        """The protocol the node's agent last reported (the oldest one served, before it has)."""
+        state = self.inventory.find_node(self.environment, self.node)
+        if state is None or state.info is None:
+            return OLDEST_AGENT_PROTOCOL
+        return agent_protocol(state.info.agent_protocol)
 
     @property
     def agent(self) -> AgentClient:
@@ -184,6 +215,14 @@ class AgentLink:
             try:
                 await self._consume_stream()
                 error = "the agent closed its inventory stream"
+            except _Incompatible as exc:
+                # Not followed, and asked again only as often as the slowest retry: the
+                # operator has to upgrade that agent, and its node says why until then.
+                self.inventory.mark_incompatible(self.environment, self.node, exc.info, str(exc))
+                self._lost.set()
+                log.warning("link %s: %s", self.where, exc)
+                await asyncio.sleep(BACKOFF_MAX_S)
+                continue
             except (httpx.HTTPError, OSError, ValueError, FleetdeckError) as exc:
                 error = _describe(exc)
             self.inventory.mark_unreachable(self.environment, self.node, error)
@@ -216,6 +255,11 @@ class AgentLink:
                 except ValueError as exc:
                     self.rejects.reject("inventory", str(exc))
                     continue
+                if isinstance(message, SnapshotMessage | InfoMessage):
+                    try:
+                        _check_protocol(message.info, self.where)
+                    except AgentIncompatibleError as exc:
+                        raise _Incompatible(exc, message.info) from exc
                 if self._lost.is_set():
                     self._lost = asyncio.Event()
                 self.inventory.apply(self.environment, self.node, message)
@@ -241,6 +285,11 @@ class AgentLink:
         if self._closed:  # the node was removed or re-enrolled; a follower may not know yet
             raise NodeUnreachableError(f"the link to node {self.where} is closed")
         state = self.inventory.find_node(self.environment, self.node)
+        if state is not None and state.status is NodeStatus.incompatible:
+            raise AgentIncompatibleError(
+                state.error or f"the agent on {self.where} is too old for this server",
+                hint="the operation was not attempted; upgrade the node's agent first",
+            )
         if state is not None and state.status is NodeStatus.unreachable:
             since = state.last_seen.isoformat() if state.last_seen else "never"
             raise NodeUnreachableError(

@@ -19,6 +19,10 @@ class NodeRecord:
     agent_url: str
     cert_serial: str
     enrolled_at: datetime
+    #: What its agent last reported: package version, protocol, commit (None: never yet).
+    agent_version: str | None = None
+    agent_protocol: int | None = None
+    agent_commit: str | None = None
 
 
 @dataclass

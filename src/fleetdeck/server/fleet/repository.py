@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from fleetdeck.errors import ConflictError, NotFoundError, PermissionDeniedError
@@ -45,6 +45,9 @@ class SqlFleetRepository:
                     agent_url=node.agent_url,
                     cert_serial=node.cert_serial,
                     enrolled_at=node.enrolled_at,
+                    agent_version=node.agent_version,
+                    agent_protocol=node.agent_protocol,
+                    agent_commit=node.agent_commit,
                 )
             )
         return [
@@ -149,6 +152,20 @@ class SqlFleetRepository:
                     cert_fingerprint="",
                     enrolled_at=node.enrolled_at,
                 )
+            )
+
+    async def record_agent(
+        self, environment: str, node: str, version: str | None, protocol: int, commit: str | None
+    ) -> None:
+        """Remember what a node's agent reported (nothing if the node is gone meanwhile)."""
+        async with self.store.transaction() as session:
+            env = await session.scalar(select(Environment).where(Environment.name == environment))
+            if env is None:
+                return
+            await session.execute(
+                update(Node)
+                .where(Node.environment_id == env.id, Node.name == node)
+                .values(agent_version=version, agent_protocol=protocol, agent_commit=commit)
             )
 
     async def revoke(self, serials: list[str], reason: str) -> None:

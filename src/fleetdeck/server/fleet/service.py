@@ -30,7 +30,7 @@ from fleetdeck.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from fleetdeck.server.fleet.hub import EventHub
+from fleetdeck.server.fleet.hub import AgentReported, EventHub
 from fleetdeck.server.fleet.inventory import FleetInventory, NodeStatus
 from fleetdeck.server.fleet.links import ClientTLS, FleetLinks
 from fleetdeck.server.fleet.records import EnvironmentRecord as EnvironmentRecord
@@ -88,6 +88,11 @@ class FleetRepository(Protocol):
 
     async def upsert_node(self, environment: str, node: NodeRecord) -> None:
         """Insert a node, or replace the one of the same name."""
+
+    async def record_agent(
+        self, environment: str, node: str, version: str | None, protocol: int, commit: str | None
+    ) -> None:
+        """Remember what a node's agent last reported (its version, protocol and commit)."""
 
     async def revoke(self, serials: list[str], reason: str) -> None:
         """Record certificate serials as revoked."""
@@ -166,6 +171,9 @@ class Fleet:
         self._lock = asyncio.Lock()
         #: Runs the agents of ``local`` environments (set by the server before :meth:`start`).
         self.local: LocalEnvironmentsPort | None = None
+        #: Store writes of agents' reported versions still running (awaited by :meth:`stop`).
+        self._recording: set[asyncio.Task[None]] = set()
+        self.hub.subscribe(AgentReported, self._agent_reported)
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -186,6 +194,29 @@ class Fleet:
         await self.links.close()
         if self.local is not None:
             await self.local.close()
+        if self._recording:
+            await asyncio.gather(*self._recording, return_exceptions=True)
+
+    def _agent_reported(self, event: AgentReported) -> None:
+        """Keep what an agent reported on its node's record, and in the store (in a task)."""
+        env = self._envs.get(event.environment)
+        node = next((n for n in env.nodes if n.name == event.node), None) if env else None
+        reported = (event.version, event.protocol, event.commit)
+        if node is None or (node.agent_version, node.agent_protocol, node.agent_commit) == reported:
+            return
+        node.agent_version, node.agent_protocol, node.agent_commit = reported
+        task = asyncio.get_running_loop().create_task(self._record_agent(event))
+        self._recording.add(task)
+        task.add_done_callback(self._recording.discard)
+
+    async def _record_agent(self, event: AgentReported) -> None:
+        try:
+            await self.repo.record_agent(
+                event.environment, event.node, event.version, event.protocol, event.commit
+            )
+        except FleetdeckError as exc:  # a busy store: the next report (or restart) tries again
+            log.warning("node %s/%s: cannot record its agent's version: %s",
+                        event.environment, event.node, exc)  # fmt: skip
 
     def _local(self) -> LocalEnvironmentsPort:
         if self.local is None:

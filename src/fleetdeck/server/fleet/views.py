@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from fleetdeck import __version__
+from fleetdeck.protocol import agent_protocol, is_outdated, version_key
 from fleetdeck.server.fleet.inventory import FleetInventory, NodeState, NodeStatus
 from fleetdeck.wire.fleet import Environment, Node
 
@@ -13,6 +15,7 @@ if TYPE_CHECKING:
 
 
 STATUS_ORDER = {
+    NodeStatus.incompatible: 4,
     NodeStatus.unreachable: 3,
     NodeStatus.engine_down: 2,
     NodeStatus.pending: 1,
@@ -26,6 +29,8 @@ def environment_view(env: EnvironmentRecord, inventory: FleetInventory) -> Envir
     statuses = [NodeStatus(n.status) for n in nodes]
     status = max(statuses, key=lambda s: STATUS_ORDER[s]) if statuses else NodeStatus.pending
     seen = [n.last_seen for n in nodes if n.last_seen]
+    reported = [n for n in nodes if n.agent_protocol is not None]
+    oldest = min(reported, key=_age, default=None)
     return Environment(
         name=env.name,
         kind=env.kind,
@@ -36,13 +41,27 @@ def environment_view(env: EnvironmentRecord, inventory: FleetInventory) -> Envir
         last_seen=max(seen) if seen else None,
         created_at=env.created_at,
         nodes=nodes,
+        agent_version=oldest.agent_version if oldest else None,
+        agent_protocol=min(n.agent_protocol or 0 for n in reported) if reported else None,
+        agent_outdated=any(n.agent_outdated for n in reported) if reported else None,
     )
+
+
+def _age(node: Node) -> tuple[int, tuple[object, ...]]:
+    """Sorts nodes oldest agent first: no or an unreadable version before any readable one."""
+    key = version_key(node.agent_version) if node.agent_version else None
+    return (0, ()) if key is None else (1, key)
 
 
 def node_view(environment: str, node: NodeRecord, inventory: FleetInventory) -> Node:
     """The API view of a node: what the store knows, and what its link last reported."""
     state: NodeState | None = inventory.find_node(environment, node.name)
     info = state.info if state else None
+    if info is not None:
+        version, commit = info.agent_version, info.agent_commit
+        protocol: int | None = agent_protocol(info.agent_protocol)
+    else:  # not connected since the server started: what the agent last reported
+        version, protocol, commit = node.agent_version, node.agent_protocol, node.agent_commit
     return Node(
         name=node.name,
         address=urlsplit(node.agent_url).hostname,
@@ -55,4 +74,8 @@ def node_view(environment: str, node: NodeRecord, inventory: FleetInventory) -> 
         agent_url=node.agent_url,
         error=state.error if state else None,
         containers=len(state.containers) if state else 0,
+        agent_version=version,
+        agent_protocol=protocol,
+        agent_commit=commit,
+        agent_outdated=is_outdated(version, __version__) if protocol is not None else None,
     )

@@ -165,6 +165,10 @@ class Node(Base):
     cert_fingerprint: Mapped[str] = mapped_column(String(64))
     enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime | None]
+    #: What its agent last reported (``fleetdeck.protocol``); null until it first connects.
+    agent_version: Mapped[str | None] = mapped_column(String(64))
+    agent_protocol: Mapped[int | None]
+    agent_commit: Mapped[str | None] = mapped_column(String(40))
 
 
 class JoinToken(Base):

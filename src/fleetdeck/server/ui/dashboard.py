@@ -60,13 +60,13 @@ def needing_attention(fleet: Fleet) -> list[Container]:
     return flagged[:ATTENTION_LIMIT]
 
 
+_TROUBLED = (NodeStatus.unreachable.value, NodeStatus.engine_down.value, NodeStatus.incompatible)
+
+
 def troubled_nodes(environments: list[Environment]) -> list[tuple[str, Node]]:
-    """(environment, node) of every node that is unreachable or has its engine down."""
+    """(environment, node) of every node unreachable, with its engine down or its agent refused."""
     out = [
-        (env.name, node)
-        for env in environments
-        for node in env.nodes
-        if node.status in (NodeStatus.unreachable.value, NodeStatus.engine_down.value)
+        (env.name, node) for env in environments for node in env.nodes if node.status in _TROUBLED
     ]
     out.sort(key=lambda t: (t[1].status != NodeStatus.unreachable.value, t[0], t[1].name))
     return out[:ATTENTION_LIMIT]
