@@ -124,10 +124,12 @@ def test_fleet_operations_through_container_agents(images3: LabRecord) -> None:
                 "exited in the inventory",
                 lambda: client.list_containers(name=names[1], state="exited").total == 1,
             )
-            fleetdeck("start", ref, env=env)
+            client.start_container(ref)
             assert state() == "running"
-            fleetdeck("restart", "-t", "1", ref, env=env)
+            started = docker(node, "inspect", "--format", "{{.State.StartedAt}}", names[1])
+            client.restart_container(ref, timeout=1)
             assert state() == "running"
+            assert docker(node, "inspect", "--format", "{{.State.StartedAt}}", names[1]) != started
             result = fleetdeck("exec", ref, "--", "sh", "-c", "echo out-$((6*7)); exit 3",
                                env=env, check=False)  # fmt: skip
             assert result.returncode == 3 and "out-42" in result.stdout

@@ -186,9 +186,10 @@ class Lab:
             server_record = fleet_server.start_server(names, gateway)
             agent_image = None
             if agent_mode == "container":
-                from fleetdeck.lab.product_images import build_product_images
+                from fleetdeck.lab.product_images import build_product_images, pull_everywhere
 
                 built = build_product_images(nodes[0], registry)
+                pull_everywhere(nodes[1:], built.agent)
                 images.update(fleetdeck_server=built.server, fleetdeck_agent=built.agent)
                 agent_image = built.agent
             fleet_server.start_agents(names, nodes, server_record, swarm, agent_image)

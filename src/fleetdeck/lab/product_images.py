@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +29,7 @@ from fleetdeck.lab import debian_base
 from fleetdeck.lab.system import run
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     from fleetdeck.lab.state import NodeRecord
 
@@ -115,6 +116,16 @@ def _save(docker: list[str], target: Path) -> None:
     for old in target.parent.glob("fleetdeck-images-*.tar"):
         if old != target:
             old.unlink(missing_ok=True)
+
+
+def pull_everywhere(nodes: Sequence[NodeRecord], ref: str) -> None:
+    """Pull ``ref`` onto every node at once (the agents' ``docker run`` then starts at once)."""
+
+    def pull(node: NodeRecord) -> None:
+        run(["docker", "--host", node.docker_host, "pull", "-q", ref], timeout=300)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
+        list(pool.map(pull, nodes))
 
 
 def build_product_images(node: NodeRecord, registry: str) -> ProductImages:
