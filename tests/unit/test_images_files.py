@@ -7,8 +7,11 @@ contract broken by an edit (a renamed variable, a lost label) without an engine.
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from fleetdeck.lab import product_images
@@ -96,3 +99,14 @@ def test_the_image_cache_key_follows_the_sources(tmp_path: Path) -> None:
     assert product_images.source_digest(tmp_path) == before
     (tmp_path / "src/fleetdeck/a.py").write_text("two")
     assert product_images.source_digest(tmp_path) != before
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose is missing")
+def test_compose_itself_accepts_the_file_with_the_proxy_profile() -> None:
+    """Debian's docker-compose 1.29 (the oldest Compose our users run) validates it."""
+    proc = subprocess.run(
+        ["docker-compose", "-p", "fleetdeck", "-f", str(ROOT / "deploy" / "compose.yaml"),
+         "--profile", "proxy", "config", "-q"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
