@@ -6,11 +6,12 @@ operator's ``docker run`` line (``Lab.up(agent_mode="container")``). The same la
 server image's test: a ``fleetdeck/server`` container with its ``/data`` volume on node1.
 
 Time: the images are built once per source tree and cached as a tarball
-(:mod:`fleetdeck.lab.product_images`): with a warm cache the module fixture costs about the
-time of a plain lab plus a ``docker load``, a push and two pulls (~60 s on a busy machine);
-a cold cache adds the debootstrap base (~45 s, itself cached per machine) and the build
-(~80-150 s on this 2-core machine). The tests themselves take a few seconds each; the server
-recreate test starts the server container twice (~10 s each: migrations, CA, TLS).
+(:mod:`fleetdeck.lab.product_images`): with a warm cache the module fixture costs a plain
+lab with a server plus a ``docker load``, a push and the agents' parallel pull (75-90 s
+measured; ~3.4 min for the whole file with its teardown). A cold cache adds the build
+(~80 s on an idle machine, 6 min measured under a load average of 15 on 2 cores) and, once
+per machine, the debootstrap base (~45 s). The tests take 3-40 s each; the server recreate
+test (~40 s) starts the server container twice (migrations, CA, TLS) and enrols an agent.
 """
 
 from __future__ import annotations
