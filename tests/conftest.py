@@ -90,12 +90,17 @@ def _require_root() -> None:
         pytest.fail("lab tests need root: run the README's test command (it runs as root)")
 
 
+#: ``FLEETDECK_TEST_AGENT_MODE=container`` runs ``fleet3``'s agents as containers of the
+#: repository's agent image (issue #14: the fleet operations tests pass against those too).
+AGENT_MODE = os.environ.get("FLEETDECK_TEST_AGENT_MODE", "process")
+
+
 @pytest.fixture(scope="session")
 def fleet3() -> Iterator[LabRecord]:
     """A running 3-node lab (plain engines), managed by a fleetdeck server (env per node)."""
     _require_root()
     lab = Lab(lab_name("fleet"))
-    record, _ = lab.up(nodes=3, server=True)
+    record, _ = lab.up(nodes=3, server=True, agent_mode=AGENT_MODE)
     yield record
     lab.down()
 

@@ -117,6 +117,14 @@ def up(
     server: Annotated[
         bool, typer.Option("--server", help="Also run a fleetdeck server and an agent per node.")
     ] = False,
+    agent_mode: Annotated[
+        str,
+        typer.Option(
+            "--agent-mode",
+            help="With --server: agents as 'process' or 'container' (fleetdeck's agent image, "
+            "built from this checkout's Dockerfile).",
+        ),
+    ] = "process",
     name: NameOption = "lab",
     output: OutputFormat = OutputOption,
 ) -> None:
@@ -124,7 +132,12 @@ def up(
     lab = _lab(name)
     with console.status(f"bringing lab {name} up…", spinner="dots"):
         _, created = lab.up(
-            nodes=nodes, swarm=swarm, managers=managers, subnet=subnet, server=server
+            nodes=nodes,
+            swarm=swarm,
+            managers=managers,
+            subnet=subnet,
+            server=server,
+            agent_mode=agent_mode,
         )
     status = lab.status()
     if output is OutputFormat.json:

@@ -3,6 +3,11 @@
 The server runs in the root namespace listening on the gateway address; each node runs an
 agent in its own namespace, enrolled with a join token exactly as an operator would do it, so
 the lab is a whole fleetdeck deployment to try and to test against.
+
+Agents run as processes (``agent_mode="process"``, the default: quick to start, the
+checkout's code) or as containers of the ``fleetdeck/agent`` image built from the repository's
+files (``"container"``, see :mod:`fleetdeck.lab.product_images`), started with the operator's
+``docker run`` line.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from fleetdeck.client.client import FleetdeckClient
 from fleetdeck.client.config import ClientConfig
 from fleetdeck.errors import ExternalCommandError, FleetdeckError
 from fleetdeck.lab.state import ServerRecord
-from fleetdeck.lab.system import log_tail, spawn_daemon
+from fleetdeck.lab.system import log_tail, run, spawn_daemon
 from fleetdeck.pki import write_private
 
 if TYPE_CHECKING:
@@ -26,6 +31,10 @@ if TYPE_CHECKING:
 
 SERVER_PORT = 8443
 AGENT_PORT = 9001
+AGENT_MODES = ("process", "container")
+#: The agent container's name and its identity volume, as the operator's line names them.
+AGENT_CONTAINER = "fleetdeck-agent"
+AGENT_VOLUME = "fleetdeck-agent"
 READY_TIMEOUT_S = 60.0
 #: The environment every node of a Swarm lab joins (plain labs get one environment per node).
 SWARM_ENVIRONMENT = "swarm"
@@ -87,9 +96,16 @@ def start_server(names: LabNames, gateway: str) -> ServerRecord:
 
 
 def start_agents(
-    names: LabNames, nodes: list[NodeRecord], server: ServerRecord, swarm: bool
+    names: LabNames,
+    nodes: list[NodeRecord],
+    server: ServerRecord,
+    swarm: bool,
+    agent_image: str | None = None,
 ) -> None:
-    """Create environments, enrol an agent on every node, and wait until all report up."""
+    """Create environments, enrol an agent on every node, and wait until all report up.
+
+    With ``agent_image`` the agents run as containers of that image, else as processes.
+    """
     config = ClientConfig(url=server.url, ca_cert=server.ca_cert, token=server.token)
     with FleetdeckClient(config) as client:
         expected: dict[str, int] = {}
@@ -100,7 +116,10 @@ def start_agents(
             else:
                 token = client.create_environment(env, tags=["lab"]).join_token
             expected[env] = expected.get(env, 0) + 1
-            start_agent(names, node, server, token)
+            if agent_image is None:
+                start_agent(names, node, server, token)
+            else:
+                run(agent_container_argv(node, server.url, token, agent_image), timeout=300)
         wait_agents_up(client, expected)
 
 
@@ -115,6 +134,25 @@ def agent_argv(node: NodeRecord, server_url: str, token: str, state_dir: Path) -
         "--server", server_url, "--join-token", token,
         "--listen", f"{node.ip}:{AGENT_PORT}", "--docker-host", node.docker_host,
         "--state-dir", str(state_dir),
+    ]  # fmt: skip
+
+
+def agent_container_argv(node: NodeRecord, server_url: str, token: str, image: str) -> list[str]:
+    """The operator's ``docker run`` line for the agent image, on the node's engine.
+
+    It is the documented line (docs/install.md) word for word but for the socket's host path:
+    a lab node's engine listens on its own socket under the lab's run directory, not on
+    ``/var/run/docker.sock``; inside the container it is ``/var/run/docker.sock`` all the same.
+    With ``--network host`` the container shares the node's network namespace and hostname,
+    as on a real host.
+    """
+    socket = node.docker_host.removeprefix("unix://")
+    return [
+        "docker", "--host", node.docker_host, "run", "-d", "--name", AGENT_CONTAINER,
+        "--restart", "unless-stopped", "--network", "host",
+        "-v", f"{socket}:/var/run/docker.sock", "-v", f"{AGENT_VOLUME}:/data",
+        "-e", f"FLEETDECK_SERVER={server_url}", "-e", f"FLEETDECK_JOIN_TOKEN={token}",
+        image,
     ]  # fmt: skip
 
 
@@ -141,5 +179,6 @@ def wait_agents_up(client: FleetdeckClient, expected: dict[str, int]) -> None:
         time.sleep(0.3)
     raise ExternalCommandError(
         f"lab agents did not come up: {', '.join(pending)}",
-        hint="see agent.log under each node's state directory",
+        hint="see agent.log under each node's state directory "
+        "(or `docker logs fleetdeck-agent` on the node)",
     )

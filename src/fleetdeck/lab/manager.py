@@ -92,8 +92,14 @@ class Lab:
         managers: int = 1,
         subnet: str | None = None,
         server: bool = False,
+        agent_mode: str = "process",
     ) -> tuple[LabRecord, bool]:
         """Create the lab, or report the running one unchanged.
+
+        With ``server``, ``agent_mode`` says how the nodes' agents run: ``process`` (the
+        checkout's code) or ``container`` (fleetdeck's agent image, built from the
+        repository's files and pushed to the lab registry first: ~80 s the first time, a
+        cached ``docker load`` after that).
 
         Returns:
             The lab's record and whether this call created it.
@@ -111,30 +117,46 @@ class Lab:
             from fleetdeck.errors import InvalidInputError
 
             raise InvalidInputError(f"--managers must be between 1 and {nodes}, not {managers}")
+        from fleetdeck.lab.fleet_server import AGENT_MODES
+
+        if agent_mode not in AGENT_MODES:
+            from fleetdeck.errors import InvalidInputError
+
+            raise InvalidInputError(
+                f"--agent-mode must be one of {', '.join(AGENT_MODES)}, not {agent_mode!r}"
+            )
         existing = self.record()
         if existing is not None and network.link_exists(existing.bridge):
             if (
                 len(existing.nodes) != nodes
                 or existing.swarm.enabled != swarm
                 or (existing.server is not None) != server
+                or (server and existing.agent_mode != agent_mode)
             ):
                 raise ConflictError(
                     f"lab {self.name!r} is already running with {len(existing.nodes)} nodes"
                     f"{' in a swarm' if existing.swarm.enabled else ''}"
-                    f"{' with a server' if existing.server else ''}",
+                    f"{' with a server' if existing.server else ''}"
+                    f"{' and agent containers' if existing.agent_mode == 'container' else ''}",
                     hint=f"remove it first with: fleetdeck lab down --name {self.name}",
                 )
             return existing, False
         # A record without its bridge, or leftovers of a crashed up: start from clean.
         cleanup.remove_everything(self.names)
         try:
-            return self._create(nodes, swarm, managers, subnet, server), True
+            return self._create(nodes, swarm, managers, subnet, server, agent_mode), True
         except BaseException:
             cleanup.remove_everything(self.names)
             raise
 
     def _create(
-        self, count: int, swarm: bool, managers: int, subnet: str | None, server: bool
+        self,
+        count: int,
+        swarm: bool,
+        managers: int,
+        subnet: str | None,
+        server: bool,
+        agent_mode: str,
     ) -> LabRecord:
         names = self.names
         # Labs brought up side by side (parallel test workers) each pick a free range and
@@ -162,7 +184,15 @@ class Lab:
             from fleetdeck.lab import fleet_server
 
             server_record = fleet_server.start_server(names, gateway)
-            fleet_server.start_agents(names, nodes, server_record, swarm)
+            agent_image = None
+            if agent_mode == "container":
+                from fleetdeck.lab.product_images import build_product_images, pull_everywhere
+
+                built = build_product_images(nodes[0], registry)
+                pull_everywhere(nodes[1:], built.agent)
+                images.update(fleetdeck_server=built.server, fleetdeck_agent=built.agent)
+                agent_image = built.agent
+            fleet_server.start_agents(names, nodes, server_record, swarm, agent_image)
         record = LabRecord(
             name=names.name,
             subnet=str(net),
@@ -173,6 +203,7 @@ class Lab:
             images=images,
             swarm=swarm_record,
             server=server_record,
+            agent_mode=agent_mode if server else "process",
         )
         tmp = names.record_path.with_suffix(".tmp")
         tmp.write_text(record.model_dump_json(indent=2))
@@ -262,6 +293,7 @@ class Lab:
             "images": record.images,
             "swarm": self._swarm_status(record),
             "server": record.server.model_dump() if record.server else None,
+            "agent_mode": record.agent_mode,
             "created_at": record.created_at.isoformat(),
         }
 

@@ -156,6 +156,8 @@ class LabRecord(BaseModel):
     swarm: SwarmRecord = Field(default_factory=SwarmRecord)
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     server: ServerRecord | None = None
+    #: How the server's agents run: ``process`` or ``container`` (fleetdeck's agent image).
+    agent_mode: str = "process"
 
     def node(self, name: str) -> NodeRecord:
         """Return the node called ``name``, or raise a NotFoundError listing the known nodes."""
