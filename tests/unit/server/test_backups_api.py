@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import httpx
 
 PASSPHRASE = "correct horse battery staple"  # noqa: S105 - a test fixture's passphrase
+WRONG = "not the passphrase"  # noqa: S105
 
 
 async def _add_dir_target(
@@ -101,7 +102,7 @@ async def test_the_wrong_passphrase_is_refused_and_nothing_is_restored(
     repo = tmp_path / "repo"
     await _add_dir_target(client, admin_token, repo)
     assert (await _backup(client, admin_token)).status_code == 201
-    wrong = await _backup(client, admin_token, passphrase="not the passphrase")
+    wrong = await _backup(client, admin_token, passphrase=WRONG)
     assert wrong.status_code == 422
     assert wrong.json()["error"] == "backup_passphrase_wrong"
     runs = (await client.get("/api/v1/backups", headers=bearer(admin_token))).json()
@@ -110,7 +111,7 @@ async def test_the_wrong_passphrase_is_refused_and_nothing_is_restored(
 
     target = tmp_path / "restored"
     with pytest.raises(BackupPassphraseError):
-        restore(parse_backup_ref(str(repo), None), target, "not the passphrase")
+        restore(parse_backup_ref(str(repo), None), target, WRONG)
     assert not target.exists()
     assert not [p for p in tmp_path.iterdir() if ".restore-" in p.name]
 
