@@ -217,6 +217,10 @@ async def test_an_unreachable_target_fails_with_a_clear_error(
     assert "unreachable" in answer.json()["message"]
     runs = (await client.get("/api/v1/backups", headers=headers)).json()
     assert runs[0]["status"] == "failed"
+    alerts = (await client.get("/api/v1/alerts", headers=headers)).json()["items"]
+    fired = [a for a in alerts if a["rule"] == "backup-failed"]
+    assert [a["labels"] for a in fired] == [{"target": "gone"}]
+    assert "unreachable" in fired[0]["summary"]
 
 
 async def test_without_a_passphrase_a_backup_is_refused_before_anything_is_written(

@@ -24,6 +24,7 @@ from fleetdeck.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from fleetdeck.server.alerts.rules import BACKUP_FAILED
 from fleetdeck.server.backups import staging
 from fleetdeck.server.backups.restic import SERVER_TAG, Restic, ResticRepo
 from fleetdeck.server.backups.targets import (
@@ -48,8 +49,6 @@ log = logging.getLogger(__name__)
 
 #: Where backups are staged, inside the data dir (same disk, private; cleared at start).
 STAGING_DIR = "backup-staging"
-#: The alert condition a failed backup raises.
-BACKUP_FAILED = "backup_failed"
 MAX_ERROR_CHARS = 500
 #: What a target's stored secret is (``BackupTarget.secret_kind``).
 KEY, PASSWORD, S3_SECRET = "key", "password", "s3"  # noqa: S105 - names, not secrets
@@ -378,6 +377,11 @@ class BackupService:
             raise InvalidInputError("a schedule needs a target (--target NAME)")
         await self.repo.save_schedule(enabled, interval, name)
         return await self.repo.schedule()
+
+    async def idle(self) -> None:
+        """Return once no backup is running (shutdown, tests)."""
+        async with self._lock:
+            pass
 
     def wake(self) -> None:
         """Look at the schedule now (it changed)."""
