@@ -87,3 +87,22 @@ def test_destinations_and_backup_references_are_parsed_strictly(tmp_path: Path) 
     assert parse_backup_ref("abc123", "/b/repo") == BackupRef("/b/repo", "abc123")
     with pytest.raises(InvalidInputError):
         parse_backup_ref("abc123", None)
+
+
+async def test_the_backups_page_shows_the_newest_good_backup_to_admins_only(
+    client: httpx.AsyncClient, admin_token: str, tmp_path: Path
+) -> None:
+    from tests.unit.server.conftest import add_user
+
+    headers = bearer(admin_token)
+    target = {"name": "disk", "destination": str(tmp_path / "repo")}
+    assert (await client.post("/api/v1/backups/targets", json=target, headers=headers)).is_success
+    empty = await client.get("/backups", headers=headers)
+    assert empty.status_code == 200 and "no good backup yet" in empty.text
+    made = await client.post("/api/v1/backups", json={"target": "disk"}, headers=headers)
+    assert made.status_code == 201, made.text
+    page = await client.get("/backups", headers=headers)
+    assert "newest good backup" in page.text and made.json()["snapshot"] in page.text
+    assert "KiB" in page.text or "MiB" in page.text  # its size
+    viewer = await add_user(client, admin_token, "vic", "viewer")
+    assert (await client.get("/backups", headers=bearer(viewer))).status_code == 403

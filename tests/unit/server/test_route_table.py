@@ -167,6 +167,7 @@ ROUTES: dict[str, tuple[str, int]] = {
     "GET /volumes": ("viewer", SMALL),
     "GET /networks": ("viewer", SMALL),
     "GET /registries": ("viewer", SMALL),
+    "GET /backups": ("viewer", SMALL),  # a page: any login; the handler refuses non-admins
     "GET /swarm": ("viewer", SMALL),
     "GET /users": ("viewer", SMALL),
     "GET /tokens": ("viewer", SMALL),
