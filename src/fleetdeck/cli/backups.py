@@ -18,6 +18,7 @@ from fleetdeck.cli.common import Connection, connected, dump, emit, read_secret
 from fleetdeck.cli.output import print_json, print_table
 from fleetdeck.durations import format_duration, parse_duration
 from fleetdeck.errors import InvalidInputError
+from fleetdeck.sizes import format_bytes
 
 app = typer.Typer(help="Server backups: create, ls, verify, schedule, and their targets.")
 target_app = typer.Typer(help="Where backups go: a directory, SFTP or S3 (credentials sealed).")
@@ -52,17 +53,6 @@ def passphrase_from(path: Path | None, required: bool = False) -> str | None:
     return value
 
 
-def _size(value: int | None) -> str:
-    if value is None:
-        return ""
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(value)
-
-
 @app.command("create")
 @connected()
 def create(
@@ -80,8 +70,8 @@ def create(
     emit(
         conn.output,
         dump(run),
-        f"backup {run.snapshot} on {run.target}: {run.status}, {_size(run.size_bytes)}"
-        f" ({_size(run.added_bytes)} new) in {format_duration(run.duration_s)}",
+        f"backup {run.snapshot} on {run.target}: {run.status}, {format_bytes(run.size_bytes)}"
+        f" ({format_bytes(run.added_bytes)} new) in {format_duration(run.duration_s)}",
     )
 
 
@@ -99,7 +89,7 @@ def ls(
         return
     rows = [
         [r.snapshot or r.id[:8], r.target, r.status, r.started_at.isoformat(timespec="seconds"),
-         _size(r.size_bytes), format_duration(r.duration_s), r.error or ""]
+         format_bytes(r.size_bytes), format_duration(r.duration_s), r.error or ""]
         for r in runs
     ]  # fmt: skip
     print_table(None, ["ID", "TARGET", "STATUS", "STARTED", "SIZE", "TOOK", "ERROR"], rows)

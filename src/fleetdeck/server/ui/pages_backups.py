@@ -15,24 +15,13 @@ from fastapi import APIRouter, Request
 from fleetdeck.durations import format_duration
 from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.ui.web import PageUser, render
+from fleetdeck.sizes import format_bytes
 from fleetdeck.wire.auth import Role
 
 if TYPE_CHECKING:
     from starlette.responses import Response
 
 router = APIRouter(include_in_schema=False)
-
-
-def size_text(value: int | None) -> str:
-    """Bytes as ``12.3 MiB``."""
-    if value is None:
-        return "—"
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(value)
 
 
 @router.get("/backups")
@@ -56,5 +45,5 @@ async def backups_page(request: Request, ctx: Ctx, who: PageUser) -> Response:
         runs=runs, newest_good=newest, newest_age=format_duration(age_s) if age_s else None,
         targets=await service.targets(), schedule=schedule,
         schedule_every=format_duration(schedule.interval_s),
-        next_due=await service.next_due_in(), size=size_text, took=format_duration,
+        next_due=await service.next_due_in(), size=format_bytes, took=format_duration,
     )  # fmt: skip
