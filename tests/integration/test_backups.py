@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import time
 import uuid
 from datetime import date, timedelta
@@ -213,3 +214,27 @@ def test_retention_and_a_tampered_backup_on_sftp(
     finally:
         with client_for(fleet3) as client:
             client.remove_backup_target(name)
+
+
+def test_a_full_target_fails_with_a_clear_error_and_no_good_backup(
+    fleet3: LabRecord, tmp_path: Path
+) -> None:
+    """A target on a 32 KiB tmpfs: the backup fails as "full", recorded failed, alerted."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32k", "tmpfs", str(mount)], check=True)
+    env = {**server_env(fleet3), "FLEETDECK_BACKUP_PASSPHRASE": PASSPHRASE}
+    try:
+        failed = fleetdeck("backup", "create", "--target", str(mount / "repo"), env=env,
+                           check=False)  # fmt: skip
+        assert failed.returncode != 0
+        assert "is full" in failed.stderr, failed.stderr
+        runs = fleetdeck_json("backup", "ls", env=env)
+        mine = [r for r in runs if r["target"] == str(mount / "repo")]
+        assert [r["status"] for r in mine] == ["failed"] and "full" in mine[0]["error"]
+        with client_for(fleet3) as client:
+            alerts = client.list_alerts().items
+        assert any(a.rule == "backup-failed" and a.labels.get("target") == str(mount / "repo")
+                   for a in alerts)  # fmt: skip
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
