@@ -124,6 +124,7 @@ async def fleetdeck_round(settings: ServerSettings, work: Path) -> dict[str, flo
         settings, BackupRepository(store), SecretBox(load_master_key(settings)), SYSTEM
     )
     repo = work / "repo"
+    repo.mkdir(parents=True)
     try:
         started = time.perf_counter()
         first = await service.create(str(repo), PASSPHRASE)

@@ -225,6 +225,7 @@ def test_a_full_target_fails_with_a_clear_error_and_no_good_backup(
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32k", "tmpfs", str(mount)], check=True)
     env = {**server_env(fleet3), "FLEETDECK_BACKUP_PASSPHRASE": PASSPHRASE}
     try:
+        (mount / "repo").mkdir()
         failed = fleetdeck("backup", "create", "--target", str(mount / "repo"), env=env,
                            check=False)  # fmt: skip
         assert failed.returncode != 0

@@ -30,6 +30,7 @@ WRONG = "not the passphrase"  # noqa: S105
 async def _add_dir_target(
     client: httpx.AsyncClient, token: str, repo: Path, **extra: object
 ) -> None:
+    repo.mkdir(exist_ok=True)
     body = {"name": "local", "destination": str(repo), **extra}
     answer = await client.post("/api/v1/backups/targets", json=body, headers=bearer(token))
     assert answer.status_code == 201, answer.text
@@ -192,6 +193,14 @@ async def test_targets_keep_credentials_write_only_and_refuse_bad_destinations(
     relative = {"name": "rel", "destination": "backups"}
     answer = await client.post("/api/v1/backups/targets", json=relative, headers=headers)
     assert answer.status_code == 422
+    missing = {"name": "gone", "destination": str(tmp_path / "not-there")}
+    answer = await client.post("/api/v1/backups/targets", json=missing, headers=headers)
+    assert answer.status_code == 422 and "does not exist" in answer.json()["message"]
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("not a repository")
+    busy = {"name": "busy", "destination": str(tmp_path / "busy")}
+    answer = await client.post("/api/v1/backups/targets", json=busy, headers=headers)
+    assert answer.status_code == 422 and "no backup repository" in answer.json()["message"]
     extra = {"name": "x", "destination": str(tmp_path / "r"), "surprise": 1}
     answer = await client.post("/api/v1/backups/targets", json=extra, headers=headers)
     assert answer.status_code == 422
@@ -230,7 +239,7 @@ async def test_without_a_passphrase_a_backup_is_refused_before_anything_is_writt
     answer = await client.post("/api/v1/backups", json={}, headers=bearer(admin_token))
     assert answer.status_code == 422
     assert "FLEETDECK_BACKUP_PASSPHRASE" in json.dumps(answer.json())
-    assert not (tmp_path / "repo").exists()
+    assert not any((tmp_path / "repo").iterdir())
 
 
 async def test_retention_removes_exactly_what_the_policy_says(

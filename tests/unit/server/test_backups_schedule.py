@@ -39,6 +39,7 @@ async def test_a_due_schedule_backs_up_once_per_interval(
     app: FastAPI, client: httpx.AsyncClient, admin_token: str, tmp_path: Path
 ) -> None:
     headers = bearer(admin_token)
+    (tmp_path / "repo").mkdir()
     target = {"name": "nightly", "destination": str(tmp_path / "repo")}
     assert (await client.post("/api/v1/backups/targets", json=target, headers=headers)).is_success
     shown = await client.get("/api/v1/backups/schedule", headers=headers)
@@ -95,6 +96,7 @@ async def test_the_backups_page_shows_the_newest_good_backup_to_admins_only(
     from tests.unit.server.conftest import add_user
 
     headers = bearer(admin_token)
+    (tmp_path / "repo").mkdir()
     target = {"name": "disk", "destination": str(tmp_path / "repo")}
     assert (await client.post("/api/v1/backups/targets", json=target, headers=headers)).is_success
     empty = await client.get("/backups", headers=headers)

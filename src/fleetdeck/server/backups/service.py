@@ -30,6 +30,7 @@ from fleetdeck.server.backups.restic import SERVER_TAG, Restic, ResticRepo
 from fleetdeck.server.backups.targets import (
     Credentials,
     Destination,
+    check_directory,
     check_name,
     open_repo,
     parse_destination,
@@ -126,6 +127,7 @@ class BackupService:
         """Add a target; its secret is sealed before it is stored."""
         check_name(name)
         dest = parse_destination(destination, self.settings.data_dir)
+        check_directory(dest)
         secret, secret_kind = None, None
         if dest.kind == "sftp":
             if not known_hosts or not known_hosts.strip():
@@ -194,6 +196,7 @@ class BackupService:
         """
         if target is not None and target.startswith("/"):
             dest = parse_destination(target, self.settings.data_dir)
+            check_directory(dest)
             return ResolvedTarget(dest.url, dest, Credentials(), None)
         if target is None:
             schedule = await self.repo.schedule()
@@ -271,6 +274,7 @@ class BackupService:
         stage_dir = self.settings.data_dir / STAGING_DIR / run_id
         stage_dir.mkdir(parents=True, mode=0o700)
         try:
+            check_directory(target.dest)  # again: a share may have been unmounted since
             manifest = staging.stage(self.settings, stage_dir)
             with open_repo(target.dest, passphrase, target.creds, target.label) as repo:
                 restic = Restic(repo)

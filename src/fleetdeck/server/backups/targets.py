@@ -110,6 +110,33 @@ def parse_destination(text: str, data_dir: Path | None = None) -> Destination:
     return Destination("dir", str(directory))
 
 
+def check_directory(dest: Destination) -> None:
+    """A directory target must exist and be empty or hold a restic repository already.
+
+    So a typo never sprays a repository somewhere on the server's disk, and a share that is
+    not mounted (its mount point is there, not empty of the repository) is noticed.
+
+    Raises:
+        InvalidInputError: It does not exist, is not a directory, or holds other files.
+    """
+    if dest.kind != "dir":
+        return
+    path = Path(dest.url)
+    if not path.is_dir():
+        raise InvalidInputError(
+            f"backup directory {path} does not exist", hint="create it (and mount the share)"
+        )
+    try:
+        empty = next(path.iterdir(), None) is None
+    except OSError as exc:
+        raise InvalidInputError(f"backup directory {path} cannot be read: {exc}") from None
+    if not empty and not (path / "config").is_file():
+        raise InvalidInputError(
+            f"{path} holds other files and no backup repository",
+            hint="give an empty directory, or one a fleetdeck backup already uses",
+        )
+
+
 @dataclass(frozen=True)
 class Credentials:
     """What a target authenticates with (opened from the store for one use)."""
