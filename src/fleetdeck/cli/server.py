@@ -147,7 +147,8 @@ def restore(
         str,
         typer.Argument(
             help="REPO (newest backup), REPO#ID, or an ID from `backup ls` with --repo REPO;"
-            " REPO: /DIR or sftp://USER@HOST[:PORT]/PATH."
+            " REPO: /DIR, sftp://USER@HOST[:PORT]/PATH or s3:https://HOST/BUCKET (keys from"
+            " AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)."
         ),
     ],
     data_dir: Annotated[
@@ -192,7 +193,11 @@ def restore(
     passphrase = passphrase_from(passphrase_file, required=True)
     assert passphrase is not None  # noqa: S101 - required=True raises otherwise
     creds = Credentials(
-        known_hosts=text_of(known_hosts, "known_hosts file"), ssh_key=text_of(ssh_key, "SSH key")
+        known_hosts=text_of(known_hosts, "known_hosts file"),
+        ssh_key=text_of(ssh_key, "SSH key"),
+        # S3: restic's own variables, as the operator has them for the bucket.
+        access_key_id=os.environ.get("AWS_ACCESS_KEY_ID"),
+        secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),
     )
     facts = restore_backup(
         parse_backup_ref(backup, repo), data_dir, passphrase, creds, history=not without_history
