@@ -45,6 +45,7 @@ from fleetdeck.server.store import Store  # noqa: E402
 from fleetdeck.server.store.migrate import migrate  # noqa: E402
 from fleetdeck.server.store.models import MetricRollup, MetricSample, MetricSeries  # noqa: E402
 from fleetdeck.server.tls import prepare_tls  # noqa: E402
+from fleetdeck.sizes import format_bytes  # noqa: E402
 
 NODES = 10
 DAYS = 30
@@ -113,8 +114,8 @@ def du(path: Path) -> int:
 
 
 def mib(value: float) -> str:
-    """Bytes as MiB."""
-    return f"{value / 2**20:.1f} MiB"
+    """Bytes as people read them."""
+    return format_bytes(int(value))
 
 
 async def fleetdeck_round(settings: ServerSettings, work: Path) -> dict[str, float]:
