@@ -162,6 +162,22 @@ class SecretDecryptionError(FleetdeckError):
     kind = "secret_undecryptable"
 
 
+class BackupPassphraseError(FleetdeckError):
+    """A backup repository does not open with the passphrase given."""
+
+    http_status = 422
+    exit_code = 2
+    kind = "backup_passphrase_wrong"
+
+
+class BackupDamagedError(FleetdeckError):
+    """A backup is truncated, tampered with or otherwise unreadable: it is not used."""
+
+    http_status = 422
+    exit_code = 2
+    kind = "backup_damaged"
+
+
 def error_for_kind(kind: str, message: str, hint: str | None = None) -> FleetdeckError:
     """Rebuild the error of a given ``kind`` (as sent in a JSON error body by a peer).
 

@@ -14,6 +14,9 @@ What is kept from the fuzzer, and why (nothing else is):
 * ``PATCH``/``DELETE /users/{username}`` on the run's own admin, and ``DELETE
   /tokens/{token_id}`` on the run's own token: they would lock the rest of the run out.
   Other users and tokens (random names, or made for the run) are fair game.
+* ``POST /backups/targets`` with an SFTP or S3 address: a backup to it would reach a host
+  outside the run; the case is sent with a closed port on loopback instead. (A directory
+  target must exist and be empty or a repository already, so generated paths are refused.)
 * ``GET /events`` and ``GET /logs/tail``: endless streams (server-sent events, a live log
   tail) that only end when the client goes; schemathesis reads a whole body before checking
   it, so each call would sit until the client timeout and the check would see a timeout,
@@ -126,6 +129,10 @@ def _keep_the_run_alive(case: Case[Any], run: Run) -> None:
     if path == "/api/v1/environments" and method == "POST" and isinstance(case.body, dict):
         if case.body.get("kind") == "local":
             case.body["docker_host"] = f"unix://{run.root}/no-engine-here.sock"
+    if path == "/api/v1/backups/targets" and method == "POST" and isinstance(case.body, dict):
+        destination = case.body.get("destination")
+        if isinstance(destination, str) and destination.startswith(("sftp:", "s3:")):
+            case.body["destination"] = "sftp://fuzz@127.0.0.1:1/nowhere"  # refused at once
 
 
 def _probe(operation: APIOperation[Any, Any, Any, Any], mode: GenerationMode, run: Run) -> None:

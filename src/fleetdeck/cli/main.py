@@ -63,6 +63,7 @@ COMMANDS: dict[str, Lazy] = {
     "volumes": _group("resources", "volumes"),
     "networks": _group("resources", "networks"),
     "registries": _group("registries"),
+    "backup": _group("backups"),
     "nodes": _group("swarm", "nodes"),
     "services": _group("swarm", "services"),
     **_top("swarm", "scale", attr="top"),

@@ -79,7 +79,7 @@ def serve(
         typer.echo(json.dumps(settings.effective(), indent=2))
         return
     # Read once above; nothing the server starts (or a stack) should find them in os.environ.
-    for name in ("FLEETDECK_ADMIN_PASSWORD", "FLEETDECK_MASTER_KEY"):
+    for name in ("FLEETDECK_ADMIN_PASSWORD", "FLEETDECK_MASTER_KEY", "FLEETDECK_BACKUP_PASSPHRASE"):
         os.environ.pop(name, None)
     _run(settings)
 
@@ -196,3 +196,79 @@ def agent_dist(
         f"{dist.directory}: fleetdeck {manifest.version}, {len(manifest.files)} wheels"
         + (", agent image tarball" if manifest.image else "")
     )
+
+
+@app.command("restore")
+def restore(
+    backup: Annotated[
+        str,
+        typer.Argument(
+            help="REPO (newest backup), REPO#ID, or an ID from `backup ls` with --repo REPO;"
+            " REPO: /DIR, sftp://USER@HOST[:PORT]/PATH or s3:https://HOST/BUCKET (keys from"
+            " AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)."
+        ),
+    ],
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="The NEW data directory (absent or empty).")
+    ],
+    repo: Annotated[
+        str | None, typer.Option("--repo", help="The repository, when BACKUP is an id.")
+    ] = None,
+    passphrase_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--passphrase-file", help="Backup passphrase (else FLEETDECK_BACKUP_PASSPHRASE)."
+        ),
+    ] = None,
+    ssh_key: Annotated[
+        Path | None, typer.Option("--ssh-key", help="SFTP: private key file.")
+    ] = None,
+    known_hosts: Annotated[
+        Path | None, typer.Option("--known-hosts", help="SFTP: the server's host key line(s).")
+    ] = None,
+    without_history: Annotated[
+        bool, typer.Option("--without-history", help="Leave metrics and logs history out.")
+    ] = False,
+    output: Annotated[str, typer.Option("--output", "-o", help="table or json.")] = "table",
+) -> None:
+    """Restore a server backup into a new data directory (all or nothing), to start a server on."""
+    require_server_extra("server restore")
+    from fleetdeck.cli.backups import passphrase_from
+    from fleetdeck.errors import InvalidInputError
+    from fleetdeck.server.backups.restore import parse_backup_ref
+    from fleetdeck.server.backups.restore import restore as restore_backup
+    from fleetdeck.server.backups.targets import Credentials
+
+    def text_of(path: Path | None, what: str) -> str | None:
+        if path is None:
+            return None
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInputError(f"cannot read {what} {path}: {exc}") from None
+
+    passphrase = passphrase_from(passphrase_file, required=True)
+    assert passphrase is not None  # noqa: S101 - required=True raises otherwise
+    creds = Credentials(
+        known_hosts=text_of(known_hosts, "known_hosts file"),
+        ssh_key=text_of(ssh_key, "SSH key"),
+        # S3: restic's own variables, as the operator has them for the bucket.
+        access_key_id=os.environ.get("AWS_ACCESS_KEY_ID"),
+        secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),
+    )
+    facts = restore_backup(
+        parse_backup_ref(backup, repo), data_dir, passphrase, creds, history=not without_history
+    )
+    if output == "json":
+        typer.echo(json.dumps(facts, indent=2))
+        return
+    typer.echo(
+        f"restored backup {facts['snapshot']} (fleetdeck {facts['fleetdeck_version']},"
+        f" made {facts['created_at']}) into {facts['data_dir']}: {facts['files']} files"
+        f"{'' if facts['history'] else ', without history'}"
+    )
+    if facts["master_key"] == "environment":
+        typer.echo(
+            "the master key came from FLEETDECK_MASTER_KEY: give the new server the same one"
+        )
+    typer.echo(f"start it with: fleetdeck server --data-dir {facts['data_dir']}")

@@ -22,7 +22,7 @@ from fastapi import FastAPI
 
 from fleetdeck import __version__
 from fleetdeck.clock import SYSTEM
-from fleetdeck.server import alerts, fleet, install, logs, metrics, registries, stacks, ui
+from fleetdeck.server import alerts, backups, fleet, install, logs, metrics, registries, stacks, ui
 from fleetdeck.server.audit import AuditLog
 from fleetdeck.server.auth.ratelimit import LoginRateLimiter
 from fleetdeck.server.auth.users import ADMIN_USERNAME, ensure_admin
@@ -127,6 +127,8 @@ async def _start(
         settings, core.store, core.secrets, the_fleet, registry_auth_for, the_alerts
     )
     exits.push_async_callback(stacks.stop)
+    the_backups = await backups.start(settings, core.store, core.secrets, the_alerts, clock, loops)
+    exits.push_async_callback(backups.stop, the_backups)
     changes = ui.start(the_fleet.inventory, loops)
     exits.push_async_callback(ui.stop, changes)
     return ServerContext(
@@ -148,6 +150,7 @@ async def _start(
         logs=the_logs,
         alerts=the_alerts,
         stacks=the_stacks,
+        backups=the_backups,
         ui_changes=changes,
         migration_backup=core.migration_backup,
     )
@@ -194,6 +197,7 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     app.include_router(stacks.router, prefix=API_PREFIX)
     app.include_router(stacks.environment_router, prefix=API_PREFIX)
     app.include_router(alerts.router, prefix=API_PREFIX)
+    app.include_router(backups.router, prefix=API_PREFIX)
     app.include_router(metrics.prometheus_router)  # /metrics and /api/v1/prometheus/targets
     app.include_router(install.router)  # /install/: the agent's distribution (no login)
     ui.install(app)  # the web UI at / (pages, static files; the lifespan runs its change feed)

@@ -120,6 +120,9 @@ class ServerSettings(BaseSettings):
         alerts_history_days: How long resolved alerts and delivery history are kept.
         agent_dist_dir: The agent distribution served at ``/install/`` (wheelhouse,
             manifest, optional image tarball; default ``data_dir/agent-dist``).
+        backup_passphrase: The passphrase server backups are encrypted with (scheduled ones
+            and any ``backup create`` that sends none); ``FLEETDECK_BACKUP_PASSPHRASE``.
+        backup_passphrase_file: A file holding that passphrase instead.
     """
 
     model_config = SettingsConfigDict(
@@ -166,6 +169,8 @@ class ServerSettings(BaseSettings):
     alerts_restart_loop_minutes: float = Field(default=10, gt=0)
     alerts_history_days: float = Field(default=7, gt=0)
     agent_dist_dir: Path | None = None
+    backup_passphrase: SecretStr | None = None
+    backup_passphrase_file: Path | None = None
 
     @field_validator("listen")
     @classmethod
@@ -312,13 +317,41 @@ class ServerSettings(BaseSettings):
             raise InvalidInputError("the admin password has at least 8 characters")
         return password
 
+    def backup_passphrase_value(self) -> str | None:
+        """The configured backup passphrase: ``backup_passphrase``, else its file.
+
+        Raises:
+            InvalidInputError: The file cannot be read or is empty.
+        """
+        if self.backup_passphrase is not None:
+            return self.backup_passphrase.get_secret_value()
+        if self.backup_passphrase_file is None:
+            return None
+        return read_passphrase_file(self.backup_passphrase_file)
+
     def effective(self) -> dict[str, Any]:
         """The settings in force, secrets masked (what ``--print-config`` shows)."""
         data = self.model_dump(mode="json")
-        for name in ("admin_password", "master_key"):
+        for name in ("admin_password", "master_key", "backup_passphrase"):
             data[name] = MASK if getattr(self, name) is not None else None
         data["database_url"] = _mask_url_password(self.db_url)
         return data
+
+
+def read_passphrase_file(path: Path) -> str:
+    """A backup passphrase from a file (its first line).
+
+    Raises:
+        InvalidInputError: The file cannot be read or holds no passphrase.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"cannot read the passphrase file {path}: {exc}") from None
+    passphrase = text.splitlines()[0].strip() if text.strip() else ""
+    if not passphrase:
+        raise InvalidInputError(f"the passphrase file {path} is empty")
+    return passphrase
 
 
 def _mask_url_password(url: str) -> str:

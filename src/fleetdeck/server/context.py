@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.alerts.service import AlertService
     from fleetdeck.server.audit import AuditLog
     from fleetdeck.server.auth.ratelimit import LoginRateLimiter
+    from fleetdeck.server.backups.service import BackupService
     from fleetdeck.server.config import ServerSettings
     from fleetdeck.server.fleet.service import Fleet
     from fleetdeck.server.logs.collector import LogCollector
@@ -78,6 +79,8 @@ class ServerContext:
     logs: LogCollector
     alerts: AlertService
     stacks: StackService
+    #: Server backups (targets, runs, schedule).
+    backups: BackupService
     #: The dashboard's recent inventory changes.
     ui_changes: ChangeFeed
     #: The backup of the database taken before this start's migrations; None when the

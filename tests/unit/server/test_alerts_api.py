@@ -19,7 +19,7 @@ SECRET = "hunter2-webhook-token"  # noqa: S105 - test data
 
 BUILTIN = {
     "node-unreachable", "engine-down", "container-exited", "restart-loop", "container-unhealthy",
-    "host-cpu-high", "host-memory-high", "host-disk-high", "stack-deploy-failed",
+    "host-cpu-high", "host-memory-high", "host-disk-high", "stack-deploy-failed", "backup-failed",
 }  # fmt: skip
 
 

@@ -32,13 +32,14 @@ CONTAINER_EXITED = "container_exited"
 RESTART_LOOP = "restart_loop"
 CONTAINER_UNHEALTHY = "container_unhealthy"
 STACK_DEPLOY_FAILED = "stack_deploy_failed"
+BACKUP_FAILED = "backup_failed"
 
 #: Conditions about nodes (host-level scope only).
 NODE_CONDITIONS = (NODE_UNREACHABLE, ENGINE_DOWN)
 #: Conditions about containers.
 CONTAINER_CONDITIONS = (CONTAINER_EXITED, RESTART_LOOP, CONTAINER_UNHEALTHY)
 #: Conditions raised by other parts of the server through ``report_event`` (not evaluated).
-EVENT_CONDITIONS = (STACK_DEPLOY_FAILED,)
+EVENT_CONDITIONS = (STACK_DEPLOY_FAILED, BACKUP_FAILED)
 CONDITIONS = (METRIC, *NODE_CONDITIONS, *CONTAINER_CONDITIONS, *EVENT_CONDITIONS)
 
 OPERATORS: dict[str, Any] = {
@@ -238,6 +239,7 @@ def builtin_rules(settings: ServerSettings) -> list[RuleSpec]:
         RESTART_LOOP: "A container keeps restarting.",
         CONTAINER_UNHEALTHY: "A container's health check fails.",
         STACK_DEPLOY_FAILED: "A stack deployment failed.",
+        BACKUP_FAILED: "A server backup (or its retention) failed.",
     }
     specs = [
         # 30 s: a link that drops and reconnects (a server or agent restart) pages nobody.
@@ -266,6 +268,7 @@ def builtin_rules(settings: ServerSettings) -> list[RuleSpec]:
             {"name": "container-unhealthy", "condition": CONTAINER_UNHEALTHY, "for": 30}
         ),
         RuleSpec(name="stack-deploy-failed", condition=STACK_DEPLOY_FAILED, severity="critical"),
+        RuleSpec(name="backup-failed", condition=BACKUP_FAILED, severity="critical"),
     ]
     for spec in specs:
         spec.description = text[spec.condition]

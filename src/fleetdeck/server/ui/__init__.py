@@ -16,6 +16,7 @@ from fleetdeck.server.ui import (
     pages,
     pages_admin,
     pages_alerts,
+    pages_backups,
     pages_container,
     pages_logs,
     pages_metrics,
@@ -38,6 +39,7 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_container.router)  # /containers/new before /containers/{ref}
     app.include_router(pages.router)
     app.include_router(pages_admin.router)
+    app.include_router(pages_backups.router)
     app.include_router(stacks.router)
     app.include_router(pages_metrics.router)
     app.include_router(pages_alerts.router)

@@ -62,6 +62,7 @@ SECTIONS: dict[str, tuple[tuple[str, str, Role], ...]] = {
         ("/tokens", "API tokens", Role.viewer),
         ("/users", "Users", Role.admin),
         ("/audit", "Audit log", Role.admin),
+        ("/backups", "Backups", Role.admin),
     ),
 }
 
