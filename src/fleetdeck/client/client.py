@@ -10,6 +10,7 @@ from __future__ import annotations
 from fleetdeck.client.admin import AdminAPI
 from fleetdeck.client.alerts import AlertsAPI
 from fleetdeck.client.containers import ContainersAPI
+from fleetdeck.client.heal import HealAPI
 from fleetdeck.client.logs import LogsAPI
 from fleetdeck.client.metrics import MetricsAPI
 from fleetdeck.client.resources import ResourcesAPI
@@ -28,6 +29,7 @@ class FleetdeckClient(
     StacksAPI,
     StackAdoptionAPI,
     AlertsAPI,
+    HealAPI,
 ):
     """A synchronous fleetdeck API client (use it as a context manager to close it).
 

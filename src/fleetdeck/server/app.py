@@ -22,7 +22,7 @@ from fastapi import FastAPI
 
 from fleetdeck import __version__
 from fleetdeck.clock import SYSTEM
-from fleetdeck.server import alerts, fleet, logs, metrics, registries, stacks, ui
+from fleetdeck.server import alerts, fleet, heal, logs, metrics, registries, stacks, ui
 from fleetdeck.server.audit import AuditLog
 from fleetdeck.server.auth.ratelimit import LoginRateLimiter
 from fleetdeck.server.auth.users import ADMIN_USERNAME, ensure_admin
@@ -126,6 +126,10 @@ async def _start(
         settings, core.store, core.secrets, the_fleet, registry_auth_for, the_alerts
     )
     exits.push_async_callback(stacks.stop)
+    the_heal = await heal.start(
+        core.store, core.audit, the_fleet, the_alerts, the_stacks, clock, loops
+    )
+    exits.push_async_callback(heal.stop, the_heal)
     changes = ui.start(the_fleet.inventory, loops)
     exits.push_async_callback(ui.stop, changes)
     return ServerContext(
@@ -147,6 +151,7 @@ async def _start(
         logs=the_logs,
         alerts=the_alerts,
         stacks=the_stacks,
+        heal=the_heal,
         ui_changes=changes,
         migration_backup=core.migration_backup,
     )
@@ -188,6 +193,7 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     app.include_router(stacks.router, prefix=API_PREFIX)
     app.include_router(stacks.environment_router, prefix=API_PREFIX)
     app.include_router(alerts.router, prefix=API_PREFIX)
+    app.include_router(heal.router, prefix=API_PREFIX)
     app.include_router(metrics.prometheus_router)  # /metrics and /api/v1/prometheus/targets
     ui.install(app)  # the web UI at / (pages, static files; the lifespan runs its change feed)
     install_openapi(app)  # error responses and streaming media types, as routes answer

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.auth.ratelimit import LoginRateLimiter
     from fleetdeck.server.config import ServerSettings
     from fleetdeck.server.fleet.service import Fleet
+    from fleetdeck.server.heal.service import HealService
     from fleetdeck.server.logs.collector import LogCollector
     from fleetdeck.server.loops import LoopRegistry
     from fleetdeck.server.metrics.latest import LatestSamples
@@ -78,6 +79,8 @@ class ServerContext:
     logs: LogCollector
     alerts: AlertService
     stacks: StackService
+    #: Auto-heal: its status, policies, resets and history.
+    heal: HealService
     #: The dashboard's recent inventory changes.
     ui_changes: ChangeFeed
     #: The backup of the database taken before this start's migrations; None when the
