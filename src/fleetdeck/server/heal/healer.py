@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import FleetdeckError, InvalidInputError
@@ -308,7 +309,7 @@ class Healer:
             return None
         if verdict.action is Action.restart:
             self._inflight[track.container_id] = asyncio.create_task(
-                self._restart(track, container, policy, verdict.reason, now),
+                self._restart(track, container, policy, verdict.reason),
                 name=f"autoheal restart {target}",
             )
             return None
@@ -339,11 +340,12 @@ class Healer:
         return container_labels(state, container)
 
     async def _restart(
-        self, track: Track, container: EngineContainer, policy: HealPolicy, reason: str, now: float
+        self, track: Track, container: EngineContainer, policy: HealPolicy, reason: str
     ) -> None:
         """Restart through the node's agent, then count, store and audit it."""
         target = container_target(track)
         result = OK
+        issued = self.clock.time()
         try:
             link = self.fleet.links.get(track.environment, track.node)
             await link.agent.container_action(
@@ -355,13 +357,12 @@ class Healer:
             log.info("autoheal: restart of %s failed: %s", target, exc.message)
         finally:
             self._inflight.pop(track.container_id, None)
-        decide.restarted(track, now)
+        decide.restarted(track, issued)
         track.reason = reason
         detail = {
-            "reason": reason,
-            "restarts_in_window": len(track.restarts),
-            "streak": track.streak,
-        }
+            "reason": reason, "issued_at": datetime.fromtimestamp(issued, UTC).isoformat(),
+            "restarts_in_window": len(track.restarts), "streak": track.streak,
+        }  # fmt: skip
         await self.repo.save_track(track)
         await self.audit.record(ACTOR, "heal.restart", target, result, detail)
         self.loop.wake()
