@@ -157,6 +157,10 @@ class Healer:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    async def settle(self) -> None:
+        """Wait for the restarts in flight to end (tests and shutdown use it)."""
+        await asyncio.gather(*list(self._inflight.values()), return_exceptions=True)
+
     def _on_inventory(self, _: InventoryChanged) -> None:
         self.loop.wake()
 
