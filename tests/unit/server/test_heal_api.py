@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.server.context import context_of
+from fleetdeck.server.fleet.hub import DeployFinished
 
 from .alerts_helpers import container, snapshot
-from .conftest import add_user, bearer
+from .conftest import ADMIN_PASSWORD, add_user, bearer
 
 if TYPE_CHECKING:
     import httpx
@@ -128,3 +129,62 @@ async def test_a_stopped_container_is_not_restarted(
     assert [e for e in history["items"] if e["action"] == "heal.restart"] == []
     reset = await client.post(f"{HEAL}/reset/nothing-like-this", headers=bearer(admin_token))
     assert reset.status_code == 404
+
+
+async def test_the_auto_heal_page_loads_its_script_under_alerts(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+    )
+    assert response.status_code == 200  # the cookie stays on the client
+    page = await client.get("/heal")
+    assert page.status_code == 200
+    assert 'data-resource="heal"' in page.text and "/static/heal.js" in page.text
+    assert 'href="/heal" aria-current="page"' in page.text  # in the Alerts sub-navigation
+    assert (await client.get("/static/heal.js")).status_code == 200
+
+
+async def test_a_deploy_in_progress_holds_healing_back(
+    app: FastAPI, client: httpx.AsyncClient, admin_token: str
+) -> None:
+    ctx = context_of(app)
+    labels = {"fleetdeck.autoheal": "true", "com.docker.compose.project": "shop"}
+    _feed(app, container("f1" * 8, "shop-web-1", health="unhealthy", labels=labels, stack="shop"))
+    lock = ctx.stacks.lock("shop")
+    await lock.acquire()
+    try:
+        await ctx.heal.healer.step()
+        await ctx.heal.healer.settle()
+        status = (await client.get(HEAL, headers=bearer(admin_token))).json()
+        (held,) = status["containers"]
+        assert held["phase"] == "held" and "deploy of stack shop" in held["reason"]
+    finally:
+        lock.release()
+    history = (await client.get(HEAL + "/history", headers=bearer(admin_token))).json()
+    actions = [e["action"] for e in history["items"]]
+    assert "heal.hold" in actions and "heal.restart" not in actions
+
+
+async def test_a_deploy_reads_the_compose_files_policy(
+    app: FastAPI, client: httpx.AsyncClient, admin_token: str
+) -> None:
+    healer = context_of(app).heal.healer
+    text = "services:\n  web:\n    image: w\n    x-fleetdeck:\n      autoheal: {max_restarts: 2}\n"
+
+    async def files(stack: str) -> list[tuple[str, str]]:
+        return [("compose.yaml", text)] if stack == "shop" else []
+
+    healer.compose_files = files
+    context_of(app).fleet.hub.publish(DeployFinished("shop", "prod", ok=True, message="done"))
+    await healer.step()
+    listed = (await client.get(f"{HEAL}/policies", headers=bearer(admin_token))).json()
+    assert [(p["target"], p["source"], p["fields"]) for p in listed["layers"]] == [
+        ("shop/web", "compose", {"max_restarts": 2, "enabled": True})
+    ]
+    labels = {"com.docker.compose.project": "shop", "com.docker.compose.service": "web"}
+    web = container("g1" * 8, "shop-web-1", health="healthy", labels=labels, stack="shop",
+                    service="web")  # fmt: skip
+    _feed(app, web)
+    status = (await client.get(HEAL, headers=bearer(admin_token))).json()
+    (watched,) = status["containers"]
+    assert watched["policy_sources"] == ["default", "compose:shop/web"]
+    assert watched["policy"]["max_restarts"] == 2
