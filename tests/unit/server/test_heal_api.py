@@ -6,10 +6,12 @@ is itself a case worth checking (the failure is audited, the restart still count
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.server.context import context_of
 from fleetdeck.server.fleet.hub import DeployFinished
+from fleetdeck.server.store.models_alerts import MaintenanceWindow
 
 from .alerts_helpers import container, snapshot
 from .conftest import ADMIN_PASSWORD, add_user, bearer
@@ -188,3 +190,22 @@ async def test_a_deploy_reads_the_compose_files_policy(
     (watched,) = status["containers"]
     assert watched["policy_sources"] == ["default", "compose:shop/web"]
     assert watched["policy"]["max_restarts"] == 2
+
+
+async def test_a_maintenance_window_holds_healing_back(
+    app: FastAPI, client: httpx.AsyncClient, admin_token: str
+) -> None:
+    ctx = context_of(app)
+    now = ctx.clock.now()
+    async with ctx.store.transaction() as session:
+        session.add(MaintenanceWindow(environment="prod", starts_at=now - timedelta(minutes=1),
+                                      ends_at=now + timedelta(hours=1), reason="disk swap",
+                                      created_by="admin"))  # fmt: skip
+    labels = {"fleetdeck.autoheal": "true"}
+    _feed(app, container("h1" * 8, "db", health="unhealthy", labels=labels))
+    await ctx.heal.healer.step()
+    await ctx.heal.healer.settle()
+    status = (await client.get(HEAL, headers=bearer(admin_token))).json()
+    (held,) = status["containers"]
+    assert held["phase"] == "held" and "maintenance window (disk swap)" in held["reason"]
+    assert held["restarts_in_window"] == 0

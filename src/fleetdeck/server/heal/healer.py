@@ -275,8 +275,9 @@ class Healer:
             track = Track(container.id, environment, node, container.name)
             self.tracks[container.id] = track
         track.name = container.name
-        if self._windows is None and container.health == "unhealthy":
-            self._windows = await self.maintenance()
+        candidate = container.health == "unhealthy" and container.state == "running"
+        if self._windows is None and candidate and track.crash_looping_since is None:
+            self._windows = await self.maintenance()  # once a step, and only when it matters
         held = self._held(container, environment, self._windows or {})
         seen = Seen(container.state, container.health, held)
         verdict = decide.observe(track, policy, seen, now)
