@@ -132,8 +132,6 @@ class Healer:
         """Read the stored layers and tracks (before the loop starts)."""
         await self.reload_layers()
         self.tracks = {t.container_id: t for t in await self.repo.tracks()}
-        default = self.default_policy()
-        self.churn.window, self.churn.threshold = default.window, default.max_restarts
 
     def start(self) -> None:
         """Follow the fleet's hub and start the loop."""
@@ -174,6 +172,8 @@ class Healer:
     async def reload_layers(self) -> None:
         """Read every stored layer again (after the API or a deploy changed one)."""
         self.layers = {(r.target, r.source): dict(r.fields) for r in await self.repo.layers()}
+        default = self.default_policy()  # Swarm churn is judged by the default's numbers
+        self.churn.window, self.churn.threshold = default.window, default.max_restarts
 
     def default_policy(self) -> HealPolicy:
         """The fleet-wide default: the built-in one with the API's default layer over it."""
