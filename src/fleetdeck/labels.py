@@ -35,6 +35,8 @@ STACK_NAMESPACE = "com.docker.stack.namespace"
 STACK_IMAGE = "com.docker.stack.image"
 SWARM_SERVICE = "com.docker.swarm.service.name"
 SWARM_TASK_ID = "com.docker.swarm.task.id"
+#: ``SERVICE.SLOT.TASKID`` (replicated) or ``SERVICE.NODEID.TASKID`` (global): a task's slot.
+SWARM_TASK_NAME = "com.docker.swarm.task.name"
 
 # fleetdeck's own, on what it deploys.
 #: The stack revision a container was deployed from.

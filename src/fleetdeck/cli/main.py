@@ -75,6 +75,7 @@ COMMANDS: dict[str, Lazy] = {
     "rules": _group("alerts", "rules"),
     "silence": _group("alert_channels", "silence"),
     "channels": _group("alert_channels", "channels"),
+    "heal": _group("heal", "heal"),
 }
 
 

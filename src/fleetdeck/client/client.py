@@ -11,6 +11,7 @@ from fleetdeck.client.admin import AdminAPI
 from fleetdeck.client.alerts import AlertsAPI
 from fleetdeck.client.backups import BackupsAPI
 from fleetdeck.client.containers import ContainersAPI
+from fleetdeck.client.heal import HealAPI
 from fleetdeck.client.logs import LogsAPI
 from fleetdeck.client.metrics import MetricsAPI
 from fleetdeck.client.resources import ResourcesAPI
@@ -30,6 +31,7 @@ class FleetdeckClient(
     StackAdoptionAPI,
     AlertsAPI,
     BackupsAPI,
+    HealAPI,
 ):
     """A synchronous fleetdeck API client (use it as a context manager to close it).
 

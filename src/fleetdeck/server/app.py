@@ -22,7 +22,18 @@ from fastapi import FastAPI
 
 from fleetdeck import __version__
 from fleetdeck.clock import SYSTEM
-from fleetdeck.server import alerts, backups, fleet, install, logs, metrics, registries, stacks, ui
+from fleetdeck.server import (
+    alerts,
+    backups,
+    fleet,
+    heal,
+    install,
+    logs,
+    metrics,
+    registries,
+    stacks,
+    ui,
+)
 from fleetdeck.server.audit import AuditLog
 from fleetdeck.server.auth.ratelimit import LoginRateLimiter
 from fleetdeck.server.auth.users import ADMIN_USERNAME, ensure_admin
@@ -129,6 +140,10 @@ async def _start(
     exits.push_async_callback(stacks.stop)
     the_backups = await backups.start(settings, core.store, core.secrets, the_alerts, clock, loops)
     exits.push_async_callback(backups.stop, the_backups)
+    the_heal = await heal.start(
+        core.store, core.audit, the_fleet, the_alerts, the_stacks, clock, loops
+    )
+    exits.push_async_callback(heal.stop, the_heal)
     changes = ui.start(the_fleet.inventory, loops)
     exits.push_async_callback(ui.stop, changes)
     return ServerContext(
@@ -151,6 +166,7 @@ async def _start(
         alerts=the_alerts,
         stacks=the_stacks,
         backups=the_backups,
+        heal=the_heal,
         ui_changes=changes,
         migration_backup=core.migration_backup,
     )
@@ -198,6 +214,7 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     app.include_router(stacks.environment_router, prefix=API_PREFIX)
     app.include_router(alerts.router, prefix=API_PREFIX)
     app.include_router(backups.router, prefix=API_PREFIX)
+    app.include_router(heal.router, prefix=API_PREFIX)
     app.include_router(metrics.prometheus_router)  # /metrics and /api/v1/prometheus/targets
     app.include_router(install.router)  # /install/: the agent's distribution (no login)
     ui.install(app)  # the web UI at / (pages, static files; the lifespan runs its change feed)

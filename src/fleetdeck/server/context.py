@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.backups.service import BackupService
     from fleetdeck.server.config import ServerSettings
     from fleetdeck.server.fleet.service import Fleet
+    from fleetdeck.server.heal.service import HealService
     from fleetdeck.server.logs.collector import LogCollector
     from fleetdeck.server.loops import LoopRegistry
     from fleetdeck.server.metrics.latest import LatestSamples
@@ -81,6 +82,8 @@ class ServerContext:
     stacks: StackService
     #: Server backups (targets, runs, schedule).
     backups: BackupService
+    #: Auto-heal: its status, policies, resets and history.
+    heal: HealService
     #: The dashboard's recent inventory changes.
     ui_changes: ChangeFeed
     #: The backup of the database taken before this start's migrations; None when the

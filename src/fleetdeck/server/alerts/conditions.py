@@ -111,7 +111,8 @@ def _candidate(
     return Candidate(fingerprint(rule.name, labels), labels, summary, value)
 
 
-def _container_labels(state: NodeState, c: EngineContainer) -> dict[str, str]:
+def container_labels(state: NodeState, c: EngineContainer) -> dict[str, str]:
+    """An alert's labels for a container: where it runs, its stack and service."""
     labels = {"environment": state.environment, "node": state.node, "container": c.name}
     if c.stack:
         labels["stack"] = c.stack
@@ -162,7 +163,7 @@ def _container_candidates(rule: AlertRule, view: FleetView) -> list[Candidate]:
             continue
         held, summary, value = _container_holds(rule, c, view)
         if held:
-            labels = _container_labels(state, c)
+            labels = container_labels(state, c)
             out.append(_candidate(rule, labels, summary, value))
     return out
 
@@ -190,7 +191,7 @@ def _metric_candidates(rule: AlertRule, view: FleetView) -> list[Candidate]:
                 found = view.containers.get(target_id)
                 if found is None or not container_in_scope(rule, found[1]):
                     continue
-                labels = _container_labels(*found)
+                labels = container_labels(*found)
                 where += f"/{name}"
             if instance:
                 labels["instance"] = instance

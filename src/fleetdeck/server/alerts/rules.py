@@ -33,13 +33,22 @@ RESTART_LOOP = "restart_loop"
 CONTAINER_UNHEALTHY = "container_unhealthy"
 STACK_DEPLOY_FAILED = "stack_deploy_failed"
 BACKUP_FAILED = "backup_failed"
+#: The healer stopped restarting a container (docs/healing.md).
+CONTAINER_CRASH_LOOPING = "container_crash_looping"
+#: Swarm keeps replacing a service's failing tasks (docs/healing.md).
+SERVICE_CRASH_LOOPING = "service_crash_looping"
 
 #: Conditions about nodes (host-level scope only).
 NODE_CONDITIONS = (NODE_UNREACHABLE, ENGINE_DOWN)
 #: Conditions about containers.
 CONTAINER_CONDITIONS = (CONTAINER_EXITED, RESTART_LOOP, CONTAINER_UNHEALTHY)
 #: Conditions raised by other parts of the server through ``report_event`` (not evaluated).
-EVENT_CONDITIONS = (STACK_DEPLOY_FAILED, BACKUP_FAILED)
+EVENT_CONDITIONS = (
+    STACK_DEPLOY_FAILED,
+    BACKUP_FAILED,
+    CONTAINER_CRASH_LOOPING,
+    SERVICE_CRASH_LOOPING,
+)
 CONDITIONS = (METRIC, *NODE_CONDITIONS, *CONTAINER_CONDITIONS, *EVENT_CONDITIONS)
 
 OPERATORS: dict[str, Any] = {
@@ -240,6 +249,8 @@ def builtin_rules(settings: ServerSettings) -> list[RuleSpec]:
         CONTAINER_UNHEALTHY: "A container's health check fails.",
         STACK_DEPLOY_FAILED: "A stack deployment failed.",
         BACKUP_FAILED: "A server backup (or its retention) failed.",
+        CONTAINER_CRASH_LOOPING: "Auto-heal restarted a container again and again: it gave up.",
+        SERVICE_CRASH_LOOPING: "Swarm keeps replacing a service's failing tasks.",
     }
     specs = [
         # 30 s: a link that drops and reconnects (a server or agent restart) pages nobody.
@@ -269,6 +280,12 @@ def builtin_rules(settings: ServerSettings) -> list[RuleSpec]:
         ),
         RuleSpec(name="stack-deploy-failed", condition=STACK_DEPLOY_FAILED, severity="critical"),
         RuleSpec(name="backup-failed", condition=BACKUP_FAILED, severity="critical"),
+        RuleSpec(
+            name="container-crash-looping", condition=CONTAINER_CRASH_LOOPING, severity="critical"
+        ),
+        RuleSpec(
+            name="service-crash-looping", condition=SERVICE_CRASH_LOOPING, severity="critical"
+        ),
     ]
     for spec in specs:
         spec.description = text[spec.condition]

@@ -273,6 +273,11 @@ class StackService:
         """One deploy at a time per stack."""
         return self._locks.setdefault(name, asyncio.Lock())
 
+    def deploying(self, name: str) -> bool:
+        """Whether a deploy (or rollback) of ``name`` runs now: auto-heal holds off meanwhile."""
+        lock = self._locks.get(name)
+        return lock is not None and lock.locked()
+
     async def prepare(
         self,
         name: str,

@@ -1,4 +1,4 @@
-"""The alerting pages: alerts, rules, silences (and maintenance windows), channels.
+"""The alerting pages: alerts, rules, silences (and maintenance windows), channels, auto-heal.
 
 Like the other resource pages, each is a table the script (``alerts.js`` over
 ``resources.js``) fills from ``/api/v1`` with the signed-in user's rights, so the page can
@@ -19,13 +19,14 @@ if TYPE_CHECKING:
 
 router = APIRouter(include_in_schema=False)
 
-#: One "Alerts" entry in the main navigation; the four pages link to each other
+#: One "Alerts" entry in the main navigation; the pages link to each other
 #: (``SECTIONS`` in :mod:`fleetdeck.server.ui.web`).
 ALERT_PAGES = {
     "alerts": "Alerts",
     "rules": "Alert rules",
     "silences": "Silences and maintenance",
     "channels": "Notification channels",
+    "heal": "Auto-heal",
 }
 
 

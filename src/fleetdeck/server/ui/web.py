@@ -57,6 +57,7 @@ SECTIONS: dict[str, tuple[tuple[str, str, Role], ...]] = {
         ("/rules", "Rules", Role.viewer),
         ("/silences", "Silences", Role.viewer),
         ("/channels", "Channels", Role.viewer),
+        ("/heal", "Auto-heal", Role.viewer),
     ),
     "/tokens": (
         ("/tokens", "API tokens", Role.viewer),

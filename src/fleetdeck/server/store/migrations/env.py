@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import fleetdeck.server.store.models_heal  # noqa: F401 - registers the auto-heal tables
 import fleetdeck.server.store.models_stacks  # noqa: F401 - registers the stack tables
 from fleetdeck.server.store import (
     models_alerts,  # noqa: F401 - registers the alerting tables

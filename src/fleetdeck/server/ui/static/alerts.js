@@ -4,7 +4,7 @@
 // which merges window.fleetdeckAlertPages(ctx) into its pages.
 "use strict";
 window.fleetdeckAlertPages = function (ctx) {
-  const { fd, el, run, form, enc, when, canOperate, isAdmin, extra, environments } = ctx;
+  const { fd, el, run, form, enc, when, canOperate, isAdmin, extra, environments, table, small } = ctx;
   const list = (text) => (text || "").split(/[,\s]+/).map((s) => s.trim()).filter(Boolean);
   const badge = (text, cls) => el("span", { class: "badge" + (cls ? " " + cls : "") }, text);
   const STATE = { firing: "st-dead", pending: "st-created", resolved: "st-running" };
@@ -13,18 +13,6 @@ window.fleetdeckAlertPages = function (ctx) {
   const condition = (r) => r.condition === "metric" ? `${r.target} ${r.metric} ${r.operator} ${r.threshold}` + (r.instance ? ` (${r.instance})` : "")
     : r.condition === "restart_loop" ? `restart loop: ≥${r.threshold} in ${secs(r.window)}` : r.condition.replace(/_/g, " ");
   const scope = (r) => [...r.environments.map((e) => "env " + e), ...r.tags.map((t) => "tag " + t), ...r.stacks.map((s) => "stack " + s), ...r.labels.map((l) => "label " + l)].join(", ") || "everything";
-
-  function table(headers, rows) {
-    const body = el("tbody");
-    rows.forEach((cells) => body.append(el("tr", {}, cells.map((c) => el("td", {}, c)))));
-    if (!rows.length) body.append(el("tr", {}, el("td", { colspan: String(headers.length), class: "empty" }, "Nothing here.")));
-    return el("div", { class: "table-wrap" }, el("table", { class: "table" }, el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))), body));
-  }
-  function small(label, onClick, danger) {
-    const b = el("button", { class: "btn small" + (danger ? " danger" : ""), type: "button" }, label);
-    b.addEventListener("click", onClick);
-    return b;
-  }
 
   async function maintenanceSection() {
     const rows = await fd.api("GET", "/maintenance");
@@ -71,7 +59,7 @@ window.fleetdeckAlertPages = function (ctx) {
         () => fd.api("POST", `/rules/${enc(r.name)}/${r.enabled ? "disable" : "enable"}`), r.enabled ? "Its alerts resolve." : null), r.enabled]]
         .concat(r.builtin ? [] : [["Delete", () => run("Delete rule " + r.name, () => fd.api("DELETE", "/rules/" + enc(r.name)), "Its alerts resolve."), true]]) : [],
       tools: () => canOperate ? [form("Add a rule", [["name", "name", true],
-        ["condition", "condition", false, ["metric", "node_unreachable", "engine_down", "container_exited", "restart_loop", "container_unhealthy", "stack_deploy_failed"]],
+        ["condition", "condition", false, ["metric", "node_unreachable", "engine_down", "container_exited", "restart_loop", "container_unhealthy", "stack_deploy_failed", "container_crash_looping", "service_crash_looping"]],
         ["metric", "metric (cpu_percent…)"], ["target", "target", false, ["", "host", "container"]], ["operator", "operator", false, [">", ">=", "<", "<=", "==", "!="]],
         ["threshold", "threshold"], ["for", "for (5m)"], ["window", "window (restart loop)"], ["severity", "severity", false, ["warning", "critical", "info"]],
         ["environments", "environments"], ["labels", "labels K=V"], ["channels", "channels"]], async (v, f) => {

@@ -132,10 +132,23 @@
     },
   };
 
-  if (window.fleetdeckAlertPages) {
-    Object.assign(PAGES, window.fleetdeckAlertPages({ fd, el, run, form, enc, when, canOperate, isAdmin, extra,
-      environments: JSON.parse(root.dataset.environments || "[]") }));
+  // A small table and a small button for the pages' extra sections (alerts.js, heal.js).
+  function table(headers, rows) {
+    const body = el("tbody");
+    rows.forEach((cells) => body.append(el("tr", {}, cells.map((c) => el("td", {}, c)))));
+    if (!rows.length) body.append(el("tr", {}, el("td", { colspan: String(headers.length), class: "empty" }, "Nothing here.")));
+    return el("div", { class: "table-wrap" }, el("table", { class: "table" }, el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))), body));
   }
+  function small(label, onClick, danger) {
+    const b = el("button", { class: "btn small" + (danger ? " danger" : ""), type: "button" }, label);
+    b.addEventListener("click", onClick);
+    return b;
+  }
+  const shared = { fd, el, run, form, enc, when, canOperate, isAdmin, extra, table, small };
+  if (window.fleetdeckAlertPages) {
+    Object.assign(PAGES, window.fleetdeckAlertPages(Object.assign({ environments: JSON.parse(root.dataset.environments || "[]") }, shared)));
+  }
+  if (window.fleetdeckHealPages) Object.assign(PAGES, window.fleetdeckHealPages(shared));
 
   // ---------------------------------------------------------------- helpers
   const badge = (text, cls, title) => el("span", Object.assign({ class: "badge" + (cls ? " " + cls : "") }, title ? { title } : {}), text);
@@ -277,7 +290,7 @@
     try {
       const data = await fd.api("GET", path);
       if (mine !== generation) return;
-      rows = Array.isArray(data) ? data : data.items;
+      rows = page.rows ? page.rows(data) : Array.isArray(data) ? data : data.items;
       const missing = (data && data.unreachable) || [];
       status.textContent = `${rows.length} item(s)` + (data && data.total != null ? ` of ${data.total}` : "") +
         (missing.length ? ` — unreachable, not listed: ${missing.join(", ")}` : "");
