@@ -17,6 +17,7 @@ from fleetdeck.server.context import (  # noqa: TC001 - FastAPI reads route anno
     context_of,
 )
 from fleetdeck.server.fleet.common import fleet_of
+from fleetdeck.server.install.api import server_url
 from fleetdeck.server.install.dist import AgentDist
 from fleetdeck.server.install.lines import install_lines
 from fleetdeck.wire.auth import Role
@@ -62,17 +63,8 @@ class EnrolRequest(RequestBody):
     hostname: str = Field(min_length=1, max_length=253)
 
 
-def _agent_server_url(request: Request) -> str:
-    """The server's URL as agents reach it: ``agent_url``, else the request's own.
-
-    Behind a TLS-terminating proxy the request's URL is the proxy's, whose certificate is not
-    the server's CA that agents (and the install script) pin, hence ``agent_url``.
-    """
-    return context_of(request).settings.agent_url or str(request.base_url).rstrip("/")
-
-
 def _agent_command(request: Request, token: str) -> str:
-    server = _agent_server_url(request)
+    server = server_url(request)
     return f"fleetdeck agent --server {server} --join-token {token} --listen {DEFAULT_AGENT_LISTEN}"
 
 
@@ -81,7 +73,7 @@ def _token_result(request: Request, env_name: str, token: str) -> JoinToken:
     ctx = context_of(request)
     dist = AgentDist(ctx.settings.agent_dist_path)
     lines = install_lines(
-        _agent_server_url(request),
+        server_url(request),
         pki.cert_pem(ctx.ca.cert).decode(),
         token,
         __version__,

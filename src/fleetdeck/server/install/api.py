@@ -22,7 +22,10 @@ from fastapi.responses import FileResponse, Response
 
 from fleetdeck import __version__, pki
 from fleetdeck.errors import NotFoundError
-from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route annotations
+from fleetdeck.server.context import (  # noqa: TC001 - FastAPI reads route annotations
+    Ctx,
+    context_of,
+)
 from fleetdeck.server.install.dist import AgentDist
 from fleetdeck.wire.install import DistManifest, TokenCheck, TokenStatus
 
@@ -64,16 +67,21 @@ def render_script(server: str, ca_pem: str) -> str:
     )
 
 
-def server_url(base_url: object) -> str:
-    """The server's URL as the caller reached it (what the lines and the script carry)."""
-    return str(base_url).rstrip("/")
+def server_url(request: Request) -> str:
+    """The server's URL as agents reach it: ``agent_url``, else the request's own.
+
+    What the install lines and the script carry. Behind a TLS-terminating proxy the request's
+    URL is the proxy's, whose certificate is not this server's CA that agents (and the script)
+    pin, hence the ``agent_url`` setting.
+    """
+    return context_of(request).settings.agent_url or str(request.base_url).rstrip("/")
 
 
 @router.get("/agent.sh", response_class=Response, responses={200: {"content": {_SHELL: {}}}})
 async def install_script(request: Request, ctx: Ctx) -> Response:
     """The install script (``curl … | sh -s -- --token TOKEN``)."""
     ca_pem = pki.cert_pem(ctx.ca.cert).decode()
-    return Response(render_script(server_url(request.base_url), ca_pem), media_type=_SHELL)
+    return Response(render_script(server_url(request), ca_pem), media_type=_SHELL)
 
 
 @router.get("/manifest.json", response_model=DistManifest)
