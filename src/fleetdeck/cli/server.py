@@ -180,14 +180,13 @@ def agent_dist(
     line). Without --from, prints the manifest being served.
     """
     require_server_extra("server agent-dist")
-    from fleetdeck import __version__
     from fleetdeck.server.config import ServerSettings
     from fleetdeck.server.install.dist import AgentDist
 
     settings = ServerSettings.load(config, data_dir=data_dir)
     dist = AgentDist(settings.agent_dist_path)
     if from_ is not None:
-        manifest = dist.fill(from_, __version__, image)
+        manifest = dist.fill(from_, image)
     elif image is not None:
         raise typer.BadParameter("--image needs --from (the wheelhouse)", param_hint="--image")
     else:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import httpx
     from fastapi import FastAPI
 
+#: The wheelhouse's fleetdeck wheel; its version, not the server's, is the manifest's.
 WHEEL = "fleetdeck-0.1.0-py3-none-any.whl"
 DEP = "aiohttp-3.14.5-cp311-cp311-manylinux2014_x86_64.whl"
 
@@ -75,7 +76,7 @@ async def test_without_a_distribution_only_the_container_and_hand_lines_are_give
 async def test_the_install_line_pins_this_servers_ca_and_the_script_is_rendered(
     app: FastAPI, client: httpx.AsyncClient, admin_token: str, tmp_path: Path
 ) -> None:
-    _dist(app).fill(_wheelhouse(tmp_path), __version__)
+    _dist(app).fill(_wheelhouse(tmp_path))
     answer = await _new_env(client, admin_token)
     line, token = answer["install_command"], answer["join_token"]
     assert " -k" not in line and "--insecure" not in line
@@ -96,9 +97,9 @@ async def test_the_install_line_pins_this_servers_ca_and_the_script_is_rendered(
 async def test_only_listed_wheels_are_served_with_the_manifests_digests(
     app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    _dist(app).fill(_wheelhouse(tmp_path), __version__)
+    _dist(app).fill(_wheelhouse(tmp_path))
     manifest = (await client.get("/install/manifest.json")).json()
-    assert manifest["version"] == __version__ and manifest["image"] is None
+    assert manifest["version"] == "0.1.0" and manifest["image"] is None
     assert sorted(f["name"] for f in manifest["files"]) == sorted([WHEEL, DEP])
     for entry in manifest["files"]:
         body = (await client.get(f"/install/wheels/{entry['name']}")).content
@@ -114,7 +115,7 @@ async def test_an_image_tarball_is_served_and_announced(
 ) -> None:
     tarball = tmp_path / "agent.tar"
     tarball.write_bytes(b"image layers")
-    _dist(app).fill(_wheelhouse(tmp_path), __version__, tarball)
+    _dist(app).fill(_wheelhouse(tmp_path), tarball)
     manifest = (await client.get("/install/manifest.json")).json()
     assert manifest["image"]["sha256"] == hashlib.sha256(b"image layers").hexdigest()
     assert (await client.get("/install/fleetdeck-agent-image.tar")).content == b"image layers"
@@ -189,7 +190,7 @@ def test_a_wheelhouse_without_fleetdeck_is_refused(tmp_path: Path) -> None:
     house.mkdir()
     (house / DEP).write_bytes(b"x")
     with pytest.raises(Exception, match="holds no fleetdeck wheel"):
-        AgentDist(tmp_path / "dist").fill(house, __version__)
+        AgentDist(tmp_path / "dist").fill(house)
     assert not (tmp_path / "dist" / "manifest.json").exists()
 
 

@@ -107,19 +107,24 @@ class AgentDist:
         path = self.directory / IMAGE_TARBALL
         return path if path.is_file() else None
 
-    def fill(self, wheelhouse: Path, version: str, image: Path | None = None) -> DistManifest:
+    def fill(self, wheelhouse: Path, image: Path | None = None) -> DistManifest:
         """Copy a wheelhouse (and an image tarball) in, then write the manifest atomically.
+
+        The manifest's version is that of the wheelhouse's fleetdeck wheel (what the script
+        installs, ``fleetdeck==VERSION``), which need not be the server's own.
 
         Raises:
             InvalidInputError: ``wheelhouse`` holds no fleetdeck wheel, a badly named file,
                 or too many files.
         """
         wheels = sorted(wheelhouse.glob("*.whl"))
-        if not any(w.name.startswith("fleetdeck-") for w in wheels):
+        ours = [w.name for w in wheels if w.name.startswith("fleetdeck-")]
+        if len(ours) != 1:
             raise InvalidInputError(
-                f"{wheelhouse} holds no fleetdeck wheel",
+                f"{wheelhouse} holds {'no' if not ours else 'more than one'} fleetdeck wheel",
                 hint="make one with: scripts/wheelhouse DIR agent",
             )
+        version = ours[0].split("-")[1]
         if len(wheels) > MAX_FILES:
             raise InvalidInputError(f"{wheelhouse} holds more than {MAX_FILES} wheels")
         bad = [w.name for w in wheels if not WHEEL_NAME.match(w.name)]
