@@ -123,7 +123,7 @@ async def _start(
     exits.push_async_callback(alerts.stop, the_alerts, the_fleet)
     registry_auth_for = functools.partial(registries.registry_auth_for, app)
     the_stacks = await stacks.start(
-        settings, core.store, core.secrets, the_fleet, registry_auth_for, the_alerts
+        settings, core.store, core.secrets, the_fleet, registry_auth_for, the_alerts, loops
     )
     exits.push_async_callback(stacks.stop)
     changes = ui.start(the_fleet.inventory, loops)

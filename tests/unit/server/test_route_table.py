@@ -114,6 +114,7 @@ ROUTES: dict[str, tuple[str, int]] = {
     "PUT /api/v1/stacks/{name}/variables/{key}": ("operator", SMALL),
     "DELETE /api/v1/stacks/{name}/variables/{key}": ("operator", SMALL),
     "POST /api/v1/stacks/{name}/adopt": ("operator", STACK),
+    "POST /api/v1/stacks/{name}/services/{service}/scale": ("operator", SMALL),
     "GET /api/v1/stacks/{name}/allowances": ("viewer", SMALL),
     "PUT /api/v1/stacks/{name}/allowances": ("admin", SMALL),
     "GET /api/v1/environments/{env}/stack-allowances": ("viewer", SMALL),

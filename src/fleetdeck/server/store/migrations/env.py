@@ -11,7 +11,10 @@ from __future__ import annotations
 from alembic import context
 
 import fleetdeck.server.store.models_stacks  # noqa: F401 - registers the stack tables
-from fleetdeck.server.store import models_alerts  # noqa: F401 - registers the alerting tables
+from fleetdeck.server.store import (
+    models_alerts,  # noqa: F401 - registers the alerting tables
+    models_autoscale,  # noqa: F401 - registers the autoscaling tables
+)
 from fleetdeck.server.store.models import Base
 
 connection = context.config.attributes.get("connection")
