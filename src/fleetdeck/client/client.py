@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fleetdeck.client.admin import AdminAPI
 from fleetdeck.client.alerts import AlertsAPI
+from fleetdeck.client.autoscale import AutoscaleAPI
 from fleetdeck.client.containers import ContainersAPI
 from fleetdeck.client.logs import LogsAPI
 from fleetdeck.client.metrics import MetricsAPI
@@ -28,6 +29,7 @@ class FleetdeckClient(
     StacksAPI,
     StackAdoptionAPI,
     AlertsAPI,
+    AutoscaleAPI,
 ):
     """A synchronous fleetdeck API client (use it as a context manager to close it).
 

@@ -22,7 +22,7 @@ from fastapi import FastAPI
 
 from fleetdeck import __version__
 from fleetdeck.clock import SYSTEM
-from fleetdeck.server import alerts, fleet, logs, metrics, registries, stacks, ui
+from fleetdeck.server import alerts, autoscale, fleet, logs, metrics, registries, stacks, ui
 from fleetdeck.server.audit import AuditLog
 from fleetdeck.server.auth.ratelimit import LoginRateLimiter
 from fleetdeck.server.auth.users import ADMIN_USERNAME, ensure_admin
@@ -126,6 +126,9 @@ async def _start(
         settings, core.store, core.secrets, the_fleet, registry_auth_for, the_alerts, loops
     )
     exits.push_async_callback(stacks.stop)
+    the_autoscaler = autoscale.start(
+        settings, core.store, the_stacks, the_fleet, the_metrics.latest, core.audit, clock, loops
+    )
     changes = ui.start(the_fleet.inventory, loops)
     exits.push_async_callback(ui.stop, changes)
     return ServerContext(
@@ -149,6 +152,7 @@ async def _start(
         stacks=the_stacks,
         ui_changes=changes,
         migration_backup=core.migration_backup,
+        autoscaler=the_autoscaler,
     )
 
 
@@ -187,6 +191,7 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     app.include_router(logs.router, prefix=API_PREFIX)
     app.include_router(stacks.router, prefix=API_PREFIX)
     app.include_router(stacks.environment_router, prefix=API_PREFIX)
+    app.include_router(autoscale.router, prefix=API_PREFIX)
     app.include_router(alerts.router, prefix=API_PREFIX)
     app.include_router(metrics.prometheus_router)  # /metrics and /api/v1/prometheus/targets
     ui.install(app)  # the web UI at / (pages, static files; the lifespan runs its change feed)

@@ -109,6 +109,9 @@ class ServerSettings(BaseSettings):
         alerts_restart_loop_count: Built-in restart loop rule: restarts (N) ...
         alerts_restart_loop_minutes: ... within this many minutes (M).
         alerts_history_days: How long resolved alerts and delivery history are kept.
+        autoscale_sync_s: Seconds between two syncs of the autoscaler (HPA's 15 s).
+        autoscale_prometheus_url: The Prometheus that ``--prometheus QUERY`` targets are
+            evaluated against (``http://prom:9090``); none: such policies are refused.
     """
 
     model_config = SettingsConfigDict(
@@ -152,6 +155,8 @@ class ServerSettings(BaseSettings):
     alerts_restart_loop_count: int = Field(default=3, ge=1)
     alerts_restart_loop_minutes: float = Field(default=10, gt=0)
     alerts_history_days: float = Field(default=7, gt=0)
+    autoscale_sync_s: float = Field(default=15.0, ge=1, le=600)
+    autoscale_prometheus_url: str | None = None
 
     @field_validator("listen")
     @classmethod
