@@ -132,6 +132,9 @@ async def test_bad_policies_are_refused_with_the_reason(
 async def test_policies_are_set_listed_synced_and_removed(
     app: FastAPI, client: httpx.AsyncClient, admin_token: str, shop: _Scaling
 ) -> None:
+    autoscaler = context_of(app).autoscaler
+    assert autoscaler is not None
+    await autoscaler.loop.stop()  # this test syncs by hand: no second sync racing it
     viewer = await add_user(client, admin_token, "vera", "viewer")
     body = {"min": 2, "max": 8, "cpu": 70, "memory": 80, "scale_down_window_s": 30}
     refused = await client.put("/api/v1/autoscale/shop/app", json=body, headers=bearer(viewer))
@@ -145,8 +148,6 @@ async def test_policies_are_set_listed_synced_and_removed(
     assert [(p["target"], p["kind"], p["min"], p["max"], p["cpu"], p["scale_down_window_s"])
             for p in listed] == [("shop/app", "stack", 2, 8, 70.0, 30)]  # fmt: skip
     # The environment has no node: nothing is observed, so nothing changes, and it says so.
-    autoscaler = context_of(app).autoscaler
-    assert autoscaler is not None
     (policy,) = await autoscaler.repo.policies()
     decision = await autoscaler.sync_one(policy)
     assert decision.desired == decision.current and "no change" in decision.reason

@@ -160,13 +160,14 @@ class StackScaler:
             )
             _RUNNING.add(task)
             task.add_done_callback(_RUNNING.discard)
-            # Shielded: a caller that goes away must not cut a scale in half.
-            outcome = await asyncio.shield(task)
+            try:
+                # Shielded: a caller that goes away must not cut a scale in half.
+                outcome = await asyncio.shield(task)
+            except FleetdeckError:
+                await self._restore(stored.name, service, before)  # the engine refused it
+                raise
         if outcome.rolled_back:
-            if before is None:
-                await self.scales.drop(stored.name, [service])
-            else:
-                await self.scales.put(replace(before, pending=False))
+            await self._restore(stored.name, service, before)
             raise ConflictError(outcome.message, hint="see why with: fleetdeck stack logs")
         if not outcome.ok:
             raise NodeUnreachableError(outcome.message, hint="it is finished once the node is back")
@@ -178,6 +179,13 @@ class StackScaler:
             "previous": previous,
             "message": outcome.message,
         }
+
+    async def _restore(self, stack: str, service: str, before: Scaled | None) -> None:
+        """A scale that was undone or refused: the count before it stands again."""
+        if before is None:
+            await self.scales.drop(stack, [service])
+        else:
+            await self.scales.put(replace(before, pending=False))
 
     async def _apply(
         self,
@@ -208,8 +216,9 @@ class StackScaler:
     async def resume(self) -> None:
         """Converge the scales left pending (a server stopped mid-scale, a node that was away).
 
-        A stack being deployed is skipped this time; a failed gate leaves the row pending
-        with the previous replicas restored, and is tried again at the next look.
+        A stack being deployed is skipped this time. A scale undone by a failed gate, or
+        refused for good, is dropped: the file's count rules again. A node away keeps it
+        pending (``_apply`` says so rather than raising).
         """
         for row in await self.scales.pending():
             lock = self.stacks.lock(row.stack)
@@ -217,6 +226,10 @@ class StackScaler:
                 continue
             try:
                 stored = await self._deployed(row.stack)
+            except FleetdeckError:
+                await self.scales.drop(row.stack)  # the stack is gone, or not deployed
+                continue
+            try:
                 async with lock:
                     project, target = await self._running(stored)
                     if row.service not in project.services:
@@ -225,11 +238,10 @@ class StackScaler:
                     outcome = await self._apply(
                         stored, project, target, row.service, row.replicas, _ignore
                     )
-            except NotFoundError:
-                await self.scales.drop(row.stack)  # the stack is gone
-                continue
             except FleetdeckError as exc:
-                log.warning("pending scale of %s/%s: %s", row.stack, row.service, exc.message)
+                log.warning("pending scale of %s/%s dropped: %s", row.stack, row.service,
+                            exc.message)  # fmt: skip
+                await self.scales.drop(row.stack, [row.service])
                 continue
             if outcome.rolled_back:
                 # Undone: what ran before runs again; the file's count rules from now on.
