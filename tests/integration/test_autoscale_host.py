@@ -34,7 +34,7 @@ COMPOSE = """
 services:
   web:
     image: {web}
-    cpus: 0.5
+    {web_key}
     deploy: {{replicas: 2}}
   loader:
     image: {base}
@@ -42,6 +42,12 @@ services:
     depends_on:
       web: {{condition: service_healthy}}
 """
+
+
+def web_stack(record: LabRecord, web_key: str) -> str:
+    """A 2-replica lab web service (with one more key) and a loader requesting it."""
+    return COMPOSE.format(web=record.images["web"], base=record.images["base"],
+                          loader=json.dumps(LOADER), web_key=web_key)  # fmt: skip
 
 
 def test_cpu_load_scales_a_stack_service_up_and_back_down(
@@ -54,9 +60,7 @@ def test_cpu_load_scales_a_stack_service_up_and_back_down(
     """
     env, node = server_env(fleet3), fleet3.nodes[1]
     stack = f"as{uuid.uuid4().hex[:6]}"
-    text = COMPOSE.format(web=fleet3.images["web"], base=fleet3.images["base"],
-                          loader=json.dumps(LOADER))  # fmt: skip
-    path = _write(tmp_path, text)
+    path = _write(tmp_path, web_stack(fleet3, "cpus: 0.5"))
     restart_server(fleet3, {"FLEETDECK_AUTOSCALE_SYNC_S": "3"})
     try:
         fleetdeck("stack", "deploy", stack, "-f", str(path), "--env", node.name, env=env)
@@ -92,6 +96,12 @@ def test_cpu_load_scales_a_stack_service_up_and_back_down(
         listed = fleetdeck_json("autoscale", "ls", env=env)
         assert [p["target"] for p in listed] == [ref]
         fleetdeck("autoscale", "rm", ref, env=env)
-        fleetdeck("stack", "rm", stack, "-y", env=env)
+        # The autoscaler's last scale may still be stopping a drained replica (409 till then).
+        remove = ("stack", "rm", stack, "-y")
+
+        def removed() -> bool:
+            return fleetdeck(*remove, env=env, check=False).returncode == 0
+
+        wait_for("the stack removed", removed, timeout=60)
     finally:
         restart_server(fleet3)

@@ -20,7 +20,8 @@ from tests.conftest import fleetdeck, fleetdeck_json, server_env
 from tests.integration.docker_cli import docker
 from tests.integration.fleet_helpers import wait_for
 from tests.integration.server_helpers import restart_server
-from tests.integration.test_stacks_host import LOADER, _write
+from tests.integration.test_autoscale_host import web_stack
+from tests.integration.test_stacks_host import _write
 from tests.integration.test_stacks_host_scale import _healthy, _web
 
 if TYPE_CHECKING:
@@ -32,18 +33,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.lab
 
 PORT = 19090
-COMPOSE = """
-services:
-  web:
-    image: {web}
-    ports: ["80"]
-    deploy: {{replicas: 2}}
-  loader:
-    image: {base}
-    command: ["sh", "-c", {loader}]
-    depends_on:
-      web: {{condition: service_healthy}}
-"""
 CONFIG = """
 global: {{scrape_interval: 2s, evaluation_interval: 2s}}
 scrape_configs:
@@ -96,8 +85,7 @@ def test_a_request_rate_through_prometheus_scales_a_service(
     """Over 60 s (about 70): a server restart, scrapes every 2 s and a 10 s rate window."""
     env, node = server_env(fleet3), fleet3.nodes[0]
     stack = f"ap{uuid.uuid4().hex[:6]}"
-    text = COMPOSE.format(web=fleet3.images["web"], base=fleet3.images["base"],
-                          loader=json.dumps(LOADER))  # fmt: skip
+    text = web_stack(fleet3, 'ports: ["80"]')
     url = f"http://127.0.0.1:{PORT}"
     restart_server(fleet3, {"FLEETDECK_AUTOSCALE_SYNC_S": "3",
                             "FLEETDECK_AUTOSCALE_PROMETHEUS_URL": url})  # fmt: skip
@@ -127,6 +115,12 @@ def test_a_request_rate_through_prometheus_scales_a_service(
         assert rate["value"] is not None and rate["target"] == 1.0, up
         assert "prometheus" in up[-1]["reason"], up
         fleetdeck("autoscale", "rm", ref, env=env)
-        fleetdeck("stack", "rm", stack, "-y", env=env)
+        # The autoscaler's last scale may still be stopping a drained replica (409 till then).
+        remove = ("stack", "rm", stack, "-y")
+
+        def removed() -> bool:
+            return fleetdeck(*remove, env=env, check=False).returncode == 0
+
+        wait_for("the stack removed", removed, timeout=60)
     finally:
         restart_server(fleet3)
