@@ -67,6 +67,7 @@ COMMANDS: dict[str, Lazy] = {
     "nodes": _group("swarm", "nodes"),
     "services": _group("swarm", "services"),
     **_top("swarm", "scale", attr="top"),
+    "autoscale": _group("autoscale"),
     "users": _group("admin", "users"),
     "tokens": _group("admin", "tokens"),
     **_top("admin", "audit", attr="top"),

@@ -304,7 +304,7 @@ def services_rm(
 
 
 def parse_scale_args(args: list[str]) -> list[tuple[str, int]]:
-    """``ENV/SVC=N`` items, or ``ENV/SVC N`` pairs, as ``(ref, replicas)``."""
+    """``REF=N`` items, or ``REF N`` pairs, as ``(ref, replicas)`` (REF: STACK/SVC or ENV/SVC)."""
     out: list[tuple[str, int]] = []
     rest = list(args)
     while rest:
@@ -314,28 +314,43 @@ def parse_scale_args(args: list[str]) -> list[tuple[str, int]]:
         elif rest:
             count = rest.pop(0)
         else:
-            raise InvalidInputError(f"no replica count for {ref!r}", hint="ENV/SERVICE=N")
+            raise InvalidInputError(f"no replica count for {ref!r}", hint="STACK/SERVICE=N")
         if not count.isdigit():
             raise InvalidInputError(f"invalid replica count {count!r} for {ref!r}")
         out.append((ref, int(count)))
     return out
 
 
+def _scale_one(client: Any, ref: str, replicas: int) -> dict[str, Any]:
+    """Scale ``STACK/SERVICE`` (a managed stack's service) or else ``ENV/SERVICE`` (Swarm)."""
+    first, svc = split_ref(ref, "service")
+    try:
+        client.get_stack(first)
+    except (NotFoundError, InvalidInputError):  # not a stack's name: an environment's
+        return {"ref": ref, "replicas": replicas, **client.scale_service(first, svc, replicas)}
+    result: dict[str, Any] = client.scale_stack_service(first, svc, replicas)
+    return {"ref": ref, **result}
+
+
 @top.command()
 @connected()
 def scale(
     conn: Connection,
-    targets: Annotated[list[str], typer.Argument(help="ENV/SERVICE=N (or ENV/SERVICE N)...")],
+    targets: Annotated[
+        list[str], typer.Argument(help="STACK/SERVICE=N or ENV/SERVICE=N (or REF N)...")
+    ],
 ) -> None:
-    """Set the replica count of Swarm services."""
+    """Set the replica count of stack services (plain host or Swarm) or Swarm services.
+
+    ``STACK/SERVICE`` names a service of a managed stack: new replicas join its name once
+    healthy, removed ones drain first, and the count is kept over deploys until the
+    file's own count changes. Anything else is ``ENV/SERVICE``, a Swarm service.
+    """
     wanted = parse_scale_args(targets)
     results = []
     with conn.client() as client:
         for ref, replicas in wanted:
-            env, svc = split_ref(ref, "service")
-            results.append(
-                {"ref": ref, "replicas": replicas, **client.scale_service(env, svc, replicas)}
-            )
+            results.append(_scale_one(client, ref, replicas))
     if conn.json:
         print_json(results)
     else:

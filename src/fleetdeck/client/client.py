@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fleetdeck.client.admin import AdminAPI
 from fleetdeck.client.alerts import AlertsAPI
+from fleetdeck.client.autoscale import AutoscaleAPI
 from fleetdeck.client.backups import BackupsAPI
 from fleetdeck.client.containers import ContainersAPI
 from fleetdeck.client.heal import HealAPI
@@ -32,6 +33,7 @@ class FleetdeckClient(
     AlertsAPI,
     BackupsAPI,
     HealAPI,
+    AutoscaleAPI,
 ):
     """A synchronous fleetdeck API client (use it as a context manager to close it).
 

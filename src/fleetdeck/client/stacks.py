@@ -141,6 +141,13 @@ class StacksAPI(BaseClient):
         result: dict[str, Any] = self._request("DELETE", self._stack(name), timeout=LONG_S)
         return result
 
+    def scale_stack_service(self, name: str, service: str, replicas: int) -> dict[str, Any]:
+        """``POST /stacks/{name}/services/{service}/scale``: answers once converged."""
+        path = f"{self._stack(name)}/services/{quote_segment(service)}/scale"
+        body = {"replicas": replicas}
+        result: dict[str, Any] = self._request("POST", path, json_body=body, timeout=LONG_S)
+        return result
+
     def stack_variables(self, name: str) -> list[dict[str, Any]]:
         """``GET /stacks/{name}/variables`` (secret values are null)."""
         result: list[dict[str, Any]] = self._request("GET", f"{self._stack(name)}/variables")

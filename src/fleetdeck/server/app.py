@@ -24,6 +24,7 @@ from fleetdeck import __version__
 from fleetdeck.clock import SYSTEM
 from fleetdeck.server import (
     alerts,
+    autoscale,
     backups,
     fleet,
     heal,
@@ -135,7 +136,7 @@ async def _start(
     exits.push_async_callback(alerts.stop, the_alerts, the_fleet)
     registry_auth_for = functools.partial(registries.registry_auth_for, app)
     the_stacks = await stacks.start(
-        settings, core.store, core.secrets, the_fleet, registry_auth_for, the_alerts
+        settings, core.store, core.secrets, the_fleet, registry_auth_for, the_alerts, loops
     )
     exits.push_async_callback(stacks.stop)
     the_backups = await backups.start(settings, core.store, core.secrets, the_alerts, clock, loops)
@@ -144,6 +145,9 @@ async def _start(
         core.store, core.audit, the_fleet, the_alerts, the_stacks, clock, loops
     )
     exits.push_async_callback(heal.stop, the_heal)
+    the_autoscaler = autoscale.start(
+        settings, core.store, the_stacks, the_fleet, the_metrics.latest, core.audit, clock, loops
+    )
     changes = ui.start(the_fleet.inventory, loops)
     exits.push_async_callback(ui.stop, changes)
     return ServerContext(
@@ -169,6 +173,7 @@ async def _start(
         heal=the_heal,
         ui_changes=changes,
         migration_backup=core.migration_backup,
+        autoscaler=the_autoscaler,
     )
 
 
@@ -212,6 +217,7 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     app.include_router(logs.router, prefix=API_PREFIX)
     app.include_router(stacks.router, prefix=API_PREFIX)
     app.include_router(stacks.environment_router, prefix=API_PREFIX)
+    app.include_router(autoscale.router, prefix=API_PREFIX)
     app.include_router(alerts.router, prefix=API_PREFIX)
     app.include_router(backups.router, prefix=API_PREFIX)
     app.include_router(heal.router, prefix=API_PREFIX)

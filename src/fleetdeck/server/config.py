@@ -123,6 +123,9 @@ class ServerSettings(BaseSettings):
         backup_passphrase: The passphrase server backups are encrypted with (scheduled ones
             and any ``backup create`` that sends none); ``FLEETDECK_BACKUP_PASSPHRASE``.
         backup_passphrase_file: A file holding that passphrase instead.
+        autoscale_sync_s: Seconds between two syncs of the autoscaler (HPA's 15 s).
+        autoscale_prometheus_url: The Prometheus that ``--prometheus QUERY`` targets are
+            evaluated against (``http://prom:9090``); none: such policies are refused.
     """
 
     model_config = SettingsConfigDict(
@@ -171,6 +174,8 @@ class ServerSettings(BaseSettings):
     agent_dist_dir: Path | None = None
     backup_passphrase: SecretStr | None = None
     backup_passphrase_file: Path | None = None
+    autoscale_sync_s: float = Field(default=15.0, ge=1, le=600)
+    autoscale_prometheus_url: str | None = None
 
     @field_validator("listen")
     @classmethod

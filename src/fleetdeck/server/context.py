@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.alerts.service import AlertService
     from fleetdeck.server.audit import AuditLog
     from fleetdeck.server.auth.ratelimit import LoginRateLimiter
+    from fleetdeck.server.autoscale.reconciler import Autoscaler
     from fleetdeck.server.backups.service import BackupService
     from fleetdeck.server.config import ServerSettings
     from fleetdeck.server.fleet.service import Fleet
@@ -89,6 +90,8 @@ class ServerContext:
     #: The backup of the database taken before this start's migrations; None when the
     #: schema was current (or the store is not SQLite) and nothing was backed up.
     migration_backup: Path | None = None
+    #: The autoscaler (policies synced every ``autoscale_sync_s``).
+    autoscaler: Autoscaler | None = None
 
 
 def context_of(connection: HTTPConnection | FastAPI) -> ServerContext:

@@ -200,3 +200,14 @@ class EnvironmentAllowances(BaseModel):
     environment: str
     rules: list[str]
     dangerous: list[str]
+
+
+class ScaledService(BaseModel):
+    """``POST /stacks/{name}/services/{service}/scale``: the count it runs now."""
+
+    stack: str
+    service: str
+    replicas: int
+    #: The count before: the file's, or an earlier scale's.
+    previous: int
+    message: str

@@ -11,17 +11,20 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.server.secrets import load_master_key
-from fleetdeck.server.stacks import api_adopt, api_allow
+from fleetdeck.server.stacks import api_adopt, api_allow, api_scale
 from fleetdeck.server.stacks.allowances import AllowanceRepository
 from fleetdeck.server.stacks.api import router
 from fleetdeck.server.stacks.deploy import wait_running
 from fleetdeck.server.stacks.repository import StackRepository
+from fleetdeck.server.stacks.scaler import StackScaler
+from fleetdeck.server.stacks.scaling import ScaleRepository
 from fleetdeck.server.stacks.service import StackService
 
 if TYPE_CHECKING:
     from fleetdeck.server.alerts.service import AlertService
     from fleetdeck.server.config import ServerSettings
     from fleetdeck.server.fleet.service import Fleet
+    from fleetdeck.server.loops import LoopRegistry
     from fleetdeck.server.secrets import SecretBox
     from fleetdeck.server.store import Store
 
@@ -29,6 +32,7 @@ __all__ = ["environment_router", "router", "start", "stop"]
 log = logging.getLogger("fleetdeck.server.stacks")
 router.include_router(api_adopt.router)  # POST /stacks/{name}/adopt
 router.include_router(api_allow.router)  # GET|PUT /stacks/{name}/allowances
+router.include_router(api_scale.router)  # POST /stacks/{name}/services/{service}/scale
 #: ``GET|PUT /environments/{env}/stack-allowances``.
 environment_router = api_allow.environment_router
 
@@ -66,11 +70,17 @@ async def start(
     fleet: Fleet,
     registry_auth_for: Any,
     alerts: AlertService,
+    loops: LoopRegistry | None = None,
 ) -> StackService:
-    """Create the stack service (``ServerContext.stacks``)."""
+    """Create the stack service (``ServerContext.stacks``) and its scaler.
+
+    With ``loops``, the scaler's loop starts: it finishes scales a stopped server left
+    pending (see :mod:`.scaler`).
+    """
     repo = StackRepository(store, secrets)
     await repo.close_interrupted()
-    return StackService(
+    scales = ScaleRepository(store)
+    service = StackService(
         repo,
         fleet,
         settings.data_dir,
@@ -79,7 +89,13 @@ async def start(
         registry_auth_for,
         on_outcome=_outcome_reporter(alerts),
         allowances=AllowanceRepository(store),
+        scales=scales,
     )
+    scaler = StackScaler(service, scales)
+    service.scaler = scaler
+    if loops is not None:
+        loops.start(scaler.loop)
+    return service
 
 
 async def stop() -> None:

@@ -146,6 +146,8 @@ class DeployTarget:
         working_dir: Where the stack's files are on the server (Compose's working_dir label).
         config_files: The stack's Compose files there (Compose's config_files label).
         files: The stack's own files (build contexts are tarred from these, never from disk).
+        replicas: Service → replica count set by ``fleetdeck scale`` or the autoscaler,
+            which wins over the file's count (see :mod:`fleetdeck.server.stacks.scaling`).
 
     ``secrets`` keys are ``secret:NAME`` / ``config:NAME`` (the project's top-level names).
     """
@@ -160,6 +162,7 @@ class DeployTarget:
     working_dir: str = ""
     config_files: tuple[str, ...] = ()
     files: StackFileSet | None = field(default=None, repr=False)
+    replicas: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from fleetdeck.server.stacks.hardening import DANGEROUS, RULES, findings
 from fleetdeck.server.stacks.host.applier import HostApplier
 from fleetdeck.server.stacks.plan import DeployTarget, Strategy, TargetKind
 from fleetdeck.server.stacks.repository import SHELL_SOURCE, StackRepository, Variable
+from fleetdeck.server.stacks.scaling import effective_counts
 from fleetdeck.server.stacks.service_support import (
     collect_files,
     revision_json,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.stacks.allowances import AllowanceRepository
     from fleetdeck.server.stacks.files import StackFile
     from fleetdeck.server.stacks.plan import DeployOutcome, Plan, StackApplier
+    from fleetdeck.server.stacks.scaling import Scaler, ScaleRepository
     from fleetdeck.server.store.models_stacks import StackDefinition
 
 log = logging.getLogger("fleetdeck.server.stacks")
@@ -90,6 +92,7 @@ class StackService:
         on_outcome: Called with (stack, environment, ok, message, revision) after every
             deploy (revision: the one deployed, or that runs when nothing changed).
         allowances: Admins' allowances of dangerous rules; None: nothing is allowed.
+        scales: Scaled replica counts (``fleetdeck scale``, the autoscaler); None: none.
     """
 
     def __init__(
@@ -102,6 +105,7 @@ class StackService:
         registry_auth: Any,
         on_outcome: Any = None,
         allowances: AllowanceRepository | None = None,
+        scales: ScaleRepository | None = None,
     ) -> None:
         unknown = sorted(set(blocking_rules) - set(RULES))
         if unknown:
@@ -115,12 +119,31 @@ class StackService:
         self.blocking = set(blocking_rules)
         self.on_outcome = on_outcome
         self.allowances = allowances
+        self.scales = scales
+        #: Sets services' replica counts (``fleetdeck scale``, the autoscaler); set by
+        #: :func:`fleetdeck.server.stacks.start`.
+        self.scaler: Scaler | None = None
         hash_key = hashlib.sha256(b"fleetdeck stack config hash\0" + master_key).digest()
         self._hash_key = hash_key
         self.host = HostApplier(self._link_for, hash_key, registry_auth)
         self._registry_auth = registry_auth
         self._swarm: SwarmApplier | None = None
         self._locks: dict[str, asyncio.Lock] = {}
+
+    async def scaled_counts(
+        self, name: str, project: Project, *, drop_stale: bool
+    ) -> dict[str, int]:
+        """The scaled counts that win over ``project``'s (see :mod:`.scaling`).
+
+        ``drop_stale``: forget the counts whose file count changed (a deploy does; a diff
+        only shows what a deploy would do).
+        """
+        if self.scales is None:
+            return {}
+        wins, stale = effective_counts(await self.scales.of_stack(name), project)
+        if stale and drop_stale:
+            await self.scales.drop(name, [row.service for row in stale])
+        return wins
 
     # ------------------------------------------------------------------ targets
     def _link_for(self, environment: str, node: str | None) -> Any:
@@ -261,7 +284,12 @@ class StackService:
         )  # fmt: skip
         report = variable_report(fileset, files, env_file, shell, values)
         target = DeployTarget(
-            stack=name, environment=environment, kind=kind, secrets=secrets, files=fileset
+            stack=name,
+            environment=environment,
+            kind=kind,
+            secrets=secrets,
+            files=fileset,
+            replicas=await self.scaled_counts(name, project, drop_stale=False),
         )
         plan = await self.applier(kind).plan(project, target)
         await self._judge(plan, project, name, environment, admin=admin)
@@ -317,6 +345,7 @@ class StackService:
             stack=name, environment=environment, kind=kind, secrets=secrets, files=fileset,
             pinned_images=dict(pinned or {}), working_dir=str(directory),
             config_files=tuple(str(directory / f) for f in stack_files.compose_files(files)),
+            replicas=await self.scaled_counts(name, project, drop_stale=True),
         )  # fmt: skip
         applier = self.applier(kind)
         plan = await applier.plan(project, target)  # changes nothing on the node
@@ -492,6 +521,8 @@ class StackService:
 
         await self.applier(kind).remove(name, target, progress=ignore)  # the caller holds the lock
         await self.repo.delete(name)
+        if self.scales is not None:
+            await self.scales.drop(name)
         if self.allowances is not None:  # a later stack of that name starts with none
             await self.allowances.replace(Scope.stack, name, [], "system")
 

@@ -12,7 +12,16 @@ from __future__ import annotations
 from datetime import datetime  # noqa: TC003 - SQLAlchemy reads Mapped[datetime] at runtime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fleetdeck.server.store.models import Base, new_id, utcnow
@@ -111,3 +120,25 @@ class StackAllowance(Base):
     rule: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StackScale(Base):
+    """A replica count set by hand or by the autoscaler, over the Compose file's count.
+
+    ``file_replicas`` is the file's count when it was set: a deploy keeps ``replicas`` while
+    the file still says that, and drops the row once the file's count changed (the file's
+    author then decided). ``pending`` is true from the moment a scale is asked until its
+    replicas converged: a server stopped in between converges it when it is back.
+    """
+
+    __tablename__ = "stack_scales"
+    __table_args__ = (UniqueConstraint("stack", "service"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    stack: Mapped[str] = mapped_column(String(64))
+    service: Mapped[str] = mapped_column(String(64))
+    replicas: Mapped[int] = mapped_column(Integer)
+    file_replicas: Mapped[int] = mapped_column(Integer)
+    pending: Mapped[bool] = mapped_column(Boolean, default=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -43,6 +43,7 @@ from fleetdeck.server.stacks.plan import (
     DiscoveredStack,
     Plan,
     ServiceStatus,
+    Strategy,
     TargetKind,
 )
 
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 
     from fleetdeck.compose import Project
     from fleetdeck.server.fleet.links import AgentLink
-    from fleetdeck.server.stacks.plan import DeployTarget, ProgressEvent, Strategy
+    from fleetdeck.server.stacks.plan import DeployTarget, ProgressEvent
 
     LinkFor = Callable[[str, str | None], AgentLink]
 
@@ -92,12 +93,16 @@ class HostApplier:
         return versions
 
     def specs(self, project: Project, target: DeployTarget) -> dict[str, ServiceSpec]:
-        """The spec of every service."""
+        """The spec of every service (a scaled count wins over the file's)."""
         versions = self._versions(target)
-        return {
+        specs = {
             name: build_spec(project, name, secret_versions=versions, hash_key=self._hash_key)
             for name in project.services
         }
+        for name, count in target.replicas.items():
+            if name in specs:
+                specs[name].replicas = count
+        return specs
 
     async def _prepare(
         self, project: Project, target: DeployTarget
@@ -134,12 +139,7 @@ class HostApplier:
     ) -> DeployOutcome:
         """Converge the node to the project; undo this deploy's changes on a failed gate."""
         node, observed, specs, images = await self._prepare(project, target)
-        ctx = ReplicaContext(
-            stack=target.stack,
-            revision=target.revision,
-            working_dir=target.working_dir,
-            config_files=list(target.config_files),
-        )
+        ctx = replica_context(target)
         rollout = Rollout(node, ctx, progress)
         if any(spec.files for spec in specs.values()):
             ctx.file_paths = await node.put_files(target.stack, dict(target.secrets))
@@ -311,6 +311,41 @@ class HostApplier:
             failures.extend(message for run in runs for message in run.failures)
         return failures
 
+    async def scale(
+        self,
+        project: Project,
+        target: DeployTarget,
+        service: str,
+        *,
+        progress: Callable[[ProgressEvent], Awaitable[None]],
+    ) -> DeployOutcome:
+        """Converge one service to its (scaled) replica count, as a deploy would.
+
+        New replicas are created, gated and only then named (health-gated start); the ones
+        no longer wanted leave the name, drain and stop (drained stop). The service's other
+        containers are kept as they are, and so is every other service. From the containers
+        observed now, so running it again after an interruption finishes the job. A failed
+        gate removes what this scale created.
+        """
+        node, observed, specs, images = await self._prepare(project, target)
+        ctx = replica_context(target)
+        rollout = Rollout(node, ctx, progress)
+        spec = specs[service]
+        if spec.files:
+            ctx.file_paths = await node.put_files(target.stack, dict(target.secrets))
+        policy = update_policy(spec, update_config(project.services[service]), Strategy.auto)
+        run = ServiceConvergence(rollout, spec, images[service], policy)
+        try:
+            await run.run(observed.of(service))
+        except HealthGateError as exc:
+            await rollout.say("health", "failed", exc.message, service, None)
+            await rollout.undo(specs)
+            return DeployOutcome(False, f"{exc.message}; the scale was undone", True)
+        await rollout.commit()
+        message = f"{service} runs {spec.replicas} replica(s)"
+        await rollout.say("done", "ok", message, service, None)
+        return DeployOutcome(True, message)
+
     async def remove(
         self,
         stack: str,
@@ -371,6 +406,16 @@ class HostApplier:
             DiscoveredStack(name, target.environment, TargetKind.host, sorted(svcs), False)
             for name, svcs in sorted(projects.items())
         ]
+
+
+def replica_context(target: DeployTarget) -> ReplicaContext:
+    """What every replica this deploy (or scale) creates is labelled with."""
+    return ReplicaContext(
+        stack=target.stack,
+        revision=target.revision,
+        working_dir=target.working_dir,
+        config_files=list(target.config_files),
+    )
 
 
 def desired_replicas(project: Project) -> dict[str, int]:

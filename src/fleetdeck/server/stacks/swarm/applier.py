@@ -190,6 +190,9 @@ class SwarmApplier:
         specs: dict[str, dict[str, Any]] = {}
         for name, service in project.services.items():
             spec, service_notes = service_spec(name, service, project, inputs)
+            scaled = target.replicas.get(name)
+            if scaled is not None and "Replicated" in (spec.get("Mode") or {}):
+                spec["Mode"] = {"Replicated": {"Replicas": scaled}}  # fleetdeck scale's count
             specs[name] = with_fingerprint(spec)
             notes.extend(service_notes)
             if service.depends_on:

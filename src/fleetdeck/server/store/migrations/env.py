@@ -14,6 +14,7 @@ import fleetdeck.server.store.models_heal  # noqa: F401 - registers the auto-hea
 import fleetdeck.server.store.models_stacks  # noqa: F401 - registers the stack tables
 from fleetdeck.server.store import (
     models_alerts,  # noqa: F401 - registers the alerting tables
+    models_autoscale,  # noqa: F401 - registers the autoscaling tables
     models_backups,  # noqa: F401 - registers the backup tables
 )
 from fleetdeck.server.store.models import Base

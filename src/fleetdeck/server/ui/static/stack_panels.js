@@ -23,7 +23,8 @@
     try {
       const rows = await fd.api("GET", S.stackPath() + "/ps");
       status.textContent = `${rows.length} services`;
-      box.replaceChildren(table("ps", ["Service", "Running/desired", "Healthy", "Image", "Containers"], rows.map((s) => {
+      const head = ["Service", "Running/desired", "Healthy", "Image", "Containers"].concat(canOperate ? ["Scale"] : []);
+      box.replaceChildren(table("ps", head, rows.map((s) => {
         const bad = s.running < s.desired;
         const containers = (s.containers || []).map((c) => {
           const name = c.name || c.id || "?";
@@ -33,7 +34,8 @@
         });
         return el("tr", { "data-service": s.service }, el("td", { class: "strong" }, s.service),
           el("td", { class: bad ? "error num" : "num" }, `${s.running}/${s.desired}`), el("td", { class: "num" }, String(s.healthy)),
-          el("td", { class: "mono", title: s.image }, s.image_ref || s.image), el("td", {}, containers));
+          el("td", { class: "mono", title: s.image }, s.image_ref || s.image), el("td", {}, containers),
+          canOperate ? el("td", { class: "actions" }, ...scaleControl(s)) : "");
       })));
       const sel = $("[data-logs-service]"), current = sel.value;
       sel.replaceChildren(el("option", { value: "" }, "all"), ...rows.map((s) => el("option", {}, s.service)));
@@ -41,6 +43,23 @@
     } catch (err) { status.textContent = "could not load services: " + err.message; }
   }
   $("[data-ps-reload]").addEventListener("click", loadPs);
+
+  // Scaling by hand: new replicas join the service's name once healthy, removed ones drain;
+  // the count is kept over deploys until the file's own count changes.
+  function scaleControl(s) {
+    const n = el("input", { type: "number", min: "0", max: "100", value: String(s.desired), "aria-label": "replicas of " + s.service, style: "width:5rem" });
+    const go = smallButton("Scale", async () => {
+      const replicas = Number(n.value);
+      if (!Number.isInteger(replicas) || replicas < 0) { fd.toast("replicas: a whole number from 0", "error"); return; }
+      if (!(await fd.confirm(`Scale ${s.service} to ${replicas}?`, "New replicas take traffic once healthy; removed ones are drained first.", "Scale"))) return;
+      go.disabled = true;
+      try {
+        const r = await fd.api("POST", `${S.stackPath()}/services/${enc(s.service)}/scale`, { replicas });
+        fd.toast(`${s.service}: ${r.previous} → ${r.replicas} replicas`, "ok");
+      } catch (err) { fd.fail(err); } finally { go.disabled = false; loadPs(); }
+    }, { "aria-label": "Scale " + s.service });
+    return [n, " ", go];
+  }
 
   // ---------------------------------------------------------------- logs (followed while shown)
   const logs = { controller: null, paused: false, lines: 0 };
