@@ -1,7 +1,7 @@
 """Auto-heal: policy layers (API or Compose) and the healer's per-container tracks.
 
 Revision ID: 0013
-Revises: 0011 (0012 once the stack of revisions is merged)
+Revises: 0012
 Create Date: 2026-12-04 20:30:00.000000
 """
 

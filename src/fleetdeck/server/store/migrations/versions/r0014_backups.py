@@ -1,8 +1,7 @@
 """Server backups: targets, the schedule and the history of runs.
 
 Revision ID: 0014
-Revises: 0013 (on the backups branch 0011, the head of main when it was written: the
-integrator puts it after 0013)
+Revises: 0013
 Create Date: 2026-12-04 20:20:00.000000
 """
 
