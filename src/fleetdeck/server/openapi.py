@@ -35,7 +35,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from pydantic import BaseModel
 
-from fleetdeck.server.routes import API_PREFIX
+from fleetdeck.server.routes import API_PREFIX, INSTALL_PREFIX
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -91,8 +91,28 @@ PUBLIC = {
     ("GET", f"{API_PREFIX}/ca"): set[int](),
     ("POST", f"{API_PREFIX}/auth/login"): {401, 413, 422, 429, 503},
     ("POST", f"{API_PREFIX}/agents/enrol"): {401, 403, 404, 409, 413, 422, 503},
+    # /install/: the agent's distribution (server/install/api.py), none of it behind a login.
+    ("GET", f"{INSTALL_PREFIX}/agent.sh"): {503},
+    ("GET", f"{INSTALL_PREFIX}/manifest.json"): {404, 503},
+    ("GET", f"{INSTALL_PREFIX}/wheels/{{name}}"): {404, 422, 503},
+    ("GET", f"{INSTALL_PREFIX}/fleetdeck-agent-image.tar"): {404, 503},
+    ("GET", f"{INSTALL_PREFIX}/fleetdeck-agent.service"): {404, 503},
+    ("POST", f"{INSTALL_PREFIX}/token-check"): {401, 403, 404, 409, 413, 422, 503},
 }
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def install_operations(app: FastAPI) -> list[RouteContext]:
+    """Every ``/install/`` route of ``app`` (public; their statuses are listed in PUBLIC)."""
+    return [
+        context
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute)
+        and context.include_in_schema
+        and context.path
+        and context.path.startswith(INSTALL_PREFIX + "/")
+        and context.methods
+    ]
 
 
 def _required_role(dependant: Dependant) -> str | None:
@@ -182,7 +202,7 @@ def _document(app: FastAPI) -> dict[str, Any]:
     doc = get_openapi(
         title=app.title, version=app.version, routes=app.routes, description=app.description
     )
-    for context in api_operations(app):
+    for context in [*api_operations(app), *install_operations(app)]:
         path = context.path or ""  # api_operations keeps only routes with a path and methods
         for method in sorted((context.methods or set()) - {"HEAD"}):
             operation = doc["paths"][context.path_format][method.lower()]

@@ -27,9 +27,10 @@ from fleetdeck.server.context import (  # noqa: TC001 - FastAPI reads route anno
     context_of,
 )
 from fleetdeck.server.install.dist import AgentDist
+from fleetdeck.server.routes import INSTALL_PREFIX
 from fleetdeck.wire.install import DistManifest, TokenCheck, TokenStatus
 
-router = APIRouter(prefix="/install", tags=["install"])
+router = APIRouter(prefix=INSTALL_PREFIX, tags=["install"])
 
 _SHELL = "text/x-shellscript; charset=utf-8"
 #: Where the agent's unit is in a checkout (the wheel carries it as fleetdeck/deploy/…).
