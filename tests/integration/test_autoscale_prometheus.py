@@ -44,10 +44,14 @@ QUERY = "sum(rate(fleetdeck_lab_requests_total[10s]))"
 
 
 def _targets(node: NodeRecord, stack: str, path: Path) -> int:
-    """Write every web replica's published address for Prometheus; how many there are."""
+    """Write every web replica's published address for Prometheus; how many there are.
+
+    A replica the autoscaler has just created may not be started yet (no port published):
+    it is left out until it is, as Prometheus' own service discovery would.
+    """
     addresses = []
     for name in _web(node, stack):
-        out = docker(node, "port", name, "80/tcp").split()
+        out = docker(node, "port", name, "80/tcp", check=False).split()
         port = out[0].rsplit(":", 1)[1] if out else ""
         if port:
             addresses.append(f"{node.ip}:{port}")
