@@ -117,6 +117,10 @@ class Healer:
             "autoheal", step=self.step, interval=SWEEP_INTERVAL_S, gate=gate, clock=clock
         )
         self._inflight: dict[str, asyncio.Task[None]] = {}
+        #: One step at a time: a step awaits (maintenance windows, the audit) between deciding
+        #: and acting, and two interleaved steps (the loop's and a caller's) would each see the
+        #: other's half-made decision.
+        self._stepping = asyncio.Lock()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._held_audited: dict[str, str] = {}
@@ -225,7 +229,8 @@ class Healer:
     async def step(self) -> None:
         """Look at every container of every node that is up and act on the verdicts."""
         try:
-            await self._step()
+            async with self._stepping:
+                await self._step()
         finally:
             self.stepped.set()
             self.stepped = asyncio.Event()
