@@ -102,17 +102,22 @@ PUBLIC = {
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def install_operations(app: FastAPI) -> list[RouteContext]:
-    """Every ``/install/`` route of ``app`` (public; their statuses are listed in PUBLIC)."""
+def _operations(app: FastAPI, prefix: str) -> list[RouteContext]:
+    """Every documented route of ``app`` under ``prefix``, through included routers."""
     return [
         context
         for context in iter_route_contexts(app.routes)
         if isinstance(context.original_route, APIRoute)
         and context.include_in_schema
         and context.path
-        and context.path.startswith(INSTALL_PREFIX + "/")
+        and context.path.startswith(prefix + "/")
         and context.methods
     ]
+
+
+def install_operations(app: FastAPI) -> list[RouteContext]:
+    """Every ``/install/`` route of ``app`` (public; their statuses are listed in PUBLIC)."""
+    return _operations(app, INSTALL_PREFIX)
 
 
 def _required_role(dependant: Dependant) -> str | None:
@@ -175,15 +180,7 @@ def error_statuses(dependant: Dependant, path: str, method: str) -> set[int]:
 
 def api_operations(app: FastAPI) -> list[RouteContext]:
     """Every documented ``/api/v1`` route of ``app``, through included routers."""
-    return [
-        context
-        for context in iter_route_contexts(app.routes)
-        if isinstance(context.original_route, APIRoute)
-        and context.include_in_schema
-        and context.path
-        and context.path.startswith(API_PREFIX + "/")
-        and context.methods
-    ]
+    return _operations(app, API_PREFIX)
 
 
 def _error_response(status: int) -> dict[str, Any]:
