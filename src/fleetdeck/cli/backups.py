@@ -146,7 +146,8 @@ def schedule(
     emit(conn.output, dump(current), f"server backups: {state}")
 
 
-def _read_file(path: Path | None, what: str) -> str | None:
+def read_text_file(path: Path | None, what: str) -> str | None:
+    """The text of a file the user named (None if none), or one clear error."""
     if path is None:
         return None
     try:
@@ -186,8 +187,8 @@ def target_add(
         made = client.add_backup_target(
             name,
             destination,
-            known_hosts=_read_file(known_hosts, "known_hosts file"),
-            ssh_key=_read_file(ssh_key, "SSH key"),
+            known_hosts=read_text_file(known_hosts, "known_hosts file"),
+            ssh_key=read_text_file(ssh_key, "SSH key"),
             ssh_password=None if is_s3 else secret,
             access_key_id=access_key_id,
             secret_key=secret if is_s3 else None,

@@ -232,25 +232,16 @@ def restore(
 ) -> None:
     """Restore a server backup into a new data directory (all or nothing), to start a server on."""
     require_server_extra("server restore")
-    from fleetdeck.cli.backups import passphrase_from
-    from fleetdeck.errors import InvalidInputError
+    from fleetdeck.cli.backups import passphrase_from, read_text_file
     from fleetdeck.server.backups.restore import parse_backup_ref
     from fleetdeck.server.backups.restore import restore as restore_backup
     from fleetdeck.server.backups.targets import Credentials
 
-    def text_of(path: Path | None, what: str) -> str | None:
-        if path is None:
-            return None
-        try:
-            return path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInputError(f"cannot read {what} {path}: {exc}") from None
-
     passphrase = passphrase_from(passphrase_file, required=True)
     assert passphrase is not None  # noqa: S101 - required=True raises otherwise
     creds = Credentials(
-        known_hosts=text_of(known_hosts, "known_hosts file"),
-        ssh_key=text_of(ssh_key, "SSH key"),
+        known_hosts=read_text_file(known_hosts, "known_hosts file"),
+        ssh_key=read_text_file(ssh_key, "SSH key"),
         # S3: restic's own variables, as the operator has them for the bucket.
         access_key_id=os.environ.get("AWS_ACCESS_KEY_ID"),
         secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),
