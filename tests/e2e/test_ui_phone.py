@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import expect
 
+from fleetdeck.errors import NotFoundError
 from tests.conftest import client_for
 from tests.e2e.ui_helpers import goto, login, shot
 from tests.integration.docker_cli import docker
@@ -47,7 +48,12 @@ def phone(browser: Browser, fleet3: LabRecord) -> Iterator[Page]:
 
 @pytest.fixture(scope="module")
 def objects(fleet3: LabRecord) -> Iterator[dict[str, str]]:
-    """A container with a long name and a stack, so the per-object pages have content."""
+    """A container with a long name and a stack, so the per-object pages have content.
+
+    A failed pull of an image with a long reference puts one long word (the reference, which
+    has no place to break) into the dashboard's recent events, as image digests and errors
+    echoing paths do in a real fleet.
+    """
     node = fleet3.nodes[0]
     name = f"phone-width-container-with-a-long-name-{TAG}"
     stack = f"phone{TAG}"
@@ -55,6 +61,9 @@ def objects(fleet3: LabRecord) -> Iterator[dict[str, str]]:
     files = [{"name": "compose.yaml",
               "content": f"services:\n  web:\n    image: {fleet3.images['web']}\n"}]  # fmt: skip
     with client_for(fleet3) as client:
+        long_ref = f"{fleet3.registry}/{'n' * 40}{TAG}{'m' * 40}:{'t' * 30}"
+        with pytest.raises(NotFoundError):
+            list(client.pull(long_ref, node.name))
         list(client.deploy_stack(stack, node.name, files))
         try:
             yield {"container": f"/containers/{node.name}/{name}", "stack": f"/stacks/{stack}",

@@ -352,29 +352,35 @@ class Healer:
     async def _restart(
         self, track: Track, container: EngineContainer, policy: HealPolicy, reason: str
     ) -> None:
-        """Restart through the node's agent, then count, store and audit it."""
+        """Restart through the node's agent, then count, store and audit it.
+
+        The restart stays in flight until it is stored and audited, so :meth:`settle` and
+        :meth:`stop` wait for those writes too (a write cut off by shutdown would leave a
+        store connection open, and a step would not yet see the counted restart).
+        """
         target = container_target(track)
         result = OK
         issued = self.clock.time()
         try:
-            link = self.fleet.links.get(track.environment, track.node)
-            await link.agent.container_action(
-                container.id, "restart", t=int(policy.stop_timeout),
-                timeout=policy.stop_timeout + RESTART_SLACK_S,
-            )  # fmt: skip
-        except FleetdeckError as exc:
-            result = failure_text(exc)
-            log.info("autoheal: restart of %s failed: %s", target, exc.message)
+            try:
+                link = self.fleet.links.get(track.environment, track.node)
+                await link.agent.container_action(
+                    container.id, "restart", t=int(policy.stop_timeout),
+                    timeout=policy.stop_timeout + RESTART_SLACK_S,
+                )  # fmt: skip
+            except FleetdeckError as exc:
+                result = failure_text(exc)
+                log.info("autoheal: restart of %s failed: %s", target, exc.message)
+            decide.restarted(track, issued)
+            track.reason = reason
+            detail = {
+                "reason": reason, "issued_at": datetime.fromtimestamp(issued, UTC).isoformat(),
+                "restarts_in_window": len(track.restarts), "streak": track.streak,
+            }  # fmt: skip
+            await self.repo.save_track(track)
+            await self.audit.record(ACTOR, "heal.restart", target, result, detail)
         finally:
             self._inflight.pop(track.container_id, None)
-        decide.restarted(track, issued)
-        track.reason = reason
-        detail = {
-            "reason": reason, "issued_at": datetime.fromtimestamp(issued, UTC).isoformat(),
-            "restarts_in_window": len(track.restarts), "streak": track.streak,
-        }  # fmt: skip
-        await self.repo.save_track(track)
-        await self.audit.record(ACTOR, "heal.restart", target, result, detail)
         self.loop.wake()
 
     async def _report_churn(self, churn: Any, *, looping: bool) -> None:
