@@ -146,8 +146,9 @@ async def _start(
     )
     exits.push_async_callback(heal.stop, the_heal)
     the_autoscaler = autoscale.start(
-        settings, core.store, the_stacks, the_fleet, the_metrics.latest, core.audit, clock, loops
-    )
+        settings, core.store, the_stacks, the_fleet, the_metrics.latest, core.audit, clock, loops,
+        report_event=the_alerts.report_event,
+    )  # fmt: skip
     changes = ui.start(the_fleet.inventory, loops)
     exits.push_async_callback(ui.stop, changes)
     return ServerContext(

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from fleetdeck.client.stack_files import stack_file
+from fleetdeck.server.autoscale.observe import Observation
+from fleetdeck.server.autoscale.policy import Policy
 from fleetdeck.server.context import context_of
 from fleetdeck.server.stacks.plan import DeployOutcome, Plan
 
@@ -159,3 +161,30 @@ async def test_policies_are_set_listed_synced_and_removed(
     assert gone.json() == {"ok": True}
     again = await client.delete("/api/v1/autoscale/shop/app", headers=bearer(admin_token))
     assert again.status_code == 404
+
+
+async def test_an_unreadable_prometheus_alerts_once_and_resolves_when_read_again(
+    app: FastAPI, client: httpx.AsyncClient, admin_token: str
+) -> None:
+    autoscaler = context_of(app).autoscaler
+    assert autoscaler is not None
+    await autoscaler.loop.stop()  # this test drives the alert by hand
+    policy = Policy("stack", "shop", "app", 2, 8, prometheus_query="sum(up)", prometheus_target=5)
+    seen = Observation(current=2, ready=2, environment="lab")
+
+    async def alerts() -> list[dict[str, Any]]:
+        answer = await client.get("/api/v1/alerts", headers=bearer(admin_token))
+        return [a for a in answer.json()["items"] if a["rule"] == "autoscale-metric-unavailable"]
+
+    await autoscaler._alert_metric(policy, seen, "")  # unknown → good: resolves nothing there
+    assert await alerts() == []
+    for _ in range(3):  # a sync every 15 s while Prometheus is down: one alert
+        await autoscaler._alert_metric(policy, seen, "connection refused")
+    (fired,) = await alerts()
+    assert fired["state"] == "firing" and fired["severity"] == "warning"
+    assert fired["labels"] == {"service": "shop/app", "policy": "stack:shop/app",
+                               "environment": "lab", "stack": "shop"}  # fmt: skip
+    assert "connection refused" in fired["summary"] and "kept at 2" in fired["summary"]
+    await autoscaler._alert_metric(policy, seen, "")
+    (resolved,) = await alerts()
+    assert resolved["state"] == "resolved", resolved

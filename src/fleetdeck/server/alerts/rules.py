@@ -37,6 +37,9 @@ BACKUP_FAILED = "backup_failed"
 CONTAINER_CRASH_LOOPING = "container_crash_looping"
 #: Swarm keeps replacing a service's failing tasks (docs/healing.md).
 SERVICE_CRASH_LOOPING = "service_crash_looping"
+#: An autoscaling policy's Prometheus query cannot be read: its replicas are kept
+#: (docs/scaling.md).
+AUTOSCALE_METRIC_UNAVAILABLE = "autoscale_metric_unavailable"
 
 #: Conditions about nodes (host-level scope only).
 NODE_CONDITIONS = (NODE_UNREACHABLE, ENGINE_DOWN)
@@ -48,6 +51,7 @@ EVENT_CONDITIONS = (
     BACKUP_FAILED,
     CONTAINER_CRASH_LOOPING,
     SERVICE_CRASH_LOOPING,
+    AUTOSCALE_METRIC_UNAVAILABLE,
 )
 CONDITIONS = (METRIC, *NODE_CONDITIONS, *CONTAINER_CONDITIONS, *EVENT_CONDITIONS)
 
@@ -251,6 +255,9 @@ def builtin_rules(settings: ServerSettings) -> list[RuleSpec]:
         BACKUP_FAILED: "A server backup (or its retention) failed.",
         CONTAINER_CRASH_LOOPING: "Auto-heal restarted a container again and again: it gave up.",
         SERVICE_CRASH_LOOPING: "Swarm keeps replacing a service's failing tasks.",
+        AUTOSCALE_METRIC_UNAVAILABLE: (
+            "An autoscaling policy's Prometheus query cannot be read: its replicas are kept."
+        ),
     }
     specs = [
         # 30 s: a link that drops and reconnects (a server or agent restart) pages nobody.
@@ -285,6 +292,11 @@ def builtin_rules(settings: ServerSettings) -> list[RuleSpec]:
         ),
         RuleSpec(
             name="service-crash-looping", condition=SERVICE_CRASH_LOOPING, severity="critical"
+        ),
+        RuleSpec(
+            name="autoscale-metric-unavailable",
+            condition=AUTOSCALE_METRIC_UNAVAILABLE,
+            severity="warning",
         ),
     ]
     for spec in specs:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fleetdeck.server.autoscale.api import router
-from fleetdeck.server.autoscale.reconciler import Autoscaler
+from fleetdeck.server.autoscale.reconciler import Autoscaler, ReportEvent
 from fleetdeck.server.autoscale.repository import AutoscaleRepository
 
 if TYPE_CHECKING:
@@ -36,11 +36,13 @@ def start(
     audit: AuditLog,
     clock: Clock,
     loops: LoopRegistry,
+    report_event: ReportEvent | None = None,
 ) -> Autoscaler:
     """Create the autoscaler and start its loop (``ServerContext.autoscaler``)."""
     autoscaler = Autoscaler(
         AutoscaleRepository(store), stacks, fleet, latest, audit, clock,
         sync_s=settings.autoscale_sync_s, prometheus_url=settings.autoscale_prometheus_url,
+        report_event=report_event,
     )  # fmt: skip
     loops.start(autoscaler.loop)
     return autoscaler

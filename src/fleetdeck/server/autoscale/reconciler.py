@@ -13,15 +13,22 @@ never makes two scales of one service.
 A decision is recorded when it changes (or would change) the replicas, or when its reason
 differs from the last one recorded for the policy, so a steady service does not write a
 row every 15 s. Every scale it makes is in the audit log as the ``autoscaler``'s.
+
+A policy whose Prometheus query cannot be read (no Prometheus, unreachable, a bad answer)
+keeps its replicas, and the ``autoscale-metric-unavailable`` alert fires once for it; it
+resolves at the first good reading. A policy in an unknown state (just after start) resolves
+once on its first good reading, so an alert left firing by an earlier process ends too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from fleetdeck.errors import FleetdeckError
+from fleetdeck.server.alerts.rules import AUTOSCALE_METRIC_UNAVAILABLE
 from fleetdeck.server.autoscale import prometheus
 from fleetdeck.server.autoscale.algorithm import Decision, History, MetricReading, decide
 from fleetdeck.server.autoscale.observe import observe
@@ -40,6 +47,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("fleetdeck.server.autoscale")
 ACTOR = "autoscaler"
 
+#: ``report_event(kind, labels, message, severity, resolved=...)`` of the alerts part.
+ReportEvent = Callable[..., Awaitable[None]]
+
 
 class Autoscaler:
     """Syncs every policy (``ServerContext.autoscaler``)."""
@@ -55,6 +65,7 @@ class Autoscaler:
         *,
         sync_s: float,
         prometheus_url: str | None,
+        report_event: ReportEvent | None = None,
     ) -> None:
         self.repo = repo
         self.stacks = stacks
@@ -63,6 +74,9 @@ class Autoscaler:
         self.audit = audit
         self.clock = clock
         self.prometheus_url = prometheus_url
+        self.report_event = report_event
+        #: policy target → the Prometheus problem alerted ("" none); absent: not known yet.
+        self._metric_problem: dict[str, str] = {}
         self.histories: dict[str, History] = {}
         self._last_reason: dict[str, str] = {}
         self._scaling: dict[str, asyncio.Task[None]] = {}
@@ -75,6 +89,7 @@ class Autoscaler:
         """A policy was removed or replaced: its history starts over."""
         self.histories.pop(target, None)
         self._last_reason.pop(target, None)
+        self._metric_problem.pop(target, None)
 
     async def sync(self) -> None:
         """One sync of every policy (a policy's fault is logged, never stops the others)."""
@@ -120,6 +135,8 @@ class Autoscaler:
             decision = Decision(obs.current, obs.current, f"{obs.blocked}: no change", {})
         else:
             readings, note = await self._readings(policy, obs)
+            if policy.prometheus_query is not None:
+                await self._alert_metric(policy, obs, note)
             decision = decide(
                 now, obs.current, obs.ready, readings, minimum=policy.minimum,
                 maximum=policy.maximum, behaviour=policy.behaviour, history=history,
@@ -141,6 +158,29 @@ class Autoscaler:
             self._last_reason[policy.target] = decision.reason
             await self.repo.record(policy.target, decision, applied, self.clock.now())
         return decision
+
+    async def _alert_metric(self, policy: Policy, obs: Observation, problem: str) -> None:
+        """Fire (once) or resolve the policy's metric-unavailable alert as its reading went."""
+        before = self._metric_problem.get(policy.target)
+        self._metric_problem[policy.target] = problem
+        if self.report_event is None or (before is not None and bool(before) == bool(problem)):
+            return
+        labels = {"service": policy.ref, "policy": policy.target}
+        if obs.environment:
+            labels["environment"] = obs.environment
+        if policy.kind == "stack":
+            labels["stack"] = policy.scope
+        if problem:
+            message = (
+                f"autoscaling {policy.ref}: its Prometheus query cannot be read ({problem}); "
+                f"replicas kept at {obs.current}"
+            )
+            await self.report_event(AUTOSCALE_METRIC_UNAVAILABLE, labels, message, "warning")
+        else:
+            message = f"autoscaling {policy.ref}: its Prometheus query is read again"
+            await self.report_event(
+                AUTOSCALE_METRIC_UNAVAILABLE, labels, message, "warning", resolved=True
+            )
 
     async def _scale(self, policy: Policy, obs: Observation, decision: Decision) -> None:
         """Apply one decision; its outcome goes to the audit log."""
