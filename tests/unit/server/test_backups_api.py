@@ -16,7 +16,7 @@ import pytest
 
 from fleetdeck.errors import BackupDamagedError, BackupPassphraseError, ConflictError
 from fleetdeck.server.backups.restore import parse_backup_ref, restore
-from tests.unit.server.conftest import bearer
+from tests.unit.server.conftest import add_user, bearer
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -283,3 +283,20 @@ async def test_retention_removes_exactly_what_the_policy_says(
         for r in (await client.get("/api/v1/backups", headers=bearer(admin_token))).json()
     }
     assert runs == {first["id"]: "forgotten", second["id"]: "ok"}
+
+
+async def test_the_dashboard_tells_an_admin_how_old_the_newest_good_backup_is(
+    client: httpx.AsyncClient, admin_token: str, tmp_path: Path
+) -> None:
+    viewer = await add_user(client, admin_token, "vic", "viewer")
+    tile = "data-backup-age"
+    before = await client.get("/ui/fragments/dashboard", headers=bearer(admin_token))
+    assert before.status_code == 200 and tile in before.text
+    assert "good backup yet" in before.text  # none yet, and no schedule: a warning
+    await _add_dir_target(client, admin_token, tmp_path / "repo")
+    assert (await _backup(client, admin_token)).status_code == 201
+    after = (await client.get("/ui/fragments/dashboard", headers=bearer(admin_token))).text
+    assert 'class="tile ok" href="/backups" data-backup-age' in after
+    assert "since the last good backup" in after
+    seen = (await client.get("/ui/fragments/dashboard", headers=bearer(viewer))).text
+    assert tile not in seen  # backups are an admin's

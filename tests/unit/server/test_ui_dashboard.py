@@ -14,6 +14,8 @@ from fleetdeck.clock import FrozenClock
 from fleetdeck.server.context import context_of
 from fleetdeck.server.fleet.service import NodeRecord
 from fleetdeck.server.store.models_alerts import Alert
+from fleetdeck.server.store.models_backups import BackupRun, BackupSchedule
+from fleetdeck.server.ui.dashboard import backup_freshness
 
 from .conftest import ADMIN_PASSWORD, add_user, bearer, login
 from .test_ui_pages import seed
@@ -126,3 +128,22 @@ async def test_sign_ins_fold_into_one_line_per_user_and_stay_in_the_audit_log(
     assert sorted(theirs) == ["vera"] and "1 sign-in in 24h" in theirs["vera"]
     audit = await client.get("/api/v1/audit?action=auth.login", headers=bearer(admin_token))
     assert audit.json()["total"] == 6  # admin's 4, vera's, mallory's failure: all kept
+
+
+def test_the_backup_tile_judges_the_newest_good_backup_against_the_schedule() -> None:
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+    def run(status: str, hours_ago: float) -> BackupRun:
+        done = now - timedelta(hours=hours_ago)
+        return BackupRun(target="t", trigger="schedule", status=status, started_at=done,
+                         finished_at=done)  # fmt: skip
+
+    daily = BackupSchedule(enabled=True, interval_s=86400, target="t")
+    unscheduled = BackupSchedule(enabled=False, interval_s=86400, target=None)
+    assert backup_freshness([], daily, now).level == "bad"
+    assert backup_freshness([], unscheduled, now).level == "warn"
+    fresh = backup_freshness([run("failed", 1), run("ok", 27.5)], daily, now)
+    assert (fresh.age, fresh.level) == ("1d3h", "ok")  # a failed newer run is not good
+    assert backup_freshness([run("ok", 49)], daily, now).level == "bad"  # two intervals
+    assert backup_freshness([run("ok", 24 * 8)], unscheduled, now).level == "warn"
+    assert backup_freshness([run("ok", 24 * 6)], unscheduled, now).level == "ok"

@@ -9,9 +9,11 @@ they are fresh: a partitioned node shows "—", not the figure it last sent.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from fleetdeck.durations import format_duration
 from fleetdeck.errors import InvalidInputError
 from fleetdeck.server.fleet.inventory import SORT_KEYS, ContainerQuery, NodeStatus
 from fleetdeck.server.metrics.catalog import HOST
@@ -19,9 +21,11 @@ from fleetdeck.server.routes.events import fleet_summary
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from datetime import datetime
 
     from fleetdeck.server.fleet.service import Fleet
     from fleetdeck.server.metrics.latest import LatestSamples
+    from fleetdeck.server.store.models_backups import BackupRun, BackupSchedule
     from fleetdeck.wire.containers import Container
     from fleetdeck.wire.fleet import Environment, Node
 
@@ -39,6 +43,44 @@ class NodeFigures:
     memory_percent: float | None = None
     memory_used_bytes: float | None = None
     memory_total_bytes: float | None = None
+
+
+#: Without a schedule, a newest good backup older than this is shown as a warning.
+UNSCHEDULED_STALE_S = 7 * 86400
+
+
+@dataclass(frozen=True)
+class BackupFreshness:
+    """The dashboard's backup tile: how old the newest good server backup is, and its colour."""
+
+    age: str | None  # "3h" (None: there is none)
+    level: str  # ok | warn | bad
+    note: str  # the tile's title: why this colour
+
+
+def backup_freshness(
+    runs: list[BackupRun], schedule: BackupSchedule, now: datetime
+) -> BackupFreshness:
+    """Judge the newest good backup against the schedule (stale: older than two intervals).
+
+    Two intervals, not one: a backup that is due and running is not yet late.
+    """
+    good = [r for r in runs if r.status == "ok" and r.finished_at is not None]
+    newest = max((r.finished_at for r in good if r.finished_at), default=None)
+    scheduled = schedule.enabled and schedule.target is not None
+    if newest is None:
+        note = "no good backup yet" + ("" if scheduled else " and no schedule")
+        return BackupFreshness(None, "bad" if scheduled else "warn", note)
+    age_s = max(0.0, (now - newest).total_seconds())
+    age = "".join(re.findall(r"\d+[dhms]", format_duration(age_s))[:2])  # 1d3h, not 1d3h20m15s
+    if scheduled:
+        if age_s > 2 * schedule.interval_s:
+            every = format_duration(schedule.interval_s)
+            return BackupFreshness(age, "bad", f"older than two schedule intervals ({every})")
+        return BackupFreshness(age, "ok", "within the schedule")
+    if age_s > UNSCHEDULED_STALE_S:
+        return BackupFreshness(age, "warn", "no schedule, and the newest is over a week old")
+    return BackupFreshness(age, "ok", "no schedule")
 
 
 def attention_rank(c: Container) -> int:

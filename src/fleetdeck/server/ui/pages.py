@@ -21,6 +21,7 @@ from fleetdeck.server.fleet.inventory import HEALTHS, STATES
 from fleetdeck.server.ui.dashboard import (
     ATTENTION_LIMIT,
     PAGE_SIZES,
+    backup_freshness,
     container_query,
     dashboard_data,
     ports_text,
@@ -29,6 +30,7 @@ from fleetdeck.server.ui.dashboard_events import Event, recent_events
 from fleetdeck.server.ui.pages_container import container_config
 from fleetdeck.server.ui.pages_metrics import host_targets
 from fleetdeck.server.ui.web import FragmentUser, PageUser, render
+from fleetdeck.wire.auth import Role
 
 if TYPE_CHECKING:
     from starlette.responses import Response
@@ -80,7 +82,7 @@ async def login_page(request: Request, next: str | None = None) -> Response:
 @router.get("/")
 async def dashboard(request: Request, fleet: FleetDep, who: PageUser) -> Response:
     """Environments, nodes, counts, what needs attention, recent events; live."""
-    context = await _dashboard_context(request) | {"events": await _events(request, who)}
+    context = await _dashboard_context(request, who) | {"events": await _events(request, who)}
     targets = host_targets(fleet)
     return render(request, who, "dashboard.html", history_targets=targets, **context)
 
@@ -88,7 +90,7 @@ async def dashboard(request: Request, fleet: FleetDep, who: PageUser) -> Respons
 @router.get("/ui/fragments/dashboard", response_class=HTMLResponse)
 async def dashboard_fragment(request: Request, who: FragmentUser) -> Response:
     """The live top of the dashboard: counts, nodes, what needs attention."""
-    return render(request, who, "_dashboard_body.html", **await _dashboard_context(request))
+    return render(request, who, "_dashboard_body.html", **await _dashboard_context(request, who))
 
 
 @router.get("/ui/fragments/dashboard/events", response_class=HTMLResponse)
@@ -102,12 +104,18 @@ async def _events(request: Request, who: Principal) -> list[Event]:
     return await recent_events(state.audit, state.ui_changes, state.clock.now(), who)
 
 
-async def _dashboard_context(request: Request) -> dict[str, Any]:
+async def _dashboard_context(request: Request, who: Principal) -> dict[str, Any]:
     state = context_of(request)
     firing, firing_total = await state.alerts.firing(ATTENTION_LIMIT)
+    backup = None
+    if who.role.allows(Role.admin):  # backups are an admin's (they hold the whole server)
+        backups = state.backups
+        runs = await backups.runs(200)
+        backup = backup_freshness(runs, await backups.schedule(), state.clock.now())
     return dashboard_data(state.fleet, state.metrics_latest, state.clock.time()) | {
         "firing": firing,
         "firing_total": firing_total,
+        "backup": backup,
     }
 
 
