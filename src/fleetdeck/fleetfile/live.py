@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
     from fleetdeck.client.client import FleetdeckClient
 
-_RULE_FIELDS = ("description", "condition", "metric", "target", "operator", "threshold",
+#: The fields of a rule that plan compares (as ``GET /rules`` serves them).
+RULE_FIELDS = ("description", "condition", "metric", "target", "operator", "threshold",
                 "instance", "window", "for", "severity", "environments", "tags", "stacks",
                 "labels", "channels", "repeat", "enabled")  # fmt: skip
 
@@ -76,7 +77,7 @@ def _read_alerts(client: FleetdeckClient, live: Live) -> None:
         }
     for rule in client.list_rules():
         data = rule.model_dump(by_alias=True)
-        values = {k: data[k] for k in _RULE_FIELDS}
+        values = {k: data[k] for k in RULE_FIELDS}
         for key in ("environments", "tags", "stacks", "labels", "channels"):
             values[key] = _sorted(values[key])
         obj["rules"][rule.name] = values
