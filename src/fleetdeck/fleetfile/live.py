@@ -218,7 +218,7 @@ class Applier:
             else:
                 c.create_environment(key, new.get("tags"), new.get("groups"))
                 self.report.notes.append(
-                    f"environment {key!r}: join agents with `fleetdeck env join-token {key}`"
+                    f"environment {key!r}: join agents with `fleetdeck env token {key}`"
                 )
             return lambda: c.delete_environment(key)
         old = self._old(change)
