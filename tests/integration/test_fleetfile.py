@@ -152,9 +152,10 @@ def test_plan_apply_reapply_prune_and_bad_files(fleet3: LabRecord, tmp_path: Pat
         (good.replace(f"channels: [{p}-ops]", f"channels: [{p}-nope]"), ":8: rules"),
     ):
         alerts.write_text(bad)
-        for command in (["plan", "--detailed-exitcode"], ["apply"]):
+        # --detailed-exitcode: 1 on error; otherwise the error kind's code (invalid input: 2).
+        for command, code in ((["plan", "--detailed-exitcode"], 1), (["apply"], 2)):
             proc = fleetdeck(*command, "-f", str(root), check=False, env=env)
-            assert proc.returncode != 0 and proc.returncode != 2 or command[0] == "apply"
+            assert proc.returncode == code, proc.stderr
             assert f"{alerts}{needle}" in proc.stderr, proc.stderr
     with client_for(fleet3) as client:
         assert client.get_rule(f"{p}-cpu").threshold == 95

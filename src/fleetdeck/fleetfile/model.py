@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from fleetdeck.wire.heal import HealPolicyBody
 
@@ -50,6 +50,12 @@ class SecretRef(Strict):
 
     env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)
     file: str | None = Field(default=None, max_length=1024)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("a secret reference takes exactly one of env, file")
+        return self
 
 
 Secret = str | SecretRef
@@ -93,6 +99,14 @@ class StackSpec(Strict):
     git: GitSource | None = None
     #: Stacks deployed before this one (a cycle is an error).
     depends_on: list[Name] = Field(default_factory=list, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> StackSpec:
+        if (self.files is None) == (self.git is None):
+            raise ValueError("a stack takes exactly one of files, git")
+        if self.files == {}:
+            raise ValueError("a stack needs at least one file")
+        return self
 
 
 class RegistrySpec(Strict):

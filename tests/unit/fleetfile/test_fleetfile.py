@@ -249,3 +249,25 @@ def test_a_rule_target_is_a_field_and_a_heal_target_is_the_key(tmp_path: Path) -
     plan = make_plan(load(write(tmp_path, text)), Live(), now=NOW)
     fields = {c.kind: {f.name: f.new for f in c.fields} for c in plan.changes}
     assert fields == {"rules": {"metric": "cpu_percent", "target": "host"}, "heal": {"grace": 30.0}}
+
+
+@pytest.mark.parametrize(
+    ("stack", "needle"),
+    [
+        ("{name: s, environment: web}", "exactly one of files, git"),
+        ("{name: s, environment: web, files: {}}", "at least one file"),
+        ("{name: s, environment: web, files: {a.yaml: x}, git: {url: u}}", "exactly one"),
+    ],
+)
+def test_a_stack_needs_files_or_git(tmp_path: Path, stack: str, needle: str) -> None:
+    path = write(tmp_path, f"stacks:\n  - {stack}\n")
+    with pytest.raises(InvalidInputError) as info:
+        load(path)
+    assert info.value.message.startswith(f"{path}:2: stacks[0]") and needle in info.value.message
+
+
+def test_a_secret_reference_takes_one_source(tmp_path: Path) -> None:
+    path = write(tmp_path, "channels:\n  - name: c\n    url: {env: A, file: b}\n")
+    with pytest.raises(InvalidInputError) as info:
+        load(path)
+    assert info.value.message.startswith(f"{path}:3: channels[0].url")
