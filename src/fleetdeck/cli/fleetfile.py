@@ -37,6 +37,7 @@ def _plan(client: FleetdeckClient, path: Path) -> tuple[Plan, Live, list[str]]:
     desired = loader.load(path)
     state = live.read_live(client)
     plan = diff.make_plan(desired, state, now=datetime.now(UTC))
+    live.Applier(client, state).precheck(plan)
     return plan, state, diff.stack_order(desired)
 
 

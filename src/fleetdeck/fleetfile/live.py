@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 
     from fleetdeck.client.client import FleetdeckClient
 
+#: The client method that deploys a stack from its Git source (``name, environment, git``
+#: -> the deploy's event stream, like ``deploy_stack``), once the Git feature provides one.
+#: Until then a stack with ``git:`` fails ``plan`` naming its line.
+GIT_DEPLOY = "deploy_stack_git"
+
 #: The fields of a rule that plan compares (as ``GET /rules`` serves them).
 RULE_FIELDS = ("description", "condition", "metric", "target", "operator", "threshold",
                 "instance", "window", "for", "severity", "environments", "tags", "stacks",
@@ -141,7 +146,7 @@ class Applier:
 
     def apply(self, plan: Plan, stack_order: list[str]) -> ApplyReport:
         """Apply every kind in order; the first failing kind stops the run (see module)."""
-        self._validate_stacks(plan)
+        self.precheck(plan)
         for kind in KINDS:
             changes = plan.of(kind)
             if kind == "stacks":
@@ -153,9 +158,26 @@ class Applier:
             self._apply_kind(kind, changes)
         return self.report
 
-    def _validate_stacks(self, plan: Plan) -> None:
+    def precheck(self, plan: Plan) -> None:
+        """What the server checks before anything is applied (``plan`` runs it too).
+
+        Every stack to create or update: its Compose files validated by the server, or its
+        Git source supported by the client (see :data:`GIT_DEPLOY`).
+
+        Raises:
+            InvalidInputError: Naming the fleet file's line and the Compose file's.
+        """
         for change in plan.of("stacks"):
-            if change.action == "delete" or "files" not in (change.desired or {}):
+            desired = change.desired or {}
+            if change.action == "delete":
+                continue
+            if "git" in desired and getattr(self.client, GIT_DEPLOY, None) is None:
+                raise InvalidInputError(
+                    f"{change.where}: stack {change.key!r}: Git sources are not available "
+                    "with this client and server yet",
+                    hint="give the stack's files inline (files:) for now",
+                )
+            if "files" not in desired:
                 continue
             answer = self.client.validate_stack(
                 _files_of(change), (change.desired or {}).get("env_file"), stack=change.key
@@ -287,12 +309,12 @@ class Applier:
             c.remove_stack(key)
             return None
         if "git" in new:
-            raise InvalidInputError(
-                f"stack {key!r}: Git sources are not available on this server yet",
-                hint="give the stack's files inline for now",
-            )
-        files = _files_of(change) if "files" in new else None
-        events = c.deploy_stack(key, new.get("environment"), files, new.get("env_file"))
+            # The extension point for stacks from Git: the client method that deploys one.
+            deploy_git = getattr(c, GIT_DEPLOY)
+            events = deploy_git(key, new.get("environment"), new["git"])
+        else:
+            files = _files_of(change) if "files" in new else None
+            events = c.deploy_stack(key, new.get("environment"), files, new.get("env_file"))
         result: dict[str, Any] = {}
         for event in events:
             if event.get("type") == "result":

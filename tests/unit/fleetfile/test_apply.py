@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from fleetdeck.errors import ConflictError
+from fleetdeck.errors import ConflictError, InvalidInputError
 from fleetdeck.fleetfile.diff import make_plan, stack_order
 from fleetdeck.fleetfile.live import RULE_FIELDS, apply_plan, read_live
 from fleetdeck.fleetfile.loader import load
@@ -140,3 +140,13 @@ def test_a_failing_step_undoes_its_kind_and_a_rerun_finishes(tmp_path: Path) -> 
         "deleted rules 'old'", "created stacks 'shop'",
     ]  # fmt: skip
     assert _apply(fake, path) == []  # a second apply is a no-op
+
+
+def test_a_git_source_without_git_support_fails_before_anything(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.yaml"
+    path.write_text(FLEET + "  - {name: g, environment: web, git: {url: 'https://git.lan/r'}}\n")
+    fake = _FakeClient()
+    with pytest.raises(InvalidInputError) as info:
+        _apply(fake, path)
+    assert info.value.message.startswith(f"{path}:12: stack 'g': Git sources are not available")
+    assert fake.calls == []
