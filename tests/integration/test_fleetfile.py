@@ -1,4 +1,8 @@
-"""The fleet file on the real lab: plan/apply of a fleet directory, re-apply, prune, bad files."""
+"""The fleet file on the real lab: plan/apply of a fleet directory, re-apply, prune, bad files.
+
+One test, one story (each step needs the state the one before left). It runs about a dozen
+CLI processes and three stack deploys: ~40 s on an idle machine, more under load.
+"""
 
 from __future__ import annotations
 
@@ -144,22 +148,26 @@ def test_plan_apply_reapply_prune_and_bad_files(fleet3: LabRecord, tmp_path: Pat
         stacks = {s["name"] for s in client.list_stacks()}
         assert f"{p}-b" not in stacks and f"{p}-a" in stacks
 
-    # Bad files fail plan and apply with file:line; nothing is applied.
-    alerts = root / "alerts.yaml"
-    good = alerts.read_text()
-    for bad, needle in (
-        (good.replace("threshold: 95", "threshold: 99\n    thresold: 1"), ":7: unknown key"),
-        (good.replace(f"channels: [{p}-ops]", f"channels: [{p}-nope]"), ":8: rules"),
-    ):
-        alerts.write_text(bad)
-        # --detailed-exitcode: 1 on error; otherwise the error kind's code (invalid input: 2).
-        for command, code in ((["plan", "--detailed-exitcode"], 1), (["apply"], 2)):
-            proc = fleetdeck(*command, "-f", str(root), check=False, env=env)
-            assert proc.returncode == code, proc.stderr
-            assert f"{alerts}{needle}" in proc.stderr, proc.stderr
+    # Bad files fail plan and apply with file:line; nothing is applied. A stack's Compose
+    # file is checked by the server: both its fleet-file line and its own line are named.
+    alerts, web = root / "alerts.yaml", root / "stacks" / "web.yaml"
+    good, good_web = alerts.read_text(), web.read_text()
+    # --detailed-exitcode: 1 on error; otherwise the error kind's code (invalid input: 2).
+    for path, bad, needle, command, code in (
+        (alerts, good.replace("threshold: 95", "threshold: 99\n    thresold: 1"),
+         f"{alerts}:7: unknown key", ["plan", "--detailed-exitcode"], 1),
+        (alerts, good.replace(f"channels: [{p}-ops]", f"channels: [{p}-nope]"),
+         f"{alerts}:8: rules", ["apply"], 2),
+        (web, good_web.replace("deploy:", "imgae: x\n            deploy:"),
+         f"{web}:2: stack '{p}-a': the server refused its files: compose.yaml:4", ["plan"], 2),
+    ):  # fmt: skip
+        path.write_text(bad)
+        proc = fleetdeck(*command, "-f", str(root), check=False, env=env)
+        path.write_text(good if path == alerts else good_web)
+        assert proc.returncode == code, proc.stderr
+        assert needle in proc.stderr, proc.stderr
     with client_for(fleet3) as client:
         assert client.get_rule(f"{p}-cpu").threshold == 95
-    alerts.write_text(good)
 
     # Export writes the fleet back as files that plan as no change (for what they hold).
     out = tmp_path / "export"
