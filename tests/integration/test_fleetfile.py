@@ -74,7 +74,14 @@ silences:
     ends_at: "{ENDS}"
     comment: fleet file test
 """,
-        "stacks/web.yaml": "stacks:\n" + stacks,
+        "stacks/web.yaml": "stacks:\n"
+        + stacks
+        + (
+            f"autoscale:\n  - {{service: {p}-a/web, min: 1, max: 3, cpu: 80, "
+            "recommend_only: true}\n"
+            if v2
+            else ""
+        ),
     }
 
 
@@ -134,7 +141,7 @@ def test_plan_apply_reapply_prune_and_bad_files(fleet3: LabRecord, tmp_path: Pat
     assert _actions(plan) == {
         ("environments", f"{p}-env", "update"), ("rules", f"{p}-cpu", "update"),
         ("stacks", f"{p}-a", "update"), ("stacks", f"{p}-b", "delete"),
-        ("users", f"{p}-alice", "delete"),
+        ("users", f"{p}-alice", "delete"), ("autoscale", f"{p}-a/web", "create"),
     }  # fmt: skip
     rule = next(c for c in plan["changes"] if c["kind"] == "rules")
     assert rule["fields"] == [{"name": "threshold", "old": 90.0, "new": 95}]
@@ -147,6 +154,8 @@ def test_plan_apply_reapply_prune_and_bad_files(fleet3: LabRecord, tmp_path: Pat
         assert client.get_rule(f"{p}-cpu").threshold == 95
         stacks = {s["name"] for s in client.list_stacks()}
         assert f"{p}-b" not in stacks and f"{p}-a" in stacks
+        policy = next(a for a in client.list_autoscale() if a.target.endswith(f"{p}-a/web"))
+        assert (policy.max, policy.cpu, policy.recommend_only) == (3, 80, True)
 
     # Bad files fail plan and apply with file:line; nothing is applied. A stack's Compose
     # file is checked by the server: both its fleet-file line and its own line are named.
@@ -180,6 +189,8 @@ def test_plan_apply_reapply_prune_and_bad_files(fleet3: LabRecord, tmp_path: Pat
     # Clean up through the fleet file itself: an empty stacks/rules list prunes them.
     (root / "stacks" / "web.yaml").write_text("stacks: []\n")
     alerts.write_text("rules: []\n")
+    with client_for(fleet3) as client:
+        client.remove_autoscale(f"{p}-a", "web")
     fleetdeck("apply", "-f", str(root), env=env)
     with client_for(fleet3) as client:
         assert f"{p}-a" not in {s["name"] for s in client.list_stacks()}

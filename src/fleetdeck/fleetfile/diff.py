@@ -34,7 +34,9 @@ _SETS = {"tags", "groups", "environments", "stacks", "labels", "channels", "matc
 _DURATIONS = {"window", "for", "repeat", "grace", "backoff", "backoff_max", "reset_after",
               "stop_timeout"}  # fmt: skip
 #: The field an object is known by, when not ``name`` (see ``loader.identity``).
-_KEY_FIELD = {"users": "username", "heal": "target", "silences": "matchers"}
+_KEY_FIELD = {
+    "users": "username", "heal": "target", "silences": "matchers", "autoscale": "service",
+}  # fmt: skip
 #: Write-only fields: sent on create, never read back, so never compared.
 _WRITE_ONLY = {("registries", "password")}
 
@@ -276,6 +278,14 @@ def check_references(
                 f"{origin.where('target')}: heal policy {target_name!r} names stack "
                 f"{stack!r}, which does not exist",
                 hint="use default, STACK or STACK/SERVICE of a stack that exists",
+            )
+    for spec, origin in desired.items("autoscale"):
+        scope = str(getattr(spec, "service", "")).split("/", 1)[0]
+        if not any(_exists_after(k, scope, wanted, live, plan) for k in ("stacks", "environments")):
+            raise InvalidInputError(
+                f"{origin.where('service')}: autoscale policy {identity('autoscale', spec)!r} "
+                f"names {scope!r}, which is neither a stack nor an environment",
+                hint="use STACK/SERVICE of a managed stack or ENV/SERVICE of a Swarm",
             )
     stack_order(desired)
 

@@ -66,6 +66,10 @@ def export_documents(live: Live) -> dict[str, dict[str, Any]]:
             for w in obj["maintenance"].values()
         ],
         "heal": [{"target": t, **f} for t, f in obj["heal"].items()],
+        "autoscale": [
+            {"service": k, **{f: v for f, v in a.items() if v is not None}}
+            for k, a in obj["autoscale"].items()
+        ],
     }
     return {kind: {kind: docs[kind]} for kind in KINDS if docs[kind]}
 

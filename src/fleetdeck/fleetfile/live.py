@@ -55,6 +55,13 @@ def read_live(client: FleetdeckClient, *, with_content: bool = False) -> Live:
     for layer in client.heal_policies().layers:
         if layer.source == "api":
             live.objects["heal"][layer.target] = dict(layer.fields)
+    for policy in client.list_autoscale():
+        live.objects["autoscale"][policy.target.split(":", 1)[-1]] = {
+            "kind": policy.kind, "min": policy.min, "max": policy.max, "cpu": policy.cpu,
+            "memory": policy.memory, "prometheus": policy.prometheus,
+            "target": policy.prometheus_target, "recommend_only": policy.recommend_only,
+            "scale_down_window_s": policy.scale_down_window_s, **policy.behaviour,
+        }  # fmt: skip
     return live
 
 
@@ -360,6 +367,19 @@ class Applier:
         if had is None:
             return lambda: c.delete_heal_policy(key)
         return lambda: c.set_heal_policy(key, had)
+
+    def _autoscale(self, change: Change) -> Callable[[], object] | None:
+        c, (scope, service) = self.client, change.key.split("/", 1)
+        if change.action == "delete":
+            c.remove_autoscale(scope, service)
+            return None
+        had = self.live.objects["autoscale"].get(change.key)
+        body = {k: v for k, v in {**(had or {}), **self._new(change)}.items() if v is not None}
+        c.set_autoscale(scope, service, body)
+        if had is None:
+            return lambda: c.remove_autoscale(scope, service)
+        old = {k: v for k, v in had.items() if v is not None}
+        return lambda: c.set_autoscale(scope, service, old)
 
 
 def apply_plan(client: FleetdeckClient, live: Live, plan: Plan, order: list[str]) -> ApplyReport:

@@ -22,6 +22,7 @@ from fleetdeck.compose.source import COMPOSE_LOADER, LocDict, locate
 from fleetdeck.errors import InvalidInputError
 from fleetdeck.fleetfile.model import (
     KINDS,
+    AutoscaleSpec,
     FleetFile,
     HealPolicySpec,
     SecretRef,
@@ -83,6 +84,8 @@ def identity(kind: str, spec: BaseModel) -> str:
         return f"{data['environment']}/{data['reason']}"
     if kind == "heal":
         return str(data["target"])
+    if kind == "autoscale":
+        return str(data["service"])
     return str(data["name"])
 
 
@@ -135,7 +138,7 @@ def read_tree(file: Path, budget: list[int]) -> LocDict:
 
 
 def _known_keys() -> set[str]:
-    models: list[type[BaseModel]] = [*Strict.__subclasses__(), HealPolicySpec]
+    models: list[type[BaseModel]] = [*Strict.__subclasses__(), HealPolicySpec, AutoscaleSpec]
     return {info.alias or name for model in models for name, info in model.model_fields.items()}
 
 

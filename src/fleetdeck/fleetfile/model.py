@@ -14,6 +14,7 @@ from typing import Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from fleetdeck.wire.autoscale import PolicyBody
 from fleetdeck.wire.heal import HealPolicyBody
 
 ManagedKind = Literal[
@@ -26,6 +27,7 @@ ManagedKind = Literal[
     "silences",
     "maintenance",
     "heal",
+    "autoscale",
 ]
 #: The kinds a fleet file may hold, in the order ``apply`` creates and updates them
 #: (``managed`` prunes in the reverse order, so a channel outlives the rules that name it).
@@ -185,6 +187,21 @@ class HealPolicySpec(HealPolicyBody):
     target: str = Field(min_length=1, max_length=129, pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]*$")
 
 
+class AutoscaleSpec(PolicyBody):
+    """An autoscaling policy: the body of ``PUT /autoscale/{scope}/{service}`` and its service.
+
+    ``service`` is ``STACK/SERVICE`` (a managed stack) or ``ENV/SERVICE`` (a Swarm
+    environment). The API replaces a policy whole: keys left out keep the values the server
+    has (on create, the API's defaults).
+    """
+
+    service: str = Field(
+        min_length=3,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$",
+    )
+
+
 class ManagedScope(Strict):
     """A managed kind limited to the objects whose key matches a glob (``ff-*``).
 
@@ -210,6 +227,7 @@ class FleetFile(Strict):
     silences: list[SilenceSpec] = Field(default_factory=list, max_length=1000)
     maintenance: list[MaintenanceSpec] = Field(default_factory=list, max_length=1000)
     heal: list[HealPolicySpec] = Field(default_factory=list, max_length=1000)
+    autoscale: list[AutoscaleSpec] = Field(default_factory=list, max_length=1000)
 
 
 def json_schema() -> dict[str, object]:

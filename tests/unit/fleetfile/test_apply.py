@@ -110,6 +110,7 @@ class _FakeClient:
         return []
 
     list_users = list_channels = list_silences = list_maintenance = list_registries
+    list_autoscale = list_registries
 
 
 def _apply(fake: _FakeClient, path: Path) -> list[str]:

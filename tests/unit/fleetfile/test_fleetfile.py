@@ -271,3 +271,16 @@ def test_a_secret_reference_takes_one_source(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError) as info:
         load(path)
     assert info.value.message.startswith(f"{path}:3: channels[0].url")
+
+
+def test_autoscale_keeps_the_servers_other_fields_and_checks_its_scope(tmp_path: Path) -> None:
+    live = _live_matching()
+    live.objects["stacks"]["shop"] = {"environment": "web", "files": {}}
+    live.objects["autoscale"]["shop/web"] = {"kind": "stack", "min": 1, "max": 4, "cpu": 70.0}
+    text = "autoscale:\n  - {service: shop/web, min: 1, max: 6}\n"
+    plan = make_plan(load(write(tmp_path, text)), live, now=NOW)
+    assert [
+        (c.key, c.action, [(f.name, f.old, f.new) for f in c.fields]) for c in plan.changes
+    ] == [("shop/web", "update", [("max", 4, 6)])]
+    path = write(tmp_path, "autoscale:\n  - {service: nope/web, min: 1, max: 2}\n")
+    assert fail(path, live).startswith(f"{path}:2: autoscale policy 'nope/web' names 'nope'")
