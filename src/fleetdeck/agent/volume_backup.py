@@ -33,7 +33,12 @@ from aiohttp import web
 
 from fleetdeck.agent.api_support import ENGINE, read_body
 from fleetdeck.errors import ConflictError, InvalidInputError, NotFoundError
-from fleetdeck.wire.volume_backups import VOLUME_NAME, ResticJobBody, ResticJobResult
+from fleetdeck.wire.volume_backups import (
+    HELPER_LABEL,
+    VOLUME_NAME,
+    ResticJobBody,
+    ResticJobResult,
+)
 
 if TYPE_CHECKING:
     from fleetdeck.agent.docker_api import DockerAPI
@@ -148,7 +153,7 @@ def _helper_config(volume: str, body: ResticJobBody) -> dict[str, Any]:
         "Entrypoint": ["/bin/sh", "-c"],
         "Cmd": [_script(body)],
         "User": "0:0",
-        "Labels": {"fleetdeck.helper": "volume-backup"},
+        "Labels": {HELPER_LABEL: "volume-backup"},
         "HostConfig": {
             "Mounts": mounts,
             "NetworkMode": network,

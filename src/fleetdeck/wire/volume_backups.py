@@ -23,6 +23,8 @@ IMAGE_REF = r"^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$"
 TAG = r"^[A-Za-z0-9][A-Za-z0-9_.=/:,-]{0,254}$"
 #: Longest hook command.
 MAX_HOOK_CHARS = 4096
+#: The label on every helper container (policies never count it as a service's container).
+HELPER_LABEL = "fleetdeck.helper"
 #: The consistency choices.
 Consistency = Literal["none", "stop", "pause", "hook"]
 

@@ -31,6 +31,7 @@ from fleetdeck.errors import (
 from fleetdeck.server.alerts.rules import BACKUP_FAILED
 from fleetdeck.server.backups.restic import _classify
 from fleetdeck.server.store.models_volume_backups import VolumeBackupPolicy, VolumeBackupRun
+from fleetdeck.wire.volume_backups import HELPER_LABEL
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -286,7 +287,7 @@ class VolumeBackupService:
                 for c in state.containers.values()
                 if (policy.stack is None or c.stack == policy.stack)
                 and (policy.service is None or c.service == policy.service)
-                and not c.labels.get("fleetdeck.helper")
+                and not c.labels.get(HELPER_LABEL)
             ][:MAX_INSPECTED]
             for container in candidates:
                 mounted = await self._mounts(policy.environment, state.node, container)
