@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from fleetdeck.clock import SYSTEM
+from fleetdeck.server.store.models_volume_backups import VolumeBackupPolicy
+from fleetdeck.server.volbackups.repository import VolumeBackupRepository
+from fleetdeck.server.volbackups.service import VolumeBackupService
 from tests.unit.server.conftest import add_user, bearer
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     import httpx
+
+    from fleetdeck.server.store import Store
 
 POLICIES = "/api/v1/backups/volumes/policies"
 PASSPHRASE = "volume passphrase"  # noqa: S105 - a test value
@@ -119,3 +125,58 @@ async def test_volume_backups_are_for_admins_only(
     for method, path in (("GET", "/api/v1/backups/volumes"), ("GET", POLICIES)):
         answer = await client.request(method, path, headers=bearer(operator))
         assert answer.status_code == 403
+
+
+async def test_the_backups_page_lists_volume_policies_and_says_when_none_has_a_backup(
+    client: httpx.AsyncClient, admin_token: str, tmp_path: Path
+) -> None:
+    await _setup(client, admin_token, tmp_path)
+    empty = await client.get("/backups", headers=bearer(admin_token))
+    assert empty.status_code == 200 and "No volume backup policy." in empty.text
+    body = _policy(name="shop/db", service="db", consistency="pause", passphrase=PASSPHRASE)
+    assert (await client.post(POLICIES, json=body, headers=bearer(admin_token))).is_success
+    page = await client.get("/backups", headers=bearer(admin_token))
+    assert page.status_code == 200
+    assert "shop/db" in page.text and "pause" in page.text and "none yet" in page.text
+    assert 'data-volume-backup="shop/db"' in page.text and PASSPHRASE not in page.text
+
+
+async def test_compose_policies_of_a_stack_that_is_gone_are_dropped(store: Store) -> None:
+    repo = VolumeBackupRepository(store)
+    rows = [
+        VolumeBackupPolicy(
+            name=n,
+            source="compose",
+            environment="prod",
+            stack=n.split("/")[0],
+            volumes=[],
+            target="nas",
+            keep_last=7,
+            consistency="none",
+            enabled=True,
+        )  # fmt: skip
+        for n in ("kept", "gone/db")
+    ]
+    for row in rows:
+        await repo.add_policy(row)
+    await repo.add_policy(
+        VolumeBackupPolicy(
+            name="api",
+            source="api",
+            environment="prod",
+            stack="gone",
+            volumes=[],
+            target="nas",
+            keep_last=7,
+            consistency="none",
+            enabled=True,
+        )  # fmt: skip
+    )
+
+    async def compose_files(stack: str) -> list[tuple[str, str]]:
+        return [("compose.yaml", "services: {}")] if stack == "kept" else []
+
+    unused: Any = None  # the step under test reads only the tables and the files
+    service = VolumeBackupService(repo, unused, unused, unused, SYSTEM, compose_files=compose_files)
+    await service._drop_orphans()
+    assert [p.name for p in await repo.policies()] == ["api", "kept"]  # an API policy stays

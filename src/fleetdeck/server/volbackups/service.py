@@ -233,6 +233,15 @@ class VolumeBackupService:
                     f"the volume backup policy of stack {stack} is refused: {exc.message}",
                 )
 
+    async def _drop_orphans(self) -> None:
+        """Compose policies of a stack that is gone (or has no Compose file left) go too."""
+        if self.compose_files is None:
+            return
+        stacks = {p.stack for p in await self.repo.policies() if p.source == "compose"}
+        for stack in sorted(s for s in stacks if s):
+            if not await self.compose_files(stack):
+                await self.repo.replace_declared("compose", stack, [])
+
     async def _refresh_labels(self) -> None:
         from fleetdeck.server.volbackups.policy import label_policy
 
@@ -666,6 +675,7 @@ class VolumeBackupService:
         """One run of the schedule loop: read declared policies, back up what is due."""
         async with self._lock:
             await self._refresh_compose()
+            await self._drop_orphans()
             await self._refresh_labels()
             for policy in await self.repo.policies():
                 left = await self.next_due_in(policy)
