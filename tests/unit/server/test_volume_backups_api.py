@@ -143,35 +143,12 @@ async def test_the_backups_page_lists_volume_policies_and_says_when_none_has_a_b
 
 async def test_compose_policies_of_a_stack_that_is_gone_are_dropped(store: Store) -> None:
     repo = VolumeBackupRepository(store)
-    rows = [
-        VolumeBackupPolicy(
-            name=n,
-            source="compose",
-            environment="prod",
-            stack=n.split("/")[0],
-            volumes=[],
-            target="nas",
-            keep_last=7,
-            consistency="none",
-            enabled=True,
-        )  # fmt: skip
-        for n in ("kept", "gone/db")
-    ]
-    for row in rows:
+    for name, source, stack in (("kept", "compose", "kept"), ("gone/db", "compose", "gone"),
+                                ("api", "api", "gone")):  # fmt: skip
+        row = VolumeBackupPolicy(name=name, source=source, environment="prod", stack=stack,
+                                 volumes=[], target="nas", keep_last=7, consistency="none",
+                                 enabled=True)  # fmt: skip
         await repo.add_policy(row)
-    await repo.add_policy(
-        VolumeBackupPolicy(
-            name="api",
-            source="api",
-            environment="prod",
-            stack="gone",
-            volumes=[],
-            target="nas",
-            keep_last=7,
-            consistency="none",
-            enabled=True,
-        )  # fmt: skip
-    )
 
     async def compose_files(stack: str) -> list[tuple[str, str]]:
         return [("compose.yaml", "services: {}")] if stack == "kept" else []
