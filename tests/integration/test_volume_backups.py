@@ -14,6 +14,7 @@ lab start included, took 188 s.
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -170,7 +171,7 @@ def test_a_volume_moves_to_another_node_intact(
     fleetdeck(
         "backup", "volume", "policy", "add", stack, "--env", src.name, "--stack", stack,
         "--target", vb["target"], "--schedule", "manual", "--consistency", "pause",
-        "--passphrase-file", str(vb["passphrase_file"]), env=vb["env"],
+        "--keep", "1", "--passphrase-file", str(vb["passphrase_file"]), env=vb["env"],
     )  # fmt: skip
     runs = fleetdeck_json("backup", "volume", "create", stack, env=vb["env"])
     assert [r["status"] for r in runs] == ["ok"], runs
@@ -180,9 +181,22 @@ def test_a_volume_moves_to_another_node_intact(
     second = fleetdeck_json("backup", "volume", "create", stack, env=vb["env"])[0]
     assert second["status"] == "ok" and second["added_bytes"] < 100_000
     assert docker(src, "inspect", "-f", "{{.State.Status}}", container) == "running"
+    # Retention (--keep 1) removed exactly the first snapshot of this policy's volume.
+    statuses = {r.id: r.status for r in _runs(fleet3, stack)}
+    assert statuses == {first["id"]: "forgotten", second["id"]: "ok"}
+    tag = f"fleetdeck-volume,policy={stack},volume={first['volume']}"
+    listed = subprocess.run(  # noqa: S603 - fixed argv
+        ["restic", "-r", str(vb["repo"]), "--no-cache", "snapshots", "--json", "--tag", tag],  # noqa: S607
+        env={"RESTIC_PASSWORD": PASSPHRASE, "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert [s["short_id"] for s in json.loads(listed.stdout)] == [second["snapshot"]]
+    gone = fleetdeck("backup", "volume", "restore", first["id"], "--volume", f"{stack}-old",
+                     env=vb["env"], check=False)  # fmt: skip
+    assert gone.returncode != 0 and "removed by retention" in gone.stderr
     moved = f"{stack}-moved"
     done = fleetdeck_json(
-        "backup", "volume", "restore", first["id"], "--env", dst.name, "--volume", moved,
+        "backup", "volume", "restore", second["id"], "--env", dst.name, "--volume", moved,
         "--passphrase-file", str(vb["passphrase_file"]), env=vb["env"],
     )  # fmt: skip
     assert done["environment"] == dst.name and done["created"] is True
@@ -191,14 +205,14 @@ def test_a_volume_moves_to_another_node_intact(
     assert out.split() == [digest, "deep"]
     # Restoring over data is refused unless asked; a wrong passphrase is a clear error.
     again = fleetdeck(
-        "backup", "volume", "restore", first["id"], "--env", dst.name, "--volume", moved,
+        "backup", "volume", "restore", second["id"], "--env", dst.name, "--volume", moved,
         "--passphrase-file", str(vb["passphrase_file"]), env=vb["env"], check=False,
     )  # fmt: skip
     assert again.returncode != 0 and "not empty" in again.stderr
     wrong = tmp_path / "wrong"
     wrong.write_text("not-it\n")
     bad = fleetdeck(
-        "backup", "volume", "restore", first["id"], "--env", dst.name, "--volume", f"{moved}2",
+        "backup", "volume", "restore", second["id"], "--env", dst.name, "--volume", f"{moved}2",
         "--passphrase-file", str(wrong), env=vb["env"], check=False,
     )  # fmt: skip
     assert bad.returncode != 0 and "passphrase" in bad.stderr and "Traceback" not in bad.stderr
