@@ -6,12 +6,16 @@ itself is the lab test's, tests/integration/test_volume_backups.py).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck.clock import SYSTEM
+from fleetdeck.server.fleet.inventory import NodeState
 from fleetdeck.server.store.models_volume_backups import VolumeBackupPolicy
 from fleetdeck.server.volbackups.repository import VolumeBackupRepository
 from fleetdeck.server.volbackups.service import VolumeBackupService
+from fleetdeck.wire.containers import EngineContainer
 from tests.unit.server.conftest import add_user, bearer
 
 if TYPE_CHECKING:
@@ -157,3 +161,50 @@ async def test_compose_policies_of_a_stack_that_is_gone_are_dropped(store: Store
     service = VolumeBackupService(repo, unused, unused, unused, SYSTEM, compose_files=compose_files)
     await service._drop_orphans()
     assert [p.name for p in await repo.policies()] == ["api", "kept"]  # an API policy stays
+
+
+class _Inventory:
+    def __init__(self, states: list[NodeState]) -> None:
+        self.states = states
+
+    def nodes(self, environment: str | None = None) -> list[NodeState]:
+        return [s for s in self.states if environment in (None, s.environment)]
+
+
+class _Targets:
+    async def target(self, name: str) -> Any:
+        return SimpleNamespace(name=name, kind="dir")
+
+
+def _container(name: str, labels: dict[str, str]) -> EngineContainer:
+    return EngineContainer(
+        id=name, name=name, image="db:1", state="running", created=datetime.now(UTC),
+        labels=labels, stack="shop", service="db",
+    )  # fmt: skip
+
+
+async def test_labels_on_a_stack_container_make_a_policy_and_removing_them_drops_it(
+    store: Store,
+) -> None:
+    labels = {"fleetdeck.backup.target": "nas", "fleetdeck.backup.schedule": "6h",
+              "fleetdeck.backup.consistency": "stop"}  # fmt: skip
+    state = NodeState("prod", "node1", containers={"c1": _container("shop-db-1", labels)})
+    fleet: Any = SimpleNamespace(
+        inventory=_Inventory([state]), require_environment=lambda name: None
+    )
+    backups: Any = SimpleNamespace(repo=_Targets())
+    repo = VolumeBackupRepository(store)
+    unused: Any = None
+    service = VolumeBackupService(repo, backups, fleet, unused, SYSTEM)
+    await service._refresh_labels()
+    [policy] = await repo.policies()
+    assert (policy.name, policy.source, policy.stack, policy.service) == (
+        "label:shop/db",
+        "label",
+        "shop",
+        "db",
+    )
+    assert (policy.consistency, policy.interval_s) == ("stop", 6 * 3600.0)
+    state.containers["c1"] = _container("shop-db-1", {})
+    await service._refresh_labels()
+    assert await repo.policies() == []
