@@ -20,6 +20,7 @@ from fleetdeck.agent import (
     api_stacks,
     api_swarm_stacks,
     console,
+    volume_backup,
 )
 from fleetdeck.agent.api_support import (
     ENGINE,
@@ -202,4 +203,5 @@ def create_app(
     if shipper is not None:
         api_logs.add_routes(app, shipper)
     api_stacks.add_routes(app)
+    volume_backup.add_routes(app)
     return app

@@ -221,3 +221,13 @@ def target_rm(conn: Connection, name: Annotated[str, typer.Argument(help="Target
     with conn.client() as client:
         client.remove_backup_target(name)
     emit(conn.output, {"removed": name}, f"backup target {name} removed")
+
+
+def _add_volume_commands() -> None:
+    """``backup volume …`` lives in its own module (imported with this group)."""
+    from fleetdeck.cli.backup_volumes import app as volume_app
+
+    app.add_typer(volume_app, name="volume")
+
+
+_add_volume_commands()

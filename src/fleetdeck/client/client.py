@@ -19,6 +19,7 @@ from fleetdeck.client.resources import ResourcesAPI
 from fleetdeck.client.stacks import StacksAPI
 from fleetdeck.client.stacks_adopt import StackAdoptionAPI
 from fleetdeck.client.swarm import SwarmAPI
+from fleetdeck.client.volume_backups import VolumeBackupsAPI
 
 
 class FleetdeckClient(
@@ -32,6 +33,7 @@ class FleetdeckClient(
     StackAdoptionAPI,
     AlertsAPI,
     BackupsAPI,
+    VolumeBackupsAPI,
     HealAPI,
     AutoscaleAPI,
 ):

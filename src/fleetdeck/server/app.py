@@ -34,6 +34,7 @@ from fleetdeck.server import (
     registries,
     stacks,
     ui,
+    volbackups,
 )
 from fleetdeck.server.audit import AuditLog
 from fleetdeck.server.auth.ratelimit import LoginRateLimiter
@@ -141,6 +142,10 @@ async def _start(
     exits.push_async_callback(stacks.stop)
     the_backups = await backups.start(settings, core.store, core.secrets, the_alerts, clock, loops)
     exits.push_async_callback(backups.stop, the_backups)
+    the_volume_backups = await volbackups.start(
+        core.store, the_backups, the_fleet, the_stacks, core.secrets, the_alerts, clock, loops
+    )
+    exits.push_async_callback(volbackups.stop, the_volume_backups)
     the_heal = await heal.start(
         core.store, core.audit, the_fleet, the_alerts, the_stacks, clock, loops
     )
@@ -171,6 +176,7 @@ async def _start(
         alerts=the_alerts,
         stacks=the_stacks,
         backups=the_backups,
+        volume_backups=the_volume_backups,
         heal=the_heal,
         ui_changes=changes,
         migration_backup=core.migration_backup,
@@ -221,6 +227,7 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     app.include_router(autoscale.router, prefix=API_PREFIX)
     app.include_router(alerts.router, prefix=API_PREFIX)
     app.include_router(backups.router, prefix=API_PREFIX)
+    app.include_router(volbackups.router, prefix=API_PREFIX)
     app.include_router(heal.router, prefix=API_PREFIX)
     app.include_router(metrics.prometheus_router)  # /metrics and /api/v1/prometheus/targets
     app.include_router(install.router)  # /install/: the agent's distribution (no login)

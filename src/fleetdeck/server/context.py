@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.store import Store
     from fleetdeck.server.tls import ServerTLS
     from fleetdeck.server.ui.changes import ChangeFeed
+    from fleetdeck.server.volbackups.service import VolumeBackupService
 
     #: ``async (image_ref) -> {"username", "password", "serveraddress"} | None``.
     RegistryAuthFor = Callable[[str], Awaitable[dict[str, str] | None]]
@@ -83,6 +84,8 @@ class ServerContext:
     stacks: StackService
     #: Server backups (targets, runs, schedule).
     backups: BackupService
+    #: Volume backups (policies, runs, restores).
+    volume_backups: VolumeBackupService
     #: Auto-heal: its status, policies, resets and history.
     heal: HealService
     #: The dashboard's recent inventory changes.

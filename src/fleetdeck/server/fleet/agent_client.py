@@ -59,6 +59,7 @@ from fleetdeck.wire.agent import (
     VolumeBody,
     newer_fields,
 )
+from fleetdeck.wire.volume_backups import ResticJobBody, ResticJobResult
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -430,6 +431,15 @@ class AgentClient:
     def remove_service(self, service: str) -> Awaitable[JsonObject]:
         """``DELETE /v1/swarm/services/{id}``."""
         return self.transport.call("DELETE", agent_path("swarm", "services", service))
+
+    def volume_restic(
+        self, volume: str, job: Mapping[str, Any], *, timeout: float
+    ) -> Awaitable[ResticJobResult]:
+        """``POST /v1/volumes/{name}/restic``: a restic job in a helper next to the volume."""
+        body = self._body(ResticJobBody, job)
+        path = agent_path("volumes", volume, "restic")
+        return _parsed(self.transport.call("POST", path, json_body=body, timeout=timeout),
+                       ResticJobResult)  # fmt: skip
 
     # ------------------------------------------------------------ host stacks
     def stack_project(self, project: str) -> Awaitable[StackProject]:

@@ -19,7 +19,6 @@ from fleetdeck.server.heal.api import router
 from fleetdeck.server.heal.healer import Healer
 from fleetdeck.server.heal.repository import HealRepository
 from fleetdeck.server.heal.service import HealService
-from fleetdeck.server.stacks.files import compose_files as compose_names
 from fleetdeck.server.store.models_alerts import MaintenanceWindow
 
 if TYPE_CHECKING:
@@ -55,17 +54,9 @@ async def start(
             if is_active(r.starts_at, r.ends_at, now)
         }
 
-    async def compose_files(stack: str) -> list[tuple[str, str]]:
-        stored = await stacks.repo.find(stack)
-        if stored is None or not stored.files:
-            return []
-        files = await stacks.repo.files(stack, stored.files)
-        wanted = set(compose_names(files))
-        return [(f.name, f.text) for f in files if f.name in wanted and f.text is not None]
-
     healer = Healer(
         fleet, repo, audit, alerts.report_event, stacks.deploying, maintenance, clock,
-        compose_files=compose_files,
+        compose_files=stacks.compose_texts,
     )  # fmt: skip
     await healer.load()
     loops.add(healer.loop)

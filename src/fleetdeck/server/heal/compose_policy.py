@@ -19,25 +19,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fleetdeck import safeyaml
-from fleetdeck.errors import InvalidInputError
+from fleetdeck.compose.extensions import EXTENSION, fleetdeck_extension
 from fleetdeck.server.heal.policy import compose_layer
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-EXTENSION = "x-fleetdeck"
 KEY = "autoheal"
 
 
 def _autoheal(mapping: Any) -> Any:
-    if not isinstance(mapping, dict):
-        return None
-    extension = mapping.get(EXTENSION)
-    if extension is None:
-        return None
-    if not isinstance(extension, dict):
-        raise InvalidInputError(f"{EXTENSION} must be a mapping")
-    return extension.get(KEY)
+    return fleetdeck_extension(mapping, KEY)
 
 
 def compose_layers(stack: str, files: Iterable[tuple[str, str]]) -> dict[str, dict[str, Any]]:

@@ -130,6 +130,18 @@ class StackService:
         self._swarm: SwarmApplier | None = None
         self._locks: dict[str, asyncio.Lock] = {}
 
+    async def compose_texts(self, name: str) -> list[tuple[str, str]]:
+        """``(file name, text)`` of a stored stack's Compose files (none for no such stack).
+
+        For the parts that read ``x-fleetdeck`` policies from the files themselves.
+        """
+        stored = await self.repo.find(name)
+        if stored is None or not stored.files:
+            return []
+        files = await self.repo.files(name, stored.files)
+        wanted = set(stack_files.compose_files(files))
+        return [(f.name, f.text) for f in files if f.name in wanted and f.text is not None]
+
     async def scaled_counts(
         self, name: str, project: Project, *, drop_stale: bool
     ) -> dict[str, int]:
