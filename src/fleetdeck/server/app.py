@@ -34,6 +34,7 @@ from fleetdeck.server import (
     registries,
     stacks,
     ui,
+    updates,
 )
 from fleetdeck.server.audit import AuditLog
 from fleetdeck.server.auth.ratelimit import LoginRateLimiter
@@ -148,6 +149,14 @@ async def _start(
     the_autoscaler = autoscale.start(
         settings, core.store, the_stacks, the_fleet, the_metrics.latest, core.audit, clock, loops
     )
+
+    async def registry_service() -> registries.RegistryService:
+        return registries.service_of(app)
+
+    the_updates = await updates.start(
+        settings, core.store, core.audit, the_stacks, the_alerts, registry_service, clock, loops
+    )
+    exits.push_async_callback(updates.stop, the_updates)
     changes = ui.start(the_fleet.inventory, loops)
     exits.push_async_callback(ui.stop, changes)
     return ServerContext(
@@ -171,6 +180,7 @@ async def _start(
         stacks=the_stacks,
         backups=the_backups,
         heal=the_heal,
+        updates=the_updates,
         ui_changes=changes,
         migration_backup=core.migration_backup,
         autoscaler=the_autoscaler,
@@ -221,6 +231,7 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     app.include_router(alerts.router, prefix=API_PREFIX)
     app.include_router(backups.router, prefix=API_PREFIX)
     app.include_router(heal.router, prefix=API_PREFIX)
+    app.include_router(updates.router, prefix=API_PREFIX)
     app.include_router(metrics.prometheus_router)  # /metrics and /api/v1/prometheus/targets
     app.include_router(install.router)  # /install/: the agent's distribution (no login)
     ui.install(app)  # the web UI at / (pages, static files; the lifespan runs its change feed)

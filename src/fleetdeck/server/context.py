@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.store import Store
     from fleetdeck.server.tls import ServerTLS
     from fleetdeck.server.ui.changes import ChangeFeed
+    from fleetdeck.server.updates.service import UpdatesService
 
     #: ``async (image_ref) -> {"username", "password", "serveraddress"} | None``.
     RegistryAuthFor = Callable[[str], Awaitable[dict[str, str] | None]]
@@ -85,6 +86,8 @@ class ServerContext:
     backups: BackupService
     #: Auto-heal: its status, policies, resets and history.
     heal: HealService
+    #: Image updates: pending updates, checks, policies.
+    updates: UpdatesService
     #: The dashboard's recent inventory changes.
     ui_changes: ChangeFeed
     #: The backup of the database taken before this start's migrations; None when the

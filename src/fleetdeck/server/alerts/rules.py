@@ -37,6 +37,10 @@ BACKUP_FAILED = "backup_failed"
 CONTAINER_CRASH_LOOPING = "container_crash_looping"
 #: Swarm keeps replacing a service's failing tasks (docs/healing.md).
 SERVICE_CRASH_LOOPING = "service_crash_looping"
+#: A stack service's tag points at a newer digest than it runs (docs/updates.md).
+IMAGE_UPDATE_AVAILABLE = "image_update_available"
+#: An automatic image update was undone (docs/updates.md).
+IMAGE_UPDATE_FAILED = "image_update_failed"
 
 #: Conditions about nodes (host-level scope only).
 NODE_CONDITIONS = (NODE_UNREACHABLE, ENGINE_DOWN)
@@ -48,6 +52,8 @@ EVENT_CONDITIONS = (
     BACKUP_FAILED,
     CONTAINER_CRASH_LOOPING,
     SERVICE_CRASH_LOOPING,
+    IMAGE_UPDATE_AVAILABLE,
+    IMAGE_UPDATE_FAILED,
 )
 CONDITIONS = (METRIC, *NODE_CONDITIONS, *CONTAINER_CONDITIONS, *EVENT_CONDITIONS)
 
@@ -251,6 +257,8 @@ def builtin_rules(settings: ServerSettings) -> list[RuleSpec]:
         BACKUP_FAILED: "A server backup (or its retention) failed.",
         CONTAINER_CRASH_LOOPING: "Auto-heal restarted a container again and again: it gave up.",
         SERVICE_CRASH_LOOPING: "Swarm keeps replacing a service's failing tasks.",
+        IMAGE_UPDATE_AVAILABLE: "A stack service's image tag points at a newer digest.",
+        IMAGE_UPDATE_FAILED: "An automatic image update failed its health gate and was undone.",
     }
     specs = [
         # 30 s: a link that drops and reconnects (a server or agent restart) pages nobody.
@@ -286,6 +294,8 @@ def builtin_rules(settings: ServerSettings) -> list[RuleSpec]:
         RuleSpec(
             name="service-crash-looping", condition=SERVICE_CRASH_LOOPING, severity="critical"
         ),
+        RuleSpec(name="image-update-available", condition=IMAGE_UPDATE_AVAILABLE, severity="info"),
+        RuleSpec(name="image-update-failed", condition=IMAGE_UPDATE_FAILED, severity="warning"),
     ]
     for spec in specs:
         spec.description = text[spec.condition]
