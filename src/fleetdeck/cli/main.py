@@ -77,6 +77,7 @@ COMMANDS: dict[str, Lazy] = {
     "silence": _group("alert_channels", "silence"),
     "channels": _group("alert_channels", "channels"),
     "heal": _group("heal", "heal"),
+    "updates": _group("updates", "updates"),
 }
 
 

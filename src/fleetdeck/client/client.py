@@ -19,6 +19,7 @@ from fleetdeck.client.resources import ResourcesAPI
 from fleetdeck.client.stacks import StacksAPI
 from fleetdeck.client.stacks_adopt import StackAdoptionAPI
 from fleetdeck.client.swarm import SwarmAPI
+from fleetdeck.client.updates import UpdatesAPI
 
 
 class FleetdeckClient(
@@ -34,6 +35,7 @@ class FleetdeckClient(
     BackupsAPI,
     HealAPI,
     AutoscaleAPI,
+    UpdatesAPI,
 ):
     """A synchronous fleetdeck API client (use it as a context manager to close it).
 
