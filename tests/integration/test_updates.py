@@ -62,7 +62,7 @@ def tag(fleet3: LabRecord) -> Any:
     mark = uuid.uuid4().hex[:8]
     ref = f"{fleet3.registry}/tests/updates-{mark}:live"
     node = fleet3.nodes[0]
-    with ExitStack() as stack, client_for(fleet3) as client:
+    with client_for(fleet3) as client, ExitStack() as stack:
         client.create_registry(f"lab-{mark}", f"http://{fleet3.registry}")
         stack.callback(client.delete_registry, f"lab-{mark}")
         _push(node, fleet3.images["web"], ref)

@@ -204,6 +204,7 @@ ROUTES: dict[str, tuple[str, int]] = {
     "GET /silences": ("viewer", SMALL),
     "GET /channels": ("viewer", SMALL),
     "GET /heal": ("viewer", SMALL),
+    "GET /updates": ("viewer", SMALL),
     "GET /logs": ("viewer", SMALL),
     "WS /api/v1/containers/{ref:path}/console": ("operator", SMALL),  # uvicorn ws_max_size
     "MOUNT /static": ("none", SMALL),

@@ -28,7 +28,9 @@ def _item(w: Watched, row: UpdateStateRow | None) -> UpdateItem:
             reference=w.ref.name, policy=w.policy, policy_source=w.source,  # type: ignore[arg-type]
             status="unknown", running_digest=w.running, message="not checked yet",
         )  # fmt: skip
-    checked = row.checked_at.replace(tzinfo=UTC) if row.checked_at else None
+    checked = row.checked_at
+    if checked is not None and checked.tzinfo is None:
+        checked = checked.replace(tzinfo=UTC)
     available = row.available_digest
     return UpdateItem(
         stack=w.stack, service=w.service, environment=w.environment, image=w.image,

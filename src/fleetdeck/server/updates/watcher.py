@@ -258,7 +258,7 @@ class UpdateWatcher:
             if row.status in ("updating",):
                 row.status = "unknown"
             return None
-        row.checked_at = now.astimezone(UTC).replace(tzinfo=None)
+        row.checked_at = now.astimezone(UTC)
         row.available_digest = answer.digest
         labels = {"environment": w.environment, "stack": w.stack, "service": w.service,
                   "image": w.image}  # fmt: skip
