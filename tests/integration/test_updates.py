@@ -13,6 +13,7 @@ deploys stacks following that tag, then pushes v2 under the *same* tag and runs
 
 from __future__ import annotations
 
+import json
 import uuid
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
@@ -150,3 +151,32 @@ def test_a_failing_new_image_is_undone_and_not_retried(
     finally:
         fleetdeck("updates", "policy", stack, "--rm", env=env, check=False)
         fleetdeck("stack", "rm", stack, env=env, check=False)
+
+
+def test_a_same_tag_re_push_is_deployed_to_a_swarm_stack_under_auto(
+    swarm3: LabRecord, tmp_path: Path
+) -> None:
+    env, manager = server_env(swarm3), swarm3.nodes[0]
+    mark = uuid.uuid4().hex[:8]
+    ref, stack = f"{swarm3.registry}/tests/updates-{mark}:live", f"us{mark}"
+    with client_for(swarm3) as client, ExitStack() as cleanup:
+        client.create_registry(f"lab-{mark}", f"http://{swarm3.registry}")
+        cleanup.callback(client.delete_registry, f"lab-{mark}")
+        _push(manager, swarm3.images["web"], ref)
+        cleanup.callback(fleetdeck, "stack", "rm", stack, env=env, check=False)
+        path = tmp_path / "swarm.yaml"
+        path.write_text(
+            "x-fleetdeck: {updates: auto}\n"
+            f"services:\n  web:\n    image: {ref}\n    deploy: {{replicas: 1}}\n"
+        )
+        fleetdeck("stack", "deploy", stack, "-f", str(path), "--env", "swarm", env=env)
+        first = _item(fleetdeck_json("updates", "check", env=env)["items"], stack)
+        assert first["status"] == "current" and first["environment"] == "swarm"
+
+        _push(manager, swarm3.images["web_v2"], ref)
+        checked = fleetdeck_json("updates", "check", env=env)
+        assert checked["updated"] == [f"{stack}/web"]
+        item = _item(checked["items"], stack)
+        assert item["running_digest"] != first["running_digest"]
+        spec = json.loads(docker(manager, "service", "inspect", f"{stack}_web"))[0]["Spec"]
+        assert spec["TaskTemplate"]["ContainerSpec"]["Image"].endswith(f"@{item['running_digest']}")
