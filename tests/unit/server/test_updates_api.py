@@ -48,3 +48,18 @@ async def test_a_check_with_nothing_deployed_asks_nobody(
     assert (data["references"], data["head_requests"], data["items"]) == (0, 0, [])
     listing = await client.get(UPDATES, headers=bearer(admin_token))
     assert listing.json()["items"] == [] and listing.json()["last_round_at"] is not None
+
+
+async def test_the_updates_page_shows_the_watch_and_check_now_only_to_operators(
+    client: httpx.AsyncClient, admin_token: str
+) -> None:
+    client.cookies.set("fleetdeck_session", admin_token)
+    page = await client.get("/updates")
+    assert page.status_code == 200
+    assert "Pending image updates" in page.text and "data-updates-check" in page.text
+    assert 'href="/updates" aria-current="page"' in page.text  # under Stacks
+    viewer = await add_user(client, admin_token, "vic", "viewer")
+    client.cookies.set("fleetdeck_session", viewer)
+    page = await client.get("/updates")
+    assert page.status_code == 200 and "data-updates-check" not in page.text
+    client.cookies.clear()
