@@ -76,9 +76,9 @@ def test_a_same_tag_re_push_is_deployed_under_auto_and_only_notified_under_notif
 ) -> None:
     env, node = server_env(fleet3), fleet3.nodes[0]
     mark, ref = tag
-    auto, notify = f"ua{mark}", f"un{mark}"
+    auto, notify, typo = f"ua{mark}", f"un{mark}", f"ut{mark}"
     try:
-        for stack, policy in ((auto, "auto"), (notify, "notify")):
+        for stack, policy in ((auto, "auto"), (notify, "notify"), (typo, "sometimes")):
             text = f"x-fleetdeck: {{updates: {policy}}}\nservices:\n  web:\n    image: {ref}\n"
             _deploy(env, node, stack, tmp_path / f"{stack}.yaml", text)
         first = fleetdeck_json("updates", "check", env=env)
@@ -87,6 +87,8 @@ def test_a_same_tag_re_push_is_deployed_under_auto_and_only_notified_under_notif
             item = _item(first["items"], stack)
             assert item["status"] == "current" and not item["update_available"]
             assert item["policy_source"] == f"compose:{stack}"
+        misspelt = _item(first["items"], typo)
+        assert misspelt["policy"] == "notify" and "sometimes" in misspelt["message"]
         running = _item(first["items"], auto)["running_digest"]
         # Both stacks follow the same reference: it was asked once.
         assert first["head_requests"] <= first["references"]
@@ -100,6 +102,7 @@ def test_a_same_tag_re_push_is_deployed_under_auto_and_only_notified_under_notif
         assert notified["available_digest"] == updated["running_digest"]
         assert _versions(node, auto) == ["2"]
         assert _versions(node, notify) == ["1"]  # only notified: still the old image
+        assert _versions(node, typo) == ["1"]  # a policy nobody could read never deploys
 
         listing = fleetdeck_json("updates", "ls", env=env)
         assert _item(listing["items"], notify)["status"] == "available"
@@ -111,7 +114,7 @@ def test_a_same_tag_re_push_is_deployed_under_auto_and_only_notified_under_notif
             history = client.stack_history(auto)
             assert history[0]["actor"] == "image-updates" and history[0]["result"] == "ok"
     finally:
-        for stack in (auto, notify):
+        for stack in (auto, notify, typo):
             fleetdeck("stack", "rm", stack, env=env, check=False)
 
 

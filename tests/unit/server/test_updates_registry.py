@@ -98,14 +98,14 @@ async def test_the_bearer_flow_uses_the_registrys_credentials_and_keeps_the_toke
         assert (registry.heads, registry.token_requests) == (2, 1)  # 401, token, HEAD
         again = await checker.digest(ref, fresh=True)
         assert again.digest == D1 and (registry.heads, registry.token_requests) == (3, 1)
-        registry.credentials = ("robot", "other")
-        other = _checker(registry, FrozenClock(START), http)
-        registry.credentials = ("robot", "s3cret")
 
         async def wrong(host: str) -> dict[str, str] | None:
             return {"username": "robot", "password": "wrong"}
 
-        other._credentials = wrong
+        async def insecure(host: str) -> bool:
+            return True
+
+        other = RegistryChecker(http, wrong, insecure, FrozenClock(START))
         refused = await other.digest(ref)
         assert refused.outcome == Outcome.error and "refused access" in refused.message
 

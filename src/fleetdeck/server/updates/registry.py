@@ -214,7 +214,7 @@ class RegistryChecker:
         auth = f"Bearer {token[0]}" if token and token[1] > self.clock.time() else None
         response = await self._head(url, state, auth)
         if response.status_code == 401:
-            auth = await self._authenticate(ref, response, state)
+            auth = await self._authenticate(ref, response, state, secure=scheme == "https")
             if auth is None:
                 return Answer(Outcome.error, message=f"{ref.name}: the registry refused access")
             response = await self._head(url, state, auth)
@@ -239,7 +239,7 @@ class RegistryChecker:
         return Answer(Outcome.error, message=f"{ref.name}: the registry answered {code}")
 
     async def _authenticate(
-        self, ref: ImageRef, response: httpx.Response, state: _Registry
+        self, ref: ImageRef, response: httpx.Response, state: _Registry, *, secure: bool
     ) -> str | None:
         challenge = response.headers.get("WWW-Authenticate", "")[:MAX_HEADER]
         scheme, _, rest = challenge.partition(" ")
@@ -256,7 +256,8 @@ class RegistryChecker:
             return None
         params = dict(_PARAM_RE.findall(rest))
         realm = params.get("realm", "")
-        if not realm.startswith(("https://", "http://")):
+        # Credentials go to a plain-HTTP realm only for a registry that is plain HTTP itself.
+        if not realm.startswith(("https://",) if secure else ("https://", "http://")):
             return None
         query = {"service": params.get("service", ""),
                  "scope": params.get("scope") or f"repository:{ref.repository}:pull"}  # fmt: skip

@@ -26,7 +26,7 @@ def _item(w: Watched, row: UpdateStateRow | None) -> UpdateItem:
         return UpdateItem(
             stack=w.stack, service=w.service, environment=w.environment, image=w.image,
             reference=w.ref.name, policy=w.policy, policy_source=w.source,  # type: ignore[arg-type]
-            status="unknown", running_digest=w.running, message="not checked yet",
+            status="unknown", running_digest=w.running, message=w.problem or "not checked yet",
         )  # fmt: skip
     checked = row.checked_at
     if checked is not None and checked.tzinfo is None:
@@ -37,7 +37,8 @@ def _item(w: Watched, row: UpdateStateRow | None) -> UpdateItem:
         reference=w.ref.name, policy=w.policy, policy_source=w.source,  # type: ignore[arg-type]
         status=row.status, running_digest=w.running, available_digest=available,
         update_available=bool(available and w.running and available != w.running),
-        failed_digests=list(row.failed_digests or []), message=row.message, checked_at=checked,
+        failed_digests=list(row.failed_digests or []), message=w.problem or row.message,
+        checked_at=checked,
     )  # fmt: skip
 
 

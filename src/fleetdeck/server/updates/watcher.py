@@ -73,6 +73,8 @@ class Watched:
     running: str | None
     policy: str
     source: str
+    #: What is wrong with the stack's ``x-fleetdeck.updates`` (then it is only notified).
+    problem: str = ""
 
 
 @dataclass
@@ -178,11 +180,13 @@ class UpdateWatcher:
             running[stored.name] = stack
             names = set(stack_files.compose_files(files))
             texts = [(f.name, f.text) for f in files if f.name in names and f.text is not None]
+            problem = ""
             try:
                 compose = policies.compose_policies(stored.name, texts)
             except InvalidInputError as exc:
-                log.warning("image updates: stack %s: %s", stored.name, exc.message)
-                compose = {}
+                # The safe side: say what is new, never deploy on a policy nobody could read.
+                problem = f"{exc.message}: only notified until it is fixed"
+                compose = {stored.name: "notify"}
             digests = dict(stack.row.image_digests or {})
             for name in sorted(project.services):
                 image = project.services[name].image
@@ -193,6 +197,8 @@ class UpdateWatcher:
                 except InvalidInputError:
                     continue  # a bare digest: nothing to follow
                 policy, source = policies.effective(stored.name, name, api, compose)
+                if problem and policy == "auto":
+                    policy = "notify"
                 found.append(
                     Watched(
                         stack=stored.name,
@@ -203,6 +209,7 @@ class UpdateWatcher:
                         running=_digest_of(digests.get(name)) or pinned,
                         policy=policy,
                         source=source,
+                        problem=problem,
                     )  # fmt: skip
                 )
         return found, running
