@@ -86,6 +86,11 @@ class _Stack:
     proposal: Proposal
 
 
+#: A running revision as loaded: the stack, its project, its Compose policies and what is
+#: wrong with them.
+_Loaded = tuple[_Stack, Any, dict[str, str], str]
+
+
 @dataclass
 class RoundResult:
     """What one round did (``updates check``)."""
@@ -134,6 +139,9 @@ class UpdateWatcher:
         self.audit, self.report_event, self.clock = audit, report_event, clock
         self._rng = rng or random.Random()  # noqa: S311 - spreading requests, not secrets
         self._lock = asyncio.Lock()
+        #: Loaded running revisions by (stack id, revision): a revision never changes once
+        #: it runs, so its files are parsed once, not at every round and listing.
+        self._loaded: dict[tuple[str, int], _Loaded] = {}
         self.last_round_at: datetime | None = None
         self.loop = BackgroundLoop(
             "image-updates", step=self.step, interval=interval, jitter=0.1,
@@ -145,7 +153,7 @@ class UpdateWatcher:
         await self.round(fresh=False)
 
     # ------------------------------------------------------------ what runs
-    async def _running(self, stored: StackDefinition) -> tuple[_Stack, list[Any], Any] | None:
+    async def _running(self, stored: StackDefinition) -> _Loaded:
         stacks = self.stacks
         assert stored.revision is not None  # noqa: S101 - callers check
         row = await stacks.repo.revision(stored, stored.revision)
@@ -159,34 +167,36 @@ class UpdateWatcher:
         )
         proposal = Proposal(environment=row.environment, files=files, env_file=row.env_file,
                             shell=shell)  # fmt: skip
-        return _Stack(stored, row, proposal), files, project
+        names = set(stack_files.compose_files(files))
+        texts = [(f.name, f.text) for f in files if f.name in names and f.text is not None]
+        problem = ""
+        try:
+            compose = policies.compose_policies(stored.name, texts)
+        except InvalidInputError as exc:
+            # The safe side: say what is new, never deploy on a policy nobody could read.
+            problem = f"{exc.message}: only notified until it is fixed"
+            compose = {stored.name: "notify"}
+        return _Stack(stored, row, proposal), project, compose, problem
 
     async def watched(self) -> tuple[list[Watched], dict[str, _Stack]]:
         """Every stack service with an image, its policy included (``off`` ones too)."""
         api = await self.repo.policies()
         found: list[Watched] = []
         running: dict[str, _Stack] = {}
+        seen: dict[tuple[str, int], _Loaded] = {}
         for stored in await self.stacks.repo.all():
             if stored.revision is None or not stored.files:
                 continue
+            key = (stored.id, stored.revision)
+            loaded = self._loaded.get(key)
             try:
-                loaded = await self._running(stored)
+                loaded = loaded or await self._running(stored)
             except FleetdeckError as exc:
                 log.warning("image updates: stack %s not loaded: %s", stored.name, exc.message)
                 continue
-            if loaded is None:
-                continue
-            stack, files, project = loaded
+            seen[key] = loaded
+            stack, project, compose, problem = loaded
             running[stored.name] = stack
-            names = set(stack_files.compose_files(files))
-            texts = [(f.name, f.text) for f in files if f.name in names and f.text is not None]
-            problem = ""
-            try:
-                compose = policies.compose_policies(stored.name, texts)
-            except InvalidInputError as exc:
-                # The safe side: say what is new, never deploy on a policy nobody could read.
-                problem = f"{exc.message}: only notified until it is fixed"
-                compose = {stored.name: "notify"}
             digests = dict(stack.row.image_digests or {})
             for name in sorted(project.services):
                 image = project.services[name].image
@@ -212,6 +222,7 @@ class UpdateWatcher:
                         problem=problem,
                     )  # fmt: skip
                 )
+        self._loaded = seen
         return found, running
 
     # ------------------------------------------------------------ a round
