@@ -78,6 +78,7 @@ COMMANDS: dict[str, Lazy] = {
     "channels": _group("alert_channels", "channels"),
     "heal": _group("heal", "heal"),
     **_top("fleetfile", "plan", "apply", "export", "schema"),
+    "updates": _group("updates", "updates"),
 }
 
 

@@ -19,6 +19,7 @@ from fleetdeck.client.resources import ResourcesAPI
 from fleetdeck.client.stacks import StacksAPI
 from fleetdeck.client.stacks_adopt import StackAdoptionAPI
 from fleetdeck.client.swarm import SwarmAPI
+from fleetdeck.client.updates import UpdatesAPI
 from fleetdeck.client.volume_backups import VolumeBackupsAPI
 
 
@@ -36,6 +37,7 @@ class FleetdeckClient(
     VolumeBackupsAPI,
     HealAPI,
     AutoscaleAPI,
+    UpdatesAPI,
 ):
     """A synchronous fleetdeck API client (use it as a context manager to close it).
 

@@ -34,6 +34,7 @@ from fleetdeck.server import (
     registries,
     stacks,
     ui,
+    updates,
     volbackups,
 )
 from fleetdeck.server.audit import AuditLog
@@ -154,6 +155,14 @@ async def _start(
         settings, core.store, the_stacks, the_fleet, the_metrics.latest, core.audit, clock, loops,
         report_event=the_alerts.report_event,
     )  # fmt: skip
+
+    async def registry_service() -> registries.RegistryService:
+        return registries.service_of(app)
+
+    the_updates = await updates.start(
+        settings, core.store, core.audit, the_stacks, the_alerts, registry_service, clock, loops
+    )
+    exits.push_async_callback(updates.stop, the_updates)
     changes = ui.start(the_fleet.inventory, loops)
     exits.push_async_callback(ui.stop, changes)
     return ServerContext(
@@ -178,6 +187,7 @@ async def _start(
         backups=the_backups,
         volume_backups=the_volume_backups,
         heal=the_heal,
+        updates=the_updates,
         ui_changes=changes,
         migration_backup=core.migration_backup,
         autoscaler=the_autoscaler,
@@ -229,6 +239,7 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     app.include_router(backups.router, prefix=API_PREFIX)
     app.include_router(volbackups.router, prefix=API_PREFIX)
     app.include_router(heal.router, prefix=API_PREFIX)
+    app.include_router(updates.router, prefix=API_PREFIX)
     app.include_router(metrics.prometheus_router)  # /metrics and /api/v1/prometheus/targets
     app.include_router(install.router)  # /install/: the agent's distribution (no login)
     ui.install(app)  # the web UI at / (pages, static files; the lifespan runs its change feed)

@@ -126,6 +126,12 @@ class ServerSettings(BaseSettings):
         autoscale_sync_s: Seconds between two syncs of the autoscaler (HPA's 15 s).
         autoscale_prometheus_url: The Prometheus that ``--prometheus QUERY`` targets are
             evaluated against (``http://prom:9090``); none: such policies are refused.
+        updates_interval_s: Seconds between two rounds of the image-update watcher
+            (± 10 % jitter; docs/updates.md).
+        updates_registry_budget: Requests per minute the watcher sends one registry at most.
+        updates_insecure_registries: Registries (``HOST:PORT``) the watcher asks over plain
+            HTTP, as dockerd's ``--insecure-registry`` (a registry whose entry has an
+            ``http://`` URL is too).
     """
 
     model_config = SettingsConfigDict(
@@ -176,6 +182,9 @@ class ServerSettings(BaseSettings):
     backup_passphrase_file: Path | None = None
     autoscale_sync_s: float = Field(default=15.0, ge=1, le=600)
     autoscale_prometheus_url: str | None = None
+    updates_interval_s: float = Field(default=3600.0, ge=10, le=7 * 86400)
+    updates_registry_budget: int = Field(default=60, ge=1, le=10000)
+    updates_insecure_registries: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("listen")
     @classmethod
@@ -220,6 +229,7 @@ class ServerSettings(BaseSettings):
         "stacks_blocking_rules",
         "trusted_origins",
         "forwarded_allow_ips",
+        "updates_insecure_registries",
         mode="before",
     )
     @classmethod

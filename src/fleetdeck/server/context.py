@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.store import Store
     from fleetdeck.server.tls import ServerTLS
     from fleetdeck.server.ui.changes import ChangeFeed
+    from fleetdeck.server.updates.service import UpdatesService
     from fleetdeck.server.volbackups.service import VolumeBackupService
 
     #: ``async (image_ref) -> {"username", "password", "serveraddress"} | None``.
@@ -88,6 +89,8 @@ class ServerContext:
     volume_backups: VolumeBackupService
     #: Auto-heal: its status, policies, resets and history.
     heal: HealService
+    #: Image updates: pending updates, checks, policies.
+    updates: UpdatesService
     #: The dashboard's recent inventory changes.
     ui_changes: ChangeFeed
     #: The backup of the database taken before this start's migrations; None when the

@@ -40,6 +40,10 @@ SERVICE_CRASH_LOOPING = "service_crash_looping"
 #: An autoscaling policy's Prometheus query cannot be read: its replicas are kept
 #: (docs/scaling.md).
 AUTOSCALE_METRIC_UNAVAILABLE = "autoscale_metric_unavailable"
+#: A stack service's tag points at a newer digest than it runs (docs/updates.md).
+IMAGE_UPDATE_AVAILABLE = "image_update_available"
+#: An automatic image update was undone (docs/updates.md).
+IMAGE_UPDATE_FAILED = "image_update_failed"
 
 #: Conditions about nodes (host-level scope only).
 NODE_CONDITIONS = (NODE_UNREACHABLE, ENGINE_DOWN)
@@ -52,6 +56,8 @@ EVENT_CONDITIONS = (
     CONTAINER_CRASH_LOOPING,
     SERVICE_CRASH_LOOPING,
     AUTOSCALE_METRIC_UNAVAILABLE,
+    IMAGE_UPDATE_AVAILABLE,
+    IMAGE_UPDATE_FAILED,
 )
 CONDITIONS = (METRIC, *NODE_CONDITIONS, *CONTAINER_CONDITIONS, *EVENT_CONDITIONS)
 
@@ -258,6 +264,8 @@ def builtin_rules(settings: ServerSettings) -> list[RuleSpec]:
         AUTOSCALE_METRIC_UNAVAILABLE: (
             "An autoscaling policy's Prometheus query cannot be read: its replicas are kept."
         ),
+        IMAGE_UPDATE_AVAILABLE: "A stack service's image tag points at a newer digest.",
+        IMAGE_UPDATE_FAILED: "An automatic image update failed its health gate and was undone.",
     }
     specs = [
         # 30 s: a link that drops and reconnects (a server or agent restart) pages nobody.
@@ -298,6 +306,8 @@ def builtin_rules(settings: ServerSettings) -> list[RuleSpec]:
             condition=AUTOSCALE_METRIC_UNAVAILABLE,
             severity="warning",
         ),
+        RuleSpec(name="image-update-available", condition=IMAGE_UPDATE_AVAILABLE, severity="info"),
+        RuleSpec(name="image-update-failed", condition=IMAGE_UPDATE_FAILED, severity="warning"),
     ]
     for spec in specs:
         spec.description = text[spec.condition]

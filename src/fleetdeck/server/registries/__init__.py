@@ -24,6 +24,7 @@ __all__ = [
     "registry_auth_named",
     "registry_host",
     "router",
+    "service_of",
 ]
 
 

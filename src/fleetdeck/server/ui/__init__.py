@@ -20,6 +20,7 @@ from fleetdeck.server.ui import (
     pages_container,
     pages_logs,
     pages_metrics,
+    pages_updates,
     stacks,
 )
 from fleetdeck.server.ui.changes import ChangeFeed
@@ -41,6 +42,7 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_admin.router)
     app.include_router(pages_backups.router)
     app.include_router(stacks.router)
+    app.include_router(pages_updates.router)
     app.include_router(pages_metrics.router)
     app.include_router(pages_alerts.router)
     app.include_router(pages_logs.router)

@@ -46,6 +46,10 @@ NAV = (
 #: Pages grouped under one navigation entry (keyed by its path): each page of a group shows
 #: the group's sub-navigation, (path, label, role needed to see it).
 SECTIONS: dict[str, tuple[tuple[str, str, Role], ...]] = {
+    "/stacks": (
+        ("/stacks", "Stacks", Role.viewer),
+        ("/updates", "Updates", Role.viewer),
+    ),
     "/images": (
         ("/images", "Images", Role.viewer),
         ("/volumes", "Volumes", Role.viewer),
