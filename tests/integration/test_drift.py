@@ -85,6 +85,11 @@ def _reverts(env: dict[str, str], stack: str) -> list[dict[str, Any]]:
     return [e for e in items if e["target"] == stack]
 
 
+def _alerts(env: dict[str, str], stack: str) -> list[dict[str, Any]]:
+    found = fleetdeck_json("alerts", "-a", "--rule", "stack-drift", env=env)
+    return [a for a in found if a["labels"].get("stack") == stack]
+
+
 def test_host_drift_rm_and_run_show_and_revert_undoes(fleet3: LabRecord, tmp_path: Path) -> None:
     env, node = server_env(fleet3), fleet3.nodes[2]
     stack = f"d{uuid.uuid4().hex[:6]}"
@@ -118,6 +123,7 @@ def test_host_drift_rm_and_run_show_and_revert_undoes(fleet3: LabRecord, tmp_pat
     changes = {c["service"]: c for c in fleetdeck_json("stack", "diff", stack, env=env)}
     assert {d["what"] for d in changes["web"]["drift"]} >= {"extra", "image"}
     assert not _reverts(env, stack)  # notify only: nothing was changed
+    assert [a["state"] for a in _alerts(env, stack)] == ["firing"]  # once, however many looks
 
     report = fleetdeck_json("stack", "drift", stack, "--policy", "revert", env=env)
     assert report["policy"] == "revert" and report["policy_source"] == "api"
@@ -125,6 +131,9 @@ def test_host_drift_rm_and_run_show_and_revert_undoes(fleet3: LabRecord, tmp_pat
     names = _names(node, stack)
     assert names == {f"{stack}-web-1": "running", f"{stack}-web-2": "running"}, names
     assert [e["result"] for e in _reverts(env, stack)][:1] == ["ok"]
+    wait_for(
+        "the resolved alert", lambda: [a["state"] for a in _alerts(env, stack)] == ["resolved"]
+    )
     fleetdeck("stack", "rm", stack, "-y", env=env)
 
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from fleetdeck.errors import FleetdeckError
 from fleetdeck.labels import stack_of
+from fleetdeck.server.alerts.rules import STACK_DRIFT
 from fleetdeck.server.drift.desired import DesiredCache, DesiredStack, describe
 from fleetdeck.server.drift.detect import ServiceDrift, host_drift, swarm_drift
 from fleetdeck.server.fleet.hub import DeployFinished, InventoryChanged
@@ -62,7 +63,7 @@ SWEEP_INTERVAL_S = 30.0
 MIN_GAP_S = 1.0
 REVERT_BACKOFF_S = 30.0
 REVERT_BACKOFF_MAX_S = 1800.0
-ALERT_KIND = "stack_drift"
+ALERT_KIND = STACK_DRIFT
 DEFAULT_POLICY = "notify"
 
 
