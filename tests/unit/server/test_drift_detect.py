@@ -98,18 +98,43 @@ def _spec(env: list[str], replicas: int = 1) -> dict[str, Any]:
     return with_fingerprint(spec)
 
 
-def test_swarm_first_look_baselines_then_an_env_add_is_drift() -> None:
+def _stored(spec: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` as Swarm stores it: ``UpdateConfig`` defaults filled in (fingerprint kept)."""
+    return {**spec, "UpdateConfig": update}
+
+
+def _with_env(spec: dict[str, Any], env: list[str]) -> dict[str, Any]:
+    container = {**spec["TaskTemplate"]["ContainerSpec"], "Env": env}
+    return {**spec, "TaskTemplate": {**spec["TaskTemplate"], "ContainerSpec": container}}
+
+
+def test_swarm_rewritten_keys_are_not_drift_and_an_env_add_is() -> None:
     desired = _desired(TargetKind.swarm, replicas=1)
-    drifts, kept = swarm_drift(desired, [_service(_spec(["A=1"]))], {})
+    sent = _spec(["A=1"])
+    stored = _stored(sent, {"Parallelism": 1, "Monitor": 5_000_000_000})
+    drifts, kept = swarm_drift(desired, [_service(stored)], {})
     assert _whats(drifts) == [] and kept["web"]["version"] == 10
-    handmade = _spec(["A=1"])
-    handmade["TaskTemplate"]["ContainerSpec"]["Env"] = ["HAND=1", "A=1"]  # label unchanged
+    handmade = _with_env(stored, ["HAND=1", "A=1"])
     handmade["TaskTemplate"]["ContainerSpec"]["StopGracePeriod"] = 10_000_000_000  # CLI default
     drifts, kept = swarm_drift(desired, [_service(handmade, 11)], kept)
     assert [d.message for d in drifts[0].differences] == ["changed by hand: environment"]
-    # A deploy that re-sent it (version moved since the last look) makes it the baseline.
-    drifts, _ = swarm_drift(desired, [_service(handmade, 12)], kept, deployed=True)
+    # A deploy ended (the spec moved): a hand-made environment is still drift, while a key
+    # Swarm rewrites takes its new live value.
+    again = _stored(handmade, {"Parallelism": 1, "Monitor": 6_000_000_000})
+    drifts, kept = swarm_drift(desired, [_service(again, 12)], kept, deployed=True)
+    assert [d.message for d in drifts[0].differences] == ["changed by hand: environment"]
+    reverted = _stored(sent, {"Parallelism": 1, "Monitor": 6_000_000_000})
+    drifts, _ = swarm_drift(desired, [_service(reverted, 13)], kept, deployed=True)
     assert _whats(drifts) == []
+
+
+def test_swarm_a_hand_change_before_the_first_look_is_caught_on_sent_keys() -> None:
+    desired = _desired(TargetKind.swarm, replicas=1)
+    first = _with_env(_spec(["A=1"]), ["HAND=1", "A=1"])  # changed before the server looked
+    drifts, kept = swarm_drift(desired, [_service(first)], {})
+    assert _whats(drifts) == []  # cannot be told from Swarm's rewriting yet
+    drifts, _ = swarm_drift(desired, [_service(_with_env(first, ["HAND=2", "A=1"]), 11)], kept)
+    assert _whats(drifts) == ["config"]
 
 
 def test_swarm_removed_extra_scaled_and_relabelled_services() -> None:

@@ -7,11 +7,12 @@ Compose labels carry fleetdeck's config hash and per-key hashes, see
 without fleetdeck's hashes was made by hand (``docker run --label
 com.docker.compose.project=…``); a missing one was removed (``docker rm``).
 
-Swarm: Swarm rewrites the specs it stores (defaults, network ids), so a live spec's
-fingerprint never equals the one fleetdeck sent. Each service's *baseline* is the fingerprint
-of its live spec the first time it is seen carrying fleetdeck's fingerprint label (and again
-after every deploy): a later difference under the same label is a hand-made change
-(``docker service update --env-add``), and which keys changed is exact.
+Swarm: Swarm rewrites some keys of the specs it stores (defaults, network ids), so a live
+spec's fingerprint is not always the one fleetdeck sent (its fingerprint label). A key drifted
+when its live hash is neither the sent one nor the service's *baseline*: the fingerprint of
+the live spec the first time it is seen carrying that label (the rewritten keys move to their
+live value after each deploy that re-sent the service). So a hand-made change (``docker
+service update --env-add``) is told apart from Swarm's rewriting, naming the keys.
 """
 
 from __future__ import annotations
@@ -145,8 +146,8 @@ def swarm_drift(
 
     A service whose fingerprint label changed was sent again by fleetdeck: what runs now is
     its new baseline. ``deployed``: a deploy (or revert) ended since the last look, so a
-    service whose spec version moved since then was sent by it and is baselined again too
-    (a revert sends the same spec, hence the same label, again).
+    service whose spec version moved since then was sent by it (a revert sends the same
+    spec, hence the same label, again): the keys Swarm rewrites take their live value.
     """
     prefix = f"{desired.stack}_"
     live = {str((s.get("Spec") or {}).get("Name", "")).removeprefix(prefix): s for s in services}
@@ -163,19 +164,18 @@ def swarm_drift(
         spec: dict[str, Any] = service.get("Spec") or {}
         version = (service.get("Version") or {}).get("Index")
         label, prints = label_of(spec), live_fingerprint(spec)
+        sent = _sent(label)
         base = baselines.get(name)
         if not label:
             message = "the service was replaced by one made outside fleetdeck"
             drift.differences.append(Difference("config", message))
-        elif (
-            base is None
-            or base.get("label") != label
-            or (deployed and base.get("version") != version)
-        ):
+        elif base is None or base.get("label") != label:
             base = {"label": label, "live": prints}
+        elif deployed and base.get("version") != version:
+            base = {"label": label, "live": _rebased(base["live"], prints, sent)}
         if base is not None:
             kept[name] = {**base, "version": version}
-            drift.differences.extend(_changed(base["live"], prints, spec))
+            drift.differences.extend(_changed(base["live"], prints, sent, spec))
         count = replicas_of(spec)
         if want.replicas is not None and "Replicated" in (spec.get("Mode") or {}):
             if count != want.replicas:
@@ -187,8 +187,41 @@ def swarm_drift(
     return result, kept
 
 
-def _changed(before: dict[str, str], now: dict[str, str], spec: dict[str, Any]) -> list[Difference]:
-    keys = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+def _sent(label: str) -> dict[str, str]:
+    """The per-key hashes of the spec fleetdeck sent (its fingerprint label)."""
+    try:
+        value = json.loads(label) if label else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _keys(*prints: dict[str, str]) -> list[str]:
+    return sorted({key for each in prints for key in each})
+
+
+def _rebased(before: dict[str, str], now: dict[str, str], sent: dict[str, str]) -> dict[str, str]:
+    """After a deploy: keys Swarm rewrites (baseline unlike what was sent) take the live value.
+
+    Keys Swarm stores as sent (the environment, the command…) are judged against what was
+    sent, so a hand-made change to one of them during a deploy is still drift afterwards.
+    """
+    rebased = {
+        key: now.get(key) if before.get(key) != sent.get(key) else before.get(key)
+        for key in _keys(before, now)
+    }
+    return {key: value for key, value in rebased.items() if value is not None}
+
+
+def _changed(
+    before: dict[str, str], now: dict[str, str], sent: dict[str, str], spec: dict[str, Any]
+) -> list[Difference]:
+    """A key drifted when it is neither what was sent nor the baseline (Swarm's rewrite)."""
+    keys = [
+        key
+        for key in _keys(before, now)
+        if now.get(key) != before.get(key) and now.get(key) != sent.get(key)
+    ]
     found: list[Difference] = []
     if "image" in keys:
         keys.remove("image")
