@@ -33,7 +33,7 @@ def test_drift_shows_on_the_stack_page_and_revert_heals_it(
     lab = e2e_lab
     server = lab.server
     assert server is not None
-    stack, node = f"uidrift{uuid.uuid4().hex[:6]}", lab.nodes[2]
+    stack, node = f"uidrift{uuid.uuid4().hex[:6]}", lab.nodes[-1]
     path = tmp_path / "compose.yaml"
     path.write_text(f"services:\n  web:\n    image: {lab.images['web']}\n    deploy:\n"
                     "      replicas: 2\n")  # fmt: skip

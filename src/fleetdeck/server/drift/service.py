@@ -34,7 +34,7 @@ class DriftService:
             if stored.revision is None or not stored.files:
                 report = await watcher.undeployed(stored, state)
             else:
-                report = await watcher.evaluate(stored, state)
+                report = await watcher.evaluate(stored, state, force=True)
                 watcher.reports[stored.name] = report
         return report.to_json()
 

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.stacks.service import StackService
     from fleetdeck.server.store.models_drift import StackDriftState
     from fleetdeck.server.store.models_stacks import StackDefinition
+    from fleetdeck.wire.containers import EngineContainer
 
     ReportEvent = Callable[..., Awaitable[None]]
 
@@ -157,6 +158,8 @@ class DriftWatcher:
         self._subscriptions: list[Subscription[Any]] = []
         #: Stacks whose deploy ended well since their last look (Swarm baselines move).
         self._deployed: set[str] = set()
+        #: Swarm stacks: their task containers (id, state) and when the manager was last asked.
+        self._swarm_seen: dict[str, tuple[frozenset[tuple[str, str]], datetime]] = {}
         #: One look at a time (the loop's step, an API request's fresh look).
         self.lock = asyncio.Lock()
         #: Called after every step (tests wait on it).
@@ -201,14 +204,21 @@ class DriftWatcher:
                 await self._act(stored, report, state)
             for gone in set(self.reports) - seen:
                 self.reports.pop(gone, None)
+                self._swarm_seen.pop(gone, None)
                 self.desired.forget(gone)
             for gone in set(states) - seen:
                 await self.repo.delete(gone)
         self.stepped.set()
         self.stepped.clear()
 
-    async def evaluate(self, stored: StackDefinition, state: StackDriftState | None) -> DriftReport:
-        """The stack's drift now (stores new Swarm baselines)."""
+    async def evaluate(
+        self, stored: StackDefinition, state: StackDriftState | None, *, force: bool = False
+    ) -> DriftReport:
+        """The stack's drift now (stores new Swarm baselines).
+
+        ``force``: ask a Swarm's manager even when none of the stack's tasks changed since the
+        last look (an API request does; the loop asks again at least every sweep).
+        """
         report = DriftReport(
             stored.name, stored.environment, stored.kind, "unknown", revision=stored.revision,
             checked_at=self.clock.now(), suspended=bool(state and state.suspended),
@@ -230,30 +240,21 @@ class DriftWatcher:
         report.policy, report.policy_source = effective_policy(state, desired)
         report.desired = describe(desired)
         nodes = self.fleet.inventory.nodes(stored.environment)
-        if not nodes or any(n.status is not NodeStatus.up for n in nodes):
-            report.message = "the environment is not reachable (every node must be up)"
-            return report
+        containers = [
+            c for n in nodes for c in n.containers.values() if stack_of(c.labels) == stored.name
+        ]  # fmt: skip
         try:
             if desired.kind is TargetKind.host:
-                containers = [
-                    c for n in nodes for c in n.containers.values()
-                    if stack_of(c.labels) == stored.name
-                ]  # fmt: skip
+                if not nodes or any(n.status is not NodeStatus.up for n in nodes):
+                    report.message = "the environment is not reachable (every node must be up)"
+                    return report
                 report.services = host_drift(desired, containers)
                 if containers and not any(c.state == "running" for c in containers):
                     report.state = "stopped"
             else:
-                snapshot = await manager_of(self.fleet, stored.environment).agent.swarm_stack(
-                    stored.name
+                report.services = await self._swarm_look(
+                    stored, state, desired, containers, force=force
                 )
-                baselines = dict(state.baselines) if state else {}
-                report.services, kept = swarm_drift(
-                    desired, snapshot["services"], baselines,
-                    deployed=stored.name in self._deployed,
-                )  # fmt: skip
-                self._deployed.discard(stored.name)
-                if kept != baselines:
-                    await self.repo.update(stored.name, baselines=kept)
         except FleetdeckError as exc:
             report.message = f"could not look: {exc.message}"
             return report
@@ -263,6 +264,40 @@ class DriftWatcher:
             report.state = "suspended"
         report.message = report.summary() or report.message
         return report
+
+    async def _swarm_look(
+        self,
+        stored: StackDefinition,
+        state: StackDriftState | None,
+        desired: DesiredStack,
+        containers: list[EngineContainer],
+        *,
+        force: bool,
+    ) -> list[ServiceDrift]:
+        """A Swarm stack's services against their baselines: one call to a manager.
+
+        Skipped (the last look's answer kept) while the stack's task containers are the same
+        as then, no deploy ended and the last call is younger than a sweep: a hand-made spec
+        change replaces tasks, so it shows in the inventory first.
+        """
+        name, now = stored.name, self.clock.now()
+        signature = frozenset((c.id, c.state) for c in containers)
+        deployed = name in self._deployed
+        previous, seen = self.reports.get(name), self._swarm_seen.get(name)
+        if (
+            not force and not deployed and previous is not None and previous.services
+            and previous.revision == stored.revision and seen is not None
+            and seen[0] == signature and (now - seen[1]).total_seconds() < SWEEP_INTERVAL_S
+        ):  # fmt: skip
+            return previous.services
+        snapshot = await manager_of(self.fleet, stored.environment).agent.swarm_stack(name)
+        baselines = dict(state.baselines) if state else {}
+        services, kept = swarm_drift(desired, snapshot["services"], baselines, deployed=deployed)
+        self._deployed.discard(name)
+        self._swarm_seen[name] = (signature, now)
+        if kept != baselines:
+            await self.repo.update(name, baselines=kept)
+        return services
 
     # ------------------------------------------------------------------ acting
     async def _act(

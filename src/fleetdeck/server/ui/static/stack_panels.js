@@ -46,12 +46,18 @@
   $("[data-ps-reload]").addEventListener("click", loadPs);
 
   // Drift: what runs against the deployed revision, per service; the policy and suspension.
+  let driftTimer = null;
   async function loadDrift() {
     const box = $("[data-drift]");
+    clearTimeout(driftTimer);
     if (!managed()) { box.replaceChildren(); return; }
     let d;
     try { d = await fd.api("GET", S.stackPath() + "/drift"); }
     catch (err) { box.replaceChildren(el("p", { class: "error" }, "could not load drift: " + err.message)); return; }
+    // A deploy or a revert ends without another inventory change: look again until it did.
+    if (d.state === "deploying" || (d.state === "drifted" && d.policy === "revert")) {
+      driftTimer = setTimeout(() => { if (shown === "services") loadDrift(); }, 2000);
+    }
     const rows = d.services.flatMap((s) => s.differences.map((x) => el("tr", { "data-drift-service": s.service },
       el("td", { class: "strong" }, s.service), el("td", {}, x.what), el("td", {}, x.message))));
     const head = el("h3", {}, "Drift: ", el("span", { class: "state " + (d.state === "drifted" ? "st-exited" : "st-running"), "data-drift-state": d.state }, d.state.replace("_", " ")),
