@@ -86,9 +86,15 @@ def config(
 
 def _register_server_commands() -> None:
     # Kept in their own modules (deploy/diff/rollback, and the rest) to stay small.
-    from fleetdeck.cli import stacks_adopt, stacks_allow, stacks_deploy, stacks_manage
+    from fleetdeck.cli import (
+        stacks_adopt,
+        stacks_allow,
+        stacks_deploy,
+        stacks_drift,
+        stacks_manage,
+    )
 
-    for module in (stacks_deploy, stacks_manage, stacks_adopt, stacks_allow):
+    for module in (stacks_deploy, stacks_manage, stacks_adopt, stacks_allow, stacks_drift):
         app.registered_commands.extend(module.app.registered_commands)
     app.add_typer(stacks_manage.variables, name="vars")
 

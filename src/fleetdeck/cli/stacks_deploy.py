@@ -238,12 +238,16 @@ def diff(
     with conn.client() as client:
         shell = shell_values(client, name, files)
         plan = client.diff_stack(name, env, read_files(files), read_env_file(env_file), shell)
+        drift = deployed_drift(client, name)
     used = plan.get("variables") or []
     if conn.json:
+        drifts = {s["service"]: s["differences"] for s in (drift or {}).get("services", [])}
         for change in plan["changes"]:
             change["variables"] = {
                 v["name"]: v["source"] for v in used if change["service"] in v["services"]
             }
+            if drift is not None:
+                change["drift"] = drifts.get(change["service"], [])
         print_json(plan["changes"])
         return
     rows = [[c["service"], c["action"], c["reason"]] for c in plan["changes"]]
@@ -254,6 +258,21 @@ def diff(
         typer.echo(f"note: {note}")
     for var in used:
         typer.echo(f"variable {var['name']}: from {source_label(var['source'], env_file)}")
+    if drift is not None:
+        from fleetdeck.cli.stacks_drift import print_drift
+
+        print_drift(drift)
+
+
+def deployed_drift(client: Any, name: str) -> dict[str, Any] | None:
+    """The live-vs-revision drift of a stored stack; None for one not stored yet."""
+    from fleetdeck.errors import NotFoundError
+
+    try:
+        report: dict[str, Any] = client.stack_drift(name)
+    except NotFoundError:
+        return None
+    return report
 
 
 @app.command("rollback")

@@ -43,8 +43,10 @@ def list_stacks(
         print_json(stacks)
         return
     rows = [[s["name"], s["environment"], s["kind"], "yes" if s["managed"] else "no",
-             s["status"], s["services"], s["revision"]] for s in stacks]  # fmt: skip
-    print_table(None, ["NAME", "ENVIRONMENT", "KIND", "MANAGED", "STATUS", "SERVICES", "REV"], rows)
+             s["status"], s["services"], s["revision"], s.get("drift") or ""]
+            for s in stacks]  # fmt: skip
+    columns = ["NAME", "ENVIRONMENT", "KIND", "MANAGED", "STATUS", "SERVICES", "REV", "DRIFT"]
+    print_table(None, columns, rows)
 
 
 @app.command("ps")

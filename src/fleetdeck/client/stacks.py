@@ -114,6 +114,19 @@ class StacksAPI(BaseClient):
         body = {"revision": revision}
         return self._stream("POST", f"{self._stack(name)}/rollback", json_body=body)
 
+    def stack_drift(self, name: str) -> dict[str, Any]:
+        """``GET /stacks/{name}/drift``: per service, what differs from the deployed revision."""
+        result: dict[str, Any] = self._request("GET", f"{self._stack(name)}/drift")
+        return result
+
+    def set_stack_drift(
+        self, name: str, policy: str | None = None, suspended: bool | None = None
+    ) -> dict[str, Any]:
+        """``PUT /stacks/{name}/drift``: the drift policy (``default``: unset), suspension."""
+        body = {k: v for k, v in (("policy", policy), ("suspended", suspended)) if v is not None}
+        result: dict[str, Any] = self._request("PUT", f"{self._stack(name)}/drift", json_body=body)
+        return result
+
     def stack_ps(self, name: str) -> list[dict[str, Any]]:
         """``GET /stacks/{name}/ps``."""
         result: list[dict[str, Any]] = self._request("GET", f"{self._stack(name)}/ps")

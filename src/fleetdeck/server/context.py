@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.autoscale.reconciler import Autoscaler
     from fleetdeck.server.backups.service import BackupService
     from fleetdeck.server.config import ServerSettings
+    from fleetdeck.server.drift.service import DriftService
     from fleetdeck.server.fleet.service import Fleet
     from fleetdeck.server.heal.service import HealService
     from fleetdeck.server.logs.collector import LogCollector
@@ -91,6 +92,8 @@ class ServerContext:
     heal: HealService
     #: Image updates: pending updates, checks, policies.
     updates: UpdatesService
+    #: Drift: each managed stack's live state against its deployed revision.
+    drift: DriftService
     #: The dashboard's recent inventory changes.
     ui_changes: ChangeFeed
     #: The backup of the database taken before this start's migrations; None when the

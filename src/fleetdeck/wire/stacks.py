@@ -38,6 +38,8 @@ class StackSummary(BaseModel):
     services: int
     revision: int | None
     updated_at: str | None
+    #: A managed stack's drift state (see ``GET /stacks/{name}/drift``); absent for others.
+    drift: str | None = None
     service_names: list[str] = []
     nodes: list[str] = []
     containers: int = 0

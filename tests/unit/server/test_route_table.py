@@ -144,6 +144,8 @@ ROUTES: dict[str, tuple[str, int]] = {
     "PUT /api/v1/stacks/{name}/allowances": ("admin", SMALL),
     "GET /api/v1/environments/{env}/stack-allowances": ("viewer", SMALL),
     "PUT /api/v1/environments/{env}/stack-allowances": ("admin", SMALL),
+    "GET /api/v1/stacks/{name}/drift": ("viewer", SMALL),
+    "PUT /api/v1/stacks/{name}/drift": ("operator", SMALL),
     "GET /api/v1/heal": ("viewer", SMALL),
     "GET /api/v1/heal/policies": ("viewer", SMALL),
     "PUT /api/v1/heal/policies/{target:path}": ("operator", SMALL),

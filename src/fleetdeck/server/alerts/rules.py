@@ -44,6 +44,8 @@ AUTOSCALE_METRIC_UNAVAILABLE = "autoscale_metric_unavailable"
 IMAGE_UPDATE_AVAILABLE = "image_update_available"
 #: An automatic image update was undone (docs/updates.md).
 IMAGE_UPDATE_FAILED = "image_update_failed"
+#: A managed stack differs from its deployed revision (docs/stacks.md, "Drift").
+STACK_DRIFT = "stack_drift"
 
 #: Conditions about nodes (host-level scope only).
 NODE_CONDITIONS = (NODE_UNREACHABLE, ENGINE_DOWN)
@@ -58,6 +60,7 @@ EVENT_CONDITIONS = (
     AUTOSCALE_METRIC_UNAVAILABLE,
     IMAGE_UPDATE_AVAILABLE,
     IMAGE_UPDATE_FAILED,
+    STACK_DRIFT,
 )
 CONDITIONS = (METRIC, *NODE_CONDITIONS, *CONTAINER_CONDITIONS, *EVENT_CONDITIONS)
 
@@ -266,6 +269,7 @@ def builtin_rules(settings: ServerSettings) -> list[RuleSpec]:
         ),
         IMAGE_UPDATE_AVAILABLE: "A stack service's image tag points at a newer digest.",
         IMAGE_UPDATE_FAILED: "An automatic image update failed its health gate and was undone.",
+        STACK_DRIFT: "A managed stack differs from its deployed revision (changed by hand).",
     }
     specs = [
         # 30 s: a link that drops and reconnects (a server or agent restart) pages nobody.
@@ -308,6 +312,7 @@ def builtin_rules(settings: ServerSettings) -> list[RuleSpec]:
         ),
         RuleSpec(name="image-update-available", condition=IMAGE_UPDATE_AVAILABLE, severity="info"),
         RuleSpec(name="image-update-failed", condition=IMAGE_UPDATE_FAILED, severity="warning"),
+        RuleSpec(name="stack-drift", condition=STACK_DRIFT, severity="warning"),
     ]
     for spec in specs:
         spec.description = text[spec.condition]

@@ -60,6 +60,7 @@ async def list_stacks(service: StackService) -> list[dict[str, Any]]:
             "name": row.name, "environment": row.environment, "kind": row.kind, "managed": True,
             "status": status, "services": len({c.service for c in containers}),
             "revision": row.revision, "updated_at": row.updated_at.isoformat(),
+            "drift": service.drift_state(row.name) if service.drift_state else "unknown",
         })  # fmt: skip
     # Unmanaged ones, with what their labels tell (made by, files): see adoption.py.
     result.extend(found.to_json() for found in discover(fleet_containers(service), managed))

@@ -148,6 +148,9 @@ class DeployTarget:
         files: The stack's own files (build contexts are tarred from these, never from disk).
         replicas: Service → replica count set by ``fleetdeck scale`` or the autoscaler,
             which wins over the file's count (see :mod:`fleetdeck.server.stacks.scaling`).
+        redeploy: Services sent again even when their spec looks unchanged (a drift revert:
+            a hand-made change keeps fleetdeck's fingerprint label, see
+            :mod:`fleetdeck.server.drift.detect`). Swarm only: a host plan sees drift itself.
 
     ``secrets`` keys are ``secret:NAME`` / ``config:NAME`` (the project's top-level names).
     """
@@ -163,6 +166,7 @@ class DeployTarget:
     config_files: tuple[str, ...] = ()
     files: StackFileSet | None = field(default=None, repr=False)
     replicas: dict[str, int] = field(default_factory=dict)
+    redeploy: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

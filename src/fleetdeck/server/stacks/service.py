@@ -43,7 +43,7 @@ from fleetdeck.server.stacks.swarm.applier import SwarmApplier
 from fleetdeck.server.store.models_stacks import StackRevision
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Callable, Collection
     from pathlib import Path
 
     from fleetdeck.compose import Project
@@ -123,6 +123,9 @@ class StackService:
         #: Sets services' replica counts (``fleetdeck scale``, the autoscaler); set by
         #: :func:`fleetdeck.server.stacks.start`.
         self.scaler: Scaler | None = None
+        #: A stack's drift state (``in_sync``, ``drifted``…) for the listing; set by
+        #: :func:`fleetdeck.server.drift.start`.
+        self.drift_state: Callable[[str], str] | None = None
         hash_key = hashlib.sha256(b"fleetdeck stack config hash\0" + master_key).digest()
         self._hash_key = hash_key
         self.host = HostApplier(self._link_for, hash_key, registry_auth)

@@ -13,6 +13,7 @@ ports are published in host mode, endpoints use DNS round robin, and the plan sa
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.fleet.links import AgentLink
     from fleetdeck.server.fleet.service import Fleet
     from fleetdeck.server.stacks.host.plan import RegistryAuth
-    from fleetdeck.server.stacks.plan import DeployTarget
+    from fleetdeck.server.stacks.plan import Change, DeployTarget
 
 Progress = Callable[[ProgressEvent], Awaitable[None]]
 #: How long an apply waits for every changed service to converge (health gates included).
@@ -211,7 +212,7 @@ class SwarmApplier:
     def _plan_of(target: DeployTarget, desired: Desired, snapshot: dict[str, Any]) -> Plan:
         existing = {s["name"]: s for s in snapshot["services"]}
         changes = [
-            compare(name, spec, existing.get(scoped(target.stack, name)))
+            _forced(compare(name, spec, existing.get(scoped(target.stack, name))), target)
             for name, spec in sorted(desired.specs.items())
         ]
         wanted = {scoped(target.stack, name) for name in desired.specs}
@@ -365,3 +366,11 @@ class SwarmApplier:
             )
             for item in found
         ]
+
+
+def _forced(change: Change, target: DeployTarget) -> Change:
+    """An unchanged service the target asks to send again (a drift revert) is re-sent."""
+    if change.action is not Action.unchanged or change.service not in target.redeploy:
+        return change
+    reason = "drift: undoing a change made by hand"
+    return dataclasses.replace(change, action=Action.recreate, reason=reason)

@@ -41,8 +41,40 @@
       sel.replaceChildren(el("option", { value: "" }, "all"), ...rows.map((s) => el("option", {}, s.service)));
       sel.value = current;
     } catch (err) { status.textContent = "could not load services: " + err.message; }
+    loadDrift();
   }
   $("[data-ps-reload]").addEventListener("click", loadPs);
+
+  // Drift: what runs against the deployed revision, per service; the policy and suspension.
+  let driftTimer = null;
+  async function loadDrift() {
+    const box = $("[data-drift]");
+    clearTimeout(driftTimer);
+    if (!managed()) { box.replaceChildren(); return; }
+    let d;
+    try { d = await fd.api("GET", S.stackPath() + "/drift"); }
+    catch (err) { box.replaceChildren(el("p", { class: "error" }, "could not load drift: " + err.message)); return; }
+    // A deploy or a revert ends without another inventory change: look again until it did.
+    if (d.state === "deploying" || (d.state === "drifted" && d.policy === "revert")) {
+      driftTimer = setTimeout(() => { if (shown === "services") loadDrift(); }, 2000);
+    }
+    const rows = d.services.flatMap((s) => s.differences.map((x) => el("tr", { "data-drift-service": s.service },
+      el("td", { class: "strong" }, s.service), el("td", {}, x.what), el("td", {}, x.message))));
+    const head = el("h3", {}, "Drift: ", el("span", { class: "state " + (d.state === "drifted" ? "st-exited" : "st-running"), "data-drift-state": d.state }, d.state.replace("_", " ")),
+      el("span", { class: "muted small" }, ` policy ${d.policy} (${d.policy_source})` + (d.revision != null ? `, live vs revision ${d.revision}` : "")));
+    const controls = [];
+    if (canOperate) {
+      const sel = el("select", { "aria-label": "drift policy", "data-drift-policy": "" }, ["notify", "revert", "default"].map((p) => el("option", { value: p }, p)));
+      sel.value = d.policy_source === "api" ? d.policy : "default";
+      const put = async (body, what) => {
+        try { await fd.api("PUT", S.stackPath() + "/drift", body); fd.toast(what, "ok"); } catch (err) { fd.fail(err, what); }
+        loadDrift();
+      };
+      sel.addEventListener("change", () => put({ policy: sel.value }, "Drift policy " + sel.value));
+      controls.push(el("div", { class: "row" }, sel, d.suspended ? smallButton("Resume", () => put({ suspended: false }, "Resumed")) : smallButton("Suspend", () => put({ suspended: true }, "Suspended"))));
+    }
+    box.replaceChildren(head, ...controls, rows.length ? table("drift", ["Service", "Drift", "Difference"], rows) : el("p", { class: "muted small" }, d.message || "Every service matches the deployed revision."));
+  }
 
   // Scaling by hand: new replicas join the service's name once healthy, removed ones drain;
   // the count is kept over deploys until the file's own count changes.
