@@ -27,6 +27,7 @@ from fleetdeck.server import (
     autoscale,
     backups,
     fleet,
+    gitops,
     heal,
     install,
     logs,
@@ -145,6 +146,10 @@ async def _start(
         core.store, core.audit, the_fleet, the_alerts, the_stacks, clock, loops
     )
     exits.push_async_callback(heal.stop, the_heal)
+    the_gitops = await gitops.start(
+        settings, core.store, core.secrets, core.audit, the_alerts, the_stacks, loops
+    )
+    exits.push_async_callback(gitops.stop, the_gitops)
     the_autoscaler = autoscale.start(
         settings, core.store, the_stacks, the_fleet, the_metrics.latest, core.audit, clock, loops
     )
@@ -171,6 +176,7 @@ async def _start(
         stacks=the_stacks,
         backups=the_backups,
         heal=the_heal,
+        gitops=the_gitops,
         ui_changes=changes,
         migration_backup=core.migration_backup,
         autoscaler=the_autoscaler,
@@ -221,6 +227,7 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     app.include_router(alerts.router, prefix=API_PREFIX)
     app.include_router(backups.router, prefix=API_PREFIX)
     app.include_router(heal.router, prefix=API_PREFIX)
+    app.include_router(gitops.router, prefix=API_PREFIX)
     app.include_router(metrics.prometheus_router)  # /metrics and /api/v1/prometheus/targets
     app.include_router(install.router)  # /install/: the agent's distribution (no login)
     ui.install(app)  # the web UI at / (pages, static files; the lifespan runs its change feed)

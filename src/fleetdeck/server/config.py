@@ -126,6 +126,8 @@ class ServerSettings(BaseSettings):
         autoscale_sync_s: Seconds between two syncs of the autoscaler (HPA's 15 s).
         autoscale_prometheus_url: The Prometheus that ``--prometheus QUERY`` targets are
             evaluated against (``http://prom:9090``); none: such policies are refused.
+        gitops_poll_interval_s: Default seconds between two polls of a Git repository
+            (``git ls-remote``; ±10 % jitter); a repository's own ``poll_interval_s`` wins.
     """
 
     model_config = SettingsConfigDict(
@@ -176,6 +178,7 @@ class ServerSettings(BaseSettings):
     backup_passphrase_file: Path | None = None
     autoscale_sync_s: float = Field(default=15.0, ge=1, le=600)
     autoscale_prometheus_url: str | None = None
+    gitops_poll_interval_s: float = Field(default=60.0, ge=1, le=86400)
 
     @field_validator("listen")
     @classmethod

@@ -37,6 +37,8 @@ BACKUP_FAILED = "backup_failed"
 CONTAINER_CRASH_LOOPING = "container_crash_looping"
 #: Swarm keeps replacing a service's failing tasks (docs/healing.md).
 SERVICE_CRASH_LOOPING = "service_crash_looping"
+#: A stack's sync from Git failed (docs/gitops.md).
+GITOPS_SYNC_FAILED = "gitops_sync_failed"
 
 #: Conditions about nodes (host-level scope only).
 NODE_CONDITIONS = (NODE_UNREACHABLE, ENGINE_DOWN)
@@ -48,6 +50,7 @@ EVENT_CONDITIONS = (
     BACKUP_FAILED,
     CONTAINER_CRASH_LOOPING,
     SERVICE_CRASH_LOOPING,
+    GITOPS_SYNC_FAILED,
 )
 CONDITIONS = (METRIC, *NODE_CONDITIONS, *CONTAINER_CONDITIONS, *EVENT_CONDITIONS)
 
@@ -251,6 +254,7 @@ def builtin_rules(settings: ServerSettings) -> list[RuleSpec]:
         BACKUP_FAILED: "A server backup (or its retention) failed.",
         CONTAINER_CRASH_LOOPING: "Auto-heal restarted a container again and again: it gave up.",
         SERVICE_CRASH_LOOPING: "Swarm keeps replacing a service's failing tasks.",
+        GITOPS_SYNC_FAILED: "A stack's sync from Git failed (repository, ref or Compose).",
     }
     specs = [
         # 30 s: a link that drops and reconnects (a server or agent restart) pages nobody.
@@ -286,6 +290,7 @@ def builtin_rules(settings: ServerSettings) -> list[RuleSpec]:
         RuleSpec(
             name="service-crash-looping", condition=SERVICE_CRASH_LOOPING, severity="critical"
         ),
+        RuleSpec(name="gitops-sync-failed", condition=GITOPS_SYNC_FAILED, severity="warning"),
     ]
     for spec in specs:
         spec.description = text[spec.condition]

@@ -16,6 +16,7 @@ from fleetdeck.server.store import (
     models_alerts,  # noqa: F401 - registers the alerting tables
     models_autoscale,  # noqa: F401 - registers the autoscaling tables
     models_backups,  # noqa: F401 - registers the backup tables
+    models_gitops,  # noqa: F401 - registers the GitOps tables
 )
 from fleetdeck.server.store.models import Base
 

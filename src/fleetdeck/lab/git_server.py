@@ -1,0 +1,190 @@
+"""A real Git server for the lab: ``git http-backend`` behind nginx + fcgiwrap, basic auth.
+
+It runs in the root namespace on the lab gateway's address (every node and the lab's
+fleetdeck server reach it; nothing outside the machine does), serves the bare repositories
+under ``ROOT/repos`` at ``http://ADDR:PORT/git/NAME.git`` to one user with a password
+(nginx's ``{SSHA}`` scheme), and allows pushes from that user (``git http-backend`` turns
+receive-pack on for an authenticated ``REMOTE_USER``). Tests and benchmarks use it as a
+context manager; both processes are its children and are stopped by their pid.
+
+Example:
+    >>> with GitServer(tmp / "git", lab.gateway) as server:  # doctest: +SKIP
+    ...     url = server.create("stacks")
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+
+from fleetdeck.errors import ExternalCommandError, PrerequisiteMissingError
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+NGINX = "/usr/sbin/nginx"
+FCGIWRAP = "/usr/sbin/fcgiwrap"
+HTTP_BACKEND = "/usr/lib/git-core/git-http-backend"
+_CONF = """\
+user root;
+worker_processes 1;
+daemon off;
+pid {root}/nginx.pid;
+error_log {root}/nginx-error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {root}/tmp/body;
+  fastcgi_temp_path {root}/tmp/fastcgi;
+  proxy_temp_path {root}/tmp/proxy;
+  uwsgi_temp_path {root}/tmp/uwsgi;
+  scgi_temp_path {root}/tmp/scgi;
+  server {{
+    listen {address}:{port};
+    location ~ ^/git(/.*)$ {{
+      auth_basic "fleetdeck lab git";
+      auth_basic_user_file {root}/htpasswd;
+      client_max_body_size 0;
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME {backend};
+      fastcgi_param GIT_HTTP_EXPORT_ALL "";
+      fastcgi_param GIT_PROJECT_ROOT {root}/repos;
+      fastcgi_param PATH_INFO $1;
+      fastcgi_param REMOTE_USER $remote_user;
+      fastcgi_pass unix:{root}/fcgiwrap.sock;
+    }}
+  }}
+}}
+"""
+
+
+def ssha(password: str) -> str:
+    """An nginx ``{SSHA}`` password entry (salted SHA-1, RFC 2307)."""
+    salt = os.urandom(8)
+    digest = hashlib.sha1(password.encode() + salt).digest()  # noqa: S324 - nginx's scheme
+    return "{SSHA}" + base64.b64encode(digest + salt).decode()
+
+
+def free_port(address: str) -> int:
+    """A TCP port free on ``address`` now."""
+    with socket.socket() as sock:
+        sock.bind((address, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class GitServer:
+    """nginx + fcgiwrap + ``git http-backend`` serving ``root/repos`` on ``address``.
+
+    Args:
+        root: A directory of its own (config, socket, logs, repositories).
+        address: Where it listens (the lab gateway).
+        port: Its port (default: a free one).
+        username: The one user; ``password`` is made when not given.
+    """
+
+    def __init__(
+        self, root: Path, address: str, port: int | None = None, username: str = "deploy",
+        password: str | None = None,
+    ) -> None:  # fmt: skip
+        for binary in (NGINX, FCGIWRAP, HTTP_BACKEND):
+            if not Path(binary).exists():
+                raise PrerequisiteMissingError(
+                    f"{binary} is missing", hint="apt-get install nginx fcgiwrap git"
+                )
+        self.root, self.address = root, address
+        self.port = port or free_port(address)
+        self.username = username
+        self.password = password or secrets.token_urlsafe(16)
+        self._procs: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def base_url(self) -> str:
+        """``http://ADDR:PORT/git`` (no credentials)."""
+        return f"http://{self.address}:{self.port}/git"
+
+    def url(self, name: str) -> str:
+        """The URL of repository ``name``."""
+        return f"{self.base_url}/{name}.git"
+
+    def bare(self, name: str) -> Path:
+        """The bare repository's directory (tests may push to it directly too)."""
+        return self.root / "repos" / f"{name}.git"
+
+    def create(self, name: str, branch: str = "main") -> str:
+        """Make an empty bare repository; its URL."""
+        path = self.bare(name)
+        subprocess.run(["git", "init", "-q", "--bare", f"--initial-branch={branch}", str(path)],
+                       check=True, capture_output=True)  # fmt: skip
+        return self.url(name)
+
+    def start(self) -> None:
+        """Write the config, start fcgiwrap and nginx, wait until it answers."""
+        for sub in ("repos", "tmp/body", "tmp/fastcgi", "tmp/proxy", "tmp/uwsgi", "tmp/scgi"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        (self.root / "htpasswd").write_text(f"{self.username}:{ssha(self.password)}\n")
+        conf = self.root / "nginx.conf"
+        conf.write_text(_CONF.format(root=self.root, address=self.address, port=self.port,
+                                     backend=HTTP_BACKEND))  # fmt: skip
+        sock = self.root / "fcgiwrap.sock"
+        sock.unlink(missing_ok=True)
+        log = (self.root / "server.log").open("ab")
+        nginx = [
+            NGINX,
+            "-c",
+            str(conf),
+            "-p",
+            str(self.root),
+            "-e",
+            str(self.root / "nginx-error.log"),
+        ]
+        for argv in ([FCGIWRAP, "-c", "4", "-s", f"unix:{sock}"], nginx):
+            proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+            self._procs.append(proc)
+        log.close()
+        self._wait()
+
+    def _wait(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(p.poll() is not None for p in self._procs):
+                break
+            try:
+                httpx.get(f"{self.base_url}/", timeout=1.0)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        tail = self.root / "nginx-error.log"
+        text = tail.read_text()[-300:] if tail.exists() else ""
+        raise ExternalCommandError(f"the lab Git server did not start: {text}")
+
+    def stop(self) -> None:
+        """Stop nginx and fcgiwrap (their pids only)."""
+        for proc in reversed(self._procs):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        self._procs.clear()
+
+    def __enter__(self) -> GitServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
