@@ -97,7 +97,7 @@ def _ids(node: NodeRecord, stack: str) -> dict[str, str]:
 def _version(node: NodeRecord, stack: str) -> str:
     (name,) = [n for n in _ids(node, stack) if "-web-" in n]
     env = docker(node, "inspect", "-f", "{{json .Config.Env}}", name)
-    values = dict(item.split("=", 1) for item in json.loads(env))
+    values: dict[str, str] = dict(item.split("=", 1) for item in json.loads(env))
     return values.get("WEB_VERSION", "")
 
 
