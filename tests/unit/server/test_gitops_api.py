@@ -115,3 +115,17 @@ async def test_a_stack_source_names_paths_inside_the_repository(
         assert answer.status_code == 422, (case, answer.text)
     missing = await client.get("/api/v1/stacks/web/source", headers=bearer(admin_token))
     assert missing.status_code == 404
+
+
+async def test_the_repositories_page_shows_the_webhook_url_and_the_secret_to_admins_only(
+    client: httpx.AsyncClient, admin_token: str
+) -> None:
+    await _add(client, admin_token)
+    secret = (await client.get("/api/v1/repos/shop/webhook", headers=bearer(admin_token))).json()
+    page = await client.get("/repos", headers=bearer(admin_token))
+    assert page.status_code == 200
+    assert secret["url"] in page.text and secret["secret"] in page.text
+    viewer = await add_user(client, admin_token, "vic", "viewer")
+    seen = await client.get("/repos", headers=bearer(viewer))
+    assert secret["url"] in seen.text and secret["secret"] not in seen.text
+    assert TOKEN not in page.text + seen.text

@@ -193,6 +193,7 @@ ROUTES: dict[str, tuple[str, int]] = {
     "GET /volumes": ("viewer", SMALL),
     "GET /networks": ("viewer", SMALL),
     "GET /registries": ("viewer", SMALL),
+    "GET /repos": ("viewer", SMALL),
     "GET /backups": ("viewer", SMALL),  # a page: any login; the handler refuses non-admins
     "GET /swarm": ("viewer", SMALL),
     "GET /users": ("viewer", SMALL),

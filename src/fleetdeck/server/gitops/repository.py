@@ -102,14 +102,19 @@ class GitOpsRepository:
             await session.execute(delete(GitRevision).where(GitRevision.stack == stack))
 
     async def record_commit(self, stack: str, revision: int, repo: str, commit: str) -> None:
-        """Note the commit revision ``revision`` of ``stack`` was deployed from."""
+        """Note the commit revision ``revision`` of ``stack`` was deployed from.
+
+        A revision keeps the commit it was first deployed from (a later commit with the same
+        content makes no new revision, and does not rewrite its history).
+        """
         async with self.store.transaction() as session:
-            await session.execute(
-                delete(GitRevision).where(
+            known = await session.scalar(
+                select(GitRevision.id).where(
                     GitRevision.stack == stack, GitRevision.revision == revision
                 )  # fmt: skip
             )
-            session.add(GitRevision(stack=stack, revision=revision, repo=repo, commit=commit))
+            if known is None:
+                session.add(GitRevision(stack=stack, revision=revision, repo=repo, commit=commit))
 
     async def commits(self, stack: str) -> dict[int, str]:
         """``{revision: commit}`` of a stack's Git-deployed revisions."""

@@ -52,6 +52,10 @@ SECTIONS: dict[str, tuple[tuple[str, str, Role], ...]] = {
         ("/networks", "Networks", Role.viewer),
         ("/registries", "Registries", Role.viewer),
     ),
+    "/stacks": (
+        ("/stacks", "Stacks", Role.viewer),
+        ("/repos", "Repositories", Role.viewer),
+    ),
     "/alerts": (
         ("/alerts", "Alerts", Role.viewer),
         ("/rules", "Rules", Role.viewer),
