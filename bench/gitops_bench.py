@@ -47,9 +47,13 @@ TIMEOUT_S = 120.0
 
 
 def compose(image: str, version: int, port: int) -> str:
-    """One web service answering with ``version``, published on ``port``."""
+    """One web service answering with ``version``, published on ``port``.
+
+    Stop-first: a fixed host port cannot be bound by the new container while the old runs.
+    """
     return (f'services:\n  web:\n    image: {image}\n    environment:\n'
-            f'      WEB_VERSION: "{version}"\n    ports: ["{port}:80"]\n')  # fmt: skip
+            f'      WEB_VERSION: "{version}"\n    ports: ["{port}:80"]\n'
+            "    deploy: {update_config: {order: stop-first}}\n")  # fmt: skip
 
 
 def serving(ip: str, port: int, version: int, start: float) -> float:
