@@ -2,17 +2,18 @@
 
 A 1-node lab with its fleetdeck server, and the lab Git server (nginx + fcgiwrap +
 ``git http-backend``, basic auth) on the gateway. One stack (the lab web image, one
-service, published on the node's port 18080) is deployed from a repository. Each round
-changes its ``WEB_VERSION``, pushes, and measures until ``/cgi-bin/hello`` on the node
-answers with the new version:
+service) is deployed from a repository. Each round changes its ``WEB_VERSION`` (and a
+``bench.version`` label), pushes, and measures until a container of the new version is
+healthy (the image's check requests ``/cgi-bin/health`` every 2 s), read from the node's
+engine:
 
 * **webhook**: from the signed delivery (``X-Hub-Signature-256``) being sent;
 * **poll**: no webhook, the repository's ``poll_interval_s`` (``--poll``, default 5 s):
   from the push; the wait for the next poll is part of it (expected ≈ interval / 2 + deploy);
 * **anchor, plain deploy**: the same change sent with ``fleetdeck stack deploy -f`` (the
-  client's ``deploy_stack``) to a second stack on another port, from the request being sent;
+  client's ``deploy_stack``) to a second stack, from the request being sent;
 * **anchor, docker-compose**: Debian's ``docker-compose up -d`` of the same file against the
-  node's engine (a third project, another port).
+  node's engine (a third project), from the command.
 
 Printed as median/p95 over ``--rounds``. Goal: webhook ≤ 5 s p95 for a one-service change.
 Run as root after ``scripts/setup.sh``: ``.venv/bin/python bench/gitops_bench.py [--rounds 5]``.
@@ -30,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -37,7 +39,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, percentile  # noqa: E402
+from common import engine_client, machine, percentile  # noqa: E402
 from fleetdeck.client.client import FleetdeckClient  # noqa: E402
 from fleetdeck.client.config import ClientConfig  # noqa: E402
 from fleetdeck.lab import Lab  # noqa: E402
@@ -46,27 +48,37 @@ from fleetdeck.lab.git_server import GitServer  # noqa: E402
 TIMEOUT_S = 120.0
 
 
-def compose(image: str, version: int, port: int) -> str:
-    """One web service answering with ``version``, published on ``port``.
+def compose(image: str, version: int) -> str:
+    """One web service labelled (and answering) with ``version``."""
+    return (f'services:\n  web:\n    image: {image}\n'
+            f'    environment: {{WEB_VERSION: "{version}"}}\n'
+            f'    labels: {{bench.version: "{version}"}}\n')  # fmt: skip
 
-    Stop-first: a fixed host port cannot be bound by the new container while the old runs.
+
+def serving(engine: httpx.Client, project: str, version: int, start: float,
+            why: object = None) -> float:  # fmt: skip
+    """Seconds from ``start`` until a container of ``project`` at ``version`` is healthy.
+
+    Healthy is the web image's own check passing (``/cgi-bin/health`` answered), read from
+    the node's engine: the stack's containers are on the node's own networks, and a fixed
+    host port would be re-bound by each deploy.
     """
-    return (f'services:\n  web:\n    image: {image}\n    environment:\n'
-            f'      WEB_VERSION: "{version}"\n    ports: ["{port}:80"]\n'
-            "    deploy: {update_config: {order: stop-first}}\n")  # fmt: skip
-
-
-def serving(ip: str, port: int, version: int, start: float) -> float:
-    """Seconds from ``start`` until the node's port answers with ``version``."""
-    want = f"version {version}"
+    filters = json.dumps({"label": [f"com.docker.compose.project={project}",
+                                    f"bench.version={version}"]})  # fmt: skip
     while time.monotonic() - start < TIMEOUT_S:
-        try:
-            if want in httpx.get(f"http://{ip}:{port}/cgi-bin/hello", timeout=2).text:
-                return time.monotonic() - start
-        except httpx.HTTPError:
-            pass
+        found = engine.get("/containers/json", params={"filters": filters}).json()
+        if any("(healthy)" in c.get("Status", "") for c in found):
+            return time.monotonic() - start
         time.sleep(0.05)
-    raise TimeoutError(f"port {port} never served {want}")
+    raise TimeoutError(
+        f"{project} never served version {version}: {why() if callable(why) else ''}"
+    )
+
+
+def drain(client: FleetdeckClient, stack: str, env: str, files: list[dict[str, str]]) -> None:
+    """Deploy ``files`` with the plain stack route, reading its stream to the end."""
+    for _ in client.deploy_stack(stack, env, files):
+        pass
 
 
 def git(work: Path, *args: str) -> str:
@@ -108,7 +120,8 @@ def main() -> None:
             results: dict[str, list[float]] = {k: [] for k in
                                                ("webhook", "poll", "plain", "compose")}  # fmt: skip
             stacks = {}
-            for kind, port, poll in (("webhook", 18080, 3600), ("poll", 18081, args.poll)):
+            engine = engine_client(node.docker_host)
+            for kind, poll in (("webhook", 3600), ("poll", args.poll)):
                 name = f"bench-{kind}"
                 server.create(name)
                 work = tmp / kind
@@ -116,7 +129,7 @@ def main() -> None:
                 git(work, "init", "-q", "-b", "main")
                 git(work, "config", "user.email", "b@b")
                 git(work, "config", "user.name", "b")
-                (work / "compose.yaml").write_text(compose(image, 0, port))
+                (work / "compose.yaml").write_text(compose(image, 0))
                 git(work, "add", "-A")
                 git(work, "commit", "-qm", "v0")
                 git(work, "push", "-q", str(server.bare(name)), "HEAD:main")
@@ -124,13 +137,13 @@ def main() -> None:
                                    token=server.password, poll_interval_s=poll)  # fmt: skip
                 stack = f"g{kind}{uuid.uuid4().hex[:4]}"
                 client.set_stack_source(stack, node.name, name)
-                stacks[kind] = (stack, work, server.bare(name), port)
+                stacks[kind] = (stack, work, server.bare(name))
             secret = client.repo_webhook("bench-webhook").secret
             plain = f"gplain{uuid.uuid4().hex[:4]}"
             project = f"gcompose{uuid.uuid4().hex[:4]}"
             for n in range(1, args.rounds + 1):
-                stack, work, bare, port = stacks["webhook"]
-                push(work, bare, compose(image, n, port), f"v{n}")
+                stack, work, bare = stacks["webhook"]
+                push(work, bare, compose(image, n), f"v{n}")
                 body = json.dumps({"ref": "refs/heads/main"}).encode()
                 sign = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
                 start = time.monotonic()
@@ -138,32 +151,37 @@ def main() -> None:
                            content=body, verify=tls, timeout=30,
                            headers={"X-Hub-Signature-256": sign,
                                     "X-GitHub-Delivery": f"b{n}{uuid.uuid4().hex}"})  # fmt: skip
-                results["webhook"].append(serving(node.ip, port, n, start))
+                why = lambda s=stack: client.stack_source(s)  # noqa: E731
+                results["webhook"].append(serving(engine, stack, n, start, why))
 
-                stack, work, bare, port = stacks["poll"]
+                stack, work, bare = stacks["poll"]
                 start = time.monotonic()
-                push(work, bare, compose(image, n, port), f"v{n}")
-                results["poll"].append(serving(node.ip, port, n, start))
+                push(work, bare, compose(image, n), f"v{n}")
+                results["poll"].append(serving(engine, stack, n, start))
 
-                files = [{"name": "compose.yaml", "content": compose(image, n, 18082)}]
+                files = [{"name": "compose.yaml", "content": compose(image, n)}]
                 start = time.monotonic()
-                for _ in client.deploy_stack(plain, node.name, files):
-                    pass
-                results["plain"].append(serving(node.ip, 18082, n, start))
+                reader = threading.Thread(target=drain, args=(client, plain, node.name, files))
+                reader.start()  # the stream goes on after the new container serves
+                results["plain"].append(serving(engine, plain, n, start))
+                reader.join()
 
                 path = tmp / "compose" / "compose.yaml"
                 path.parent.mkdir(exist_ok=True)
-                path.write_text(compose(image, n, 18083))
+                path.write_text(compose(image, n))
                 start = time.monotonic()
-                subprocess.run(["docker-compose", "-p", project, "-f", str(path), "up", "-d"],
-                               check=True, capture_output=True, timeout=120,
-                               env={**os.environ, "DOCKER_HOST": node.docker_host})  # fmt: skip
-                results["compose"].append(serving(node.ip, 18083, n, start))
+                up = subprocess.Popen(
+                    ["docker-compose", "-p", project, "-f", str(path), "up", "-d"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    env={**os.environ, "DOCKER_HOST": node.docker_host},
+                )  # fmt: skip
+                results["compose"].append(serving(engine, project, n, start))
+                up.wait(timeout=120)
             subprocess.run(["docker-compose", "-p", project, "-f", str(path), "down"],
                            check=False, capture_output=True, timeout=120,
                            env={**os.environ, "DOCKER_HOST": node.docker_host})  # fmt: skip
         print(f"machine: {machine()}")
-        print("push → new container serving (one-service change, plain lab host)")
+        print("push → new container serving (healthy), one-service change, plain lab host")
         print(line("fleetdeck, signed webhook", results["webhook"]))
         print(line(f"fleetdeck, poll every {args.poll}s (from push)", results["poll"]))
         print(line("anchor: fleetdeck stack deploy -f", results["plain"]))

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from fleetdeck.lab.git_server import GitServer
+from fleetdeck.lab.git_server import GitServer, GitSSHServer
 from tests.conftest import client_for, fleetdeck, fleetdeck_json, server_env
 from tests.integration.docker_cli import docker
 from tests.integration.fleet_helpers import wait_for
@@ -156,6 +156,23 @@ def test_a_signed_webhook_redeploys_only_the_changed_stack(
         assert _ids(node, beta) == beta_before  # beta's container was not touched
         history = fleetdeck_json("stack", "history", alpha, env=env)
         assert [h["revision"] for h in history] == [2, 1]
+
+        # A stack a user stopped stays stopped: a push to it and a webhook do not start it.
+        (beta_container,) = beta_before
+        docker(node, "stop", "-t", "1", beta_container)
+        third = work.commit({"beta/compose.yaml": _compose(image, "3")}, "beta v3")
+        headers = {"X-Hub-Signature-256": signed, "X-GitHub-Delivery": f"e-{tag}"}
+        assert _deliver(fleet3, repo, body, headers).status_code == 202
+        with client_for(fleet3) as client:
+            wait_for("alpha synced to the third commit",
+                     lambda: client.stack_source(alpha).commit == third, timeout=60)  # fmt: skip
+            stopped = client.stack_source(beta)
+            assert "stopped by a user" in stopped.message and stopped.commit == second
+        state = docker(node, "inspect", "-f", "{{.State.Status}}", beta_container).strip()
+        assert state == "exited"
+        synced = fleetdeck_json("stack", "sync", beta, env=env)  # an explicit sync deploys it
+        assert synced["result"] == "deployed" and synced["commit"] == third
+        assert _version(node, beta) == "3"
     finally:
         for stack in (alpha, beta):
             fleetdeck("stack", "rm", stack, "-y", env=env, check=False)
@@ -203,3 +220,53 @@ def test_the_poll_picks_up_a_push_and_an_invalid_commit_keeps_the_stack_running(
             assert _version(node, stack) == "3"
     finally:
         fleetdeck("stack", "rm", stack, "-y", env=env, check=False)
+
+
+def test_wrong_credentials_and_an_unknown_ref_are_reported_and_nothing_deploys(
+    fleet3: LabRecord, git_server: GitServer, tmp_path: Path
+) -> None:
+    env, node, tag = server_env(fleet3), fleet3.nodes[2], uuid.uuid4().hex[:6]
+    repo, wrong = f"faults-{tag}", f"wrong-{tag}"
+    _add_repo(fleet3, git_server, repo, poll=3600)
+    Work(tmp_path / "work", git_server.bare(repo)).commit(
+        {"compose.yaml": _compose(fleet3.images["web"], "1")}, "v1"
+    )
+    fleetdeck("repos", "add", wrong, git_server.url(repo), "-u", git_server.username,
+              "--token-stdin", env=env, stdin="not-the-password\n")  # fmt: skip
+    refused = fleetdeck("stack", "deploy", f"gw{tag}", "--git", wrong, "--env", node.name,
+                        env=env, check=False)  # fmt: skip
+    assert refused.returncode == 1 and "refused the credentials" in refused.stdout
+    assert git_server.password not in refused.stdout + refused.stderr
+    unknown = fleetdeck("stack", "deploy", f"gu{tag}", "--git", repo, "--ref", "nope",
+                        "--env", node.name, env=env, check=False)  # fmt: skip
+    assert unknown.returncode == 1 and "no branch or tag 'nope'" in unknown.stdout
+    assert _ids(node, f"gw{tag}") == {} and _ids(node, f"gu{tag}") == {}
+    # A first deploy that failed leaves nothing behind: no stack, no source.
+    listed = {r["name"]: r for r in fleetdeck_json("repos", "ls", env=env)}
+    assert listed[wrong]["auth"] == "token" and listed[wrong]["stacks"] == []
+    assert listed[repo]["stacks"] == []
+    fleetdeck("repos", "rm", wrong, env=env)
+
+
+def test_a_stack_deploys_over_ssh_with_a_deploy_key(fleet3: LabRecord, tmp_path: Path) -> None:
+    env, node, tag = server_env(fleet3), fleet3.nodes[2], uuid.uuid4().hex[:6]
+    repo, stack = f"ssh-{tag}", f"gs{tag}"
+    with GitSSHServer(tmp_path / "sshd", fleet3.gateway) as server:
+        server.create(repo)
+        commit = Work(tmp_path / "work", server.bare(repo)).commit(
+            {"compose.yaml": _compose(fleet3.images["web"], "7")}, "v7"
+        )
+        key = tmp_path / "deploy_key"
+        key.write_text(server.deploy_key)
+        added = fleetdeck_json("repos", "add", repo, server.url(repo), "--ssh-key", str(key),
+                               env=env)  # fmt: skip
+        assert added["auth"] == "ssh_key"
+        try:
+            result = fleetdeck_json("stack", "deploy", stack, "--git", repo, "--env", node.name,
+                                    env=env)  # fmt: skip
+            assert result["result"] == "deployed" and result["commit"] == commit, result
+            assert _version(node, stack) == "7"
+            shown = fleetdeck("repos", "ls", "-o", "json", env=env).stdout
+            assert "PRIVATE KEY" not in shown and server.deploy_key.splitlines()[1] not in shown
+        finally:
+            fleetdeck("stack", "rm", stack, "-y", env=env, check=False)

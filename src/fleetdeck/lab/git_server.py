@@ -188,3 +188,116 @@ class GitServer:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+SSHD = "/usr/sbin/sshd"
+_SSHD_CONF = """\
+Port {port}
+ListenAddress {address}
+HostKey {root}/host_key
+PidFile {root}/sshd.pid
+AuthorizedKeysFile {root}/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+AllowTcpForwarding no
+X11Forwarding no
+PrintMotd no
+"""
+
+
+class GitSSHServer:
+    """sshd serving bare repositories through ``git-shell`` to one deploy key.
+
+    The key pair is made here (:attr:`deploy_key` is the private key's text, for
+    ``fleetdeck repos add --ssh-key``); the one authorized key may only run ``git-shell``
+    (no pty, no forwarding). Repositories are reached by absolute path:
+    ``ssh://USER@ADDR:PORT/ROOT/repos/NAME.git``, where USER is the one running sshd.
+
+    Args:
+        root: A directory of its own (keys, config, repositories).
+        address: Where it listens (the lab gateway).
+        port: Its port (default: a free one).
+    """
+
+    def __init__(self, root: Path, address: str, port: int | None = None) -> None:
+        if not Path(SSHD).exists():
+            raise PrerequisiteMissingError(
+                f"{SSHD} is missing", hint="apt-get install openssh-server"
+            )
+        self.root, self.address = root, address
+        self.port = port or free_port(address)
+        self.user = os.environ.get("USER") or "root"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def deploy_key(self) -> str:
+        """The deploy key's private half (OpenSSH format)."""
+        return (self.root / "deploy_key").read_text()
+
+    def url(self, name: str) -> str:
+        """The URL of repository ``name``."""
+        return f"ssh://{self.user}@{self.address}:{self.port}{self.bare(name)}"
+
+    def bare(self, name: str) -> Path:
+        """The bare repository's directory."""
+        return self.root / "repos" / f"{name}.git"
+
+    def create(self, name: str, branch: str = "main") -> str:
+        """Make an empty bare repository; its URL."""
+        subprocess.run(["git", "init", "-q", "--bare", f"--initial-branch={branch}",
+                        str(self.bare(name))], check=True, capture_output=True)  # fmt: skip
+        return self.url(name)
+
+    def start(self) -> None:
+        """Make the keys and config, start sshd, wait until it accepts connections."""
+        (self.root / "repos").mkdir(parents=True, exist_ok=True)
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
+        for key in ("host_key", "deploy_key"):
+            if not (self.root / key).exists():
+                argv = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", key,
+                        "-f", str(self.root / key)]  # fmt: skip
+                subprocess.run(argv, check=True, capture_output=True)
+        public = (self.root / "deploy_key.pub").read_text().strip()
+        limits = "no-port-forwarding,no-pty,no-agent-forwarding,no-X11-forwarding"
+        forced = 'command="git-shell -c \\"$SSH_ORIGINAL_COMMAND\\""'
+        (self.root / "authorized_keys").write_text(f"{forced},{limits} {public}\n")
+        conf = self.root / "sshd_config"
+        conf.write_text(_SSHD_CONF.format(root=self.root, address=self.address, port=self.port))
+        log = (self.root / "sshd.log").open("ab")
+        self._proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(conf)], stdout=log,
+                                      stderr=log, stdin=subprocess.DEVNULL)  # fmt: skip
+        log.close()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self._proc.poll() is None:
+            try:
+                with socket.create_connection((self.address, self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise ExternalCommandError(
+            f"the lab SSH Git server did not start: {(self.root / 'sshd.log').read_text()[-300:]}"
+        )
+
+    def stop(self) -> None:
+        """Stop sshd (its pid only)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+
+    def __enter__(self) -> GitSSHServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from fleetdeck.server.config import ServerSettings
 
 TOKEN = "ghp-very-secret-token"  # noqa: S105 - test data
-URL = "https://git.example.lan/team/shop.git"
+#: On loopback (port 9: refused at once): the sync loop never reaches outside the machine.
+URL = "https://127.0.0.1:9/team/shop.git"
 
 
 async def _add(client: httpx.AsyncClient, admin: str, **extra: object) -> httpx.Response:
@@ -51,10 +52,10 @@ async def test_bad_repository_input_is_refused_before_anything_is_stored(
     client: httpx.AsyncClient, admin_token: str
 ) -> None:
     cases = [
-        {"url": "https://ci:pw@git.example.lan/x.git"},  # credentials in the URL
+        {"url": "https://ci:pw@127.0.0.1/x.git"},  # credentials in the URL
         {"url": "file:///etc"},  # a local path
         {"url": "ext::sh -c touch% /tmp/pwned"},  # git's ext transport
-        {"url": "git@git.example.lan:team/x.git", "token": TOKEN},  # a token over SSH
+        {"url": "git@127.0.0.1:team/x.git", "token": TOKEN},  # a token over SSH
         {"name": "Bad Name"},
     ]
     for case in cases:
@@ -70,6 +71,9 @@ def _sign(secret: str, body: bytes) -> str:
 async def test_webhooks_are_verified_deduped_and_queue_one_sync(
     app: FastAPI, client: httpx.AsyncClient, admin_token: str
 ) -> None:
+    service = context_of(app).gitops
+    assert service is not None
+    await service.stop()  # no sync runs: what the deliveries queue stays visible
     await _add(client, admin_token)
     secret = (await client.get("/api/v1/repos/shop/webhook", headers=bearer(admin_token))).json()
     assert secret["url"].endswith("/api/v1/repos/shop/webhook")
@@ -86,8 +90,6 @@ async def test_webhooks_are_verified_deduped_and_queue_one_sync(
     signed = {"X-Hub-Signature-256": "sha256=" + _sign(key, body)}
     unknown = await client.post("/api/v1/repos/nope/webhook", content=body, headers=signed)
     assert unknown.status_code == 401  # the same answer as a bad signature
-    service = context_of(app).gitops
-    assert service is not None
     for headers, scheme in (
         ({"X-Hub-Signature-256": "sha256=" + _sign(key, body), "X-GitHub-Delivery": "1"}, "github"),
         ({"X-Gitea-Signature": _sign(key, body), "X-Gitea-Delivery": "2"}, "gitea"),

@@ -50,4 +50,4 @@ async def start(
 
 async def stop(service: GitOpsService) -> None:
     """Stop the sync loop (a sync in flight is cancelled; the next start converges)."""
-    await service.loop.stop()
+    await service.stop()

@@ -104,6 +104,7 @@ class GitOpsService:
         self._locks: dict[str, asyncio.Lock] = {}
         self._wanted: set[str] = set()
         self._next_poll: dict[str, float] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._rng = random.Random()  # noqa: S311 - spreading polls, not secrets
         #: ls-remote calls made (the benchmark counts them).
         self.ls_remote_calls = 0
@@ -218,10 +219,19 @@ class GitOpsService:
         spec = spec.checked()
         self.stacks.fleet.require_environment(spec.environment)
         await self.repo.repo(spec.repo)
+        before = await self.repo.source(spec.stack)
         await self.repo.put_source(spec.stack, spec.fields())
         results = await self.sync_repo(spec.repo, only=spec.stack, force=True, actor=actor,
                                        admin=admin)  # fmt: skip
-        return results[0]
+        result = results[0]
+        stored = await self.stacks.repo.find(spec.stack)
+        if result["result"] == "failed" and before is None and (stored is None or not stored.files):
+            # A first deploy that failed leaves nothing behind (nothing runs from it).
+            await self.repo.delete_source(spec.stack)
+            labels = {"environment": spec.environment, "stack": spec.stack, "repo": spec.repo}
+            await self.report_event(SYNC_FAILED, labels, "the stack's source was not kept",
+                                    resolved=True)  # fmt: skip
+        return result
 
     async def source_view(self, stack: str) -> dict[str, Any]:
         """A stack's source, sync state and the commits of its Git revisions."""
@@ -260,7 +270,12 @@ class GitOpsService:
 
     # ------------------------------------------------------------------ the loop
     async def step(self) -> None:
-        """One round: sync every repository a webhook asked for or whose poll is due."""
+        """One round: start a sync of every repository a webhook asked for or whose poll is due.
+
+        Each repository syncs in a task of its own, so a long deploy from one repository
+        never delays another's poll or webhook; a repository whose sync still runs is not
+        started twice (a webhook meanwhile leaves it wanted: it syncs again after).
+        """
         now = time.monotonic()
         for row in await self.repo.repos():
             interval = float(row.poll_interval_s or self.poll_interval_s)
@@ -268,13 +283,33 @@ class GitOpsService:
             due = now >= self._next_poll.get(row.name, 0.0)
             if row.name not in self._wanted and not due:
                 continue
+            running = self._tasks.get(row.name)
+            if running is not None and not running.done():
+                continue
             self._wanted.discard(row.name)
             spread = interval * (1 + self._rng.uniform(-POLL_JITTER, POLL_JITTER))
             self._next_poll[row.name] = now + spread
-            try:
-                await self.sync_repo(row.name)
-            except Exception:  # one repository must not stop the others' syncs
-                log.exception("sync of repository %s failed", row.name)
+            task = asyncio.create_task(self._sync_logged(row.name), name=f"gitops {row.name}")
+            self._tasks[row.name] = task
+
+    async def _sync_logged(self, name: str) -> None:
+        try:
+            await self.sync_repo(name)
+        except Exception:  # one repository must not stop the others' syncs
+            log.exception("sync of repository %s failed", name)
+        finally:
+            if name in self._wanted:
+                self.loop.wake()  # a webhook came during this sync: go again
+
+    async def stop(self) -> None:
+        """Stop the loop and the syncs in flight (the next start converges)."""
+        await self.loop.stop()
+        tasks = [t for t in self._tasks.values() if not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
+        self._tasks.clear()
 
     def lock(self, repo: str) -> asyncio.Lock:
         """One sync at a time per repository (its working copy is shared)."""
