@@ -268,5 +268,10 @@ def test_a_stack_deploys_over_ssh_with_a_deploy_key(fleet3: LabRecord, tmp_path:
             assert _version(node, stack) == "7"
             shown = fleetdeck("repos", "ls", "-o", "json", env=env).stdout
             assert "PRIVATE KEY" not in shown and server.deploy_key.splitlines()[1] not in shown
+            # Removed, then deployed from Git again: a fresh deploy, not a stale source.
+            fleetdeck("stack", "rm", stack, "-y", env=env)
+            again = fleetdeck_json("stack", "deploy", stack, "--git", repo, "--env", node.name,
+                                   env=env)  # fmt: skip
+            assert again["result"] == "deployed" and again["commit"] == commit, again
         finally:
             fleetdeck("stack", "rm", stack, "-y", env=env, check=False)

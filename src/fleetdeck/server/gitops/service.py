@@ -221,11 +221,16 @@ class GitOpsService:
         await self.repo.repo(spec.repo)
         before = await self.repo.source(spec.stack)
         await self.repo.put_source(spec.stack, spec.fields())
+        existing = await self.stacks.repo.find(spec.stack)
+        if existing is None or not existing.files:
+            # A stack removed since (stack rm) starts afresh, not "removed" again.
+            await self.repo.update_source(spec.stack, commit=None, status="pending")
         results = await self.sync_repo(spec.repo, only=spec.stack, force=True, actor=actor,
                                        admin=admin)  # fmt: skip
         result = results[0]
         stored = await self.stacks.repo.find(spec.stack)
-        if result["result"] == "failed" and before is None and (stored is None or not stored.files):
+        first = before is None or existing is None or not existing.files
+        if result["result"] == "failed" and first and (stored is None or not stored.files):
             # A first deploy that failed leaves nothing behind (nothing runs from it).
             await self.repo.delete_source(spec.stack)
             labels = {"environment": spec.environment, "stack": spec.stack, "repo": spec.repo}
