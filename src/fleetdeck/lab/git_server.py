@@ -18,6 +18,7 @@ import base64
 import hashlib
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import time
@@ -80,6 +81,21 @@ def free_port(address: str) -> int:
         sock.bind((address, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group ``proc`` leads (it started it), SIGKILL after 10 s."""
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    proc.poll()
 
 
 class GitServer:
@@ -148,7 +164,9 @@ class GitServer:
             str(self.root / "nginx-error.log"),
         ]
         for argv in ([FCGIWRAP, "-c", "4", "-s", f"unix:{sock}"], nginx):
-            proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+            # A session of its own: fcgiwrap's workers (-c 4) go with it when it is stopped.
+            proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)  # fmt: skip
             self._procs.append(proc)
         log.close()
         self._wait()
@@ -169,15 +187,9 @@ class GitServer:
         raise ExternalCommandError(f"the lab Git server did not start: {text}")
 
     def stop(self) -> None:
-        """Stop nginx and fcgiwrap (their pids only)."""
+        """Stop nginx and fcgiwrap with their workers (their own process groups only)."""
         for proc in reversed(self._procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            _stop_group(proc)
         self._procs.clear()
 
     def __enter__(self) -> GitServer:
@@ -268,7 +280,8 @@ class GitSSHServer:
         conf.write_text(_SSHD_CONF.format(root=self.root, address=self.address, port=self.port))
         log = (self.root / "sshd.log").open("ab")
         self._proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(conf)], stdout=log,
-                                      stderr=log, stdin=subprocess.DEVNULL)  # fmt: skip
+                                      stderr=log, stdin=subprocess.DEVNULL,
+                                      start_new_session=True)  # fmt: skip
         log.close()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and self._proc.poll() is None:
@@ -283,14 +296,9 @@ class GitSSHServer:
         )
 
     def stop(self) -> None:
-        """Stop sshd (its pid only)."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        """Stop sshd and its sessions (its own process group only)."""
+        if self._proc is not None:
+            _stop_group(self._proc)
         self._proc = None
 
     def __enter__(self) -> GitSSHServer:
