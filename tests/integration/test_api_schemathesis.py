@@ -17,6 +17,9 @@ What is kept from the fuzzer, and why (nothing else is):
 * ``POST /backups/targets`` with an SFTP or S3 address: a backup to it would reach a host
   outside the run; the case is sent with a closed port on loopback instead. (A directory
   target must exist and be empty or a repository already, so generated paths are refused.)
+* ``POST /repos`` and ``PUT /stacks/{name}/source`` with a repository URL: a sync (``git
+  ls-remote``) would reach a host outside the run; the case is sent with a closed port on
+  loopback instead (the sync fails at once and the route answers its result).
 * ``GET /events`` and ``GET /logs/tail``: endless streams (server-sent events, a live log
   tail) that only end when the client goes; schemathesis reads a whole body before checking
   it, so each call would sit until the client timeout and the check would see a timeout,
@@ -133,6 +136,11 @@ def _keep_the_run_alive(case: Case[Any], run: Run) -> None:
         destination = case.body.get("destination")
         if isinstance(destination, str) and destination.startswith(("sftp:", "s3:")):
             case.body["destination"] = "sftp://fuzz@127.0.0.1:1/nowhere"  # refused at once
+    repo_field = {"/api/v1/repos": "url", "/api/v1/stacks/{name}/source": "repo"}.get(path)
+    if repo_field and method in ("POST", "PUT") and isinstance(case.body, dict):
+        given = case.body.get(repo_field)
+        if isinstance(given, str) and any(c in given for c in "/:@"):  # a URL, not a name
+            case.body[repo_field] = "http://127.0.0.1:1/fuzz.git"  # refused at once
 
 
 def _probe(operation: APIOperation[Any, Any, Any, Any], mode: GenerationMode, run: Run) -> None:

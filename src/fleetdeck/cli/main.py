@@ -63,6 +63,7 @@ COMMANDS: dict[str, Lazy] = {
     "volumes": _group("resources", "volumes"),
     "networks": _group("resources", "networks"),
     "registries": _group("registries"),
+    "repos": _group("repos"),
     "backup": _group("backups"),
     "nodes": _group("swarm", "nodes"),
     "services": _group("swarm", "services"),

@@ -30,6 +30,8 @@ from fleetdeck.errors import FleetdeckError, InvalidInputError
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from fleetdeck.wire.gitops import SyncResult
+
 StackFilesOpt = Annotated[
     list[Path] | None,
     typer.Option("--file", "-f", help="Compose file; repeat to merge several in order.",
@@ -48,6 +50,17 @@ StrategyOpt = Annotated[
     typer.Option("--strategy", help="How replicas are replaced: auto, start-first or stop-first."),
 ]
 _STRATEGIES = ("auto", "start-first", "stop-first")
+GitOpt = Annotated[
+    str | None,
+    typer.Option("--git", help="Deploy from this Git repository (URL or `repos` name)."),
+]
+RefOpt = Annotated[str, typer.Option("--ref", help="With --git: branch, tag or commit.")]
+PathOpt = Annotated[
+    str, typer.Option("--path", help="With --git: the stack's directory in the repository.")
+]
+SubmodulesOpt = Annotated[
+    bool, typer.Option("--submodules", help="With --git: check out submodules too.")
+]
 
 
 def read_text(path: Path, what: str) -> str:
@@ -195,7 +208,30 @@ def follow_deploy(events: Iterator[dict[str, Any]], output: OutputFormat) -> Non
         typer.echo(f"revision {result.get('revision')}: {result.get('message')}")
 
 
+def show_sync(result: SyncResult, output: OutputFormat) -> None:
+    """Print a Git sync's result; exit 1 when it failed."""
+    if output is OutputFormat.json:
+        print_json(result.model_dump(mode="json"))
+    else:
+        commit = (result.commit or "-")[:12]
+        revision = f" revision {result.revision}" if result.revision is not None else ""
+        typer.echo(f"{result.stack}: {result.result} at {commit}{revision}: {result.message}")
+    if result.result == "failed":
+        if output is OutputFormat.json:
+            err_console.print(f"sync failed: {result.message}", highlight=False, markup=False)
+        sys.exit(1)
+
+
 app = typer.Typer()
+
+
+@app.command("sync")
+@connected()
+def sync(conn: Connection, name: Annotated[str, typer.Argument(help="Stack name.")]) -> None:
+    """Fetch a Git stack's ref now and deploy it if it changed (a stopped stack too)."""
+    with conn.client() as client:
+        result = client.sync_stack(name)
+    show_sync(result, conn.output)
 
 
 @app.command("deploy")
@@ -207,10 +243,28 @@ def deploy(
     env_file: StackEnvFileOpt = None,
     env: StackEnvOpt = None,
     strategy: StrategyOpt = "auto",
+    git: GitOpt = None,
+    ref: RefOpt = "main",
+    path: PathOpt = "",
+    submodules: SubmodulesOpt = False,
 ) -> None:
-    """Deploy a stack; exit 0 only when it converged and is healthy."""
+    """Deploy a stack; exit 0 only when it converged and is healthy.
+
+    With --git, the stack's files come from a repository (a URL or a `repos` name): -f and
+    --env-file then name files inside it, relative to --path; it is polled and its webhook
+    redeploys it (docs/gitops.md).
+    """
     if strategy not in _STRATEGIES:
         raise InvalidInputError(f"--strategy must be one of {', '.join(_STRATEGIES)}")
+    if git is not None:
+        compose = [str(f) for f in files or []]
+        with conn.client() as client:
+            result = client.set_stack_source(
+                name, env, git, ref=ref, path=path, compose_files=compose,
+                env_file=str(env_file) if env_file else None, submodules=submodules,
+            )  # fmt: skip
+        show_sync(result, conn.output)
+        return
     env_file = project_env_file(files, env_file)
     with conn.client() as client:
         shell = shell_values(client, name, files)

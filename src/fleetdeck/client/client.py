@@ -12,6 +12,7 @@ from fleetdeck.client.alerts import AlertsAPI
 from fleetdeck.client.autoscale import AutoscaleAPI
 from fleetdeck.client.backups import BackupsAPI
 from fleetdeck.client.containers import ContainersAPI
+from fleetdeck.client.gitops import GitOpsAPI
 from fleetdeck.client.heal import HealAPI
 from fleetdeck.client.logs import LogsAPI
 from fleetdeck.client.metrics import MetricsAPI
@@ -38,6 +39,7 @@ class FleetdeckClient(
     HealAPI,
     AutoscaleAPI,
     UpdatesAPI,
+    GitOpsAPI,
 ):
     """A synchronous fleetdeck API client (use it as a context manager to close it).
 

@@ -28,6 +28,7 @@ from fleetdeck.server import (
     backups,
     drift,
     fleet,
+    gitops,
     heal,
     install,
     logs,
@@ -154,6 +155,10 @@ async def _start(
     exits.push_async_callback(heal.stop, the_heal)
     the_drift = await drift.start(core.store, core.audit, the_alerts, the_stacks, clock, loops)
     exits.push_async_callback(drift.stop, the_drift)
+    the_gitops = await gitops.start(
+        settings, core.store, core.secrets, core.audit, the_alerts, the_stacks, loops
+    )
+    exits.push_async_callback(gitops.stop, the_gitops)
     the_autoscaler = autoscale.start(
         settings, core.store, the_stacks, the_fleet, the_metrics.latest, core.audit, clock, loops,
         report_event=the_alerts.report_event,
@@ -192,6 +197,7 @@ async def _start(
         heal=the_heal,
         updates=the_updates,
         drift=the_drift,
+        gitops=the_gitops,
         ui_changes=changes,
         migration_backup=core.migration_backup,
         autoscaler=the_autoscaler,
@@ -245,6 +251,7 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     app.include_router(heal.router, prefix=API_PREFIX)
     app.include_router(updates.router, prefix=API_PREFIX)
     app.include_router(drift.router, prefix=API_PREFIX)
+    app.include_router(gitops.router, prefix=API_PREFIX)
     app.include_router(metrics.prometheus_router)  # /metrics and /api/v1/prometheus/targets
     app.include_router(install.router)  # /install/: the agent's distribution (no login)
     ui.install(app)  # the web UI at / (pages, static files; the lifespan runs its change feed)

@@ -132,6 +132,8 @@ class ServerSettings(BaseSettings):
         updates_insecure_registries: Registries (``HOST:PORT``) the watcher asks over plain
             HTTP, as dockerd's ``--insecure-registry`` (a registry whose entry has an
             ``http://`` URL is too).
+        gitops_poll_interval_s: Default seconds between two polls of a Git repository
+            (``git ls-remote``; ±10 % jitter); a repository's own ``poll_interval_s`` wins.
     """
 
     model_config = SettingsConfigDict(
@@ -185,6 +187,7 @@ class ServerSettings(BaseSettings):
     updates_interval_s: float = Field(default=3600.0, ge=10, le=7 * 86400)
     updates_registry_budget: int = Field(default=60, ge=1, le=10000)
     updates_insecure_registries: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    gitops_poll_interval_s: float = Field(default=60.0, ge=1, le=86400)
 
     @field_validator("listen")
     @classmethod

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from fleetdeck.server.config import ServerSettings
     from fleetdeck.server.drift.service import DriftService
     from fleetdeck.server.fleet.service import Fleet
+    from fleetdeck.server.gitops.service import GitOpsService
     from fleetdeck.server.heal.service import HealService
     from fleetdeck.server.logs.collector import LogCollector
     from fleetdeck.server.loops import LoopRegistry
@@ -101,6 +102,8 @@ class ServerContext:
     migration_backup: Path | None = None
     #: The autoscaler (policies synced every ``autoscale_sync_s``).
     autoscaler: Autoscaler | None = None
+    #: Stacks from Git: repositories, sources, syncs, webhooks.
+    gitops: GitOpsService | None = None
 
 
 def context_of(connection: HTTPConnection | FastAPI) -> ServerContext:

@@ -91,6 +91,8 @@ PUBLIC = {
     ("GET", f"{API_PREFIX}/ca"): set[int](),
     ("POST", f"{API_PREFIX}/auth/login"): {401, 413, 422, 429, 503},
     ("POST", f"{API_PREFIX}/agents/enrol"): {401, 403, 404, 409, 413, 422, 503},
+    # A Git forge's push: authenticated by its signature (docs/gitops.md).
+    ("POST", f"{API_PREFIX}/repos/{{name}}/webhook"): {401, 413, 422, 503},
     # /install/: the agent's distribution (server/install/api.py), none of it behind a login.
     ("GET", f"{INSTALL_PREFIX}/agent.sh"): {503},
     ("GET", f"{INSTALL_PREFIX}/manifest.json"): {404, 503},

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
     from fleetdeck.server.config import ServerSettings
 
-PUBLIC = {"/api/v1/health", "/api/v1/ca", "/api/v1/auth/login", "/api/v1/agents/enrol"}
+PUBLIC = {"/api/v1/health", "/api/v1/ca", "/api/v1/auth/login", "/api/v1/agents/enrol",
+          "/api/v1/repos/{name}/webhook"}  # fmt: skip
 ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 STREAMS = {
     ("get", "/api/v1/containers/{ref}/logs"): "application/x-ndjson",

@@ -46,6 +46,8 @@ IMAGE_UPDATE_AVAILABLE = "image_update_available"
 IMAGE_UPDATE_FAILED = "image_update_failed"
 #: A managed stack differs from its deployed revision (docs/stacks.md, "Drift").
 STACK_DRIFT = "stack_drift"
+#: A stack's sync from Git failed (docs/gitops.md).
+GITOPS_SYNC_FAILED = "gitops_sync_failed"
 
 #: Conditions about nodes (host-level scope only).
 NODE_CONDITIONS = (NODE_UNREACHABLE, ENGINE_DOWN)
@@ -61,6 +63,7 @@ EVENT_CONDITIONS = (
     IMAGE_UPDATE_AVAILABLE,
     IMAGE_UPDATE_FAILED,
     STACK_DRIFT,
+    GITOPS_SYNC_FAILED,
 )
 CONDITIONS = (METRIC, *NODE_CONDITIONS, *CONTAINER_CONDITIONS, *EVENT_CONDITIONS)
 
@@ -270,6 +273,7 @@ def builtin_rules(settings: ServerSettings) -> list[RuleSpec]:
         IMAGE_UPDATE_AVAILABLE: "A stack service's image tag points at a newer digest.",
         IMAGE_UPDATE_FAILED: "An automatic image update failed its health gate and was undone.",
         STACK_DRIFT: "A managed stack differs from its deployed revision (changed by hand).",
+        GITOPS_SYNC_FAILED: "A stack's sync from Git failed (repository, ref or Compose).",
     }
     specs = [
         # 30 s: a link that drops and reconnects (a server or agent restart) pages nobody.
@@ -313,6 +317,7 @@ def builtin_rules(settings: ServerSettings) -> list[RuleSpec]:
         RuleSpec(name="image-update-available", condition=IMAGE_UPDATE_AVAILABLE, severity="info"),
         RuleSpec(name="image-update-failed", condition=IMAGE_UPDATE_FAILED, severity="warning"),
         RuleSpec(name="stack-drift", condition=STACK_DRIFT, severity="warning"),
+        RuleSpec(name="gitops-sync-failed", condition=GITOPS_SYNC_FAILED, severity="warning"),
     ]
     for spec in specs:
         spec.description = text[spec.condition]

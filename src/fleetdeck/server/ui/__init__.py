@@ -18,6 +18,7 @@ from fleetdeck.server.ui import (
     pages_alerts,
     pages_backups,
     pages_container,
+    pages_gitops,
     pages_logs,
     pages_metrics,
     pages_updates,
@@ -41,6 +42,7 @@ def install(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(pages_admin.router)
     app.include_router(pages_backups.router)
+    app.include_router(pages_gitops.router)
     app.include_router(stacks.router)
     app.include_router(pages_updates.router)
     app.include_router(pages_metrics.router)

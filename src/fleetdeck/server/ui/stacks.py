@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 
+from fleetdeck.server.context import Ctx  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.fleet.common import fleet_of
 from fleetdeck.server.ui.web import PageUser, render
 
@@ -63,7 +64,7 @@ async def new_stack_page(request: Request, who: PageUser) -> Response:
 
 
 @router.get("/stacks/{name}")
-async def stack_page(request: Request, name: str, who: PageUser) -> Response:
+async def stack_page(request: Request, name: str, ctx: Ctx, who: PageUser) -> Response:
     """One stack: editor with validation, diff, deploy, services, logs, history, variables."""
     if not STACK_NAME.match(name):
         response = render(
@@ -75,6 +76,7 @@ async def stack_page(request: Request, name: str, who: PageUser) -> Response:
         )
         response.status_code = 404
         return response
+    source = await ctx.gitops.repo.source(name) if ctx.gitops is not None else None
     return render(
         request,
         who,
@@ -83,4 +85,5 @@ async def stack_page(request: Request, name: str, who: PageUser) -> Response:
         environment=request.query_params.get("environment", ""),
         environments=_environments(request),
         starter="",
+        source=source,
     )

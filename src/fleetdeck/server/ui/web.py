@@ -48,6 +48,7 @@ NAV = (
 SECTIONS: dict[str, tuple[tuple[str, str, Role], ...]] = {
     "/stacks": (
         ("/stacks", "Stacks", Role.viewer),
+        ("/repos", "Repositories", Role.viewer),
         ("/updates", "Updates", Role.viewer),
     ),
     "/images": (

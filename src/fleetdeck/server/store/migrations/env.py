@@ -17,6 +17,7 @@ from fleetdeck.server.store import (
     models_autoscale,  # noqa: F401 - registers the autoscaling tables
     models_backups,  # noqa: F401 - registers the backup tables
     models_drift,  # noqa: F401 - registers the drift table
+    models_gitops,  # noqa: F401 - registers the GitOps tables
     models_updates,  # noqa: F401 - registers the image-update tables
     models_volume_backups,  # noqa: F401 - registers the volume backup tables
 )
