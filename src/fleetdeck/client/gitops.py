@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetdeck.client.base import BaseClient, quote_segment
 from fleetdeck.wire.gitops import GitRepo, RepoWebhook, StackSource, SyncResult
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 #: Seconds a sync may take (a fetch and a health-gated deploy).
 SYNC_TIMEOUT_S = 900.0
@@ -61,3 +64,20 @@ class GitOpsAPI(BaseClient):
         answer = self._request("POST", f"/stacks/{quote_segment(name)}/sync",
                                timeout=SYNC_TIMEOUT_S)  # fmt: skip
         return SyncResult.model_validate(answer)
+
+    def deploy_stack_git(
+        self, name: str, environment: str | None, git: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        """The fleet file's Git deploy (``fleetfile.live.GIT_DEPLOY``): set the source, sync.
+
+        ``git`` is a fleet file's ``git:`` block (``url`` or ``repository``, ``ref``, ``path``,
+        ``files``, ``env_file``). Yields one ``result`` event, as :meth:`deploy_stack`'s
+        stream ends, so the fleet file applies both kinds of stack the same way.
+        """
+        synced = self.set_stack_source(
+            name, environment, git.get("repository") or git["url"], ref=git.get("ref") or "main",
+            path=git.get("path") or "", compose_files=list(git.get("files") or []) or None,
+            env_file=git.get("env_file"),
+        )  # fmt: skip
+        yield {"type": "result", "ok": synced.result != "failed", "message": synced.message,
+               "revision": synced.revision, "commit": synced.commit}  # fmt: skip

@@ -166,3 +166,26 @@ def test_swarm_paths(fake_server: FakeServer, client: FleetdeckClient) -> None:
     assert client.scale_service("sw", "web", 3) == {"ok": True}
     assert json.loads(fake_server.requests[-1].content) == {"replicas": 3}
     assert client.list_services("sw") == [{"name": "web"}]
+
+
+def test_a_fleet_files_git_stack_sets_the_source_and_ends_with_a_result(
+    fake_server: FakeServer, client: FleetdeckClient
+) -> None:
+    synced = {"stack": "shop", "repo": "infra", "ref": "v2", "commit": "ab" * 20,
+              "result": "deployed", "message": "deployed revision 3", "revision": 3}  # fmt: skip
+    fake_server.on("PUT", "/stacks/shop/source", synced)
+    git = {"url": "https://git.lan/infra.git", "repository": "infra", "ref": "v2",
+           "path": "shop", "files": ["compose.yaml"]}  # fmt: skip
+    (event,) = client.deploy_stack_git("shop", "lab", git)
+    assert event == {"type": "result", "ok": True, "message": "deployed revision 3",
+                     "revision": 3, "commit": "ab" * 20}  # fmt: skip
+    body = json.loads(fake_server.last("PUT", "/stacks/shop/source").content)
+    assert body == {"environment": "lab", "repo": "infra", "ref": "v2", "path": "shop",
+                    "compose_files": ["compose.yaml"], "env_file": None,
+                    "submodules": False}  # fmt: skip
+    fake_server.on("PUT", "/stacks/shop/source", synced | {"result": "failed", "revision": None})
+    (failed,) = client.deploy_stack_git("shop", "lab", {"url": "https://git.lan/infra.git"})
+    assert failed["ok"] is False
+    assert json.loads(fake_server.last("PUT", "/stacks/shop/source").content)["repo"] == (
+        "https://git.lan/infra.git"
+    )
