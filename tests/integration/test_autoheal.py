@@ -118,18 +118,21 @@ def test_a_container_that_stays_sick_backs_off_then_crash_loops_and_alerts_once(
         first, second = (datetime.fromisoformat(r.detail["issued_at"]) for r in restarts)
         assert (second - first).total_seconds() >= 5
         assert "backoff 5s" in restarts[1].detail["reason"]
-        assert len(_actions(client, target, "heal.crash_loop")) == 1
 
         def fired() -> list[str]:
             return [
                 t for t in hook.titles(name) if t.startswith("[FIRING] container-crash-looping")
             ]
 
+        # The phase shows as soon as it is decided; the audit entry and then the alert follow
+        # in the same step, so both are there once the webhook has the alert.
         wait_for("the crash-loop alert at the webhook", fired, timeout=60)
+        assert len(_actions(client, target, "heal.crash_loop")) == 1
         # It stays crash-looping: no more restarts, no second notification, for a while
         # longer than the backoff and two health checks.
         time.sleep(8)
         assert len(_actions(client, target, "heal.restart")) == 2
+        assert len(_actions(client, target, "heal.crash_loop")) == 1
         assert len(fired()) == 1
         assert _watched(client, name).phase == "crash_looping"  # type: ignore[union-attr]
         # A person acts: the reset forgets the loop and healing resumes (it is still sick).
