@@ -84,7 +84,7 @@ def next_image(
         f"rm -rf {SITE}/__pycache__/__init__*.pyc",
     ]
     if broken:
-        steps.append(f"echo '{BROKEN_LINE.strip()}' >> {SITE}/agent/main.py")
+        steps.append(f"sed -i '$a {BROKEN_LINE.strip()}' {SITE}/agent/main.py")
     context = out.parent / f"context-{version}"
     context.mkdir(parents=True, exist_ok=True)
     (context / "Dockerfile").write_text(

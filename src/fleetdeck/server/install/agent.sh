@@ -27,7 +27,7 @@ SERVICE=fleetdeck-agent.service
 ENV_DIR=/etc/fleetdeck
 ENV_FILE=$ENV_DIR/agent.env
 STATE_DIR=/var/lib/fleetdeck/agent
-PORT=9001
+PORT=
 TOKEN=
 ACTION=install
 DOCKER=${DOCKER_HOST:-unix:///var/run/docker.sock}
@@ -37,7 +37,7 @@ say() { printf 'fleetdeck-agent: %s\n' "$*"; }
 fail() { printf 'fleetdeck-agent: error: %s\n' "$*" >&2; exit 1; }
 usage() {
   cat <<USAGE
-usage: sh -s -- --token TOKEN [--port PORT] [--server URL]   install, enrol and start the agent
+usage: sh -s -- --token TOKEN [--port PORT] [--server URL]   install, enrol and start the agent (port 9001)
        sh -s -- [--timeout SECONDS]                           enrolled already: upgrade it
        sh -s -- --uninstall                                   remove everything it installed
 USAGE
@@ -54,6 +54,11 @@ while [ $# -gt 0 ]; do
     *) fail "unknown option $1 (see --help)" ;;
   esac
 done
+if [ -z "$PORT" ]; then
+  # Re-run (an upgrade) without --port: keep the port the installed unit listens on.
+  PORT=$(sed -n 's#^ExecStart=.* --listen [^ ]*:\([0-9][0-9]*\)$#\1#p' "$UNIT" 2>/dev/null | head -n 1)
+  PORT=${PORT:-9001}
+fi
 case $PORT in ''|*[!0-9]*) fail "--port must be a number, not '$PORT'" ;; esac
 [ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || fail "--port must be 1 to 65535, not $PORT"
 case $WAIT_S in ''|*[!0-9]*) fail "--timeout must be a number of seconds, not '$WAIT_S'" ;; esac
@@ -101,6 +106,7 @@ finish() {
     # Disabled while its unit file is still there, so no dangling .wants link is left.
     [ -n "$OLD_CURRENT" ] || systemctl disable "$SERVICE" >/dev/null 2>&1 || true
     for path in $ADDED; do rm -rf "$path"; done
+    [ ! -f "$WORK/unit.old" ] || install -m 0644 "$WORK/unit.old" "$UNIT"
     systemctl daemon-reload >/dev/null 2>&1 || true
     if [ -n "$OLD_CURRENT" ]; then
       ln -sfn "$OLD_CURRENT" "$PREFIX/current"
@@ -198,6 +204,7 @@ grep -q "^ExecStart=$PREFIX/current/bin/fleetdeck agent" "$WORK/unit.new" \
   || fail "the server's systemd unit has no ExecStart line"
 changed=
 cmp -s "$WORK/unit.new" "$UNIT" 2>/dev/null || changed=yes
+[ -z "$changed" ] || [ ! -f "$UNIT" ] || cp "$UNIT" "$WORK/unit.old"
 install -m 0644 "$WORK/unit.new" "$UNIT"
 
 [ -f "$ENV_FILE" ] || ADDED="$ADDED $ENV_FILE"
