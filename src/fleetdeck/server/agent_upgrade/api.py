@@ -20,6 +20,7 @@ from fleetdeck.server.audit import audited
 from fleetdeck.server.auth.deps import Admin  # noqa: TC001 - FastAPI reads route annotations
 from fleetdeck.server.context import context_of
 from fleetdeck.server.install.api import dist_of, server_url
+from fleetdeck.server.openapi import NdjsonStream
 from fleetdeck.wire.upgrade import AgentUpgradeBody, UpgradeEvent
 
 if TYPE_CHECKING:
@@ -43,13 +44,13 @@ def _line(event: UpgradeEvent) -> bytes:
     return (event.model_dump_json(exclude_none=True) + "\n").encode()
 
 
-@router.post(
-    "/upgrade",
-    response_class=StreamingResponse,
-    responses={200: {"content": {_NDJSON: {"schema": UpgradeEvent.model_json_schema()}}}},
-)
+@router.post("/upgrade", response_class=NdjsonStream)
 async def upgrade_agents(body: AgentUpgradeBody, request: Request, who: Admin) -> StreamingResponse:
-    """Move agents to the server's build one host at a time; progress as NDJSON lines."""
+    """Move agents to the server's build one host at a time; progress as NDJSON lines.
+
+    Each line is an ``UpgradeEvent`` (:mod:`fleetdeck.wire.upgrade`): ``plan``, ``step``…,
+    ``done``.
+    """
     upgrader = upgrader_of(request)
     audit = context_of(request).audit
     target_name = ",".join(body.environments) or "*"
