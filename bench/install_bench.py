@@ -18,7 +18,8 @@ Dockerfile, :mod:`fleetdeck.lab.product_images`), on the node's engine:
 * **figure**: the container install: the ``image_load_command`` (``curl … | docker load``
   from the server) and the ``docker_command`` of ``env add``, to the environment ``up``;
 * **anchor**: ``docker load -i`` of the same tarball from local disk (the image removed
-  before each round, so every load is a real one).
+  before each round, so every load is a real one; the layers it shares with the server
+  image, which stays on the node, are not loaded again — the same for both).
 
 And, once both agents run (a service agent in the host, a container agent on the node):
 
@@ -51,6 +52,7 @@ from tests.integration.install_helpers import (  # noqa: E402
 )
 
 from common import machine, rss_mb, summary  # noqa: E402
+from fleetdeck.lab import debian_base  # noqa: E402
 from fleetdeck.lab.fleet_server import AGENT_CONTAINER  # noqa: E402
 from fleetdeck.lab.product_images import build_product_images, local_refs  # noqa: E402
 from fleetdeck.lab.system import run  # noqa: E402
@@ -156,8 +158,12 @@ def _memory(lab: InstallLab, host: SystemdHost) -> list[str]:
     _wait_up(lab, "rss-svc")
     _container_round(lab, 99, lab_tarball(lab))
     time.sleep(SETTLE_S)
+    # The host has its own PID namespace: its MainPID is read there.
     out = host.exec("systemctl", "show", "-p", "MainPID", "--value", "fleetdeck-agent").stdout
-    service = rss_mb(int(out.strip()))
+    status = host.exec("cat", f"/proc/{int(out.strip())}/status").stdout
+    service = (
+        int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("VmRSS:"))) / 1024
+    )
     pid = run([*docker, "inspect", "--format", "{{.State.Pid}}", AGENT_CONTAINER]).stdout
     container = rss_mb(int(pid.strip()))
     bare_host = int(host.exec("python3", "-c", BARE_RSS).stdout.strip()) / 1024
@@ -197,7 +203,7 @@ def _container_bench(lab: InstallLab, host: SystemdHost, house: Path, rounds: in
     size = tarball.stat().st_size / 1e6
     print(f"agent install from the server as a container, to env up: {summary(install)}")
     print(f"anchor: docker load -i of the same {size:.0f} MB tarball: {summary(load)}")
-    base = f"{lab.record.registry}/fleetdeck/python-base:3.11-bookworm"
+    base = debian_base.import_base(_docker(lab), f"{lab.record.registry}/bench/python-base:anchor")
     sizes = [_size_mb(lab, ref) for ref in (built.server, built.agent, base)]
     print(f"image sizes: server {sizes[0]:.0f} MB, agent {sizes[1]:.0f} MB "
           f"(anchor: their base image {sizes[2]:.0f} MB)")  # fmt: skip

@@ -1,8 +1,10 @@
-"""``fleetdeck agents …``: which agent each node runs, and which are older than the server.
+"""``fleetdeck agents …``: which agent each node runs, which are outdated, and upgrading them.
 
-The answer is the environments' own (``GET /environments``: each node's ``agent_version``,
+``ls`` answers from the environments (``GET /environments``: each node's ``agent_version``,
 ``agent_protocol``, ``agent_commit``, ``agent_outdated``), one row per node, so an operator
 sees in one table which hosts to upgrade (docs/install.md, "Upgrades and version skew").
+``upgrade`` rolls the server's agent build out (``POST /agents/upgrade``), printing each
+node's progress as it streams (docs/install.md, "Upgrade").
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import typer
 from fleetdeck.cli.common import Connection, connected
 from fleetdeck.cli.output import print_json, print_table
 
-app = typer.Typer(help="Agents: the version each node runs, and which are outdated.")
+app = typer.Typer(help="Agents: the version each node runs, which are outdated; upgrade them.")
 
 EnvsArg = Annotated[
     list[str] | None, typer.Argument(help="Only these environments (default: all).")
