@@ -13,12 +13,12 @@ one service (new wheelhouse + restart by the install script).
 The "next build" is this code with a bumped version (:mod:`tests.integration.upgrade_helpers`);
 the broken build's agent stops as soon as it starts.
 
-Time, measured on a loaded 2-core machine with a warm image cache: 247 s for the file — the
-module fixture 88 s (the images lab, the builds, the script install), the rollout of the 4
-nodes 43 s, the two broken builds 61 s (each waits its 15 s timeout, and the service's
-broken release is a real venv with 33 wheels), the teardown 49 s. A cold image cache adds
-the build (several minutes under load). Over 60 s because the real install, image load
-and restart are what is under test.
+Time, measured with a warm image cache: 153 s for the file on a quieter machine (the module
+fixture 74 s: the images lab, the builds, the script install; the rollout of the 4 nodes
+25 s; the two broken builds 42 s, each waiting its 15 s timeout, the service's broken
+release a real venv with 33 wheels), 247 s under a load average of 15 on 2 cores. A cold
+image cache adds the build (several minutes under load). Over 60 s because the real
+install, image load and restart are what is under test.
 """
 
 from __future__ import annotations
