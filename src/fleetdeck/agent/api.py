@@ -37,6 +37,7 @@ from fleetdeck.agent.api_support import (
 from fleetdeck.agent.engine import CONTAINER_ACTIONS
 from fleetdeck.agent.tls import server_client_middleware
 from fleetdeck.errors import InvalidInputError, NotFoundError
+from fleetdeck.wire.agent import UpgradeBody
 from fleetdeck.wire.containers import ExecBody
 
 if TYPE_CHECKING:
@@ -150,6 +151,18 @@ async def forget(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def upgrade(request: web.Request) -> web.Response:
+    """``POST /v1/upgrade``: start moving to the server's build (:mod:`fleetdeck.agent.upgrade`).
+
+    Answers at once with how (``mode``: ``service`` or ``container``); the host then moves
+    or, if the new agent does not come back, stays on this one, without the server.
+    """
+    from fleetdeck.agent.upgrade import start_upgrade
+
+    body = await read_body(request, UpgradeBody)
+    return web.json_response(await start_upgrade(request.app[ENGINE], body), status=202)
+
+
 async def _no_forget() -> None:
     return None
 
@@ -198,6 +211,7 @@ def create_app(
     api_containers_ops.add_routes(app)
     app.router.add_post("/v1/containers/{id}/{action}", container_action)
     app.router.add_post("/v1/forget", forget)
+    app.router.add_post("/v1/upgrade", upgrade)
     api_resources.add_routes(app)
     api_swarm_stacks.add_routes(app)
     if shipper is not None:

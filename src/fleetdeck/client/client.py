@@ -8,6 +8,7 @@ It is the only way the CLI, tests and benchmarks talk to a server; see
 from __future__ import annotations
 
 from fleetdeck.client.admin import AdminAPI
+from fleetdeck.client.agents import AgentsAPI
 from fleetdeck.client.alerts import AlertsAPI
 from fleetdeck.client.autoscale import AutoscaleAPI
 from fleetdeck.client.backups import BackupsAPI
@@ -40,6 +41,7 @@ class FleetdeckClient(
     AutoscaleAPI,
     UpdatesAPI,
     GitOpsAPI,
+    AgentsAPI,
 ):
     """A synchronous fleetdeck API client (use it as a context manager to close it).
 

@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from fleetdeck import __version__
 from fleetdeck.clock import SYSTEM
 from fleetdeck.server import (
+    agent_upgrade,
     alerts,
     autoscale,
     backups,
@@ -252,6 +253,7 @@ def create_app(settings: ServerSettings, clock: Clock = SYSTEM) -> FastAPI:
     app.include_router(updates.router, prefix=API_PREFIX)
     app.include_router(drift.router, prefix=API_PREFIX)
     app.include_router(gitops.router, prefix=API_PREFIX)
+    app.include_router(agent_upgrade.router, prefix=API_PREFIX)
     app.include_router(metrics.prometheus_router)  # /metrics and /api/v1/prometheus/targets
     app.include_router(install.router)  # /install/: the agent's distribution (no login)
     ui.install(app)  # the web UI at / (pages, static files; the lifespan runs its change feed)

@@ -161,6 +161,15 @@ class ScaleBody(BaseModel):
     replicas: int = Field(ge=0)
 
 
+class UpgradeBody(BaseModel):
+    """``POST /v1/upgrade``: move to the server's agent build (``fleetdeck agents upgrade``)."""
+
+    #: The server's URL as this host reaches it (where the build is fetched from).
+    server: str | None = Field(default=None, max_length=2048, pattern=r"^https://")
+    #: Seconds the new agent gets to come back before the host puts the old one back.
+    timeout_seconds: int = Field(default=120, ge=10, le=1800)
+
+
 class ServiceImageBody(BaseModel):
     """``POST /v1/swarm/services/{id}/image``."""
 

@@ -75,6 +75,12 @@ class _Recorder:
 #: (what, route's model, how the server calls the client, the JSON it has always sent)
 CASES: list[tuple[str, type[BaseModel], Callable[[AgentClient], Any], dict[str, Any]]] = [
     (
+        "agent upgrade",
+        wire_agent.UpgradeBody,
+        lambda a: a.upgrade("https://server:8443", 60),
+        {"server": "https://server:8443", "timeout_seconds": 60},
+    ),
+    (
         "logs stream",
         wire_agent.LogStreamBody,
         lambda a: a.log_stream({"c1": [10, 2]}),

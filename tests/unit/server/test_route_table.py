@@ -73,6 +73,7 @@ ROUTES: dict[str, tuple[str, int]] = {
     "DELETE /api/v1/environments/{name}": ("admin", SMALL),
     "POST /api/v1/environments/{name}/join-tokens": ("admin", SMALL),
     "POST /api/v1/agents/enrol": ("none", SMALL),
+    "POST /api/v1/agents/upgrade": ("admin", SMALL),
     # The agent's distribution: public software and a script, before a host has credentials.
     "GET /install/agent.sh": ("none", SMALL),
     "GET /install/manifest.json": ("none", SMALL),

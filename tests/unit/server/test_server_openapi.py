@@ -33,6 +33,7 @@ STREAMS = {
     ("get", "/api/v1/stacks/{name}/logs"): "application/x-ndjson",
     ("get", "/api/v1/events"): "text/event-stream",
     ("get", "/api/v1/ca"): "application/x-pem-file",
+    ("post", "/api/v1/agents/upgrade"): "application/x-ndjson",
 }
 
 

@@ -190,3 +190,16 @@ def test_only_listed_vendor_files_are_served(tmp_path: Path) -> None:
 async def test_the_events_route_needs_a_login(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/events", headers=bearer("fds_nope"))
     assert response.status_code == 401
+
+
+async def test_the_upgrade_agents_action_is_an_admins_on_the_environments_page(
+    app: FastAPI, client: httpx.AsyncClient, admin_token: str
+) -> None:
+    await seed(app, client, admin_token)
+    operator = await add_user(client, admin_token, "otto", "operator")
+    for token, shown in ((admin_token, True), (operator, False)):
+        client.cookies.set("fleetdeck_session", token)
+        page = (await client.get("/environments")).text
+        assert ("data-agents-upgrade" in page) is shown
+        assert ('data-upgrade-run="dry"' in page) is shown
+    client.cookies.clear()

@@ -56,6 +56,7 @@ from fleetdeck.wire.agent import (
     StackContainerCreateBody,
     StackProject,
     SwarmDigestBody,
+    UpgradeBody,
     VolumeBody,
     newer_fields,
 )
@@ -177,6 +178,11 @@ class AgentClient:
     def forget(self, *, timeout: float = 3) -> Awaitable[Any]:
         """``POST /v1/forget``: the server revoked the agent; it drops its credentials."""
         return self.transport.call("POST", agent_path("forget"), timeout=timeout)
+
+    def upgrade(self, server: str | None, timeout_seconds: int) -> Awaitable[JsonObject]:
+        """``POST /v1/upgrade``: the agent starts moving to the server's build (answers at once)."""
+        body = self._body(UpgradeBody, {"server": server, "timeout_seconds": timeout_seconds})
+        return self.transport.call("POST", agent_path("upgrade"), json_body=body, timeout=60)
 
     def log_stream(
         self, cursors: dict[str, list[int]] | dict[str, Any]

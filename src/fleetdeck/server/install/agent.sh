@@ -3,6 +3,7 @@
 #
 #   curl -fsS --cacert <(…) https://SERVER/install/agent.sh | sh -s -- --token TOKEN [--port 9001]
 #   sh /opt/fleetdeck-agent/agent.sh --uninstall
+#   sh /opt/fleetdeck-agent/agent.sh --timeout 120     (upgrade: what `fleetdeck agents upgrade` runs)
 #
 # Installs the agent from this server alone (its wheelhouse, nothing from the internet) into
 # /opt/fleetdeck-agent (a Python venv per release, /opt/fleetdeck-agent/current the one in
@@ -11,7 +12,10 @@
 # installed (root, systemd, python3 with venv, Docker, the port, the server's CA against the
 # token, the token with the server), each failure is one line, and a failure later on removes
 # what this run added. Re-running is harmless: an enrolled agent keeps its identity (the
-# token is not used again) and an unchanged release is not reinstalled.
+# token is not used again) and an unchanged release is not reinstalled. Run again when the server
+# serves a newer wheelhouse, it is an upgrade: the new release is installed next to the old one,
+# and if the new agent does not come back within --timeout seconds the old release is put back
+# and started (`fleetdeck agents upgrade` runs it so, from a transient systemd unit).
 set -eu
 
 SERVER='@@SERVER@@'
@@ -23,7 +27,7 @@ SERVICE=fleetdeck-agent.service
 ENV_DIR=/etc/fleetdeck
 ENV_FILE=$ENV_DIR/agent.env
 STATE_DIR=/var/lib/fleetdeck/agent
-PORT=9001
+PORT=
 TOKEN=
 ACTION=install
 DOCKER=${DOCKER_HOST:-unix:///var/run/docker.sock}
@@ -33,7 +37,8 @@ say() { printf 'fleetdeck-agent: %s\n' "$*"; }
 fail() { printf 'fleetdeck-agent: error: %s\n' "$*" >&2; exit 1; }
 usage() {
   cat <<USAGE
-usage: sh -s -- --token TOKEN [--port PORT] [--server URL]   install, enrol and start the agent
+usage: sh -s -- --token TOKEN [--port PORT] [--server URL]   install, enrol and start the agent (port 9001)
+       sh -s -- [--timeout SECONDS]                           enrolled already: upgrade it
        sh -s -- --uninstall                                   remove everything it installed
 USAGE
 }
@@ -43,13 +48,21 @@ while [ $# -gt 0 ]; do
     --token) [ $# -ge 2 ] || fail "--token needs a value"; TOKEN=$2; shift 2 ;;
     --port) [ $# -ge 2 ] || fail "--port needs a value"; PORT=$2; shift 2 ;;
     --server) [ $# -ge 2 ] || fail "--server needs a value"; SERVER=${2%/}; shift 2 ;;
+    --timeout) [ $# -ge 2 ] || fail "--timeout needs a value"; WAIT_S=$2; shift 2 ;;
     --uninstall) ACTION=uninstall; shift ;;
     -h|--help) usage; exit 0 ;;
     *) fail "unknown option $1 (see --help)" ;;
   esac
 done
+if [ -z "$PORT" ]; then
+  # Re-run (an upgrade) without --port: keep the port the installed unit listens on.
+  PORT=$(sed -n 's#^ExecStart=.* --listen [^ ]*:\([0-9][0-9]*\)$#\1#p' "$UNIT" 2>/dev/null | head -n 1)
+  PORT=${PORT:-9001}
+fi
 case $PORT in ''|*[!0-9]*) fail "--port must be a number, not '$PORT'" ;; esac
 [ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || fail "--port must be 1 to 65535, not $PORT"
+case $WAIT_S in ''|*[!0-9]*) fail "--timeout must be a number of seconds, not '$WAIT_S'" ;; esac
+[ "$WAIT_S" -ge 5 ] && [ "$WAIT_S" -le 3600 ] || fail "--timeout must be 5 to 3600 seconds, not $WAIT_S"
 case $SERVER in https://*) ;; *) fail "--server must be an https:// URL, not '$SERVER'" ;; esac
 [ "$(id -u)" = 0 ] || fail "run this as root: it installs a systemd service"
 
@@ -85,20 +98,26 @@ esac
 WORK=$(mktemp -d)
 ADDED=
 OLD_CURRENT=
+SWITCHED=
 finish() {
   status=$?
-  if [ "$status" != 0 ] && [ -n "$ADDED" ]; then
+  if [ "$status" != 0 ] && { [ -n "$ADDED" ] || [ -n "$SWITCHED" ]; }; then
     systemctl stop "$SERVICE" >/dev/null 2>&1 || true
     # Disabled while its unit file is still there, so no dangling .wants link is left.
     [ -n "$OLD_CURRENT" ] || systemctl disable "$SERVICE" >/dev/null 2>&1 || true
     for path in $ADDED; do rm -rf "$path"; done
+    [ ! -f "$WORK/unit.old" ] || install -m 0644 "$WORK/unit.old" "$UNIT"
     systemctl daemon-reload >/dev/null 2>&1 || true
     if [ -n "$OLD_CURRENT" ]; then
       ln -sfn "$OLD_CURRENT" "$PREFIX/current"
       systemctl restart "$SERVICE" >/dev/null 2>&1 || true
     fi
     rmdir "$ENV_DIR" /var/lib/fleetdeck 2>/dev/null || true
-    printf 'fleetdeck-agent: nothing was left installed by this run\n' >&2
+    if [ -n "$SWITCHED" ] && [ -n "$OLD_CURRENT" ]; then
+      printf 'fleetdeck-agent: undone: %s is running again\n' "$OLD_CURRENT" >&2
+    else
+      printf 'fleetdeck-agent: nothing was left installed by this run\n' >&2
+    fi
   fi
   rm -rf "$WORK"
   exit "$status"
@@ -173,6 +192,7 @@ if [ ! -f "$PREFIX/releases/$RELEASE/.complete" ]; then
     || fail "pip could not install the agent from the server's wheelhouse: $(tail -n 1 "$WORK/pip.log")"
   touch "$PREFIX/releases/$RELEASE/.complete"
 fi
+[ -z "$OLD_CURRENT" ] || [ "$OLD_CURRENT" = "releases/$RELEASE" ] || SWITCHED=yes
 ln -sfn "releases/$RELEASE" "$PREFIX/current.new"
 mv -T "$PREFIX/current.new" "$PREFIX/current"
 install -m 0755 "$WORK/agent.sh" "$PREFIX/agent.sh"
@@ -184,6 +204,7 @@ grep -q "^ExecStart=$PREFIX/current/bin/fleetdeck agent" "$WORK/unit.new" \
   || fail "the server's systemd unit has no ExecStart line"
 changed=
 cmp -s "$WORK/unit.new" "$UNIT" 2>/dev/null || changed=yes
+[ -z "$changed" ] || [ ! -f "$UNIT" ] || cp "$UNIT" "$WORK/unit.old"
 install -m 0644 "$WORK/unit.new" "$UNIT"
 
 [ -f "$ENV_FILE" ] || ADDED="$ADDED $ENV_FILE"
@@ -218,7 +239,8 @@ socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()' "$
   waited=$((waited + 1))
   [ "$waited" -le "$WAIT_S" ] || fail "the agent did not start within ${WAIT_S}s: $(last_log)"
   if [ "$(restarts)" != "$started" ] || systemctl is-failed --quiet "$SERVICE"; then
-    fail "the agent did not enrol: $(last_log)"
+    [ -n "$ENROLLED" ] || fail "the agent did not enrol: $(last_log)"
+    fail "the new agent did not start: $(last_log)"
   fi
   sleep 1
 done
@@ -228,6 +250,7 @@ for release in $old; do
   case "releases/$release" in "$OLD_CURRENT"|"releases/$RELEASE") ;; *) rm -rf "$PREFIX/releases/$release" ;; esac
 done
 ADDED=
+SWITCHED=
 where=$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(str(d.get("environment")) + "/" + str(d.get("node")))' "$STATE_DIR/enrolment.json" 2>/dev/null || echo "?")
 if [ -n "$ENROLLED" ]; then
   say "already enrolled as $where: kept its identity (the token was not used); fleetdeck $VERSION running"

@@ -63,6 +63,51 @@
     btn.disabled = false;
   });
 
+  // "Upgrade agents": POST /agents/upgrade, its NDJSON progress shown line by line.
+  const upgrade = document.querySelector("[data-agents-upgrade]");
+  if (upgrade) {
+    const log = upgrade.querySelector("[data-upgrade-log]");
+    const say = (text, cls) => {
+      const li = document.createElement("li");
+      li.textContent = text;
+      if (cls) li.className = cls;
+      log.appendChild(li);
+    };
+    upgrade.addEventListener("click", async (ev) => {
+      const btn = ev.target.closest("[data-upgrade-run]");
+      if (!btn) return;
+      const dry = btn.dataset.upgradeRun === "dry";
+      if (!dry) {
+        const ok = await fd.confirm("Upgrade every agent to this server's build?",
+          "One host at a time; a host whose new agent does not come back is put back on its old one.", "Upgrade");
+        if (!ok) return;
+      }
+      const buttons = upgrade.querySelectorAll("button");
+      buttons.forEach((b) => { b.disabled = true; });
+      log.textContent = "";
+      const timeout = Number(upgrade.querySelector("[name=timeout]").value) || 120;
+      try {
+        const resp = await fd.api("POST", "/agents/upgrade",
+          { environments: [], dry_run: dry, timeout_seconds: timeout }, { raw: true });
+        await fd.readNdjson(resp, (e) => {
+          if (e.error) { say(e.message || e.error, "bad"); return; }
+          if (e.event === "plan") {
+            say(`Target build ${e.target}`);
+            (e.nodes || []).forEach((n) => say(`${n.environment}/${n.node}: ${n.from_version || "?"} — ${n.state}${n.message ? ": " + n.message : ""}`));
+          } else if (e.event === "step") {
+            const s = e.step;
+            const bad = s.state === "undone" || s.state === "failed";
+            say(`${s.environment}/${s.node}: ${s.state}${s.mode ? " (" + s.mode + ")" : ""}${s.message ? ": " + s.message : ""}`, bad ? "bad" : "");
+          } else if (e.event === "done" && !dry) {
+            say(`Moved ${e.moved}, undone ${e.undone}, failed ${e.failed}`, e.undone || e.failed ? "bad" : "ok");
+            fd.refreshLive();
+          }
+        });
+      } catch (err) { fd.fail(err, "upgrade agents"); }
+      buttons.forEach((b) => { b.disabled = false; });
+    });
+  }
+
   document.addEventListener("click", async (ev) => {
     const rm = ev.target.closest("[data-env-remove]");
     if (rm) {
