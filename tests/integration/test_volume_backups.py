@@ -3,7 +3,8 @@
 The helper image (busybox + the host's restic) is imported into each of ``fleet3``'s nodes;
 the target is a directory every lab node sees (they share the machine's filesystem, as nodes
 mounting one share would), except in the restart test, whose backup and restore go to an
-SFTP target: OpenSSH's sshd on the lab gateway, reached by the helper's own ssh.
+SFTP target: OpenSSH's sshd on the lab gateway, reached by the helper's own ssh (that test
+took 28 s; the module, lab start included, 118 s in the run that added it).
 
 Two tests run near or over 60 s by their nature (measured on the loaded 2-core machine): the
 first (47 s) waits for three policies' first scheduled runs (a stop and a restart among them,
