@@ -68,11 +68,15 @@ def kill_with(marker: str) -> None:
 
 @dataclass
 class SftpServer:
-    """sshd on 127.0.0.1 with one authorized key; ``root`` may use SFTP only."""
+    """sshd on 127.0.0.1 (or ``address``) with one authorized key; ``root`` may use SFTP only.
+
+    ``address``: the lab gateway, for a client in a container on a lab node (volume backups).
+    """
 
     root: Path
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    address: str = "127.0.0.1"
 
     @property
     def client_key(self) -> Path:
@@ -86,7 +90,7 @@ class SftpServer:
 
     def url(self, path: Path) -> str:
         """The ``sftp://`` address of ``path`` on this server."""
-        return f"sftp://root@127.0.0.1:{self.port}{path}"
+        return f"sftp://root@{self.address}:{self.port}{path}"
 
     def start(self) -> SftpServer:
         """Make the keys and the config, start sshd, wait until it accepts connections."""
@@ -101,10 +105,10 @@ class SftpServer:
         authorized.write_text(self.client_key.with_suffix(".pub").read_text())
         self.port = free_port()
         public = host_key.with_suffix(".pub").read_text().split()
-        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {public[0]} {public[1]}\n")
+        self.known_hosts.write_text(f"[{self.address}]:{self.port} {public[0]} {public[1]}\n")
         config = self.root / "sshd_config"
         config.write_text(
-            f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {host_key}\n"
+            f"Port {self.port}\nListenAddress {self.address}\nHostKey {host_key}\n"
             f"AuthorizedKeysFile {authorized}\nPidFile {self.root / 'sshd.pid'}\n"
             "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
             "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
@@ -120,7 +124,7 @@ class SftpServer:
 
         def accepts() -> bool:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                with socket.create_connection((self.address, self.port), timeout=1):
                     return True
             except OSError:
                 return False

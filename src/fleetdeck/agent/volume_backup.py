@@ -6,9 +6,13 @@ engine's data root, without root, or against a rootless engine — but the engin
 mount its own volume into a container. The helper gets exactly two mounts, the volume (at
 ``/data``, read-only for a backup) and, for a directory target, that directory (at
 ``/repo``); never the Docker socket, no privileges, no capabilities, no network for a
-directory target. restic's passphrase and an S3 target's keys are copied into the created
-container as a 0600 file before it starts, so they are not in its configuration (``docker
-inspect``) and leave with the container, which is removed whatever happens.
+directory target (the engine's default bridge for an S3 or SFTP target, which is reached over
+the network). restic's passphrase, an S3 target's keys and an SFTP target's known_hosts and
+SSH key (or password) are copied into the created container as 0600 files before it starts, so
+they are not in its configuration (``docker inspect``) nor in any argv, and leave with the
+container, which is removed whatever happens. For SFTP the helper's ``ssh`` (the image must
+have one) is run by restic with a command fixed here: the host key pinned by the given
+known_hosts only (``StrictHostKeyChecking=yes``), no config file, no agent.
 
 One explicit operation (``POST /v1/volumes/{name}/restic``), not a socket proxy: the body
 chooses one of three scripts (backup, restore, forget); everything else in the helper's
@@ -51,33 +55,92 @@ MAX_OUTPUT_BYTES = 4 * 1024 * 1024
 #: Most of its stderr quoted back.
 MAX_STDERR_CHARS = 2000
 #: The only secret names a job may set.
-SECRET_NAMES = frozenset({"RESTIC_PASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"})
+SECRET_NAMES = frozenset(
+    {
+        "RESTIC_PASSWORD",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "SSH_KNOWN_HOSTS",
+        "SSH_KEY",
+        "SSH_PASSWORD",
+    }
+)
+#: The SFTP secrets that become files of their own in the helper (name: file, mode).
+SSH_FILES = {
+    "SSH_KNOWN_HOSTS": ("fleetdeck-known_hosts", 0o600),
+    "SSH_KEY": ("fleetdeck-ssh-key", 0o600),
+}
+ASKPASS_FILE = "fleetdeck-askpass"
+_ASKPASS = '#!/bin/sh\nprintf "%s\\n" "$FLEETDECK_SFTP_PASSWORD"\n'
+#: How long ssh waits for the SFTP server before the target counts as unreachable.
+SSH_CONNECT_TIMEOUT_S = 10
 _VOLUME = re.compile(VOLUME_NAME)
 
 _PRELUDE = (
     f"set -a; . {SECRETS_DIR}/{SECRETS_FILE}; set +a; rm -f {SECRETS_DIR}/{SECRETS_FILE}; "
     "export RESTIC_CACHE_DIR=/tmp/restic-cache; "
 )
-#: Create the repository when there is none (a wrong passphrase is said, never re-initialised).
-_ENSURE = (
-    "if ! restic cat config >/dev/null 2>/tmp/err; then "
-    "if grep -qiE 'wrong password|no key found' /tmp/err; then cat /tmp/err >&2; exit 1; fi; "
-    "restic init >/dev/null || exit 1; fi; "
-)
+
+
+def _ensure(restic: str) -> str:
+    """Create the repository when there is none (a wrong passphrase is said, never re-inited)."""
+    return (
+        f"if ! {restic} cat config >/dev/null 2>/tmp/err; then "
+        "if grep -qiE 'wrong password|no key found' /tmp/err; then cat /tmp/err >&2; exit 1; fi; "
+        f"{restic} init >/dev/null || exit 1; fi; "
+    )
+
+
+def _ssh_command(body: ResticJobBody) -> str:
+    """The ``ssh`` restic runs for an SFTP target: fixed options, the secrets' file paths."""
+    assert body.sftp is not None  # noqa: S101 - only called for an SFTP job
+    known = f"{SECRETS_DIR}/{SSH_FILES['SSH_KNOWN_HOSTS'][0]}"
+    argv = [
+        "ssh", "-F", "/dev/null", "-p", str(body.sftp.port),
+        "-o", f"UserKnownHostsFile={known}", "-o", "StrictHostKeyChecking=yes",
+        "-o", "GlobalKnownHostsFile=/dev/null", "-o", f"ConnectTimeout={SSH_CONNECT_TIMEOUT_S}",
+        "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
+    ]  # fmt: skip
+    if "SSH_KEY" in body.secrets:
+        argv += ["-i", f"{SECRETS_DIR}/{SSH_FILES['SSH_KEY'][0]}", "-o", "IdentitiesOnly=yes"]
+        argv += ["-o", "BatchMode=yes", "-o", "PasswordAuthentication=no"]
+    else:
+        argv += ["-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1"]
+    argv += [f"{body.sftp.user}@{body.sftp.host}", "-s", "sftp"]
+    return shlex.join(argv)
+
+
+def _check_sftp(body: ResticJobBody) -> None:
+    if body.sftp is None:
+        if set(body.secrets) & {"SSH_KNOWN_HOSTS", "SSH_KEY", "SSH_PASSWORD"}:
+            raise InvalidInputError("SSH secrets go with an SFTP target (sftp)")
+        return
+    if body.directory is not None:
+        raise InvalidInputError("a job has a directory or an SFTP target, not both")
+    if not body.repository.startswith("sftp:"):
+        raise InvalidInputError("an SFTP job's repository is sftp:USER@HOST:PATH")
+    if not body.secrets.get("SSH_KNOWN_HOSTS", "").strip():
+        raise InvalidInputError("an SFTP job needs the server's known_hosts line")
+    if not body.secrets.get("SSH_KEY") and not body.secrets.get("SSH_PASSWORD"):
+        raise InvalidInputError("an SFTP job needs an SSH key or a password")
 
 
 def _script(body: ResticJobBody) -> str:
     """The helper's shell script for ``body`` (every value from the body quoted)."""
+    _check_sftp(body)
     tags = " ".join(f"--tag {shlex.quote(t)}" for t in body.tags)
     prelude = _PRELUDE + f"export RESTIC_REPOSITORY={shlex.quote(body.repository)}; "
+    restic = "restic"
+    if body.sftp is not None:
+        restic += " -o " + shlex.quote(f"sftp.command={_ssh_command(body)}")
     if body.op == "backup":
         return (
-            prelude + _ENSURE + "exec restic backup /data --json "
+            prelude + _ensure(restic) + f"exec {restic} backup /data --json "
             f"--host {shlex.quote(body.host)} {tags}"
         )
     if body.op == "forget":
         return (
-            prelude + f"exec restic forget {tags} --group-by tags "
+            prelude + f"exec {restic} forget {tags} --group-by tags "
             f"--keep-last {int(body.keep_last or 1)} --prune --json"
         )
     if body.snapshot is None:
@@ -91,20 +154,36 @@ def _script(body: ResticJobBody) -> str:
         prelude
         + wipe
         + refuse
-        + f"exec restic restore {shlex.quote(body.snapshot)} --target / --verify"
+        + f"exec {restic} restore {shlex.quote(body.snapshot)} --target / --verify"
     )
 
 
 def _secrets_tar(secrets: dict[str, str]) -> bytes:
+    """The secrets as files: an env file, and the SFTP known_hosts, key and askpass."""
     unknown = set(secrets) - SECRET_NAMES
     if unknown:
         raise InvalidInputError(f"unknown restic secret(s): {', '.join(sorted(unknown))}")
-    text = "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(secrets.items())).encode()
+    files: dict[str, tuple[bytes, int]] = {}
+    env = {k: v for k, v in secrets.items() if k not in SSH_FILES and k != "SSH_PASSWORD"}
+    for key, (name, mode) in SSH_FILES.items():
+        if key in secrets:
+            files[name] = ((secrets[key].strip() + "\n").encode(), mode)
+    if "SSH_PASSWORD" in secrets:
+        files[ASKPASS_FILE] = (_ASKPASS.encode(), 0o700)
+        env |= {
+            "FLEETDECK_SFTP_PASSWORD": secrets["SSH_PASSWORD"],
+            "SSH_ASKPASS": f"{SECRETS_DIR}/{ASKPASS_FILE}",
+            "SSH_ASKPASS_REQUIRE": "force",
+            "DISPLAY": "none",
+        }
+    text = "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(env.items()))
+    files[SECRETS_FILE] = (text.encode(), 0o600)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo(SECRETS_FILE)
-        info.size, info.mode = len(text), 0o600
-        tar.addfile(info, io.BytesIO(text))
+        for name, (data, mode) in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
 
 
@@ -147,7 +226,7 @@ def _helper_config(volume: str, body: ResticJobBody) -> dict[str, Any]:
     if body.directory is not None:
         mounts.append({"Type": "bind", "Source": body.directory, "Target": "/repo"})
     else:
-        network = "bridge"  # an S3 target is reached over the network
+        network = "bridge"  # an S3 or SFTP target is reached over the network
     return {
         "Image": body.image,
         "Entrypoint": ["/bin/sh", "-c"],
@@ -177,6 +256,7 @@ async def run_job(engine: DockerAPI, volume: str, body: ResticJobBody) -> Restic
         not body.directory.startswith("/") or os.path.normpath(body.directory) != body.directory
     ):
         raise InvalidInputError(f"{body.directory!r} is not a normal absolute directory")
+    _check_sftp(body)
     try:
         await engine.request("GET", f"images/{body.image}/json")
     except NotFoundError:

@@ -29,6 +29,14 @@ HELPER_LABEL = "fleetdeck.helper"
 Consistency = Literal["none", "stop", "pause", "hook"]
 
 
+class SftpEndpoint(BaseModel):
+    """An SFTP target's server, which the helper's ``ssh`` connects to (its secrets aside)."""
+
+    user: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+    host: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,252}$")
+    port: int = Field(default=22, ge=1, le=65535)
+
+
 class ResticJobBody(BaseModel):
     """``POST /v1/volumes/{name}/restic``: one restic job next to the volume ``name``.
 
@@ -38,7 +46,10 @@ class ResticJobBody(BaseModel):
         image: The helper image with ``restic`` and ``/bin/sh`` (must be on the node).
         repository: restic's repository location inside the helper (``/repo`` for a directory).
         directory: A directory target's absolute path on the node, mounted at ``/repo``.
-        secrets: ``RESTIC_PASSWORD`` and an S3 target's keys (never in the container config).
+        sftp: An SFTP target's server (``repository`` is then ``sftp:USER@HOST:PATH``).
+        secrets: ``RESTIC_PASSWORD``, an S3 target's keys, an SFTP target's
+            ``SSH_KNOWN_HOSTS`` and ``SSH_KEY`` or ``SSH_PASSWORD`` (never in the container
+            config; the known_hosts and key become 0600 files in the helper).
         tags: Tags of the snapshot (backup) or of the snapshots retention groups (forget).
         host: The host name recorded in the snapshot.
         snapshot: The snapshot to restore.
@@ -52,7 +63,10 @@ class ResticJobBody(BaseModel):
     image: str = Field(pattern=IMAGE_REF)
     repository: str = Field(min_length=1, max_length=1024)
     directory: str | None = Field(default=None, max_length=1024)
-    secrets: dict[str, str] = Field(default_factory=dict, max_length=8)
+    sftp: SftpEndpoint | None = None
+    secrets: dict[str, Annotated[str, Field(max_length=65_536)]] = Field(
+        default_factory=dict, max_length=8
+    )
     tags: list[Annotated[str, Field(pattern=TAG)]] = Field(default_factory=list, max_length=8)
     host: str = Field(default="fleetdeck", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
     snapshot: str | None = Field(default=None, pattern=r"^[0-9a-f]{8,64}$")

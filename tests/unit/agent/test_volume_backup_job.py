@@ -73,6 +73,66 @@ def test_scripts_quote_every_value_from_the_body() -> None:
     assert "--keep-last 3 --prune" in forget
 
 
+KNOWN = "[10.0.0.1]:2222 ssh-ed25519 AAAAC3Nz"
+KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-key-body\n-----END OPENSSH PRIVATE KEY-----"
+
+
+def _sftp_body(**secrets: str) -> ResticJobBody:
+    return _body(
+        directory=None, repository="sftp:backup@10.0.0.1:/srv/vol",
+        sftp={"user": "backup", "host": "10.0.0.1", "port": 2222},
+        secrets={"RESTIC_PASSWORD": SECRET, "SSH_KNOWN_HOSTS": KNOWN, **secrets},
+    )  # fmt: skip
+
+
+def test_an_sftp_job_pins_the_host_key_and_keeps_the_key_out_of_argv_and_config() -> None:
+    body = _sftp_body(SSH_KEY=KEY)
+    config = _helper_config("shop_data", body)
+    assert config["HostConfig"]["NetworkMode"] == "bridge"  # the SFTP host is over the network
+    assert len(config["HostConfig"]["Mounts"]) == 1  # the volume only
+    assert "secret-key-body" not in repr(config) and "AAAAC3Nz" not in repr(config)
+    script = config["Cmd"][0]
+    assert "-o 'sftp.command=ssh -F /dev/null -p 2222" in script
+    assert "UserKnownHostsFile=/tmp/fleetdeck-known_hosts" in script
+    assert "StrictHostKeyChecking=yes" in script and "-i /tmp/fleetdeck-ssh-key" in script
+    assert "backup@10.0.0.1 -s sftp" in script
+    assert script.count("sftp.command=") == 3  # cat config, init and the backup itself
+    with tarfile.open(fileobj=io.BytesIO(_secrets_tar(body.secrets))) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert {n: m.mode for n, m in members.items()} == {
+            "fleetdeck-known_hosts": 0o600, "fleetdeck-ssh-key": 0o600, SECRETS_FILE: 0o600,
+        }  # fmt: skip
+        read = {n: tar.extractfile(m).read().decode() for n, m in members.items()}  # type: ignore[union-attr]
+    assert read["fleetdeck-ssh-key"] == KEY + "\n" and read["fleetdeck-known_hosts"] == KNOWN + "\n"
+    assert "SSH_KEY" not in read[SECRETS_FILE] and "RESTIC_PASSWORD=" in read[SECRETS_FILE]
+
+
+def test_an_sftp_password_reaches_ssh_through_askpass_only() -> None:
+    body = _sftp_body(SSH_PASSWORD="hunter2")  # noqa: S106 - a test value
+    assert "PubkeyAuthentication=no" in _script(body) and "hunter2" not in _script(body)
+    with tarfile.open(fileobj=io.BytesIO(_secrets_tar(body.secrets))) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert members["fleetdeck-askpass"].mode == 0o700
+        env = tar.extractfile(members[SECRETS_FILE]).read().decode()  # type: ignore[union-attr]
+    assert "FLEETDECK_SFTP_PASSWORD=hunter2" in env and "SSH_ASKPASS_REQUIRE=force" in env
+
+
+def test_an_incomplete_sftp_job_is_refused() -> None:
+    cases = [
+        (_body(secrets={"RESTIC_PASSWORD": "x", "SSH_KEY": KEY}), "go with an SFTP target"),
+        (_sftp_body(), "an SSH key or a password"),
+        (_sftp_body(SSH_KEY=KEY).model_copy(update={"secrets": {"SSH_KEY": KEY}}), "known_hosts"),
+        (_sftp_body(SSH_KEY=KEY).model_copy(update={"directory": "/srv"}), "not both"),
+        (_sftp_body(SSH_KEY=KEY).model_copy(update={"repository": "/repo"}), "sftp:USER"),
+    ]
+    for body, text in cases:
+        with pytest.raises(InvalidInputError, match=text):
+            _script(body)
+    for bad in ({"user": "-oProxyCommand=x", "host": "h"}, {"user": "u", "host": "-oX"}):
+        with pytest.raises(ValueError, match="validation error"):
+            _body(sftp=bad)
+
+
 def test_a_body_with_shell_in_it_is_refused() -> None:
     for fields in ({"tags": ["a; rm -rf /"]}, {"image": "x y"}, {"snapshot": "$(id)"}):
         with pytest.raises(ValueError, match="validation error"):

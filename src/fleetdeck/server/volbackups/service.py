@@ -165,12 +165,7 @@ class VolumeBackupService:
 
     async def _checked_row(self, **fields: Any) -> VolumeBackupPolicy:
         self.fleet.require_environment(fields["environment"])
-        target = await self.backups.repo.target(fields["target"])
-        if target.kind == "sftp":
-            raise InvalidInputError(
-                "volume backups go to a directory or S3 target (SFTP is not supported yet)",
-                hint="add a directory target on a share every node mounts, or an S3 target",
-            )
+        await self.backups.repo.target(fields["target"])
         if fields["service"] and not fields["stack"]:
             raise InvalidInputError("a service is named with its stack (--stack)")
         if not fields["stack"] and not fields["volumes"]:
@@ -350,6 +345,23 @@ class VolumeBackupService:
                 "AWS_SECRET_ACCESS_KEY": target.creds.secret_key,
             }
             return {"repository": target.dest.url, "secrets": secrets}
+        if target.dest.kind == "sftp":
+            creds = target.creds
+            if not creds.known_hosts:
+                raise InvalidInputError(f"SFTP target {target.label} has no known_hosts entry")
+            secrets["SSH_KNOWN_HOSTS"] = creds.known_hosts
+            if creds.ssh_key is not None:
+                secrets["SSH_KEY"] = creds.ssh_key
+            elif creds.ssh_password is not None:
+                secrets["SSH_PASSWORD"] = creds.ssh_password
+            else:
+                raise InvalidInputError(f"SFTP target {target.label} has no key or password")
+            dest = target.dest
+            return {
+                "repository": f"sftp:{dest.user}@{dest.host}:{dest.path}",
+                "sftp": {"user": dest.user, "host": dest.host, "port": dest.port},
+                "secrets": secrets,
+            }
         raise InvalidInputError(
             f"volume backups cannot go to {target.dest.kind} target {target.label}"
         )
