@@ -57,7 +57,7 @@ def _burn(record: LabRecord, name: str, seconds: int) -> int:
 
 
 def test_cpu_load_scales_a_swarm_service_up_and_back_down(swarm3: LabRecord) -> None:
-    """Over 60 s (about 80): a server restart each way, a 30 s burn, a 20 s scale-down window.
+    """Over 60 s (about 100): a server restart each way, a 30 s burn, a 20 s scale-down window.
 
     The scale-up is decided from the agents' 10 s CPU samples of the task containers; the way
     back down waits for fresh low samples and the window.
