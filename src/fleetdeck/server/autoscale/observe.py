@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 #: Per-container figures a policy can target, by metric name.
 FIGURES = {"cpu": "cpu_percent", "memory": "memory_percent"}
+#: Also read: the cores used, for a CPU % of a Swarm service's reservation.
+_CORES = "cpu_cores"
 
 
 @dataclass
@@ -61,7 +63,7 @@ def _figures(
     """Container id (12) → {figure: value} of one node's fresh metrics."""
     out: dict[str, dict[str, float]] = {}
     for kind, cid, _, metric, _, value in latest.fresh_rows(environment, node, now):
-        if kind == "container" and metric in FIGURES.values():
+        if kind == "container" and (metric in FIGURES.values() or metric == _CORES):
             out.setdefault(cid[:12], {})[metric] = value
     return out
 
@@ -75,6 +77,28 @@ def _collect(
         have = [f[FIGURES[metric]] for _, f in ready if FIGURES[metric] in f]
         obs.values[metric] = have
         obs.missing[metric] = len(ready) - len(have)
+
+
+def reserved_cores(summary: dict[str, Any]) -> float | None:
+    """A Swarm service's CPU reservation in cores when it has one and no CPU limit, else None.
+
+    Swarm's ``--reserve-cpu`` (``deploy.resources.reservations.cpus``) only places tasks: no
+    cgroup holds it, so the agent's ``cpu_percent`` of such a task is of the host's CPUs. The
+    autoscaler measures it against the reservation instead (a limit, when set, wins).
+    """
+    template = (summary.get("Spec") or {}).get("TaskTemplate") or {}
+    resources = template.get("Resources") or {}
+    if ((resources.get("Limits") or {}).get("NanoCPUs") or 0) > 0:
+        return None
+    nano = (resources.get("Reservations") or {}).get("NanoCPUs") or 0
+    return nano / 1e9 if isinstance(nano, int | float) and nano > 0 else None
+
+
+def of_reservation(figures: dict[str, float], cores: float | None) -> dict[str, float]:
+    """``figures`` with ``cpu_percent`` as % of ``cores`` reserved (unchanged without one)."""
+    if cores is None or _CORES not in figures:
+        return figures
+    return {**figures, FIGURES["cpu"]: 100.0 * figures[_CORES] / cores}
 
 
 def _node_down(status: NodeStatus) -> bool:
@@ -129,6 +153,7 @@ async def _swarm(policy: Policy, fleet: Fleet, latest: LatestSamples, environmen
     if summary.get("mode") != "replicated":
         return Observation(blocked=f"service {name} is not replicated", environment=environment)
     current = int(summary.get("replicas") or 0)
+    reserved = reserved_cores(summary)
     ready: list[tuple[EngineContainer, dict[str, float]]] = []
     down: list[str] = []
     for state in fleet.inventory.nodes(environment):
@@ -138,7 +163,7 @@ async def _swarm(policy: Policy, fleet: Fleet, latest: LatestSamples, environmen
         figures = _figures(latest, environment, state.node, now)
         for c in state.containers.values():
             if c.labels.get(labels.SWARM_SERVICE) == name and _ready(c):
-                ready.append((c, figures.get(c.id[:12], {})))
+                ready.append((c, of_reservation(figures.get(c.id[:12], {}), reserved)))
     obs = Observation(current=current, ready=min(len(ready), current), environment=environment,
                       swarm_name=name)  # fmt: skip
     if down:
