@@ -15,7 +15,13 @@ For each, per round:
 3. anchor: ``sqlite3 fleetdeck.db ".backup copy.db"`` plus ``tar czf`` of the data dir (no
    encryption, no verification, no deduplication), and ``tar xzf`` for the restore.
 
-Run: ``.venv/bin/python bench/backup_bench.py [--rounds 3] [--series-per-node 20]``.
+With ``--volumes``, the same run then measures volume backups too
+(``bench/volume_backup_bench.py``'s ``measure``: a ``--volume-mib`` MiB volume on
+``--docker-host``, fleetdeck's first and incremental backup against ``tar cf``), so every
+figure of the backup issue is printed in one run.
+
+Run: ``.venv/bin/python bench/backup_bench.py [--rounds 3] [--series-per-node 20]
+[--volumes [--volume-mib 512] [--docker-host unix:///var/run/docker.sock]]`` (as root).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import volume_backup_bench  # noqa: E402
 from bench.common import machine, summary  # noqa: E402
 
 from fleetdeck.clock import SYSTEM  # noqa: E402
@@ -193,6 +200,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--series-per-node", type=int, default=20)
+    parser.add_argument("--volumes", action="store_true", help="volume backups too, same run")
+    parser.add_argument("--volume-mib", type=int, default=512, help="MiB in the bench volume")
+    parser.add_argument("--docker-host", default="unix:///var/run/docker.sock")
     args = parser.parse_args()
     if shutil.which("sqlite3") is None:
         sys.exit("the anchor needs the sqlite3 command-line tool")
@@ -231,6 +241,11 @@ async def main() -> None:
             print(f"anchor sqlite3 .backup + tar czf: {summary([r['backup'] for r in anchor])},"  # noqa: T201
                   f" archive {mib(med(anchor, 'backup_bytes'))}")  # fmt: skip
             print(f"anchor tar xzf: {summary([r['restore'] for r in anchor])}")  # noqa: T201
+    if args.volumes:
+        print("\n== volume backups (the agent's job code, a directory target)")  # noqa: T201
+        lines = await volume_backup_bench.measure(args.docker_host, args.rounds, args.volume_mib)
+        for line in lines:
+            print(line)  # noqa: T201
 
 
 if __name__ == "__main__":

@@ -124,24 +124,19 @@ def mibs(nbytes: float, seconds: float) -> str:
     return f"{nbytes / 1048576 / seconds:.1f} MiB/s"
 
 
-async def main() -> None:
-    """Fill a volume, then time fleetdeck's backups and the anchor, round by round."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--mib", type=int, default=512, help="MiB of data in the volume")
-    parser.add_argument("--docker-host", default="unix:///var/run/docker.sock")
-    args = parser.parse_args()
-    host = args.docker_host
-    print(f"# volume backup bench — {machine()}")  # noqa: T201
+async def measure(host: str, rounds: int, mib: int) -> list[str]:
+    """Fill a volume, time fleetdeck's backups and the anchor round by round; the figures.
+
+    Also what ``bench/backup_bench.py --volumes`` calls, to print everything in one run.
+    """
     volume_backup_image.build(host)
     volume = f"fleetdeck-bench-{int(time.time())}"
     docker(host, "volume", "create", volume)
     root = Path(tempfile.mkdtemp(prefix="fleetdeck-volbench-"))
     try:
-        files = fill(host, volume, args.mib)
-        print(f"volume {volume}: {args.mib} MiB in {files} files")  # noqa: T201
+        files = fill(host, volume, mib)
         ours, anchor = [], []
-        for i in range(args.rounds):
+        for i in range(rounds):
             repo, out = root / f"repo-{i}", root / f"tar-{i}"
             repo.mkdir()
             out.mkdir()
@@ -149,27 +144,38 @@ async def main() -> None:
             anchor.append(anchor_round(host, volume, out))
             shutil.rmtree(repo)
             shutil.rmtree(out)
-        med = statistics.median
-        size = med([r["processed"] for r in ours])
-        first, second = [r["first"] for r in ours], [r["second"] for r in ours]
-        tar = [r["tar"] for r in anchor]
-        repo = format_bytes(int(med([r["repo_bytes"] for r in ours])))
-        added = format_bytes(int(med([r["added"] for r in ours])))
-        growth = format_bytes(int(med([r["repo_growth"] for r in ours])))
-        archive = format_bytes(int(med([r["tar_bytes"] for r in anchor])))
-        lines = [
-            f"fleetdeck first backup (helper + restic, encrypted): {summary(first)}, "
-            f"{mibs(size, med(first))}, repository {repo}",
-            f"fleetdeck incremental backup after 1 % of files changed: {summary(second)}, "
-            f"added {added} (repository grew {growth})",
-            f"anchor tar cf of the same volume: {summary(tar)}, {mibs(size, med(tar))}, "
-            f"archive {archive}",
-        ]
-        for line in lines:
-            print(line)  # noqa: T201
     finally:
         docker(host, "volume", "rm", "-f", volume)
         shutil.rmtree(root, ignore_errors=True)
+    med = statistics.median
+    size = med([r["processed"] for r in ours])
+    first, second = [r["first"] for r in ours], [r["second"] for r in ours]
+    tar = [r["tar"] for r in anchor]
+    repo_size = format_bytes(int(med([r["repo_bytes"] for r in ours])))
+    added = format_bytes(int(med([r["added"] for r in ours])))
+    growth = format_bytes(int(med([r["repo_growth"] for r in ours])))
+    archive = format_bytes(int(med([r["tar_bytes"] for r in anchor])))
+    return [
+        f"volume {volume}: {mib} MiB in {files} files",
+        f"fleetdeck first backup (helper + restic, encrypted): {summary(first)}, "
+        f"{mibs(size, med(first))}, repository {repo_size}",
+        f"fleetdeck incremental backup after 1 % of files changed: {summary(second)}, "
+        f"added {added} (repository grew {growth})",
+        f"anchor tar cf of the same volume: {summary(tar)}, {mibs(size, med(tar))}, "
+        f"archive {archive}",
+    ]
+
+
+async def main() -> None:
+    """Measure and print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--mib", type=int, default=512, help="MiB of data in the volume")
+    parser.add_argument("--docker-host", default="unix:///var/run/docker.sock")
+    args = parser.parse_args()
+    print(f"# volume backup bench — {machine()}")  # noqa: T201
+    for line in await measure(args.docker_host, args.rounds, args.mib):
+        print(line)  # noqa: T201
 
 
 if __name__ == "__main__":

@@ -2,8 +2,11 @@
 
 The drill runs a fleetdeck server of its own (so its data directory can be destroyed without
 breaking the session lab's server) managing the lab's three nodes through agents of its own,
-backs it up to sshd, destroys the data directory, restores it into a new one, starts a server
-on another port, and checks that the fleet comes back whole without a new token.
+backs a stateful volume up to sshd and then the server itself, destroys the data directory,
+restores it into a new one, starts a server on another port, and checks that the fleet comes
+back whole without a new token and that the restored server restores the volume onto another
+node intact. sshd listens on the lab gateway, where the volume backups' helper containers on
+the nodes reach it (and the server's own restic, on the machine, too).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from fleetdeck.lab import volume_backup_image
 from fleetdeck.server.backups.restic import SERVER_TAG, SNAPSHOT_HOST, Restic
 from fleetdeck.server.backups.targets import Credentials, open_repo, parse_destination
 from tests.conftest import client_for, fleetdeck, fleetdeck_json, server_env
@@ -37,9 +41,9 @@ PASSPHRASE = f"drill-{uuid.uuid4().hex}"
 
 
 @pytest.fixture(scope="module")
-def sftp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SftpServer]:
-    """An SFTP server (OpenSSH) on loopback, for the whole module."""
-    server = SftpServer(tmp_path_factory.mktemp("sshd")).start()
+def sftp(fleet3: LabRecord, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SftpServer]:
+    """An SFTP server (OpenSSH) on the lab gateway, for the whole module."""
+    server = SftpServer(tmp_path_factory.mktemp("sshd"), address=fleet3.gateway).start()
     yield server
     server.stop()
 
@@ -68,16 +72,22 @@ def _sftp_restic(sftp: SftpServer, repo: Path) -> Any:
 def test_disaster_recovery_drill_over_sftp(
     fleet3: LabRecord, sftp: SftpServer, tmp_path: Path
 ) -> None:
-    """The whole drill: two server starts, three agents enrolled, a deploy, backup, restore.
+    """The whole drill: two server starts, three agents enrolled, a deploy, backups, restores.
 
     Over 60 s by its nature (a server started twice, agents enrolled and reconnected, a stack
-    deployed twice); the timings it prints go into docs/disaster-recovery.md.
+    deployed twice, a volume backed up and restored); the timings it prints go into
+    docs/disaster-recovery.md.
     """
     tag = uuid.uuid4().hex[:6]
     envs = [f"dr{tag}-{i}" for i in range(1, 4)]
     old = DrillServer(fleet3, tmp_path / "server", free_port())
     new = DrillServer(fleet3, tmp_path / "restored", free_port())
     timings: dict[str, float] = {}
+    for lab_node in fleet3.nodes[:2]:  # the volume's node and the node it is restored onto
+        volume_backup_image.build(lab_node.docker_host)
+    vol_passphrase = tmp_path / "volume-passphrase"
+    vol_passphrase.write_text(f"vol-{uuid.uuid4().hex}\n")
+    moved = f"dr{tag}-moved"
     try:
         old.start()
         old.log_in()
@@ -94,8 +104,8 @@ def test_disaster_recovery_drill_over_sftp(
         compose = tmp_path / "compose.yaml"
         compose.write_text(
             f"services:\n  app:\n    image: {fleet3.images['base']}\n"
-            '    command: ["sleep", "3600"]\n    secrets: [db]\n'
-            "secrets:\n  db:\n    environment: DB_PASSWORD\n"
+            '    command: ["sleep", "3600"]\n    secrets: [db]\n    volumes: ["data:/data"]\n'
+            "secrets:\n  db:\n    environment: DB_PASSWORD\nvolumes:\n  data: {}\n"
         )
         fleetdeck("stack", "vars", "set", stack, "DB_PASSWORD", "--secret", "--value-stdin",
                   env=env, stdin=secret + "\n")  # fmt: skip
@@ -105,9 +115,24 @@ def test_disaster_recovery_drill_over_sftp(
         assert docker(node, "exec", container, "cat", "/run/secrets/db") == secret
         with old.client() as client:
             history_before = [r["revision"] for r in client.stack_history(stack)]
+        write = "head -c 2000000 /dev/urandom > /data/payload && md5sum /data/payload"
+        digest = docker(node, "exec", container, "sh", "-c", write).split()[0]
 
         repo = tmp_path / "offsite"
         fleetdeck(*_target_args(sftp, "offsite", repo), env=env)
+        # The volume's backup first, to the same sshd: its run is in the server's store. A
+        # repository of its own, as its passphrase is the policy's (restic refuses a second).
+        fleetdeck(*_target_args(sftp, "offsite-volumes", tmp_path / "volumes"), env=env)
+        fleetdeck(
+            "backup", "volume", "policy", "add", stack, "--env", envs[0], "--stack", stack,
+            "--target", "offsite-volumes", "--schedule", "manual", "--consistency", "pause",
+            "--passphrase-file", str(vol_passphrase), env=env,
+        )  # fmt: skip
+        started = time.monotonic()
+        [vol_run] = fleetdeck_json("backup", "volume", "create", stack, env=env)
+        timings["volume backup"] = time.monotonic() - started
+        assert vol_run["status"] == "ok" and vol_run["snapshot"], vol_run
+        assert vol_run["size_bytes"] >= 2_000_000
         started = time.monotonic()
         run = fleetdeck_json(
             "backup", "create", "--target", "offsite",
@@ -118,7 +143,7 @@ def test_disaster_recovery_drill_over_sftp(
         listed = fleetdeck_json("backup", "ls", env=env)
         assert [(r["snapshot"], r["status"]) for r in listed] == [(run["snapshot"], "ok")]
         checked = fleetdeck_json(
-            "backup", "verify", "--read-data",
+            "backup", "verify", "--target", "offsite", "--read-data",
             env={**env, "FLEETDECK_BACKUP_PASSPHRASE": PASSPHRASE},
         )  # fmt: skip
         assert checked["snapshot"] == run["snapshot"][:8] and checked["ok"]
@@ -153,6 +178,22 @@ def test_disaster_recovery_drill_over_sftp(
         fleetdeck("stack", "deploy", stack, env=env)
         wait_for("the container", lambda: docker(node, "ps", "-q", "-f", f"name={container}"))
         assert docker(node, "exec", container, "cat", "/run/secrets/db") == secret
+        # The volume: the restored server knows its backup run and restores it onto another
+        # node, from the SFTP target, with the target's key and known_hosts from the store.
+        runs = fleetdeck_json("backup", "volume", "ls", env=env)
+        assert vol_run["id"] in {r["id"] for r in runs}
+        started = time.monotonic()
+        done = fleetdeck_json(
+            "backup", "volume", "restore", vol_run["id"], "--env", envs[1], "--volume", moved,
+            "--passphrase-file", str(vol_passphrase), env=env,
+        )  # fmt: skip
+        timings["volume restore"] = time.monotonic() - started
+        assert done["environment"] == envs[1] and done["created"] is True
+        base = fleet3.images["base"]
+        out = docker(
+            fleet3.nodes[1], "run", "--rm", "-v", f"{moved}:/d", base, "md5sum", "/d/payload"
+        )
+        assert out.split()[0] == digest
         print(  # noqa: T201 - the drill's timings, for docs/disaster-recovery.md
             "drill timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
         )
@@ -161,6 +202,8 @@ def test_disaster_recovery_drill_over_sftp(
         new.stop()
         old.stop()
         kill_with(str(tmp_path / "agent-"))
+        docker(fleet3.nodes[1], "volume", "rm", "-f", moved, check=False)
+        docker(fleet3.nodes[0], "volume", "rm", "-f", f"s{tag}_data", check=False)
 
 
 def test_retention_and_a_tampered_backup_on_sftp(
