@@ -30,6 +30,7 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import ssl
 import statistics
 import subprocess
@@ -276,6 +277,7 @@ def main() -> None:
             print(f"  {source.stack}: {source.status} {source.message}")
     finally:
         lab.down()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
