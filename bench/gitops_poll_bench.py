@@ -48,22 +48,13 @@ from common import api_pull, engine_client, machine  # noqa: E402
 from fleet_bench import pids_with  # noqa: E402
 from fleetdeck.client.client import FleetdeckClient  # noqa: E402
 from fleetdeck.client.config import ClientConfig  # noqa: E402
-from fleetdeck.lab import (
-    Lab,  # noqa: E402
-    git_server,  # noqa: E402
-)
+from fleetdeck.lab import Lab  # noqa: E402
 from fleetdeck.lab.git_server import GitServer  # noqa: E402
 
 REPOS, PER_REPO = 10, 5
 #: Seconds without a request to the Git server that end a round.
 QUIET_S = 2.0
 TICK = os.sysconf("SC_CLK_TCK")
-# The lab Git server logs nothing; this benchmark counts its requests, so it turns the log
-# on (``{root}`` is filled in by GitServer.start like the rest of its config).
-git_server._CONF = git_server._CONF.replace(  # noqa: SLF001 - a benchmark-only hook
-    "  access_log off;\n",
-    "  log_format bench '$msec $status $request';\n  access_log {root}/access.log bench;\n",
-)
 
 
 def compose(image: str) -> str:
@@ -198,8 +189,10 @@ def main() -> None:
                               token=record.server.token, timeout=300)  # fmt: skip
         tls = ssl.create_default_context(cafile=record.server.ca_cert)
         (pid,) = pids_with(record.server.data_dir, "server")
-        with GitServer(tmp / "git", record.gateway) as server, FleetdeckClient(config) as client:
-            log = AccessLog(tmp / "git" / "access.log")
+        server = GitServer(tmp / "git", record.gateway, access_log=True)
+        with server, FleetdeckClient(config) as client:
+            assert server.access_log is not None
+            log = AccessLog(server.access_log)
             names = [f"poll{r}" for r in range(REPOS)]
             works = {name: make_repo(server, client, tmp / name, name, image) for name in names}
             secrets = {name: client.repo_webhook(name).secret for name in names}

@@ -43,7 +43,7 @@ pid {root}/nginx.pid;
 error_log {root}/nginx-error.log warn;
 events {{ worker_connections 256; }}
 http {{
-  access_log off;
+  {access_log}
   client_body_temp_path {root}/tmp/body;
   fastcgi_temp_path {root}/tmp/fastcgi;
   proxy_temp_path {root}/tmp/proxy;
@@ -110,7 +110,7 @@ class GitServer:
 
     def __init__(
         self, root: Path, address: str, port: int | None = None, username: str = "deploy",
-        password: str | None = None,
+        password: str | None = None, access_log: bool = False,
     ) -> None:  # fmt: skip
         for binary in (NGINX, FCGIWRAP, HTTP_BACKEND):
             if not Path(binary).exists():
@@ -121,6 +121,9 @@ class GitServer:
         self.port = port or free_port(address)
         self.username = username
         self.password = password or secrets.token_urlsafe(16)
+        #: With ``access_log``, nginx writes ``$msec $status $request`` lines there
+        #: (benchmarks count the requests a sync sends).
+        self.access_log = root / "access.log" if access_log else None
         self._procs: list[subprocess.Popen[bytes]] = []
 
     @property
@@ -149,8 +152,13 @@ class GitServer:
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         (self.root / "htpasswd").write_text(f"{self.username}:{ssha(self.password)}\n")
         conf = self.root / "nginx.conf"
+        access = (
+            f"log_format counted '$msec $status $request'; access_log {self.access_log} counted;"
+            if self.access_log is not None
+            else "access_log off;"
+        )
         conf.write_text(_CONF.format(root=self.root, address=self.address, port=self.port,
-                                     backend=HTTP_BACKEND))  # fmt: skip
+                                     backend=HTTP_BACKEND, access_log=access))  # fmt: skip
         sock = self.root / "fcgiwrap.sock"
         sock.unlink(missing_ok=True)
         log = (self.root / "server.log").open("ab")
