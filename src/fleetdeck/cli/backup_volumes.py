@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from fleetdeck.cli.backups import PassphraseFile, passphrase_from
+from fleetdeck.cli.backup_passphrase import PassphraseFile, passphrase_from
 from fleetdeck.cli.common import Connection, connected, dump, emit
 from fleetdeck.cli.output import print_json, print_table
 from fleetdeck.durations import format_duration, parse_duration

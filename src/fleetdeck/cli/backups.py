@@ -8,12 +8,12 @@ restore`` (it runs where the new server will, without a server).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from pathlib import Path  # noqa: TC003 - Typer reads the commands' annotations at run time
 from typing import Annotated
 
 import typer
 
+from fleetdeck.cli.backup_passphrase import PassphraseFile, passphrase_from
 from fleetdeck.cli.common import Connection, connected, dump, emit, read_secret
 from fleetdeck.cli.output import print_json, print_table
 from fleetdeck.durations import format_duration, parse_duration
@@ -23,34 +23,6 @@ from fleetdeck.sizes import format_bytes
 app = typer.Typer(help="Server backups: create, ls, verify, schedule, and their targets.")
 target_app = typer.Typer(help="Where backups go: a directory, SFTP or S3 (credentials sealed).")
 app.add_typer(target_app, name="target")
-
-PASSPHRASE_ENV = "FLEETDECK_BACKUP_PASSPHRASE"  # noqa: S105 - a variable name
-
-PassphraseFile = Annotated[
-    Path | None,
-    typer.Option(
-        "--passphrase-file",
-        help=f"File holding the backup passphrase (else env {PASSPHRASE_ENV}, else the server's).",
-    ),
-]
-
-
-def passphrase_from(path: Path | None, required: bool = False) -> str | None:
-    """The passphrase from ``--passphrase-file`` or the environment (None: let the server).
-
-    Raises:
-        InvalidInputError: The file cannot be read or is empty; none given and ``required``.
-    """
-    if path is not None:
-        from fleetdeck.server.config import read_passphrase_file
-
-        return read_passphrase_file(path)
-    value = os.environ.get(PASSPHRASE_ENV) or None
-    if value is None and required:
-        raise InvalidInputError(
-            "no backup passphrase", hint=f"set {PASSPHRASE_ENV} or pass --passphrase-file"
-        )
-    return value
 
 
 @app.command("create")

@@ -232,7 +232,8 @@ def restore(
 ) -> None:
     """Restore a server backup into a new data directory (all or nothing), to start a server on."""
     require_server_extra("server restore")
-    from fleetdeck.cli.backups import passphrase_from, read_text_file
+    from fleetdeck.cli.backup_passphrase import passphrase_from
+    from fleetdeck.cli.backups import read_text_file
     from fleetdeck.server.backups.restore import parse_backup_ref
     from fleetdeck.server.backups.restore import restore as restore_backup
     from fleetdeck.server.backups.targets import Credentials
