@@ -86,6 +86,9 @@ class _Registry:
     refilled_at: float
     failures: int = 0
     closed_until: float = 0.0
+    #: Whether the last request went over plain HTTP (a backoff earned over the other scheme
+    #: ends when the registry is marked plain HTTP or back, e.g. just after being added).
+    insecure: bool | None = None
     #: Requests sent, by kind (``head``, ``token``): the bench and ``updates ls`` read them.
     sent: dict[str, int] = field(default_factory=lambda: {"head": 0, "token": 0})
 
@@ -172,6 +175,9 @@ class RegistryChecker:
         if cached is not None and not fresh and now - cached.at < self.cache_s:
             return cached
         state = self._state(ref.registry, now)
+        if state.closed_until > now and state.insecure is not None:
+            if await self._insecure(ref.registry) != state.insecure:
+                state.failures, state.closed_until = 0, 0.0
         if state.closed_until > now:
             wait = round(state.closed_until - now)
             return Answer(Outcome.deferred, message=f"{ref.registry} backs off for {wait} s")
@@ -208,7 +214,8 @@ class RegistryChecker:
         return await self.http.head(url, headers=headers, timeout=self.timeout_s)
 
     async def _ask(self, ref: ImageRef, state: _Registry) -> Answer:
-        scheme = "http" if await self._insecure(ref.registry) else "https"
+        state.insecure = await self._insecure(ref.registry)
+        scheme = "http" if state.insecure else "https"
         url = self._url(ref, scheme)
         token = self._tokens.get((ref.registry, ref.repository))
         auth = f"Bearer {token[0]}" if token and token[1] > self.clock.time() else None
